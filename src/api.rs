@@ -1,0 +1,125 @@
+//! The JSON contract shared by every binding: `call(op, input JSON) -> output JSON`.
+//! Each operation deserializes one serde input type, calls the core and serializes its answer, so
+//! the napi and wasm bindings hold no rule and no type of their own.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::credential::{self, Credential, SendEffect};
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::select::{self, MessageKind};
+
+/// Parses an operation's input; errors name the offending field by its path (`credentials[3].expireAt`).
+pub fn parse<I: DeserializeOwned>(json: &str) -> Result<I> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "input".to_string() } else { path };
+        // serde_json appends the byte position, which means nothing to a caller who passed an object.
+        let full = e.inner().to_string();
+        let reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
+        // Millis' own messages all say "epoch milliseconds".
+        if reason.contains("epoch milliseconds") {
+            Error::InvalidTime { field, reason }
+        } else {
+            Error::InvalidArgument { field, reason }
+        }
+    })
+}
+
+fn run<I: DeserializeOwned, O: Serialize>(json: &str, f: impl FnOnce(I) -> Result<O>) -> Result<String> {
+    let out = f(parse(json)?)?;
+    serde_json::to_string(&out).map_err(|e| Error::invalid("output", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {credentials, message, now, policy?}")]
+struct SelectInput {
+    credentials: Vec<Credential>,
+    message: MessageKind,
+    now: Millis,
+    #[serde(default)]
+    policy: Policy,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selected {
+    index: usize,
+    credential: Credential,
+    /// The credential's state once the send is delivered.
+    after_delivery: Credential,
+}
+
+fn select_credential(i: SelectInput) -> Result<Option<Selected>> {
+    if let Some(first) = i.credentials.first() {
+        if let Some(pos) = i.credentials.iter().position(|c| c.user_id != first.user_id) {
+            return Err(Error::invalid(format!("credentials[{pos}].userId"), "selection is per user: every credential must belong to the first one's user"));
+        }
+    }
+    Ok(select::select(&i.credentials, &i.message, i.now.0, i.policy.safety_margin_ms.0).map(|index| {
+        let credential = i.credentials[index].clone();
+        Selected { index, after_delivery: credential.after(SendEffect::Consume), credential }
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {pushedAt, now, policy?}")]
+struct EligibilityInput {
+    pushed_at: Vec<Millis>,
+    now: Millis,
+    #[serde(default)]
+    policy: Policy,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {credential, effect}")]
+struct EffectInput {
+    credential: Credential,
+    effect: SendEffect,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {credentials, now}")]
+struct CredentialsAt {
+    credentials: Vec<Credential>,
+    now: Millis,
+}
+
+/// Runs operation `op` on its JSON input.
+pub fn call(op: &str, json: &str) -> Result<String> {
+    match op {
+        "intakeFormId" => run(json, credential::intake_form_id),
+        "intakePrepayId" => run(json, credential::intake_prepay_id),
+        "intakeSubscribeResult" => run(json, credential::intake_subscribe_result),
+        "intakeLongTermSubscription" => run(json, credential::intake_long_term),
+        "selectCredential" => run(json, select_credential),
+        "checkEligibility" => run(json, |i: EligibilityInput| {
+            let pushes: Vec<i64> = i.pushed_at.iter().map(|m| m.0).collect();
+            Ok(i.policy.eligibility(&pushes, i.now.0))
+        }),
+        "applySendEffect" => run(json, |i: EffectInput| Ok(i.credential.after(i.effect))),
+        "deadCredentials" => run(json, |i: CredentialsAt| Ok(credential::dead_credentials(&i.credentials, i.now.0))),
+        "countSends" => run(json, |i: CredentialsAt| Ok(credential::count_sends(&i.credentials, i.now.0))),
+        "resolvePolicy" => run(json, |p: Policy| Ok(p)),
+        _ => Err(Error::invalid("op", format!("unknown operation {:?}", op.chars().take(40).collect::<String>()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unknown_operations_are_named() {
+        let e = super::call("sendEverything", "{}").unwrap_err();
+        assert_eq!((e.code(), e.to_string().starts_with("op: ")), ("ERR_INVALID_ARGUMENT", true));
+    }
+
+    #[test]
+    fn malformed_json_and_deep_nesting_are_errors() {
+        assert!(super::call("resolvePolicy", "{").is_err());
+        let deep = "[".repeat(100_000);
+        assert_eq!(super::call("countSends", &deep).unwrap_err().code(), "ERR_INVALID_ARGUMENT");
+    }
+}

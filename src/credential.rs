@@ -1,0 +1,512 @@
+//! Send credentials: what intake accepts, the invariants of a stored credential, its state after a
+//! send, and what is dead or left, computed from the credentials themselves (no counter to drift).
+
+use std::collections::BTreeMap;
+
+use serde::{de, Deserialize, Deserializer, Serialize};
+
+use crate::clock::{Millis, WEEK_MS};
+use crate::error::{Error, Result};
+
+pub const FORM_ID_USES: u32 = 1;
+pub const PREPAY_ID_USES: u32 = 3;
+/// formIds and prepay_ids live 7 days from collection (formId) or payment (prepay_id).
+pub const CREDENTIAL_LIFETIME_MS: i64 = WEEK_MS;
+/// Real formIds, prepay_ids, openids and template ids are 20-64 characters; anything past this is garbage.
+pub const MAX_ID_CHARS: usize = 128;
+/// `wx.requestSubscribeMessage` takes at most 5 template ids per call.
+pub const MAX_TEMPLATES_PER_REQUEST: usize = 5;
+
+const MOCK_FORM_ID: &str = "the formId is a mock one";
+const DEV_TRIAL_FORM_ID: &str = "the formId is no longer available in develop or trial version of this mini program";
+const FORM_ID_FAIL_PREFIX: &str = "requestFormId:fail";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CredentialKind {
+    FormId,
+    PrepayId,
+    /// One-time subscription grants for one (user, template); `usesLeft` counts the accepts.
+    Grant,
+    /// A long-term subscription: unlimited sends while it stands.
+    LongTerm,
+}
+
+/// Checks an identifier: present, not a stringified `undefined`/`null`, no control characters, sane length.
+pub fn check_id(field: &str, value: Option<&str>) -> Result<String> {
+    let s = match value {
+        None => return Err(Error::EmptyValue { field: field.into(), got: "null or undefined".into() }),
+        Some(s) => s,
+    };
+    if s.trim().is_empty() || s == "undefined" || s == "null" {
+        return Err(Error::EmptyValue { field: field.into(), got: format!("{s:?}") });
+    }
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX_ID_CHARS {
+            return Err(Error::TooLong { field: field.into(), length: s.chars().count(), limit: MAX_ID_CHARS });
+        }
+        if c.is_control() {
+            return Err(Error::ControlCharacter { field: field.into(), position: i });
+        }
+    }
+    Ok(s.to_owned())
+}
+
+/// `check_id`, plus the placeholders WeChat hands out instead of a formId.
+pub fn check_form_id(field: &str, value: Option<&str>) -> Result<String> {
+    match value {
+        Some(MOCK_FORM_ID) => Err(Error::MockFormId { field: field.into() }),
+        Some(DEV_TRIAL_FORM_ID) => Err(Error::DevTrialFormId { field: field.into() }),
+        Some(s) if s.starts_with(FORM_ID_FAIL_PREFIX) => {
+            Err(Error::FormIdRequestFailed { field: field.into(), value: s.chars().take(64).collect() })
+        }
+        _ => check_id(field, value),
+    }
+}
+
+/// A user key: a string, or an integer id as DB drivers return it (kept as its decimal string).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct UserId(pub String);
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = UserId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a user id (a non-empty string or a safe integer)")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<UserId, E> {
+                check_id("", Some(s)).map(UserId).map_err(|e| E::custom(e.to_string().trim_start_matches(": ")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<UserId, E> {
+                if v > (1u64 << 53) - 1 {
+                    return Err(E::custom(format!("{v} is past 2^53 and cannot be an exact JS integer")));
+                }
+                Ok(UserId(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<UserId, E> {
+                if v < 0 {
+                    return Err(E::custom(format!("{v} is negative")));
+                }
+                self.visit_u64(v as u64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<UserId, E> {
+                Err(E::custom(format!("{v} is not an integer user id")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A stored credential. `usesLeft: null` means unlimited (long-term); `expireAt: null` means never.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "RawCredential")]
+pub struct Credential {
+    pub kind: CredentialKind,
+    /// The formId or prepay_id itself; for grants and long-term subscriptions, the template id.
+    pub id: String,
+    pub user_id: UserId,
+    pub template_id: Option<String>,
+    pub uses_left: Option<u32>,
+    pub expire_at: Option<Millis>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a credential object {kind, id, userId, templateId?, usesLeft, expireAt}")]
+struct RawCredential {
+    kind: CredentialKind,
+    id: Option<String>,
+    user_id: UserId,
+    #[serde(default)]
+    template_id: Option<String>,
+    uses_left: Option<u32>,
+    #[serde(default)]
+    expire_at: Option<Millis>,
+}
+
+impl TryFrom<RawCredential> for Credential {
+    type Error = String;
+    /// The invariants every stored credential must hold, whatever store it came from.
+    fn try_from(r: RawCredential) -> std::result::Result<Self, String> {
+        let id = check_id("id", r.id.as_deref()).map_err(|e| e.to_string())?;
+        let kind = r.kind;
+        let (max_uses, expiring, templated) = match kind {
+            CredentialKind::FormId => (Some(FORM_ID_USES), true, false),
+            CredentialKind::PrepayId => (Some(PREPAY_ID_USES), true, false),
+            CredentialKind::Grant => (None, false, true),
+            CredentialKind::LongTerm => (Some(0), false, true),
+        };
+        let name = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        match (r.uses_left, kind) {
+            (None, CredentialKind::LongTerm) => {}
+            (None, _) => return Err(format!("usesLeft: a {name} credential needs a usesLeft count")),
+            (Some(n), _) if max_uses.is_some_and(|m| n > m) => {
+                let max = max_uses.unwrap_or(0);
+                return Err(format!("usesLeft: {n} is more than a {name} credential allows ({max}; long-term ones take null)"));
+            }
+            _ => {}
+        }
+        if expiring != r.expire_at.is_some() {
+            return Err(if expiring {
+                format!("expireAt: a {name} credential needs expireAt")
+            } else {
+                format!("expireAt: a {name} does not expire, expireAt must be null")
+            });
+        }
+        let template_id = match (templated, r.template_id) {
+            (true, t) => Some(check_id("templateId", t.as_deref()).map_err(|e| e.to_string())?),
+            (false, None) => None,
+            (false, Some(_)) => return Err(format!("templateId: a {name} is not tied to a template")),
+        };
+        Ok(Credential { kind, id, user_id: r.user_id, template_id, uses_left: r.uses_left, expire_at: r.expire_at })
+    }
+}
+
+/// What a send did to the credential it used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SendEffect {
+    /// Delivered (or counted as delivered): one use spent.
+    Consume,
+    /// The credential is dead (41028, 41029, 43101): no use left at all.
+    Dead,
+    /// Nothing happened to it (retryable failures, configuration errors): unchanged.
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeathReason {
+    Expired,
+    Spent,
+}
+
+impl Credential {
+    /// The credential as it must be stored after a send with this effect.
+    pub fn after(&self, effect: SendEffect) -> Credential {
+        let uses_left = match effect {
+            SendEffect::Consume => self.uses_left.map(|n| n.saturating_sub(1)),
+            SendEffect::Dead => Some(0),
+            SendEffect::Keep => self.uses_left,
+        };
+        Credential { uses_left, ..self.clone() }
+    }
+
+    /// Dead at `now`: expired (the instant `expireAt` is reached) or no uses left.
+    pub fn death(&self, now: i64) -> Option<DeathReason> {
+        if self.uses_left == Some(0) {
+            Some(DeathReason::Spent)
+        } else if self.expire_at.is_some_and(|e| now >= e.0) {
+            Some(DeathReason::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// Safe to send with at `now`: a use left and alive for longer than `margin_ms`, since a send
+    /// takes time and a credential that dies in flight costs a 41028.
+    pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
+        self.uses_left != Some(0) && self.expire_at.is_none_or(|e| now.saturating_add(margin_ms) < e.0)
+    }
+}
+
+// ---------------------------------------------------------------- intake
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {userId, formId, collectedAt}")]
+pub struct FormIdIntake {
+    pub user_id: UserId,
+    #[serde(default)]
+    pub form_id: Option<String>,
+    pub collected_at: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {userId, prepayId, paidAt}")]
+pub struct PrepayIdIntake {
+    pub user_id: UserId,
+    #[serde(default)]
+    pub prepay_id: Option<String>,
+    /// When the order was paid: an unpaid order's prepay_id grants nothing, so this is required.
+    pub paid_at: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {userId, result}")]
+pub struct SubscribeIntake {
+    pub user_id: UserId,
+    /// The object `wx.requestSubscribeMessage` passed to `success`, as the client posted it.
+    pub result: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {userId, templateId}")]
+pub struct LongTermIntake {
+    pub user_id: UserId,
+    #[serde(default)]
+    pub template_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Declined {
+    pub template_id: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeGrants {
+    /// One grant (usesLeft 1) per template answered accept/acceptWithAudio, sorted by template id.
+    pub grants: Vec<Credential>,
+    /// Templates answered reject, ban or filter: they grant nothing.
+    pub declined: Vec<Declined>,
+}
+
+pub fn intake_form_id(i: FormIdIntake) -> Result<Credential> {
+    let id = check_form_id("formId", i.form_id.as_deref())?;
+    let expire_at = expiry_from(i.collected_at, "collectedAt")?;
+    Ok(Credential { kind: CredentialKind::FormId, id, user_id: i.user_id, template_id: None, uses_left: Some(FORM_ID_USES), expire_at: Some(expire_at) })
+}
+
+pub fn intake_prepay_id(i: PrepayIdIntake) -> Result<Credential> {
+    let id = check_id("prepayId", i.prepay_id.as_deref())?;
+    let expire_at = expiry_from(i.paid_at, "paidAt")?;
+    Ok(Credential { kind: CredentialKind::PrepayId, id, user_id: i.user_id, template_id: None, uses_left: Some(PREPAY_ID_USES), expire_at: Some(expire_at) })
+}
+
+fn expiry_from(start: Millis, field: &str) -> Result<Millis> {
+    start.0.checked_add(CREDENTIAL_LIFETIME_MS).filter(|&e| e <= crate::clock::MAX_EPOCH_MS).map(Millis).ok_or_else(|| Error::InvalidTime {
+        field: field.into(),
+        reason: format!("{} + 7 days is past 9999-12-31", start.0),
+    })
+}
+
+pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
+    if let Some(msg) = i.result.get("errMsg") {
+        if msg.as_str() != Some("requestSubscribeMessage:ok") {
+            return Err(Error::SubscribeRequestFailed { field: "result.errMsg".into(), value: msg.to_string().chars().take(80).collect() });
+        }
+    }
+    let templates = i.result.iter().filter(|(k, _)| k.as_str() != "errMsg");
+    let count = templates.clone().count();
+    if count > MAX_TEMPLATES_PER_REQUEST {
+        return Err(Error::TooManyTemplates { field: "result".into(), count, limit: MAX_TEMPLATES_PER_REQUEST });
+    }
+    let mut out = SubscribeGrants { grants: vec![], declined: vec![] };
+    for (key, value) in templates {
+        let field = format!("result[{:?}]", key.chars().take(64).collect::<String>());
+        let template_id = check_id(&field, Some(key))?;
+        match value.as_str() {
+            Some("accept" | "acceptWithAudio") => out.grants.push(Credential {
+                kind: CredentialKind::Grant,
+                id: template_id.clone(),
+                user_id: i.user_id.clone(),
+                template_id: Some(template_id),
+                uses_left: Some(1),
+                expire_at: None,
+            }),
+            Some(status @ ("reject" | "ban" | "filter")) => out.declined.push(Declined { template_id, status: status.into() }),
+            _ => return Err(Error::UnknownSubscribeStatus { field, value: value.to_string().chars().take(80).collect() }),
+        }
+    }
+    Ok(out)
+}
+
+pub fn intake_long_term(i: LongTermIntake) -> Result<Credential> {
+    let template_id = check_id("templateId", i.template_id.as_deref())?;
+    Ok(Credential { kind: CredentialKind::LongTerm, id: template_id.clone(), user_id: i.user_id, template_id: Some(template_id), uses_left: None, expire_at: None })
+}
+
+// ---------------------------------------------------------------- dead and left
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadCredential {
+    /// Position in the input array.
+    pub index: usize,
+    pub id: String,
+    pub user_id: UserId,
+    pub reason: DeathReason,
+}
+
+pub fn dead_credentials(creds: &[Credential], now: i64) -> Vec<DeadCredential> {
+    creds
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            c.death(now).map(|reason| DeadCredential { index, id: c.id.clone(), user_id: c.user_id.clone(), reason })
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateSends {
+    pub template_id: String,
+    /// `null`: unlimited (a long-term subscription stands).
+    pub sends_left: Option<u64>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSends {
+    pub user_id: UserId,
+    /// Template-message sends left: live formId and prepay_id uses.
+    pub template_message: u64,
+    /// Subscribe-message sends left per template, sorted by template id.
+    pub subscribe: Vec<TemplateSends>,
+}
+
+/// Sends left per user and per user x template at `now`, from live credentials only. Sorted by user id.
+pub fn count_sends(creds: &[Credential], now: i64) -> Vec<UserSends> {
+    let mut users: BTreeMap<&UserId, (u64, BTreeMap<&str, Option<u64>>)> = BTreeMap::new();
+    for c in creds.iter().filter(|c| c.death(now).is_none()) {
+        let (template, subs) = users.entry(&c.user_id).or_default();
+        match (c.kind, c.template_id.as_deref()) {
+            (CredentialKind::FormId | CredentialKind::PrepayId, _) => *template += c.uses_left.unwrap_or(0) as u64,
+            (CredentialKind::Grant | CredentialKind::LongTerm, Some(t)) => {
+                let left = subs.entry(t).or_insert(Some(0));
+                *left = match (*left, c.uses_left) {
+                    (Some(a), Some(b)) => Some(a + b as u64),
+                    _ => None,
+                };
+            }
+            (_, None) => {}
+        }
+    }
+    users
+        .into_iter()
+        .map(|(user_id, (template_message, subs))| UserSends {
+            user_id: user_id.clone(),
+            template_message,
+            subscribe: subs.into_iter().map(|(t, sends_left)| TemplateSends { template_id: t.into(), sends_left }).collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn form(form_id: &str) -> Result<Credential> {
+        intake_form_id(FormIdIntake { user_id: UserId("u1".into()), form_id: Some(form_id.into()), collected_at: Millis(T0) })
+    }
+
+    #[test]
+    fn form_id_lives_exactly_seven_days() {
+        let c = form("a1b2c3").unwrap();
+        assert_eq!(c.expire_at, Some(Millis(T0 + 7 * 86_400_000)));
+        assert_eq!(c.death(T0 + WEEK_MS - 1), None);
+        assert_eq!(c.death(T0 + WEEK_MS), Some(DeathReason::Expired));
+    }
+
+    #[test]
+    fn placeholders_and_garbage_are_rejected_by_code() {
+        let code = |s: &str| form(s).unwrap_err().code();
+        assert_eq!(code(MOCK_FORM_ID), "ERR_MOCK_FORM_ID");
+        assert_eq!(code(DEV_TRIAL_FORM_ID), "ERR_DEV_TRIAL_FORM_ID");
+        assert_eq!(code("requestFormId:fail deprecated"), "ERR_FORM_ID_REQUEST_FAILED");
+        assert_eq!(code(""), "ERR_EMPTY_VALUE");
+        assert_eq!(code("undefined"), "ERR_EMPTY_VALUE");
+        assert_eq!(code("null"), "ERR_EMPTY_VALUE");
+        assert_eq!(code("ab\u{0}c"), "ERR_CONTROL_CHARACTER");
+        assert_eq!(code("ab\nc"), "ERR_CONTROL_CHARACTER");
+        assert_eq!(code(&"x".repeat(129)), "ERR_TOO_LONG");
+        assert!(form(&"x".repeat(128)).is_ok());
+        let missing = intake_form_id(FormIdIntake { user_id: UserId("u".into()), form_id: None, collected_at: Millis(T0) });
+        assert_eq!(missing.unwrap_err().code(), "ERR_EMPTY_VALUE");
+        // An injection-looking id is just an id.
+        assert_eq!(form("x'); DROP TABLE t; --").unwrap().id, "x'); DROP TABLE t; --");
+    }
+
+    #[test]
+    fn prepay_id_counts_from_payment_and_serves_three() {
+        let c = intake_prepay_id(PrepayIdIntake { user_id: UserId("u".into()), prepay_id: Some("wx201410272009395522657a690389285100".into()), paid_at: Millis(T0) }).unwrap();
+        assert_eq!((c.uses_left, c.expire_at), (Some(3), Some(Millis(T0 + WEEK_MS))));
+        let third = c.after(SendEffect::Consume).after(SendEffect::Consume);
+        assert!(third.usable(T0, 0), "third use still available");
+        let spent = third.after(SendEffect::Consume);
+        assert_eq!(spent.uses_left, Some(0));
+        assert!(!spent.usable(T0, 0), "no fourth use");
+        assert_eq!(spent.death(T0), Some(DeathReason::Spent));
+        assert_eq!(spent.after(SendEffect::Consume).uses_left, Some(0));
+    }
+
+    #[test]
+    fn state_changes() {
+        let c = form("f").unwrap();
+        assert_eq!(c.after(SendEffect::Keep), c);
+        assert_eq!(c.after(SendEffect::Dead).uses_left, Some(0));
+        let lt = intake_long_term(LongTermIntake { user_id: UserId("u".into()), template_id: Some("T".into()) }).unwrap();
+        assert_eq!(lt.after(SendEffect::Consume).uses_left, None, "long-term is unlimited");
+        assert_eq!(lt.after(SendEffect::Dead).uses_left, Some(0), "43101 cancels it");
+    }
+
+    #[test]
+    fn margin_edge() {
+        let c = form("f").unwrap();
+        let e = T0 + WEEK_MS;
+        assert!(c.usable(e - 60_001, 60_000));
+        assert!(!c.usable(e - 60_000, 60_000), "expiring exactly at the margin is not safe");
+    }
+
+    #[test]
+    fn subscribe_results() {
+        let parse = |j: &str| {
+            intake_subscribe_result(SubscribeIntake { user_id: UserId("u".into()), result: serde_json::from_str(j).unwrap() })
+        };
+        let r = parse(r#"{"errMsg":"requestSubscribeMessage:ok","T1":"accept","T2":"reject","T3":"acceptWithAudio","T4":"ban","T5":"filter"}"#).unwrap();
+        assert_eq!(r.grants.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["T1", "T3"]);
+        assert!(r.grants.iter().all(|g| g.uses_left == Some(1) && g.expire_at.is_none()));
+        assert_eq!(r.declined.len(), 3);
+        assert_eq!(parse(r#"{"T1":"maybe"}"#).unwrap_err().code(), "ERR_UNKNOWN_SUBSCRIBE_STATUS");
+        assert_eq!(parse(r#"{"T1":1}"#).unwrap_err().code(), "ERR_UNKNOWN_SUBSCRIBE_STATUS");
+        assert_eq!(parse(r#"{"errMsg":"requestSubscribeMessage:fail cancel"}"#).unwrap_err().code(), "ERR_SUBSCRIBE_REQUEST_FAILED");
+        assert_eq!(parse(r#"{"a":"accept","b":"accept","c":"accept","d":"accept","e":"accept","f":"accept"}"#).unwrap_err().code(), "ERR_TOO_MANY_TEMPLATES");
+        assert_eq!(parse(r#"{"":"accept"}"#).unwrap_err().code(), "ERR_EMPTY_VALUE");
+    }
+
+    #[test]
+    fn stored_credentials_keep_their_invariants() {
+        let bad = [
+            r#"{"kind":"formId","id":"f","userId":"u","usesLeft":2,"expireAt":1}"#,
+            r#"{"kind":"prepayId","id":"p","userId":"u","usesLeft":4,"expireAt":1}"#,
+            r#"{"kind":"formId","id":"f","userId":"u","usesLeft":1}"#,
+            r#"{"kind":"grant","id":"g","userId":"u","usesLeft":1}"#,
+            r#"{"kind":"grant","id":"g","userId":"u","templateId":"T","usesLeft":1,"expireAt":5}"#,
+            r#"{"kind":"longTerm","id":"g","userId":"u","templateId":"T","usesLeft":1}"#,
+            r#"{"kind":"formId","id":"","userId":"u","usesLeft":1,"expireAt":1}"#,
+            r#"{"kind":"formId","id":"f","userId":"u","usesLeft":-1,"expireAt":1}"#,
+            r#"{"kind":"formId","id":"f","userId":"u","templateId":"T","usesLeft":1,"expireAt":1}"#,
+        ];
+        for j in bad {
+            assert!(serde_json::from_str::<Credential>(j).is_err(), "{j}");
+        }
+        let ok: Credential = serde_json::from_str(r#"{"kind":"grant","id":"T","userId":42,"templateId":"T","usesLeft":7}"#).unwrap();
+        assert_eq!(ok.user_id, UserId("42".into()));
+    }
+
+    #[test]
+    fn counts_come_from_the_credentials() {
+        let mut creds = vec![form("a").unwrap(), form("b").unwrap()];
+        creds.push(creds[0].after(SendEffect::Consume)); // spent: not counted
+        creds.push(Credential { uses_left: Some(2), ..intake_long_term(LongTermIntake { user_id: UserId("u1".into()), template_id: Some("T".into()) }).unwrap() });
+        creds[3].kind = CredentialKind::Grant;
+        creds.push(intake_long_term(LongTermIntake { user_id: UserId("u1".into()), template_id: Some("L".into()) }).unwrap());
+        let counts = count_sends(&creds, T0);
+        assert_eq!(counts.len(), 1);
+        assert_eq!(counts[0].template_message, 2);
+        assert_eq!(counts[0].subscribe, vec![
+            TemplateSends { template_id: "L".into(), sends_left: None },
+            TemplateSends { template_id: "T".into(), sends_left: Some(2) },
+        ]);
+        assert_eq!(count_sends(&creds, T0 + WEEK_MS)[0].template_message, 0);
+        let dead = dead_credentials(&creds, T0 + WEEK_MS);
+        assert_eq!(dead.iter().map(|d| (d.index, d.reason)).collect::<Vec<_>>(), [(0, DeathReason::Expired), (1, DeathReason::Expired), (2, DeathReason::Spent)]);
+    }
+}

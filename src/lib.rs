@@ -1,0 +1,14 @@
+//! weapp-notify: the rules for WeChat Mini Program send credentials, in one pure core.
+//! `api` is the JSON contract every binding uses; `napi` (feature) and `wasm` (wasm32) are the bindings.
+
+pub mod api;
+pub mod clock;
+pub mod credential;
+pub mod error;
+pub mod message;
+pub mod outcome;
+pub mod policy;
+pub mod select;
+
+#[cfg(feature = "napi")]
+mod napi;

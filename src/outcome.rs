@@ -1,0 +1,432 @@
+//! What each WeChat answer means for the credential, the user, the batch and the token, and when
+//! to retry. Every errcode of wechat-facts.md has a row here; anything else gets a safe default.
+
+use std::num::NonZeroU32;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Millis, MINUTE_MS};
+use crate::credential::{CredentialKind, SendEffect};
+use crate::error::{Error, Result};
+use crate::policy::DurationMs;
+
+/// What came back from one POST.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a response {errcode, errmsg?} | {httpStatus} | {networkError}")]
+pub struct Response {
+    #[serde(default)]
+    pub errcode: Option<i64>,
+    #[serde(default)]
+    pub errmsg: Option<String>,
+    /// An HTTP status that came without a JSON body.
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// The request failed on the network (reset, timeout, DNS): it may or may not have arrived.
+    #[serde(default)]
+    pub network_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RetryPolicy {
+    pub base_ms: DurationMs,
+    pub cap_ms: DurationMs,
+    /// Attempts of one send, the first included.
+    pub max_attempts: NonZeroU32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { base_ms: DurationMs(500), cap_ms: DurationMs(30_000), max_attempts: NonZeroU32::new(4).unwrap_or(NonZeroU32::MIN) }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {response, credentialKind, attempt, random, ...}")]
+pub struct SendContext {
+    pub response: Response,
+    pub credential_kind: CredentialKind,
+    /// 1 for the first attempt of this send.
+    pub attempt: NonZeroU32,
+    /// An earlier attempt of this same send was ambiguous (-1, a dropped connection, a non-JSON reply).
+    #[serde(default)]
+    pub earlier_ambiguous: bool,
+    /// An earlier attempt of this same send failed on its token (the token was refreshed since).
+    #[serde(default)]
+    pub earlier_token_error: bool,
+    /// A uniform random number in [0, 1) for jitter, from the caller's random source.
+    pub random: f64,
+    /// Now, for waits that end on the minute (45011); without it the wait is a full minute.
+    #[serde(default)]
+    pub now: Option<Millis>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UserAction {
+    /// Delivered, or counted as delivered: the user's push for today is spent.
+    Pushed,
+    /// This credential is dead: send again now with the user's next one.
+    NextCredential,
+    /// Send the same thing with the same credential after `retryInMs`.
+    Retry,
+    /// Not pushed in this run; a later run may push them.
+    Later,
+    /// Never push this user (openid invalid).
+    SkipForGood,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BatchAction {
+    Continue,
+    /// Pause every send for `retryInMs` (per-minute quota).
+    Wait,
+    /// The daily quota is spent: no more sends today.
+    StopForToday,
+    /// The template, page or API permission is wrong: nothing more will succeed until a person fixes it.
+    StopConfigError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TokenAction {
+    Keep,
+    /// The token was refused: refresh it (if it is still the cached one) and retry once.
+    Refresh,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    pub errcode: Option<i64>,
+    /// Whether WeChat delivered the message (`null`: unknown; the send is counted as the user decision says).
+    pub delivered: Option<bool>,
+    pub credential: SendEffect,
+    pub user: UserAction,
+    pub batch: BatchAction,
+    pub token: TokenAction,
+    /// For `user: retry` and `batch: wait`: how long to wait first.
+    pub retry_in_ms: Option<i64>,
+    /// The outcome is unknown: pass `earlierAmbiguous: true` with the retry.
+    pub ambiguous: bool,
+    /// For 47003: the data key WeChat named (`thing3`).
+    pub invalid_key: Option<String>,
+    /// One line for logs; never holds a token.
+    pub meaning: &'static str,
+}
+
+impl Decision {
+    fn new(errcode: Option<i64>, meaning: &'static str) -> Decision {
+        Decision {
+            errcode,
+            delivered: Some(false),
+            credential: SendEffect::Keep,
+            user: UserAction::Later,
+            batch: BatchAction::Continue,
+            token: TokenAction::Keep,
+            retry_in_ms: None,
+            ambiguous: false,
+            invalid_key: None,
+            meaning,
+        }
+    }
+}
+
+/// Exponential backoff with equal jitter: half the step fixed, half random.
+fn backoff(ctx: &SendContext, attempt: u32) -> i64 {
+    let step = ctx.retry.base_ms.0.saturating_mul(1i64 << (attempt - 1).min(30)).min(ctx.retry.cap_ms.0);
+    step / 2 + (ctx.random * (step / 2) as f64) as i64
+}
+
+/// The data key in a 47003 errmsg: `argument invalid! data.thing3.value invalid` -> `thing3`.
+pub fn invalid_key(errmsg: &str) -> Option<String> {
+    let rest = &errmsg[errmsg.find("data.")? + 5..];
+    let key: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    (!key.is_empty()).then_some(key)
+}
+
+/// The ambiguous case: the message may have been delivered. A formId is retried with the same
+/// formId, since a 41029 on the retry proves the first try arrived. Anything else would be spent
+/// again by a retry that arrives too, so it counts as delivered: a user may miss one, never get two.
+fn ambiguous(ctx: &SendContext, mut d: Decision) -> Decision {
+    d.ambiguous = true;
+    d.delivered = None;
+    if ctx.credential_kind != CredentialKind::FormId {
+        d.credential = SendEffect::Consume;
+        d.user = UserAction::Pushed;
+    } else if ctx.attempt < ctx.retry.max_attempts {
+        d.user = UserAction::Retry;
+        d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
+    }
+    d
+}
+
+pub fn classify(ctx: &SendContext) -> Result<Decision> {
+    if !(0.0..1.0).contains(&ctx.random) {
+        return Err(Error::invalid("random", format!("{} is not in [0, 1)", ctx.random)));
+    }
+    let r = &ctx.response;
+    let Some(code) = r.errcode else {
+        return match (&r.network_error, r.http_status) {
+            (Some(_), _) => Ok(ambiguous(ctx, Decision::new(None, "network failure: the request may have arrived"))),
+            (None, Some(_)) => Ok(ambiguous(ctx, Decision::new(None, "HTTP reply without a JSON answer"))),
+            (None, None) => Err(Error::invalid("response", "needs errcode, httpStatus or networkError")),
+        };
+    };
+    let mut d = Decision::new(Some(code), "");
+    match code {
+        0 => {
+            d.meaning = "sent";
+            d.delivered = Some(true);
+            d.credential = SendEffect::Consume;
+            d.user = UserAction::Pushed;
+        }
+        -1 => {
+            d.meaning = "system busy: outcome unknown";
+            d = ambiguous(ctx, d);
+        }
+        40001 | 40014 | 42001 if ctx.earlier_token_error => {
+            d.meaning = "token refused again after a refresh: check appid and secret";
+            d.batch = BatchAction::StopConfigError;
+        }
+        40001 | 40014 | 42001 => {
+            d.meaning = "access_token invalid or expired";
+            d.token = TokenAction::Refresh;
+            d.user = UserAction::Retry;
+            d.retry_in_ms = Some(0);
+        }
+        40003 => {
+            d.meaning = "openid invalid";
+            d.user = UserAction::SkipForGood;
+        }
+        40037 => {
+            d.meaning = "template_id invalid";
+            d.batch = BatchAction::StopConfigError;
+        }
+        41028 => {
+            d.meaning = "form_id invalid or expired";
+            d.credential = SendEffect::Dead;
+            d.user = UserAction::NextCredential;
+        }
+        41029 if ctx.earlier_ambiguous => {
+            d.meaning = "form_id already used by the earlier ambiguous attempt: delivered";
+            d.delivered = Some(true);
+            d.credential = SendEffect::Dead;
+            d.user = UserAction::Pushed;
+        }
+        41029 => {
+            d.meaning = "form_id already used";
+            d.credential = SendEffect::Dead;
+            d.user = UserAction::NextCredential;
+        }
+        41030 => {
+            d.meaning = "page invalid";
+            d.batch = BatchAction::StopConfigError;
+        }
+        43101 => {
+            d.meaning = "user refused or no grant left";
+            d.credential = SendEffect::Dead;
+        }
+        43108 => {
+            d.meaning = "concurrent sends to one openid";
+            d.user = UserAction::Retry;
+            d.retry_in_ms = Some(backoff(ctx, 1));
+        }
+        45009 => {
+            d.meaning = "daily quota reached";
+            d.batch = BatchAction::StopForToday;
+        }
+        45011 => {
+            d.meaning = "per-minute quota reached";
+            d.batch = BatchAction::Wait;
+            d.user = UserAction::Retry;
+            let to_next_minute = ctx.now.map_or(MINUTE_MS, |n| MINUTE_MS - n.0.rem_euclid(MINUTE_MS));
+            d.retry_in_ms = Some(to_next_minute + (ctx.random * 1000.0) as i64);
+        }
+        45168 => d.meaning = "blacklisted keyword in the content",
+        47003 => {
+            d.meaning = "argument invalid";
+            d.invalid_key = r.errmsg.as_deref().and_then(invalid_key);
+        }
+        48001 => {
+            d.meaning = "API not authorised for this mini program";
+            d.batch = BatchAction::StopConfigError;
+        }
+        _ => {
+            d.meaning = "unknown errcode: kept the credential, retrying a bounded number of times";
+            if ctx.attempt < ctx.retry.max_attempts {
+                d.user = UserAction::Retry;
+                d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
+            }
+        }
+    }
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- token policy
+
+/// Refresh a token this long before it expires by default (stable_token renews 5 minutes ahead).
+pub const DEFAULT_TOKEN_REFRESH_AHEAD_MS: i64 = 5 * MINUTE_MS;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {expiresAt, now, aheadMs?}")]
+pub struct TokenAge {
+    pub expires_at: Millis,
+    pub now: Millis,
+    #[serde(default)]
+    pub ahead_ms: Option<DurationMs>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshDue {
+    pub refresh: bool,
+    pub refresh_at: i64,
+}
+
+pub fn token_refresh_due(t: &TokenAge) -> RefreshDue {
+    let ahead = t.ahead_ms.map_or(DEFAULT_TOKEN_REFRESH_AHEAD_MS, |a| a.0);
+    let refresh_at = t.expires_at.0 - ahead;
+    RefreshDue { refresh: t.now.0 >= refresh_at, refresh_at }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {failedToken, cachedToken}")]
+pub struct TokenFailure {
+    pub failed_token: String,
+    pub cached_token: Option<String>,
+}
+
+/// After a token error: refresh only if the cache still holds the token that failed. If another
+/// sender already replaced it, retry with the new one, so N concurrent failures cost one refresh.
+pub fn refresh_after_failure(t: &TokenFailure) -> bool {
+    t.cached_token.as_deref().is_none_or(|c| c == t.failed_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(errcode: i64, kind: CredentialKind) -> SendContext {
+        serde_json::from_value(serde_json::json!({
+            "response": { "errcode": errcode, "errmsg": "argument invalid! data.thing3.value invalid rid: 5f0e" },
+            "credentialKind": kind, "attempt": 1, "random": 0.5
+        }))
+        .unwrap()
+    }
+
+    fn decide(errcode: i64) -> Decision {
+        classify(&ctx(errcode, CredentialKind::FormId)).unwrap()
+    }
+
+    use BatchAction as B;
+    use SendEffect as C;
+    use UserAction as U;
+
+    #[test]
+    fn every_documented_errcode() {
+        let rows: &[(i64, C, U, B, TokenAction)] = &[
+            (0, C::Consume, U::Pushed, B::Continue, TokenAction::Keep),
+            (-1, C::Keep, U::Retry, B::Continue, TokenAction::Keep),
+            (40001, C::Keep, U::Retry, B::Continue, TokenAction::Refresh),
+            (40014, C::Keep, U::Retry, B::Continue, TokenAction::Refresh),
+            (42001, C::Keep, U::Retry, B::Continue, TokenAction::Refresh),
+            (40003, C::Keep, U::SkipForGood, B::Continue, TokenAction::Keep),
+            (40037, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
+            (41028, C::Dead, U::NextCredential, B::Continue, TokenAction::Keep),
+            (41029, C::Dead, U::NextCredential, B::Continue, TokenAction::Keep),
+            (41030, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
+            (43101, C::Dead, U::Later, B::Continue, TokenAction::Keep),
+            (43108, C::Keep, U::Retry, B::Continue, TokenAction::Keep),
+            (45009, C::Keep, U::Later, B::StopForToday, TokenAction::Keep),
+            (45011, C::Keep, U::Retry, B::Wait, TokenAction::Keep),
+            (45168, C::Keep, U::Later, B::Continue, TokenAction::Keep),
+            (47003, C::Keep, U::Later, B::Continue, TokenAction::Keep),
+            (48001, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
+            (99999, C::Keep, U::Retry, B::Continue, TokenAction::Keep),
+        ];
+        for &(code, c, u, b, t) in rows {
+            let d = decide(code);
+            assert_eq!((d.credential, d.user, d.batch, d.token), (c, u, b, t), "errcode {code}");
+            assert!(!d.meaning.is_empty());
+        }
+        assert_eq!(decide(47003).invalid_key.as_deref(), Some("thing3"));
+    }
+
+    #[test]
+    fn a_41029_after_a_minus_1_means_delivered() {
+        let mut c = ctx(41029, CredentialKind::FormId);
+        c.earlier_ambiguous = true;
+        c.attempt = NonZeroU32::new(2).unwrap();
+        let d = classify(&c).unwrap();
+        assert_eq!((d.delivered, d.user, d.credential), (Some(true), U::Pushed, C::Dead));
+    }
+
+    #[test]
+    fn ambiguous_non_form_ids_count_as_delivered() {
+        for kind in [CredentialKind::PrepayId, CredentialKind::Grant, CredentialKind::LongTerm] {
+            let d = classify(&ctx(-1, kind)).unwrap();
+            assert_eq!((d.delivered, d.user, d.credential, d.ambiguous), (None, U::Pushed, C::Consume, true), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn retries_back_off_with_a_cap_and_stop() {
+        let mut c = ctx(-1, CredentialKind::FormId);
+        c.random = 0.0;
+        let delays: Vec<Option<i64>> = (1..=4)
+            .map(|a| {
+                c.attempt = NonZeroU32::new(a).unwrap();
+                classify(&c).unwrap().retry_in_ms
+            })
+            .collect();
+        assert_eq!(delays, [Some(250), Some(500), Some(1000), None]);
+        c.attempt = NonZeroU32::new(30).unwrap();
+        c.retry.max_attempts = NonZeroU32::new(100).unwrap();
+        c.random = 0.999;
+        assert!(classify(&c).unwrap().retry_in_ms.unwrap() < 30_000, "capped");
+        c.random = 1.0;
+        assert_eq!(classify(&c).unwrap_err().code(), "ERR_INVALID_ARGUMENT");
+        let mut u = ctx(12345, CredentialKind::FormId);
+        u.attempt = NonZeroU32::new(4).unwrap();
+        assert_eq!(classify(&u).unwrap().user, U::Later, "unknown errcodes stop after maxAttempts");
+    }
+
+    #[test]
+    fn a_token_refused_twice_is_configuration() {
+        let mut c = ctx(40001, CredentialKind::FormId);
+        c.earlier_token_error = true;
+        assert_eq!(classify(&c).unwrap().batch, B::StopConfigError);
+    }
+
+    #[test]
+    fn per_minute_quota_waits_for_the_minute() {
+        let mut c = ctx(45011, CredentialKind::FormId);
+        c.now = Some(Millis(1_700_000_015_000));
+        c.random = 0.0;
+        assert_eq!(classify(&c).unwrap().retry_in_ms, Some(25_000), "35 s into the minute");
+    }
+
+    #[test]
+    fn network_failures_and_bare_statuses_are_ambiguous() {
+        for resp in [serde_json::json!({ "networkError": "ECONNRESET" }), serde_json::json!({ "httpStatus": 502 })] {
+            let c: SendContext = serde_json::from_value(serde_json::json!({ "response": resp, "credentialKind": "formId", "attempt": 1, "random": 0.1 })).unwrap();
+            let d = classify(&c).unwrap();
+            assert_eq!((d.ambiguous, d.user, d.delivered), (true, U::Retry, None));
+        }
+    }
+
+    #[test]
+    fn token_policy() {
+        let due = |now| token_refresh_due(&TokenAge { expires_at: Millis(7_200_000), now: Millis(now), ahead_ms: None });
+        assert_eq!(due(6_899_999), RefreshDue { refresh: false, refresh_at: 6_900_000 });
+        assert!(due(6_900_000).refresh);
+        let f = |cached: Option<&str>| refresh_after_failure(&TokenFailure { failed_token: "A".into(), cached_token: cached.map(Into::into) });
+        assert!(f(Some("A")));
+        assert!(!f(Some("B")), "another sender refreshed already");
+        assert!(f(None));
+    }
+}

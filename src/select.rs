@@ -1,0 +1,113 @@
+//! Which credential a send uses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::credential::{Credential, CredentialKind};
+
+/// What is being sent: a template message (needs a formId or prepay_id) or a subscribe message for
+/// one template (needs a grant or long-term subscription for that template).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum MessageKind {
+    Template,
+    Subscribe {
+        #[serde(rename = "templateId")]
+        template_id: String,
+    },
+}
+
+impl MessageKind {
+    pub fn accepts(&self, c: &Credential) -> bool {
+        match self {
+            MessageKind::Template => matches!(c.kind, CredentialKind::FormId | CredentialKind::PrepayId),
+            MessageKind::Subscribe { template_id } => {
+                matches!(c.kind, CredentialKind::Grant | CredentialKind::LongTerm)
+                    && c.template_id.as_deref() == Some(template_id.as_str())
+            }
+        }
+    }
+}
+
+/// The order credentials are spent in: earliest expiry first (no expiry last), then a long-term
+/// subscription before one-time grants (it costs nothing), a formId before a prepay_id, then by id.
+pub fn spend_order(c: &Credential) -> (i64, u8, &str) {
+    let rank = match c.kind {
+        CredentialKind::LongTerm => 0,
+        CredentialKind::FormId => 1,
+        CredentialKind::PrepayId => 2,
+        CredentialKind::Grant => 3,
+    };
+    (c.expire_at.map_or(i64::MAX, |e| e.0), rank, c.id.as_str())
+}
+
+/// The credential to send with, as an index into `creds`: usable at `now` with `margin_ms` to spare,
+/// of the right kind, first in spend order.
+pub fn select(creds: &[Credential], kind: &MessageKind, now: i64, margin_ms: i64) -> Option<usize> {
+    creds
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind.accepts(c) && c.usable(now, margin_ms))
+        .min_by(|(_, a), (_, b)| spend_order(a).cmp(&spend_order(b)))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::SendEffect;
+
+    fn cred(j: &str) -> Credential {
+        serde_json::from_str(j).unwrap()
+    }
+
+    #[test]
+    fn earliest_expiry_first_ties_by_kind_then_id() {
+        let creds = [
+            cred(r#"{"kind":"formId","id":"b","userId":"u","usesLeft":1,"expireAt":2000000}"#),
+            cred(r#"{"kind":"prepayId","id":"a","userId":"u","usesLeft":3,"expireAt":1000000}"#),
+            cred(r#"{"kind":"formId","id":"z","userId":"u","usesLeft":1,"expireAt":1000000}"#),
+            cred(r#"{"kind":"formId","id":"c","userId":"u","usesLeft":1,"expireAt":1000000}"#),
+        ];
+        assert_eq!(select(&creds, &MessageKind::Template, 0, 0), Some(3));
+        let mut rev = creds.clone();
+        rev.reverse();
+        assert_eq!(rev[select(&rev, &MessageKind::Template, 0, 0).unwrap()].id, "c", "input order does not matter");
+    }
+
+    #[test]
+    fn margin_and_uses_are_respected() {
+        let creds = [
+            cred(r#"{"kind":"formId","id":"soon","userId":"u","usesLeft":1,"expireAt":1000}"#),
+            cred(r#"{"kind":"formId","id":"spent","userId":"u","usesLeft":0,"expireAt":5000}"#),
+            cred(r#"{"kind":"formId","id":"late","userId":"u","usesLeft":1,"expireAt":9000}"#),
+        ];
+        assert_eq!(select(&creds, &MessageKind::Template, 0, 999), Some(0));
+        assert_eq!(select(&creds, &MessageKind::Template, 0, 1000), Some(2), "dies within the margin");
+        assert_eq!(select(&creds, &MessageKind::Template, 8000, 1000), None);
+    }
+
+    #[test]
+    fn prepay_serves_three_sends_then_stops() {
+        let mut creds = vec![cred(r#"{"kind":"prepayId","id":"p","userId":"u","usesLeft":3,"expireAt":9000}"#)];
+        for _ in 0..3 {
+            let i = select(&creds, &MessageKind::Template, 0, 0).expect("a use left");
+            creds[i] = creds[i].after(SendEffect::Consume);
+        }
+        assert_eq!(select(&creds, &MessageKind::Template, 0, 0), None, "no fourth send");
+    }
+
+    #[test]
+    fn subscribe_needs_a_grant_for_its_template() {
+        let creds = [
+            cred(r#"{"kind":"formId","id":"f","userId":"u","usesLeft":1,"expireAt":9000}"#),
+            cred(r#"{"kind":"grant","id":"T1","templateId":"T1","userId":"u","usesLeft":2}"#),
+            cred(r#"{"kind":"longTerm","id":"T2","templateId":"T2","userId":"u","usesLeft":null}"#),
+            cred(r#"{"kind":"grant","id":"T2","templateId":"T2","userId":"u","usesLeft":1}"#),
+        ];
+        let sub = |t: &str| MessageKind::Subscribe { template_id: t.into() };
+        assert_eq!(select(&creds, &sub("T1"), 0, 0), Some(1));
+        assert_eq!(select(&creds, &sub("T2"), 0, 0), Some(2), "long-term first: it costs nothing");
+        assert_eq!(select(&creds, &sub("T3"), 0, 0), None);
+        assert_eq!(select(&creds, &MessageKind::Template, 0, 0), Some(0));
+    }
+}
