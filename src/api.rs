@@ -6,9 +6,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
-use crate::credential::{self, Credential, SendEffect};
-use crate::error::{Error, Result};
-use crate::policy::Policy;
+use crate::credential::{self, Credential, CredentialKind, SendEffect};
+use crate::error::{Error, Result, ALL_CODES};
+use crate::message::{self, SubscribeMessage, TemplateMessage, SUBSCRIBE_SEND_PATH, TEMPLATE_SEND_PATH};
+use crate::outcome::{self, SendContext, TokenAge, TokenFailure};
+use crate::plan::{self, SKIP_REASONS};
+use crate::policy::{Policy, SkipReason};
 use crate::select::{self, MessageKind};
 
 /// Parses an operation's input; errors name the offending field by its path (`credentials[3].expireAt`).
@@ -88,6 +91,23 @@ struct CredentialsAt {
     now: Millis,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Constants {
+    error_codes: &'static [&'static str],
+    /// Index = kind code of the columnar plan.
+    credential_kinds: Vec<&'static str>,
+    /// Index + 1 = skip code of the columnar plan (0 is "send").
+    skip_reasons: [SkipReason; 5],
+    template_send_path: &'static str,
+    subscribe_send_path: &'static str,
+}
+
+#[derive(Serialize)]
+struct Refresh {
+    refresh: bool,
+}
+
 /// Runs operation `op` on its JSON input.
 pub fn call(op: &str, json: &str) -> Result<String> {
     match op {
@@ -104,6 +124,21 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "deadCredentials" => run(json, |i: CredentialsAt| Ok(credential::dead_credentials(&i.credentials, i.now.0))),
         "countSends" => run(json, |i: CredentialsAt| Ok(credential::count_sends(&i.credentials, i.now.0))),
         "resolvePolicy" => run(json, |p: Policy| Ok(p)),
+        "planPage" => run(json, plan::plan_page),
+        "buildSubscribeMessage" => message::build_subscribe(&parse::<SubscribeMessage>(json)?),
+        "buildTemplateMessage" => message::build_template(&parse::<TemplateMessage>(json)?),
+        "classifyOutcome" => run(json, |c: SendContext| outcome::classify(&c)),
+        "tokenRefreshDue" => run(json, |t: TokenAge| Ok(outcome::token_refresh_due(&t))),
+        "refreshAfterTokenError" => run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) })),
+        "constants" => run(json, |_: serde_json::Value| {
+            Ok(Constants {
+                error_codes: ALL_CODES,
+                credential_kinds: CredentialKind::ALL.iter().map(|k| k.name()).collect(),
+                skip_reasons: SKIP_REASONS,
+                template_send_path: TEMPLATE_SEND_PATH,
+                subscribe_send_path: SUBSCRIBE_SEND_PATH,
+            })
+        }),
         _ => Err(Error::invalid("op", format!("unknown operation {:?}", op.chars().take(40).collect::<String>()))),
     }
 }

@@ -128,39 +128,98 @@ struct RawCredential {
 
 impl TryFrom<RawCredential> for Credential {
     type Error = String;
-    /// The invariants every stored credential must hold, whatever store it came from.
     fn try_from(r: RawCredential) -> std::result::Result<Self, String> {
         let id = check_id("id", r.id.as_deref()).map_err(|e| e.to_string())?;
-        let kind = r.kind;
-        let (max_uses, expiring, templated) = match kind {
+        let state = CredState { kind: r.kind, uses_left: r.uses_left, expire_at: r.expire_at.map(|e| e.0) };
+        state.check(r.template_id.is_some())?;
+        let template_id = match r.template_id {
+            Some(t) => Some(check_id("templateId", Some(&t)).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        Ok(Credential { kind: r.kind, id, user_id: r.user_id, template_id, uses_left: r.uses_left, expire_at: r.expire_at })
+    }
+}
+
+/// The part of a credential the rules read: shared by the object and the columnar paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredState {
+    pub kind: CredentialKind,
+    pub uses_left: Option<u32>,
+    pub expire_at: Option<i64>,
+}
+
+impl CredState {
+    /// The invariants every stored credential holds, whatever store or path it came from.
+    pub fn check(&self, has_template: bool) -> std::result::Result<(), String> {
+        let (max_uses, expiring, templated) = match self.kind {
             CredentialKind::FormId => (Some(FORM_ID_USES), true, false),
             CredentialKind::PrepayId => (Some(PREPAY_ID_USES), true, false),
             CredentialKind::Grant => (None, false, true),
             CredentialKind::LongTerm => (Some(0), false, true),
         };
-        let name = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        match (r.uses_left, kind) {
-            (None, CredentialKind::LongTerm) => {}
-            (None, _) => return Err(format!("usesLeft: a {name} credential needs a usesLeft count")),
-            (Some(n), _) if max_uses.is_some_and(|m| n > m) => {
+        let name = self.kind.name();
+        match self.uses_left {
+            None if self.kind != CredentialKind::LongTerm => return Err(format!("usesLeft: a {name} credential needs a usesLeft count")),
+            Some(n) if max_uses.is_some_and(|m| n > m) => {
                 let max = max_uses.unwrap_or(0);
                 return Err(format!("usesLeft: {n} is more than a {name} credential allows ({max}; long-term ones take null)"));
             }
             _ => {}
         }
-        if expiring != r.expire_at.is_some() {
+        if expiring != self.expire_at.is_some() {
             return Err(if expiring {
                 format!("expireAt: a {name} credential needs expireAt")
             } else {
                 format!("expireAt: a {name} does not expire, expireAt must be null")
             });
         }
-        let template_id = match (templated, r.template_id) {
-            (true, t) => Some(check_id("templateId", t.as_deref()).map_err(|e| e.to_string())?),
-            (false, None) => None,
-            (false, Some(_)) => return Err(format!("templateId: a {name} is not tied to a template")),
+        if templated != has_template {
+            return Err(if templated {
+                format!("templateId: a {name} belongs to one template and needs its templateId")
+            } else {
+                format!("templateId: a {name} is not tied to a template")
+            });
+        }
+        Ok(())
+    }
+
+    pub fn after(self, effect: SendEffect) -> CredState {
+        let uses_left = match effect {
+            SendEffect::Consume => self.uses_left.map(|n| n.saturating_sub(1)),
+            SendEffect::Dead => Some(0),
+            SendEffect::Keep => self.uses_left,
         };
-        Ok(Credential { kind, id, user_id: r.user_id, template_id, uses_left: r.uses_left, expire_at: r.expire_at })
+        CredState { uses_left, ..self }
+    }
+
+    /// Dead at `now`: expired (the instant `expireAt` is reached) or no uses left.
+    pub fn death(&self, now: i64) -> Option<DeathReason> {
+        if self.uses_left == Some(0) {
+            Some(DeathReason::Spent)
+        } else if self.expire_at.is_some_and(|e| now >= e) {
+            Some(DeathReason::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// Safe to send with at `now`: a use left and alive for longer than `margin_ms`, since a send
+    /// takes time and a credential that dies in flight costs a 41028.
+    pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
+        self.uses_left != Some(0) && self.expire_at.is_none_or(|e| now.saturating_add(margin_ms) < e)
+    }
+}
+
+impl CredentialKind {
+    pub const ALL: [CredentialKind; 4] = [CredentialKind::FormId, CredentialKind::PrepayId, CredentialKind::Grant, CredentialKind::LongTerm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::FormId => "formId",
+            CredentialKind::PrepayId => "prepayId",
+            CredentialKind::Grant => "grant",
+            CredentialKind::LongTerm => "longTerm",
+        }
     }
 }
 
@@ -184,31 +243,21 @@ pub enum DeathReason {
 }
 
 impl Credential {
+    pub fn state(&self) -> CredState {
+        CredState { kind: self.kind, uses_left: self.uses_left, expire_at: self.expire_at.map(|e| e.0) }
+    }
+
     /// The credential as it must be stored after a send with this effect.
     pub fn after(&self, effect: SendEffect) -> Credential {
-        let uses_left = match effect {
-            SendEffect::Consume => self.uses_left.map(|n| n.saturating_sub(1)),
-            SendEffect::Dead => Some(0),
-            SendEffect::Keep => self.uses_left,
-        };
-        Credential { uses_left, ..self.clone() }
+        Credential { uses_left: self.state().after(effect).uses_left, ..self.clone() }
     }
 
-    /// Dead at `now`: expired (the instant `expireAt` is reached) or no uses left.
     pub fn death(&self, now: i64) -> Option<DeathReason> {
-        if self.uses_left == Some(0) {
-            Some(DeathReason::Spent)
-        } else if self.expire_at.is_some_and(|e| now >= e.0) {
-            Some(DeathReason::Expired)
-        } else {
-            None
-        }
+        self.state().death(now)
     }
 
-    /// Safe to send with at `now`: a use left and alive for longer than `margin_ms`, since a send
-    /// takes time and a credential that dies in flight costs a 41028.
     pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
-        self.uses_left != Some(0) && self.expire_at.is_none_or(|e| now.saturating_add(margin_ms) < e.0)
+        self.state().usable(now, margin_ms)
     }
 }
 

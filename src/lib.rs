@@ -7,6 +7,7 @@ pub mod credential;
 pub mod error;
 pub mod message;
 pub mod outcome;
+pub mod plan;
 pub mod policy;
 pub mod select;
 

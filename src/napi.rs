@@ -1,6 +1,9 @@
-//! The Node-API binding: converts and delegates to `api`, nothing else.
+//! The Node-API binding: converts and delegates to `api` and `plan`, nothing else.
 
+use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Int32Array, Uint32Array, Uint32ArraySlice, Uint8Array, Uint8ArraySlice};
 use napi_derive::napi;
+
+use crate::plan::{self, Columns, PlanOptions};
 
 /// A thrown error whose JS `code` is the core's stable code.
 pub struct Code(&'static str);
@@ -19,4 +22,54 @@ fn to_js(e: crate::error::Error) -> napi::Error<Code> {
 #[napi(catch_unwind)]
 pub fn call(op: String, input: String) -> napi::Result<String, Code> {
     crate::api::call(&op, &input).map_err(to_js)
+}
+
+#[napi(object)]
+pub struct ColumnPlan {
+    pub choice: Int32Array,
+    pub reason: Uint8Array,
+    pub not_before: Float64Array,
+    pub uses_after: Float64Array,
+    pub dead_rows: Uint32Array,
+    pub dead_reason: Uint8Array,
+}
+
+/// `planColumns`: the columnar plan over typed arrays the JS side owns (borrowed, not copied).
+#[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
+pub fn plan_columns(
+    options: String,
+    user_count: f64,
+    excluded: Uint8ArraySlice,
+    push_user: Uint32ArraySlice,
+    push_at: Float64ArraySlice,
+    cred_user: Uint32ArraySlice,
+    cred_kind: Uint8ArraySlice,
+    cred_uses: Float64ArraySlice,
+    cred_expire: Float64ArraySlice,
+    cred_template: Uint32ArraySlice,
+    ids: Option<String>,
+) -> napi::Result<ColumnPlan, Code> {
+    let opts: PlanOptions = crate::api::parse(&options).map_err(to_js)?;
+    let cols = Columns {
+        user_count: plan::user_count(user_count).map_err(to_js)?,
+        excluded: &excluded,
+        push_user: &push_user,
+        push_at: &push_at,
+        cred_user: &cred_user,
+        cred_kind: &cred_kind,
+        cred_uses: &cred_uses,
+        cred_expire: &cred_expire,
+        cred_template: &cred_template,
+        ids: ids.as_deref(),
+    };
+    let p = plan::plan_columns(&cols, &opts).map_err(to_js)?;
+    Ok(ColumnPlan {
+        choice: p.choice.into(),
+        reason: p.reason.into(),
+        not_before: p.not_before.into(),
+        uses_after: p.uses_after.into(),
+        dead_rows: p.dead_rows.into(),
+        dead_reason: p.dead_reason.into(),
+    })
 }

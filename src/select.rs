@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::credential::{Credential, CredentialKind};
+use crate::credential::{CredState, Credential, CredentialKind};
 
 /// What is being sent: a template message (needs a formId or prepay_id) or a subscribe message for
 /// one template (needs a grant or long-term subscription for that template).
@@ -17,27 +17,38 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub fn accepts(&self, c: &Credential) -> bool {
+    /// Whether a credential of this kind can carry the message (the template is checked apart).
+    pub fn fits_kind(&self, kind: CredentialKind) -> bool {
         match self {
-            MessageKind::Template => matches!(c.kind, CredentialKind::FormId | CredentialKind::PrepayId),
-            MessageKind::Subscribe { template_id } => {
-                matches!(c.kind, CredentialKind::Grant | CredentialKind::LongTerm)
-                    && c.template_id.as_deref() == Some(template_id.as_str())
-            }
+            MessageKind::Template => matches!(kind, CredentialKind::FormId | CredentialKind::PrepayId),
+            MessageKind::Subscribe { .. } => matches!(kind, CredentialKind::Grant | CredentialKind::LongTerm),
         }
+    }
+
+    /// The template a credential must be for, if the message is a subscribe message.
+    pub fn template(&self) -> Option<&str> {
+        match self {
+            MessageKind::Template => None,
+            MessageKind::Subscribe { template_id } => Some(template_id),
+        }
+    }
+
+    pub fn accepts(&self, c: &Credential) -> bool {
+        self.fits_kind(c.kind) && self.template().is_none_or(|t| c.template_id.as_deref() == Some(t))
     }
 }
 
 /// The order credentials are spent in: earliest expiry first (no expiry last), then a long-term
-/// subscription before one-time grants (it costs nothing), a formId before a prepay_id, then by id.
-pub fn spend_order(c: &Credential) -> (i64, u8, &str) {
-    let rank = match c.kind {
+/// subscription before one-time grants (it costs nothing), a formId before a prepay_id. Ties after
+/// that go by credential id, so the order of the input never matters.
+pub fn spend_rank(s: &CredState) -> (i64, u8) {
+    let rank = match s.kind {
         CredentialKind::LongTerm => 0,
         CredentialKind::FormId => 1,
         CredentialKind::PrepayId => 2,
         CredentialKind::Grant => 3,
     };
-    (c.expire_at.map_or(i64::MAX, |e| e.0), rank, c.id.as_str())
+    (s.expire_at.unwrap_or(i64::MAX), rank)
 }
 
 /// The credential to send with, as an index into `creds`: usable at `now` with `margin_ms` to spare,
@@ -47,7 +58,7 @@ pub fn select(creds: &[Credential], kind: &MessageKind, now: i64, margin_ms: i64
         .iter()
         .enumerate()
         .filter(|(_, c)| kind.accepts(c) && c.usable(now, margin_ms))
-        .min_by(|(_, a), (_, b)| spend_order(a).cmp(&spend_order(b)))
+        .min_by_key(|(_, c)| (spend_rank(&c.state()), c.id.as_str()))
         .map(|(i, _)| i)
 }
 

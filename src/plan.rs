@@ -1,0 +1,465 @@
+//! The daily push, one page of users at a time: for each user, send with which credential or skip
+//! and why, plus the credentials found dead. The columnar form is the engine; the object form is
+//! converted into it, so both decide by the same code.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::credential::{CredState, Credential, CredentialKind, DeadCredential, DeathReason, UserId};
+use crate::error::{Error, Result};
+use crate::policy::{Policy, SkipReason};
+use crate::select::{spend_rank, MessageKind};
+
+/// `reason` codes of a columnar plan: 0 is "send", the rest index `SKIP_REASONS` from 1.
+pub const SEND: u8 = 0;
+pub const SKIP_REASONS: [SkipReason; 5] = [
+    SkipReason::NoCredential,
+    SkipReason::AlreadyPushedToday,
+    SkipReason::QuietHours,
+    SkipReason::TooSoon,
+    SkipReason::ExcludedByBusiness,
+];
+/// `credentials.template` value for "no template".
+pub const NO_TEMPLATE: u32 = u32::MAX;
+
+fn reason_code(r: SkipReason) -> u8 {
+    SKIP_REASONS.iter().position(|&x| x == r).map_or(0, |i| i as u8 + 1)
+}
+
+/// A page in columns. Users are indices `0..user_count`; every credential and push row names one.
+pub struct Columns<'a> {
+    pub user_count: usize,
+    /// Per user, non-zero: excluded by the business (e.g. already checked in today). May be empty.
+    pub excluded: &'a [u8],
+    pub push_user: &'a [u32],
+    pub push_at: &'a [f64],
+    pub cred_user: &'a [u32],
+    /// `CredentialKind::ALL` index.
+    pub cred_kind: &'a [u8],
+    /// NaN: unlimited (long-term).
+    pub cred_uses: &'a [f64],
+    /// NaN: never expires.
+    pub cred_expire: &'a [f64],
+    /// Index into `PlanOptions::templates`, `NO_TEMPLATE` for none. May be empty for template messages.
+    pub cred_template: &'a [u32],
+    /// Credential ids joined by `\n`, for order-independent tie-breaks; `None`: ties go by row.
+    pub ids: Option<&'a str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {message, now, policy?, templates?}")]
+pub struct PlanOptions {
+    pub message: MessageKind,
+    pub now: Millis,
+    #[serde(default)]
+    pub policy: Policy,
+    /// The template ids `credentials.template` indexes.
+    #[serde(default)]
+    pub templates: Vec<String>,
+}
+
+/// A columnar plan: per user, `choice` (credential row, or -1), `reason` (0 send, else skip code),
+/// `not_before` (NaN unless the policy gave a time), `uses_after` (the chosen credential's usesLeft
+/// after delivery; NaN: unlimited or no choice). Dead credentials by row, with their reason code
+/// (0 expired, 1 spent).
+#[derive(Debug, Default, PartialEq)]
+pub struct ColumnPlan {
+    pub choice: Vec<i32>,
+    pub reason: Vec<u8>,
+    pub not_before: Vec<f64>,
+    pub uses_after: Vec<f64>,
+    pub dead_rows: Vec<u32>,
+    pub dead_reason: Vec<u8>,
+}
+
+/// `users.count` as JS passes it: a whole number below 2^32 (napi would wrap or truncate silently).
+pub fn user_count(v: f64) -> Result<usize> {
+    if v.fract() == 0.0 && (0.0..4_294_967_296.0).contains(&v) {
+        Ok(v as usize)
+    } else {
+        Err(Error::invalid("users.count", format!("{v} is not a user count")))
+    }
+}
+
+fn column_len(name: &str, got: usize, want: usize) -> Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, format!("has {got} entries, expected {want}")))
+    }
+}
+
+fn user_index(field: &str, i: usize, u: u32, count: usize) -> Result<usize> {
+    if (u as usize) < count {
+        Ok(u as usize)
+    } else {
+        Err(Error::invalid(format!("{field}[{i}]"), format!("user {u} is not below users.count ({count})")))
+    }
+}
+
+fn instant(field: &str, i: usize, v: f64) -> Result<i64> {
+    Millis::from_f64(v).map(|m| m.0).map_err(|reason| Error::InvalidTime { field: format!("{field}[{i}]"), reason })
+}
+
+fn cred_state(c: &Columns, r: usize, templates: usize) -> Result<CredState> {
+    let field = |name: &str| format!("credentials.{name}[{r}]");
+    let kind = *CredentialKind::ALL
+        .get(c.cred_kind[r] as usize)
+        .ok_or_else(|| Error::invalid(field("kind"), format!("{} is not a kind code (0-3)", c.cred_kind[r])))?;
+    let u = c.cred_uses[r];
+    let uses_left = if u.is_nan() {
+        None
+    } else if u.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&u) {
+        Some(u as u32)
+    } else {
+        return Err(Error::invalid(field("usesLeft"), format!("{u} is not a use count")));
+    };
+    let e = c.cred_expire[r];
+    let expire_at = if e.is_nan() { None } else { Some(instant("credentials.expireAt", r, e)?) };
+    let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
+    if template != NO_TEMPLATE && template as usize >= templates {
+        return Err(Error::invalid(field("template"), format!("{template} is not an index into templates")));
+    }
+    let state = CredState { kind, uses_left, expire_at };
+    state.check(template != NO_TEMPLATE).map_err(|e| Error::invalid(field("state"), e))?;
+    Ok(state)
+}
+
+/// Plans one page in columns. Nothing in the decision depends on the order of the rows.
+pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
+    let n = c.user_count;
+    let rows = c.cred_user.len();
+    if !c.excluded.is_empty() {
+        column_len("users.excluded", c.excluded.len(), n)?;
+    }
+    column_len("pushes.at", c.push_at.len(), c.push_user.len())?;
+    column_len("credentials.kind", c.cred_kind.len(), rows)?;
+    column_len("credentials.usesLeft", c.cred_uses.len(), rows)?;
+    column_len("credentials.expireAt", c.cred_expire.len(), rows)?;
+    if !c.cred_template.is_empty() {
+        column_len("credentials.template", c.cred_template.len(), rows)?;
+    }
+    let ids: Option<Vec<&str>> = c.ids.map(|s| if rows == 0 && s.is_empty() { vec![] } else { s.split('\n').collect() });
+    if let Some(ids) = &ids {
+        column_len("credentials.ids", ids.len(), rows)?;
+    }
+    let target = match o.message.template() {
+        None => None,
+        // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
+        Some(t) => Some(o.templates.iter().position(|x| x == t).map_or(NO_TEMPLATE, |i| i as u32)),
+    };
+    let now = o.now.0;
+    let margin = o.policy.safety_margin_ms.0;
+
+    // One pass over the credentials: the best usable one per user, and the dead.
+    let mut best: Vec<u32> = vec![u32::MAX; n];
+    let mut best_rank: Vec<(i64, u8)> = vec![(i64::MAX, u8::MAX); n];
+    let mut plan = ColumnPlan::default();
+    for r in 0..rows {
+        let u = user_index("credentials.user", r, c.cred_user[r], n)?;
+        let s = cred_state(c, r, o.templates.len())?;
+        if let Some(d) = s.death(now) {
+            plan.dead_rows.push(r as u32);
+            plan.dead_reason.push(if d == DeathReason::Expired { 0 } else { 1 });
+            continue;
+        }
+        let fits = o.message.fits_kind(s.kind) && target.is_none_or(|t| c.cred_template.get(r) == Some(&t));
+        if !fits || !s.usable(now, margin) {
+            continue;
+        }
+        let rank = spend_rank(&s);
+        let b = best[u];
+        let better = b == u32::MAX
+            || rank < best_rank[u]
+            || (rank == best_rank[u] && ids.as_ref().map_or(r < b as usize, |ids| ids[r] < ids[b as usize]));
+        if better {
+            best[u] = r as u32;
+            best_rank[u] = rank;
+        }
+    }
+
+    // Pushes grouped by user (a counting sort: no per-user allocation).
+    let mut start = vec![0u32; n + 1];
+    for (i, &u) in c.push_user.iter().enumerate() {
+        start[user_index("pushes.user", i, u, n)? + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut pushes = vec![0i64; c.push_user.len()];
+    for (i, (&u, &at)) in c.push_user.iter().zip(c.push_at).enumerate() {
+        pushes[fill[u as usize] as usize] = instant("pushes.at", i, at)?;
+        fill[u as usize] += 1;
+    }
+
+    plan.choice = vec![-1; n];
+    plan.reason = vec![SEND; n];
+    plan.not_before = vec![f64::NAN; n];
+    plan.uses_after = vec![f64::NAN; n];
+    for u in 0..n {
+        if c.excluded.get(u).is_some_and(|&x| x != 0) {
+            plan.reason[u] = reason_code(SkipReason::ExcludedByBusiness);
+            continue;
+        }
+        let e = o.policy.eligibility(&pushes[start[u] as usize..start[u + 1] as usize], now);
+        if let Some(r) = e.reason {
+            plan.reason[u] = reason_code(r);
+            plan.not_before[u] = e.not_before as f64;
+            continue;
+        }
+        match best[u] {
+            u32::MAX => plan.reason[u] = reason_code(SkipReason::NoCredential),
+            r => {
+                plan.choice[u] = r as i32;
+                let uses = c.cred_uses[r as usize];
+                plan.uses_after[u] = if uses.is_nan() { f64::NAN } else { uses - 1.0 };
+            }
+        }
+    }
+    Ok(plan)
+}
+
+// ---------------------------------------------------------------- the object form
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a user {userId, pushedAt?, excluded?}")]
+pub struct PlanUser {
+    pub user_id: UserId,
+    #[serde(default)]
+    pub pushed_at: Vec<Millis>,
+    #[serde(default)]
+    pub excluded: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {users, credentials, message, now, policy?}")]
+pub struct PlanPage {
+    pub users: Vec<PlanUser>,
+    pub credentials: Vec<Credential>,
+    pub message: MessageKind,
+    pub now: Millis,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum Decision {
+    #[serde(rename_all = "camelCase")]
+    Send { user_id: UserId, credential_index: usize, credential: Credential, after_delivery: Credential },
+    #[serde(rename_all = "camelCase")]
+    Skip { user_id: UserId, reason: SkipReason, not_before: Option<i64> },
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PagePlan {
+    /// One per user, in the order of `users`.
+    pub decisions: Vec<Decision>,
+    /// In the order of `credentials`.
+    pub dead: Vec<DeadCredential>,
+}
+
+/// Plans a page given as objects, through `plan_columns`.
+pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
+    let mut index: HashMap<&UserId, u32> = HashMap::with_capacity(p.users.len());
+    for (i, u) in p.users.iter().enumerate() {
+        if index.insert(&u.user_id, i as u32).is_some() {
+            return Err(Error::invalid(format!("users[{i}].userId"), "appears twice in the page"));
+        }
+    }
+    let mut templates: Vec<String> = vec![];
+    let mut template_index: HashMap<&str, u32> = HashMap::new();
+    let (mut cred_user, mut cred_kind, mut cred_uses, mut cred_expire, mut cred_template) = (vec![], vec![], vec![], vec![], vec![]);
+    for (i, c) in p.credentials.iter().enumerate() {
+        let u = *index
+            .get(&c.user_id)
+            .ok_or_else(|| Error::invalid(format!("credentials[{i}].userId"), "is not one of the page's users"))?;
+        cred_user.push(u);
+        cred_kind.push(CredentialKind::ALL.iter().position(|&k| k == c.kind).unwrap_or(0) as u8);
+        cred_uses.push(c.uses_left.map_or(f64::NAN, f64::from));
+        cred_expire.push(c.expire_at.map_or(f64::NAN, |e| e.0 as f64));
+        cred_template.push(match c.template_id.as_deref() {
+            None => NO_TEMPLATE,
+            Some(t) => *template_index.entry(t).or_insert_with(|| {
+                templates.push(t.to_owned());
+                templates.len() as u32 - 1
+            }),
+        });
+    }
+    let ids = p.credentials.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join("\n");
+    let (push_user, push_at): (Vec<u32>, Vec<f64>) =
+        p.users.iter().enumerate().flat_map(|(i, u)| u.pushed_at.iter().map(move |t| (i as u32, t.0 as f64))).unzip();
+    let excluded: Vec<u8> = p.users.iter().map(|u| u.excluded as u8).collect();
+    let cols = Columns {
+        user_count: p.users.len(),
+        excluded: &excluded,
+        push_user: &push_user,
+        push_at: &push_at,
+        cred_user: &cred_user,
+        cred_kind: &cred_kind,
+        cred_uses: &cred_uses,
+        cred_expire: &cred_expire,
+        cred_template: &cred_template,
+        ids: Some(&ids),
+    };
+    let opts = PlanOptions { message: p.message, now: p.now, policy: p.policy, templates };
+    let plan = plan_columns(&cols, &opts)?;
+
+    let decisions: Vec<Decision> = p
+        .users
+        .iter()
+        .enumerate()
+        .map(|(u, user)| match plan.reason[u] {
+            SEND => {
+                let i = plan.choice[u] as usize;
+                let credential = p.credentials[i].clone();
+                Decision::Send { user_id: user.user_id.clone(), credential_index: i, after_delivery: credential.after(crate::credential::SendEffect::Consume), credential }
+            }
+            code => Decision::Skip {
+                user_id: user.user_id.clone(),
+                reason: SKIP_REASONS[code as usize - 1],
+                not_before: (!plan.not_before[u].is_nan()).then_some(plan.not_before[u] as i64),
+            },
+        })
+        .collect();
+    let dead: Vec<DeadCredential> = plan
+        .dead_rows
+        .iter()
+        .zip(&plan.dead_reason)
+        .map(|(&r, &why)| {
+            let c = &p.credentials[r as usize];
+            DeadCredential { index: r as usize, id: c.id.clone(), user_id: c.user_id.clone(), reason: if why == 0 { DeathReason::Expired } else { DeathReason::Spent } }
+        })
+        .collect();
+    Ok(PagePlan { decisions, dead })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_709_344_800_000; // 2024-03-02 10:00 in UTC+8
+    const DAY: i64 = 86_400_000;
+
+    fn page(users: serde_json::Value, creds: serde_json::Value, message: serde_json::Value) -> PlanPage {
+        serde_json::from_value(serde_json::json!({ "users": users, "credentials": creds, "message": message, "now": NOW })).unwrap()
+    }
+
+    fn form(user: &str, id: &str, expire: i64) -> serde_json::Value {
+        serde_json::json!({ "kind": "formId", "id": id, "userId": user, "usesLeft": 1, "expireAt": expire })
+    }
+
+    /// The decisions by user, sorted: what must not depend on the order of the input.
+    fn summary(p: &PagePlan) -> Vec<String> {
+        let mut s: Vec<String> = p.decisions
+            .iter()
+            .map(|d| match d {
+                Decision::Send { user_id, credential, .. } => format!("{}:send:{}", user_id.0, credential.id),
+                Decision::Skip { user_id, reason, .. } => format!("{}:{:?}", user_id.0, reason),
+            })
+            .collect();
+        s.sort();
+        s
+    }
+
+    #[test]
+    fn every_skip_reason_and_a_send() {
+        let users = serde_json::json!([
+            { "userId": "a" },
+            { "userId": "b", "pushedAt": [NOW - 3_600_000] },
+            { "userId": "c", "excluded": true },
+            { "userId": "d" },
+        ]);
+        let creds = serde_json::json!([form("a", "fa2", NOW + 2 * DAY), form("a", "fa1", NOW + DAY), form("b", "fb", NOW + DAY), form("c", "fc", NOW + DAY), form("d", "fd", NOW - 1)]);
+        let p = plan_page(page(users, creds, serde_json::json!({ "type": "template" }))).unwrap();
+        assert_eq!(summary(&p), ["a:send:fa1", "b:AlreadyPushedToday", "c:ExcludedByBusiness", "d:NoCredential"]);
+        assert_eq!(p.dead.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["fd"]);
+        match &p.decisions[0] {
+            Decision::Send { after_delivery, .. } => assert_eq!(after_delivery.uses_left, Some(0)),
+            d => panic!("{d:?}"),
+        }
+        match &p.decisions[1] {
+            Decision::Skip { not_before, .. } => assert_eq!(*not_before, Some(NOW + 14 * 3_600_000)),
+            d => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn quiet_hours_and_gap_skip_with_reasons() {
+        let mut pg = page(serde_json::json!([{ "userId": "a" }, { "userId": "b", "pushedAt": [NOW - 20 * 3_600_000] }]), serde_json::json!([form("a", "f1", NOW + DAY), form("b", "f2", NOW + DAY)]), serde_json::json!({ "type": "template" }));
+        pg.policy = serde_json::from_str(r#"{"quietHours":{"from":"09:00","to":"11:00"}}"#).unwrap();
+        assert_eq!(summary(&plan_page(pg).unwrap()), ["a:QuietHours", "b:QuietHours"]);
+        let mut pg = page(serde_json::json!([{ "userId": "b", "pushedAt": [NOW - 20 * 3_600_000] }]), serde_json::json!([form("b", "f2", NOW + DAY)]), serde_json::json!({ "type": "template" }));
+        pg.policy = serde_json::from_str(r#"{"minGapMs":86400000}"#).unwrap();
+        assert_eq!(summary(&plan_page(pg).unwrap()), ["b:TooSoon"]);
+    }
+
+    #[test]
+    fn the_order_of_rows_never_changes_the_plan() {
+        let users: Vec<serde_json::Value> = (0..30).map(|i| serde_json::json!({ "userId": format!("u{i}"), "pushedAt": if i % 4 == 0 { vec![NOW - 3_600_000] } else { vec![] } })).collect();
+        // Equal expiries everywhere: only the id tie-break decides.
+        let creds: Vec<serde_json::Value> = (0..90).map(|i| form(&format!("u{}", i % 30), &format!("f{:03}", (i * 37) % 90), NOW + DAY)).collect();
+        let base = plan_page(page(users.clone().into(), creds.clone().into(), serde_json::json!({ "type": "template" }))).unwrap();
+        let mut rng = 7u64;
+        for _ in 0..20 {
+            let (mut u, mut c) = (users.clone(), creds.clone());
+            for v in [&mut u, &mut c] {
+                for i in (1..v.len()).rev() {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    v.swap(i, (rng >> 33) as usize % (i + 1));
+                }
+            }
+            let p = plan_page(page(u.into(), c.into(), serde_json::json!({ "type": "template" }))).unwrap();
+            assert_eq!(summary(&p), summary(&base));
+        }
+    }
+
+    #[test]
+    fn subscribe_plans_use_grants_of_the_template() {
+        let creds = serde_json::json!([
+            { "kind": "grant", "id": "T1", "templateId": "T1", "userId": "a", "usesLeft": 2 },
+            { "kind": "grant", "id": "T2", "templateId": "T2", "userId": "b", "usesLeft": 1 },
+            form("b", "fb", NOW + DAY),
+        ]);
+        let p = plan_page(page(serde_json::json!([{ "userId": "a" }, { "userId": "b" }]), creds, serde_json::json!({ "type": "subscribe", "templateId": "T1" }))).unwrap();
+        assert_eq!(summary(&p), ["a:send:T1", "b:NoCredential"]);
+    }
+
+    #[test]
+    fn bad_pages_are_refused() {
+        let dup = page(serde_json::json!([{ "userId": "a" }, { "userId": "a" }]), serde_json::json!([]), serde_json::json!({ "type": "template" }));
+        assert!(plan_page(dup).unwrap_err().to_string().starts_with("users[1].userId"));
+        let stray = page(serde_json::json!([{ "userId": "a" }]), serde_json::json!([form("z", "f", NOW + DAY)]), serde_json::json!({ "type": "template" }));
+        assert!(plan_page(stray).unwrap_err().to_string().starts_with("credentials[0].userId"));
+    }
+
+    #[test]
+    fn columns_are_checked() {
+        let o = PlanOptions { message: MessageKind::Template, now: Millis(NOW), policy: Policy::default(), templates: vec![] };
+        let cols = |kind: &'static [u8], uses: &'static [f64], expire: &'static [f64], user: &'static [u32]| Columns {
+            user_count: 1,
+            excluded: &[],
+            push_user: &[],
+            push_at: &[],
+            cred_user: user,
+            cred_kind: kind,
+            cred_uses: uses,
+            cred_expire: expire,
+            cred_template: &[],
+            ids: None,
+        };
+        let err = |c: Columns| plan_columns(&c, &o).unwrap_err().to_string();
+        assert!(err(cols(&[9], &[1.0], &[1e12], &[0])).starts_with("credentials.kind[0]"));
+        assert!(err(cols(&[0], &[1.5], &[1e12], &[0])).starts_with("credentials.usesLeft[0]"));
+        assert!(err(cols(&[0], &[1.0], &[f64::INFINITY], &[0])).starts_with("credentials.expireAt[0]"));
+        assert!(err(cols(&[0], &[1.0], &[1e12], &[1])).starts_with("credentials.user[0]"));
+        assert!(err(cols(&[0], &[2.0], &[1e12], &[0])).starts_with("credentials.state[0]"));
+        assert!(err(cols(&[0, 0], &[1.0], &[1e12], &[0])).starts_with("credentials.kind"));
+        let ok = plan_columns(&cols(&[1], &[3.0], &[(NOW + DAY) as f64], &[0]), &o).unwrap();
+        assert_eq!((ok.choice, ok.uses_after), (vec![0], vec![2.0]));
+    }
+}
