@@ -77,7 +77,8 @@ function planColumns(input) {
   const { users, pushes = {}, credentials, templates, message, now, policy } = input
   if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded? }')
   if (credentials === null || typeof credentials !== 'object') throw invalid('credentials', 'must be an object of columns')
-  if (credentials.ids !== undefined && typeof credentials.ids !== 'string') throw invalid('credentials.ids', 'must be a string')
+  const ids = credentials.ids
+  if (ids !== undefined && !Array.isArray(ids)) throw invalid('credentials.ids', 'must be an array of strings')
   if (typeof users.count !== 'number') throw invalid('users.count', 'must be a number')
   return binding.planColumns(
     toJson({ message, now, policy, templates }),
@@ -90,7 +91,7 @@ function planColumns(input) {
     column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
     column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
     column(credentials.template, Uint32Array, 'credentials.template', EMPTY.u32),
-    credentials.ids,
+    ids === undefined ? undefined : (r) => ids[r],
   )
 }
 
@@ -168,7 +169,6 @@ function planPage(input) {
   const usesLeft = new Float64Array(m)
   const expireAt = new Float64Array(m)
   const template = new Uint32Array(m)
-  const ids = new Array(m)
   const templates = []
   const templateIndex = new Map()
   for (let r = 0; r < m; r++) {
@@ -198,8 +198,6 @@ function planPage(input) {
     } else {
       throw invalid(`credentials[${r}].templateId`, 'must be a string')
     }
-    if (typeof c.id !== 'string') throw invalid(`credentials[${r}].id`, 'must be a string')
-    ids[r] = c.id
   }
 
   const plan = binding.planColumns(
@@ -213,7 +211,7 @@ function planPage(input) {
     usesLeft,
     expireAt,
     template,
-    ids.join('\n'),
+    (r) => credentials[r].id,
   )
 
   const decisions = new Array(n)

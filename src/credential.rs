@@ -150,37 +150,43 @@ pub struct CredState {
 
 impl CredState {
     /// The invariants every stored credential holds, whatever store or path it came from.
-    pub fn check(&self, has_template: bool) -> std::result::Result<(), String> {
-        let (max_uses, expiring, templated) = match self.kind {
-            CredentialKind::FormId => (Some(FORM_ID_USES), true, false),
-            CredentialKind::PrepayId => (Some(PREPAY_ID_USES), true, false),
-            CredentialKind::Grant => (None, false, true),
-            CredentialKind::LongTerm => (Some(0), false, true),
+    /// `(max uses, expires, belongs to a template)` for each kind.
+    #[inline]
+    fn shape(kind: CredentialKind) -> (u32, bool, bool) {
+        match kind {
+            CredentialKind::FormId => (FORM_ID_USES, true, false),
+            CredentialKind::PrepayId => (PREPAY_ID_USES, true, false),
+            CredentialKind::Grant => (u32::MAX, false, true),
+            CredentialKind::LongTerm => (0, false, true),
+        }
+    }
+
+    /// Whether the state keeps the invariants: the plan's per-row fast path.
+    #[inline]
+    pub fn is_valid(&self, has_template: bool) -> bool {
+        let (max_uses, expiring, templated) = Self::shape(self.kind);
+        let uses_ok = match self.uses_left {
+            None => self.kind == CredentialKind::LongTerm,
+            Some(n) => n <= max_uses,
         };
+        uses_ok && expiring == self.expire_at.is_some() && templated == has_template
+    }
+
+    /// `is_valid`, with the broken invariant named.
+    pub fn check(&self, has_template: bool) -> std::result::Result<(), String> {
+        if self.is_valid(has_template) {
+            return Ok(());
+        }
+        let (max_uses, expiring, templated) = Self::shape(self.kind);
         let name = self.kind.name();
-        match self.uses_left {
-            None if self.kind != CredentialKind::LongTerm => return Err(format!("usesLeft: a {name} credential needs a usesLeft count")),
-            Some(n) if max_uses.is_some_and(|m| n > m) => {
-                let max = max_uses.unwrap_or(0);
-                return Err(format!("usesLeft: {n} is more than a {name} credential allows ({max}; long-term ones take null)"));
-            }
-            _ => {}
-        }
-        if expiring != self.expire_at.is_some() {
-            return Err(if expiring {
-                format!("expireAt: a {name} credential needs expireAt")
-            } else {
-                format!("expireAt: a {name} does not expire, expireAt must be null")
-            });
-        }
-        if templated != has_template {
-            return Err(if templated {
-                format!("templateId: a {name} belongs to one template and needs its templateId")
-            } else {
-                format!("templateId: a {name} is not tied to a template")
-            });
-        }
-        Ok(())
+        Err(match self.uses_left {
+            None if self.kind != CredentialKind::LongTerm => format!("usesLeft: a {name} credential needs a usesLeft count"),
+            Some(n) if n > max_uses => format!("usesLeft: {n} is more than a {name} credential allows ({max_uses}; long-term ones take null)"),
+            _ if expiring && self.expire_at.is_none() => format!("expireAt: a {name} credential needs expireAt"),
+            _ if !expiring && self.expire_at.is_some() => format!("expireAt: a {name} does not expire, expireAt must be null"),
+            _ if templated => format!("templateId: a {name} belongs to one template and needs its templateId"),
+            _ => format!("templateId: a {name} is not tied to a template"),
+        })
     }
 
     pub fn after(self, effect: SendEffect) -> CredState {
@@ -193,6 +199,7 @@ impl CredState {
     }
 
     /// Dead at `now`: expired (the instant `expireAt` is reached) or no uses left.
+    #[inline]
     pub fn death(&self, now: i64) -> Option<DeathReason> {
         if self.uses_left == Some(0) {
             Some(DeathReason::Spent)
@@ -205,6 +212,7 @@ impl CredState {
 
     /// Safe to send with at `now`: a use left and alive for longer than `margin_ms`, since a send
     /// takes time and a credential that dies in flight costs a 41028.
+    #[inline]
     pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
         self.uses_left != Some(0) && self.expire_at.is_none_or(|e| now.saturating_add(margin_ms) < e)
     }

@@ -1,8 +1,9 @@
 //! The Node-API binding: converts and delegates to `api` and `plan`, nothing else.
 
-use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Int32Array, Uint32Array, Uint32ArraySlice, Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Function, Int32Array, Uint32Array, Uint32ArraySlice, Uint8Array, Uint8ArraySlice};
 use napi_derive::napi;
 
+use crate::error::Error;
 use crate::plan::{self, Columns, PlanOptions};
 
 /// A thrown error whose JS `code` is the core's stable code.
@@ -48,9 +49,14 @@ pub fn plan_columns(
     cred_uses: Float64ArraySlice,
     cred_expire: Float64ArraySlice,
     cred_template: Uint32ArraySlice,
-    ids: Option<String>,
+    id_of: Option<Function<u32, String>>,
 ) -> napi::Result<ColumnPlan, Code> {
     let opts: PlanOptions = crate::api::parse(&options).map_err(to_js)?;
+    // Ids are asked of JS only on a tie, one at a time.
+    let ids = |r: usize| match &id_of {
+        Some(f) => f.call(r as u32).map_err(|e| Error::invalid(format!("credentials.ids[{r}]"), format!("must be a string ({})", e.reason))),
+        None => Ok(String::new()),
+    };
     let cols = Columns {
         user_count: plan::user_count(user_count).map_err(to_js)?,
         excluded: &excluded,
@@ -61,7 +67,7 @@ pub fn plan_columns(
         cred_uses: &cred_uses,
         cred_expire: &cred_expire,
         cred_template: &cred_template,
-        ids: ids.as_deref(),
+        ids: id_of.is_some().then_some(&ids as &dyn Fn(usize) -> crate::error::Result<String>),
     };
     let p = plan::plan_columns(&cols, &opts).map_err(to_js)?;
     Ok(ColumnPlan {

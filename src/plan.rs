@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
+use crate::clock::{Millis, MAX_EPOCH_MS};
 use crate::credential::{CredState, Credential, CredentialKind, DeadCredential, DeathReason, UserId};
 use crate::error::{Error, Result};
 use crate::policy::{Policy, SkipReason};
@@ -44,8 +44,9 @@ pub struct Columns<'a> {
     pub cred_expire: &'a [f64],
     /// Index into `PlanOptions::templates`, `NO_TEMPLATE` for none. May be empty for template messages.
     pub cred_template: &'a [u32],
-    /// Credential ids joined by `\n`, for order-independent tie-breaks; `None`: ties go by row.
-    pub ids: Option<&'a str>,
+    /// A credential's id by row, read only to break a tie between equal expiries, so that the
+    /// plan never depends on row order; `None`: ties go by row.
+    pub ids: Option<&'a dyn Fn(usize) -> Result<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,9 +75,31 @@ pub struct ColumnPlan {
     pub dead_reason: Vec<u8>,
 }
 
+#[derive(Clone, Copy)]
+struct Best {
+    key: u64,
+    row: u32,
+}
+
+/// `spend_rank` packed in one integer: expiry (< 2^48 ms) above the kind rank; no expiry sorts last.
+fn spend_key(s: &CredState) -> u64 {
+    let (expire, rank) = spend_rank(s);
+    let expire = if expire == i64::MAX { 1u64 << 48 } else { expire as u64 };
+    expire << 2 | rank as u64
+}
+
+/// Whether row `r` goes before row `b` of equal spend key: by credential id when the caller gave
+/// ids (read only here, on a tie, so they cost nothing otherwise), else by row.
+fn tie_first(ids: Option<&dyn Fn(usize) -> Result<String>>, r: usize, b: usize) -> Result<bool> {
+    match ids {
+        None => Ok(r < b),
+        Some(id) => Ok(id(r)? < id(b)?),
+    }
+}
+
 /// `users.count` as JS passes it: a whole number below 2^32 (napi would wrap or truncate silently).
 pub fn user_count(v: f64) -> Result<usize> {
-    if v.fract() == 0.0 && (0.0..4_294_967_296.0).contains(&v) {
+    if v as u32 as f64 == v {
         Ok(v as usize)
     } else {
         Err(Error::invalid("users.count", format!("{v} is not a user count")))
@@ -103,28 +126,50 @@ fn instant(field: &str, i: usize, v: f64) -> Result<i64> {
     Millis::from_f64(v).map(|m| m.0).map_err(|reason| Error::InvalidTime { field: format!("{field}[{i}]"), reason })
 }
 
-fn cred_state(c: &Columns, r: usize, templates: usize) -> Result<CredState> {
+/// A row's columns as a credential state, or `None` if any is out of shape. The fast path only
+/// compares; `row_error` says what is wrong.
+#[inline(always)]
+fn cred_state(kind: u8, uses: f64, expire: f64, template: u32, templates: usize) -> Option<CredState> {
+    let kind = *CredentialKind::ALL.get(kind as usize)?;
+    // Saturating casts: a round trip holds only for whole numbers in range (NaN means none).
+    let uses_left = (uses as u32) as f64 == uses;
+    let expire_at = (expire as i64) as f64 == expire && (0.0..=MAX_EPOCH_MS as f64).contains(&expire);
+    if !(uses_left || uses.is_nan()) || !(expire_at || expire.is_nan()) || (template != NO_TEMPLATE && template as usize >= templates) {
+        return None;
+    }
+    let state = CredState { kind, uses_left: uses_left.then_some(uses as u32), expire_at: expire_at.then_some(expire as i64) };
+    state.is_valid(template != NO_TEMPLATE).then_some(state)
+}
+
+/// What is wrong with row `r`, if anything.
+#[cold]
+fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
     let field = |name: &str| format!("credentials.{name}[{r}]");
-    let kind = *CredentialKind::ALL
-        .get(c.cred_kind[r] as usize)
-        .ok_or_else(|| Error::invalid(field("kind"), format!("{} is not a kind code (0-3)", c.cred_kind[r])))?;
-    let u = c.cred_uses[r];
-    let uses_left = if u.is_nan() {
-        None
-    } else if u.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&u) {
-        Some(u as u32)
-    } else {
-        return Err(Error::invalid(field("usesLeft"), format!("{u} is not a use count")));
+    if c.cred_user[r] as usize >= c.user_count {
+        return Some(Error::invalid(field("user"), format!("user {} is not below users.count ({})", c.cred_user[r], c.user_count)));
+    }
+    let Some(&kind) = CredentialKind::ALL.get(c.cred_kind[r] as usize) else {
+        return Some(Error::invalid(field("kind"), format!("{} is not a kind code (0-3)", c.cred_kind[r])));
     };
+    let u = c.cred_uses[r];
+    if !u.is_nan() && u as u32 as f64 != u {
+        return Some(Error::invalid(field("usesLeft"), format!("{u} is not a use count")));
+    }
     let e = c.cred_expire[r];
-    let expire_at = if e.is_nan() { None } else { Some(instant("credentials.expireAt", r, e)?) };
+    let expire_at = if e.is_nan() {
+        None
+    } else {
+        match Millis::from_f64(e) {
+            Ok(m) => Some(m.0),
+            Err(reason) => return Some(Error::InvalidTime { field: field("expireAt"), reason }),
+        }
+    };
     let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
     if template != NO_TEMPLATE && template as usize >= templates {
-        return Err(Error::invalid(field("template"), format!("{template} is not an index into templates")));
+        return Some(Error::invalid(field("template"), format!("{template} is not an index into templates")));
     }
-    let state = CredState { kind, uses_left, expire_at };
-    state.check(template != NO_TEMPLATE).map_err(|e| Error::invalid(field("state"), e))?;
-    Ok(state)
+    let state = CredState { kind, uses_left: (!u.is_nan()).then_some(u as u32), expire_at };
+    state.check(template != NO_TEMPLATE).err().map(|e| Error::invalid(field("state"), e))
 }
 
 /// Plans one page in columns. Nothing in the decision depends on the order of the rows.
@@ -141,10 +186,6 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
     if !c.cred_template.is_empty() {
         column_len("credentials.template", c.cred_template.len(), rows)?;
     }
-    let ids: Option<Vec<&str>> = c.ids.map(|s| if rows == 0 && s.is_empty() { vec![] } else { s.split('\n').collect() });
-    if let Some(ids) = &ids {
-        column_len("credentials.ids", ids.len(), rows)?;
-    }
     let target = match o.message.template() {
         None => None,
         // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
@@ -153,30 +194,34 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
     let now = o.now.0;
     let margin = o.policy.safety_margin_ms.0;
 
-    // One pass over the credentials: the best usable one per user, and the dead.
-    let mut best: Vec<u32> = vec![u32::MAX; n];
-    let mut best_rank: Vec<(i64, u8)> = vec![(i64::MAX, u8::MAX); n];
+    // One pass over the credentials: the best usable one per user, and the dead. Each user's best
+    // is one 16-byte slot (spend key and row), so a row costs one random access. Columns are
+    // sliced to one length first so the loop carries no bounds checks.
+    let mut best: Vec<Best> = vec![Best { key: u64::MAX, row: u32::MAX }; n];
     let mut plan = ColumnPlan::default();
+    let (users, kinds, uses, expires) = (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
+    let templates = o.templates.len();
+    let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
     for r in 0..rows {
-        let u = user_index("credentials.user", r, c.cred_user[r], n)?;
-        let s = cred_state(c, r, o.templates.len())?;
+        let u = users[r] as usize;
+        let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
+        let state = if u < n { cred_state(kinds[r], uses[r], expires[r], template, templates) } else { None };
+        let Some(s) = state else {
+            return Err(row_error(c, r, templates).unwrap_or_else(|| Error::invalid(format!("credentials[{r}]"), "is out of shape")));
+        };
         if let Some(d) = s.death(now) {
             plan.dead_rows.push(r as u32);
-            plan.dead_reason.push(if d == DeathReason::Expired { 0 } else { 1 });
+            plan.dead_reason.push((d == DeathReason::Spent) as u8);
             continue;
         }
-        let fits = o.message.fits_kind(s.kind) && target.is_none_or(|t| c.cred_template.get(r) == Some(&t));
+        let fits = fits_kind[s.kind as usize] && target.is_none_or(|t| t == template);
         if !fits || !s.usable(now, margin) {
             continue;
         }
-        let rank = spend_rank(&s);
-        let b = best[u];
-        let better = b == u32::MAX
-            || rank < best_rank[u]
-            || (rank == best_rank[u] && ids.as_ref().map_or(r < b as usize, |ids| ids[r] < ids[b as usize]));
-        if better {
-            best[u] = r as u32;
-            best_rank[u] = rank;
+        let key = spend_key(&s);
+        let b = &mut best[u];
+        if key < b.key || (key == b.key && tie_first(c.ids, r, b.row as usize)?) {
+            *b = Best { key, row: r as u32 };
         }
     }
 
@@ -210,7 +255,7 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
             plan.not_before[u] = e.not_before as f64;
             continue;
         }
-        match best[u] {
+        match best[u].row {
             u32::MAX => plan.reason[u] = reason_code(SkipReason::NoCredential),
             r => {
                 plan.choice[u] = r as i32;
@@ -290,7 +335,7 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
             }),
         });
     }
-    let ids = p.credentials.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join("\n");
+    let ids = |r: usize| Ok(p.credentials[r].id.clone());
     let (push_user, push_at): (Vec<u32>, Vec<f64>) =
         p.users.iter().enumerate().flat_map(|(i, u)| u.pushed_at.iter().map(move |t| (i as u32, t.0 as f64))).unzip();
     let excluded: Vec<u8> = p.users.iter().map(|u| u.excluded as u8).collect();

@@ -41,6 +41,7 @@ impl MessageKind {
 /// The order credentials are spent in: earliest expiry first (no expiry last), then a long-term
 /// subscription before one-time grants (it costs nothing), a formId before a prepay_id. Ties after
 /// that go by credential id, so the order of the input never matters.
+#[inline]
 pub fn spend_rank(s: &CredState) -> (i64, u8) {
     let rank = match s.kind {
         CredentialKind::LongTerm => 0,
