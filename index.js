@@ -57,6 +57,8 @@ const buildTemplateMessage = (input) =>
 
 // ---------------------------------------------------------------- the plan
 
+const NO_TEMPLATE = 0xffffffff
+
 const EMPTY = {
   u8: new Uint8Array(0),
   u32: new Uint32Array(0),
@@ -78,6 +80,10 @@ function planColumns(input) {
   if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded? }')
   if (credentials === null || typeof credentials !== 'object') throw invalid('credentials', 'must be an object of columns')
   const ids = credentials.ids
+  const user =
+    credentials.userKey !== undefined
+      ? binding.joinUserKeys(column(users.key, Float64Array, 'users.key'), column(credentials.userKey, Float64Array, 'credentials.userKey'))
+      : column(credentials.user, Uint32Array, 'credentials.user')
   if (ids !== undefined && !Array.isArray(ids)) throw invalid('credentials.ids', 'must be an array of strings')
   if (typeof users.count !== 'number') throw invalid('users.count', 'must be a number')
   return binding.planColumns(
@@ -86,7 +92,7 @@ function planColumns(input) {
     column(users.excluded, Uint8Array, 'users.excluded', EMPTY.u8),
     column(pushes.user, Uint32Array, 'pushes.user', EMPTY.u32),
     column(pushes.at, Float64Array, 'pushes.at', EMPTY.f64),
-    column(credentials.user, Uint32Array, 'credentials.user'),
+    user,
     column(credentials.kind, Uint8Array, 'credentials.kind'),
     column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
     column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
@@ -108,29 +114,41 @@ function nullableNumber(v, field) {
   throw invalid(field, 'must be a number, or null for unlimited')
 }
 
-// Looks a user up by id. A number and its decimal string are the same user, as in the core.
+// Looks a user up by id through a Map: the path for string ids. A number and its decimal string
+// are the same user, as in the core.
 function userLookup(users) {
   const index = new Map()
   for (let i = 0; i < users.length; i++) {
-    const u = users[i]
-    if (u === null || typeof u !== 'object') throw invalid(`users[${i}]`, 'must be an object')
-    const id = u.userId
-    if (typeof id !== 'string' && typeof id !== 'number') throw invalid(`users[${i}].userId`, 'must be a string or a number')
-    if (index.has(id) || index.has(typeof id === 'number' ? String(id) : Number(id))) {
-      throw invalid(`users[${i}].userId`, 'appears twice in the page')
-    }
+    const id = users[i].userId
+    const other = typeof id === 'number' ? String(id) : Number(id)
+    if (index.has(id) || index.has(other)) throw invalid(`users[${i}].userId`, 'appears twice in the page')
     index.set(id, i)
   }
   return (id) => {
     const i = index.get(id)
-    if (i !== undefined) return i
-    return index.get(typeof id === 'number' ? String(id) : Number(id))
+    return i !== undefined ? i : index.get(typeof id === 'number' ? String(id) : Number(id))
   }
 }
+
+// The numeric form of a credential's user id, when the page's users all have numeric ids.
+function numericUserId(id, r) {
+  if (typeof id === 'number') return id
+  if (typeof id === 'string' && String(Number(id)) === id) return Number(id)
+  throw invalid(`credentials[${r}].userId`, 'is not one of the page\'s users')
+}
+
+function renameField(e, from, to) {
+  if (e && typeof e.message === 'string' && from.test(e.message)) e.message = e.message.replace(from, to)
+  return e
+}
+
+const [KIND0, KIND1, KIND2, KIND3] = constants.credentialKinds
 
 /**
  * Plans one page given as row objects (what a DB driver returns). The rows are packed into
  * columns here, planned natively, and unpacked into one decision per user, in the order of `users`.
+ * Numeric user ids (the common DB case) cross as numbers and are joined natively; string ids are
+ * joined through a Map here.
  */
 function planPage(input) {
   if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
@@ -138,17 +156,26 @@ function planPage(input) {
   if (!Array.isArray(users)) throw invalid('users', 'must be an array')
   if (!Array.isArray(credentials)) throw invalid('credentials', 'must be an array')
   const n = users.length
-  const lookup = userLookup(users)
+  const m = credentials.length
 
   const excluded = new Uint8Array(n)
+  const userKey = new Float64Array(n)
+  let numeric = true
   let pushCount = 0
   for (let i = 0; i < n; i++) {
     const u = users[i]
-    excluded[i] = u.excluded === true ? 1 : 0
-    if (u.excluded !== undefined && typeof u.excluded !== 'boolean') throw invalid(`users[${i}].excluded`, 'must be a boolean')
-    if (u.pushedAt !== undefined) {
-      if (!Array.isArray(u.pushedAt)) throw invalid(`users[${i}].pushedAt`, 'must be an array')
-      pushCount += u.pushedAt.length
+    if (u === null || typeof u !== 'object') throw invalid(`users[${i}]`, 'must be an object')
+    const id = u.userId
+    if (typeof id === 'number') userKey[i] = id
+    else if (typeof id === 'string') numeric = false
+    else throw invalid(`users[${i}].userId`, 'must be a string or a number')
+    const ex = u.excluded
+    if (ex === true) excluded[i] = 1
+    else if (ex !== undefined && ex !== false) throw invalid(`users[${i}].excluded`, 'must be a boolean')
+    const at = u.pushedAt
+    if (at !== undefined) {
+      if (!Array.isArray(at)) throw invalid(`users[${i}].pushedAt`, 'must be an array')
+      pushCount += at.length
     }
   }
   const pushUser = new Uint32Array(pushCount)
@@ -163,22 +190,29 @@ function planPage(input) {
     }
   }
 
-  const m = credentials.length
-  const credUser = new Uint32Array(m)
+  const lookup = numeric ? null : userLookup(users)
+  const credKey = numeric ? new Float64Array(m) : null
+  const credUser = numeric ? null : new Uint32Array(m)
   const credKind = new Uint8Array(m)
   const usesLeft = new Float64Array(m)
   const expireAt = new Float64Array(m)
   const template = new Uint32Array(m)
   const templates = []
-  const templateIndex = new Map()
+  let templateIndex = null
   for (let r = 0; r < m; r++) {
     const c = credentials[r]
     if (c === null || typeof c !== 'object') throw invalid(`credentials[${r}]`, 'must be an object')
-    const u = lookup(c.userId)
-    if (u === undefined) throw invalid(`credentials[${r}].userId`, 'is not one of the page\'s users')
-    credUser[r] = u
-    const kind = KIND_CODE[c.kind]
-    if (kind === undefined || typeof c.kind !== 'string') throw invalid(`credentials[${r}].kind`, `must be one of ${constants.credentialKinds.join(', ')}`)
+    if (numeric) {
+      const id = c.userId
+      credKey[r] = typeof id === 'number' ? id : numericUserId(id, r)
+    } else {
+      const u = lookup(c.userId)
+      if (u === undefined) throw invalid(`credentials[${r}].userId`, 'is not one of the page\'s users')
+      credUser[r] = u
+    }
+    const k = c.kind
+    const kind = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
+    if (kind < 0) throw invalid(`credentials[${r}].kind`, `must be one of ${constants.credentialKinds.join(', ')}`)
     credKind[r] = kind
     const uses = c.usesLeft
     usesLeft[r] = typeof uses === 'number' ? uses : nullableNumber(uses, `credentials[${r}].usesLeft`)
@@ -186,8 +220,9 @@ function planPage(input) {
     expireAt[r] = typeof exp === 'number' ? exp : epochMs(exp === undefined ? null : exp, `credentials[${r}].expireAt`)
     const t = c.templateId
     if (t === undefined || t === null) {
-      template[r] = 0xffffffff
+      template[r] = NO_TEMPLATE
     } else if (typeof t === 'string') {
+      templateIndex ??= new Map()
       let ti = templateIndex.get(t)
       if (ti === undefined) {
         ti = templates.length
@@ -200,22 +235,36 @@ function planPage(input) {
     }
   }
 
-  const plan = binding.planColumns(
-    toJson({ message, now, policy, templates }),
-    n,
-    excluded,
-    pushUser,
-    pushAt,
-    credUser,
-    credKind,
-    usesLeft,
-    expireAt,
-    template,
-    (r) => credentials[r].id,
-  )
+  let user = credUser
+  if (numeric) {
+    try {
+      user = binding.joinUserKeys(userKey, credKey)
+    } catch (e) {
+      throw renameField(renameField(e, /^users\.key\[(\d+)\]/, 'users[$1].userId'), /^credentials\.userKey\[(\d+)\]/, 'credentials[$1].userId')
+    }
+  }
+  let plan
+  try {
+    plan = binding.planColumns(
+      toJson({ message, now, policy, templates }),
+      n,
+      excluded,
+      pushUser,
+      pushAt,
+      user,
+      credKind,
+      usesLeft,
+      expireAt,
+      template,
+      (r) => credentials[r].id,
+    )
+  } catch (e) {
+    throw renameField(e, /^credentials\.(\w+)\[(\d+)\]/, 'credentials[$2].$1')
+  }
 
   const decisions = new Array(n)
   const { choice, reason, notBefore, usesAfter } = plan
+  const reasons = constants.skipReasons
   for (let i = 0; i < n; i++) {
     const userId = users[i].userId
     const code = reason[i]
@@ -227,17 +276,18 @@ function planPage(input) {
         userId,
         credentialIndex: choice[i],
         credential,
-        afterDelivery: { ...credential, usesLeft: Number.isNaN(after) ? null : after },
+        afterDelivery: { ...credential, usesLeft: after === after ? after : null },
       }
     } else {
       const nb = notBefore[i]
-      decisions[i] = { action: 'skip', userId, reason: constants.skipReasons[code - 1], notBefore: Number.isNaN(nb) ? null : nb }
+      decisions[i] = { action: 'skip', userId, reason: reasons[code - 1], notBefore: nb === nb ? nb : null }
     }
   }
-  const dead = new Array(plan.deadRows.length)
+  const { deadRows, deadReason } = plan
+  const dead = new Array(deadRows.length)
   for (let k = 0; k < dead.length; k++) {
-    const c = credentials[plan.deadRows[k]]
-    dead[k] = { index: plan.deadRows[k], id: c.id, userId: c.userId, reason: plan.deadReason[k] === 0 ? 'expired' : 'spent' }
+    const c = credentials[deadRows[k]]
+    dead[k] = { index: deadRows[k], id: c.id, userId: c.userId, reason: deadReason[k] === 0 ? 'expired' : 'spent' }
   }
   return { decisions, dead }
 }

@@ -178,11 +178,6 @@ pub fn day_start(day: i64, off: UtcOffset) -> i64 {
     day * DAY_MS - off.ms()
 }
 
-/// Milliseconds since local midnight.
-pub fn ms_of_day(t: i64, off: UtcOffset) -> i64 {
-    (t + off.ms()).rem_euclid(DAY_MS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +188,7 @@ mod tests {
     #[test]
     fn china_midnight_on_a_utc_clock() {
         let cn = UtcOffset::CHINA;
-        assert_eq!(ms_of_day(CN_MIDNIGHT, cn), 0);
+        assert_eq!(day_start(local_day(CN_MIDNIGHT, cn), cn), CN_MIDNIGHT);
         assert_eq!(local_day(CN_MIDNIGHT - 1, cn) + 1, local_day(CN_MIDNIGHT, cn));
         assert_eq!(day_start(local_day(CN_MIDNIGHT + 5 * 3_600_000, cn), cn), CN_MIDNIGHT);
         // The same instant is still the previous day in UTC.

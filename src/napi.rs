@@ -35,6 +35,12 @@ pub struct ColumnPlan {
     pub dead_reason: Uint8Array,
 }
 
+/// `joinUserKeys`: credential rows' integer user keys as indices into the users' keys.
+#[napi(catch_unwind)]
+pub fn join_user_keys(user_keys: Float64ArraySlice, cred_keys: Float64ArraySlice) -> napi::Result<Uint32Array, Code> {
+    plan::join_user_keys(&user_keys, &cred_keys).map(Into::into).map_err(to_js)
+}
+
 /// `planColumns`: the columnar plan over typed arrays the JS side owns (borrowed, not copied).
 #[napi(catch_unwind)]
 #[allow(clippy::too_many_arguments)]

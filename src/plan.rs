@@ -3,6 +3,7 @@
 //! converted into it, so both decide by the same code.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +95,72 @@ fn tie_first(ids: Option<&dyn Fn(usize) -> Result<String>>, r: usize, b: usize) 
     match ids {
         None => Ok(r < b),
         Some(id) => Ok(id(r)? < id(b)?),
+    }
+}
+
+/// Integer user keys (DB ids) joined to user indices: `cred_keys[r]` is found in `user_keys` and
+/// replaced by its position. Lets a caller hand over the numbers it already has instead of
+/// building a map in JS. Keys are whole numbers below 2^53.
+pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64]) -> Result<Vec<u32>> {
+    const SAFE: f64 = 9_007_199_254_740_991.0;
+    let key = |field: &str, i: usize, v: f64| -> Result<u64> {
+        let k = v as u64;
+        if k as f64 == v && v <= SAFE {
+            Ok(k)
+        } else {
+            Err(Error::invalid(format!("{field}[{i}]"), format!("{v} is not a whole user key below 2^53")))
+        }
+    };
+    let n = user_keys.len();
+    let keys: Vec<u64> = user_keys.iter().enumerate().map(|(i, &v)| key("users.key", i, v)).collect::<Result<_>>()?;
+    let (min, max) = keys.iter().fold((u64::MAX, 0), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    let duplicate = |i: usize| Error::invalid(format!("users.key[{i}]"), "appears twice in the page");
+    let missing = |r: usize, v: f64| Error::invalid(format!("credentials.userKey[{r}]"), format!("{v} is not one of users.key"));
+    // Pages of consecutive ids (keyset paging) index a table directly; anything else hashes.
+    if n > 0 && max - min <= 4 * n as u64 + 1024 {
+        let mut table = vec![u32::MAX; (max - min) as usize + 1];
+        for (i, &k) in keys.iter().enumerate() {
+            let slot = &mut table[(k - min) as usize];
+            if *slot != u32::MAX {
+                return Err(duplicate(i));
+            }
+            *slot = i as u32;
+        }
+        cred_keys
+            .iter()
+            .enumerate()
+            .map(|(r, &v)| {
+                let k = key("credentials.userKey", r, v)?;
+                k.checked_sub(min).and_then(|d| table.get(d as usize)).copied().filter(|&i| i != u32::MAX).ok_or_else(|| missing(r, v))
+            })
+            .collect()
+    } else {
+        let mut index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> = HashMap::with_capacity_and_hasher(n, Default::default());
+        for (i, &k) in keys.iter().enumerate() {
+            if index.insert(k, i as u32).is_some() {
+                return Err(duplicate(i));
+            }
+        }
+        cred_keys.iter().enumerate().map(|(r, &v)| index.get(&key("credentials.userKey", r, v)?).copied().ok_or_else(|| missing(r, v))).collect()
+    }
+}
+
+/// A multiplicative hash for integer keys: the keys are ids, not attacker-chosen strings, and SipHash
+/// would cost more than the rest of the join.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -240,6 +307,7 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
         fill[u as usize] += 1;
     }
 
+    let today = o.policy.local_day(now);
     plan.choice = vec![-1; n];
     plan.reason = vec![SEND; n];
     plan.not_before = vec![f64::NAN; n];
@@ -249,7 +317,7 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
             plan.reason[u] = reason_code(SkipReason::ExcludedByBusiness);
             continue;
         }
-        let e = o.policy.eligibility(&pushes[start[u] as usize..start[u + 1] as usize], now);
+        let e = o.policy.eligibility_on(&pushes[start[u] as usize..start[u + 1] as usize], today);
         if let Some(r) = e.reason {
             plan.reason[u] = reason_code(r);
             plan.not_before[u] = e.not_before as f64;
@@ -480,6 +548,21 @@ mod tests {
         assert!(plan_page(dup).unwrap_err().to_string().starts_with("users[1].userId"));
         let stray = page(serde_json::json!([{ "userId": "a" }]), serde_json::json!([form("z", "f", NOW + DAY)]), serde_json::json!({ "type": "template" }));
         assert!(plan_page(stray).unwrap_err().to_string().starts_with("credentials[0].userId"));
+    }
+
+    #[test]
+    fn user_keys_join_dense_and_sparse() {
+        assert_eq!(join_user_keys(&[10.0, 11.0, 12.0], &[12.0, 10.0, 12.0]).unwrap(), [2, 0, 2]);
+        assert_eq!(join_user_keys(&[1e12, 5.0], &[5.0, 1e12]).unwrap(), [1, 0]);
+        let err = |u: &[f64], c: &[f64]| join_user_keys(u, c).unwrap_err().to_string();
+        assert!(err(&[1.0, 1.0], &[]).starts_with("users.key[1]"));
+        assert!(err(&[1.0, 1e12, 1e12], &[]).starts_with("users.key[2]"));
+        assert!(err(&[1.0], &[2.0]).starts_with("credentials.userKey[0]"));
+        assert!(err(&[1.0], &[0.0]).starts_with("credentials.userKey[0]"));
+        assert!(err(&[1.5], &[]).starts_with("users.key[0]"));
+        assert!(err(&[f64::NAN], &[]).starts_with("users.key[0]"));
+        assert!(err(&[1.0], &[-1.0]).starts_with("credentials.userKey[0]"));
+        assert!(err(&[9_007_199_254_740_992.0], &[]).starts_with("users.key[0]"));
     }
 
     #[test]

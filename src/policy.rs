@@ -4,7 +4,7 @@ use std::num::NonZeroU32;
 
 use serde::{de, Deserialize, Deserializer, Serialize};
 
-use crate::clock::{day_start, local_day, ms_of_day, Millis, TimeOfDay, UtcOffset, DAY_MS};
+use crate::clock::{day_start, local_day, Millis, TimeOfDay, UtcOffset, DAY_MS};
 
 /// A duration in milliseconds: a whole, non-negative number of at most a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,24 +45,32 @@ impl<'de> Deserialize<'de> for QuietHours {
 }
 
 impl QuietHours {
-    fn contains(&self, ms: i64) -> bool {
+    fn contains(&self, ms_of_day: i64) -> bool {
         let (from, to) = (self.from.ms(), self.to.ms());
         if from < to {
-            (from..to).contains(&ms)
+            (from..to).contains(&ms_of_day)
         } else {
-            ms >= from || ms < to
+            ms_of_day >= from || ms_of_day < to
         }
     }
 
-    /// The first instant after `t` at which the window ends.
-    fn end_after(&self, t: i64, off: UtcOffset) -> i64 {
-        let end = day_start(local_day(t, off), off) + self.to.ms();
+    /// The first instant after `t` at which the window ends, `t` being in the local day from `day_start`.
+    fn end_after(&self, t: i64, day_start: i64) -> i64 {
+        let end = day_start + self.to.ms();
         if end > t {
             end
         } else {
             end + DAY_MS
         }
     }
+}
+
+/// The local day an instant falls in, worked out once so that a page of users costs no date
+/// arithmetic per user.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalDay {
+    pub at: i64,
+    pub start: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,16 +122,20 @@ pub struct Eligibility {
 }
 
 impl Policy {
-    /// The first rule that forbids a push at `t`, and the instant that rule stops forbidding it.
-    fn blocker(&self, pushes: &[i64], t: i64) -> Option<(SkipReason, i64)> {
-        let off = self.utc_offset;
-        let day = local_day(t, off);
-        let today = pushes.iter().filter(|&&p| local_day(p, off) == day).count();
+    pub fn local_day(&self, at: i64) -> LocalDay {
+        LocalDay { at, start: day_start(local_day(at, self.utc_offset), self.utc_offset) }
+    }
+
+    /// The first rule that forbids a push at `day.at`, and the instant that rule stops forbidding it.
+    fn blocker(&self, pushes: &[i64], day: LocalDay) -> Option<(SkipReason, i64)> {
+        let (t, start) = (day.at, day.start);
+        let end = start + DAY_MS;
+        let today = pushes.iter().filter(|&&p| start <= p && p < end).count();
         if today >= self.max_pushes_per_day.get() as usize {
-            return Some((SkipReason::AlreadyPushedToday, day_start(day + 1, off)));
+            return Some((SkipReason::AlreadyPushedToday, end));
         }
-        if let Some(q) = self.quiet_hours.filter(|q| q.contains(ms_of_day(t, off))) {
-            return Some((SkipReason::QuietHours, q.end_after(t, off)));
+        if let Some(q) = self.quiet_hours.filter(|q| q.contains(t - start)) {
+            return Some((SkipReason::QuietHours, q.end_after(t, start)));
         }
         let last = pushes.iter().copied().max()?;
         let ready = last.saturating_add(self.min_gap_ms.0);
@@ -132,13 +144,18 @@ impl Policy {
 
     /// Whether a user with these past pushes may be pushed at `now`; if not, why, and from when.
     pub fn eligibility(&self, pushes: &[i64], now: i64) -> Eligibility {
-        let Some((reason, mut t)) = self.blocker(pushes, now) else {
-            return Eligibility { allowed: true, reason: None, not_before: now };
+        self.eligibility_on(pushes, self.local_day(now))
+    }
+
+    /// `eligibility`, with now's local day already worked out.
+    pub fn eligibility_on(&self, pushes: &[i64], today: LocalDay) -> Eligibility {
+        let Some((reason, mut t)) = self.blocker(pushes, today) else {
+            return Eligibility { allowed: true, reason: None, not_before: today.at };
         };
         // Clearing one rule can land in another (next midnight is inside quiet hours): move on until
         // none blocks. Every step moves forward by at least a minute, so a few steps settle it.
         for _ in 0..16 {
-            match self.blocker(pushes, t) {
+            match self.blocker(pushes, self.local_day(t)) {
                 Some((_, next)) if next > t => t = next,
                 _ => break,
             }
