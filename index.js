@@ -65,6 +65,43 @@ const EMPTY = {
   f64: new Float64Array(0),
 }
 
+// Grow-only scratch arrays for planPage, one per role: a page reuses the previous page's memory
+// instead of allocating (and later collecting) sixteen typed arrays.
+const scratch = new Map()
+function scratchArray(role, Type, length) {
+  let a = scratch.get(role)
+  if (a === undefined || a.length < length) {
+    a = new Type(Math.max(length, a === undefined ? 0 : a.length * 2))
+    scratch.set(role, a)
+  }
+  return a.subarray(0, length)
+}
+
+function planInto(options, n, excluded, pushes, credentials, idOf, out) {
+  const dead = binding.planColumns(
+    options,
+    n,
+    excluded,
+    pushes.user,
+    pushes.at,
+    credentials.user,
+    credentials.kind,
+    credentials.usesLeft,
+    credentials.expireAt,
+    credentials.template,
+    idOf,
+    out.choice,
+    out.reason,
+    out.notBefore,
+    out.usesAfter,
+    out.deadRows,
+    out.deadReason,
+  )
+  out.deadRows = out.deadRows.subarray(0, dead)
+  out.deadReason = out.deadReason.subarray(0, dead)
+  return out
+}
+
 function column(value, Type, name, optional) {
   if (value === undefined && optional) return optional
   if (value instanceof Type) return value
@@ -80,24 +117,40 @@ function planColumns(input) {
   if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded? }')
   if (credentials === null || typeof credentials !== 'object') throw invalid('credentials', 'must be an object of columns')
   const ids = credentials.ids
-  const user =
-    credentials.userKey !== undefined
-      ? binding.joinUserKeys(column(users.key, Float64Array, 'users.key'), column(credentials.userKey, Float64Array, 'credentials.userKey'))
-      : column(credentials.user, Uint32Array, 'credentials.user')
   if (ids !== undefined && !Array.isArray(ids)) throw invalid('credentials.ids', 'must be an array of strings')
   if (typeof users.count !== 'number') throw invalid('users.count', 'must be a number')
-  return binding.planColumns(
+  const kind = column(credentials.kind, Uint8Array, 'credentials.kind')
+  let user
+  if (credentials.userKey !== undefined) {
+    const keys = column(credentials.userKey, Float64Array, 'credentials.userKey')
+    user = new Uint32Array(keys.length)
+    binding.joinUserKeys(column(users.key, Float64Array, 'users.key'), keys, user)
+  } else {
+    user = column(credentials.user, Uint32Array, 'credentials.user')
+  }
+  const n = Number.isInteger(users.count) && users.count >= 0 ? users.count : 0
+  const rows = user.length
+  return planInto(
     toJson({ message, now, policy, templates }),
     users.count,
     column(users.excluded, Uint8Array, 'users.excluded', EMPTY.u8),
-    column(pushes.user, Uint32Array, 'pushes.user', EMPTY.u32),
-    column(pushes.at, Float64Array, 'pushes.at', EMPTY.f64),
-    user,
-    column(credentials.kind, Uint8Array, 'credentials.kind'),
-    column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
-    column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
-    column(credentials.template, Uint32Array, 'credentials.template', EMPTY.u32),
+    { user: column(pushes.user, Uint32Array, 'pushes.user', EMPTY.u32), at: column(pushes.at, Float64Array, 'pushes.at', EMPTY.f64) },
+    {
+      user,
+      kind,
+      usesLeft: column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
+      expireAt: column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
+      template: column(credentials.template, Uint32Array, 'credentials.template', EMPTY.u32),
+    },
     ids === undefined ? undefined : (r) => ids[r],
+    {
+      choice: new Int32Array(n),
+      reason: new Uint8Array(n),
+      notBefore: new Float64Array(n),
+      usesAfter: new Float64Array(n),
+      deadRows: new Uint32Array(rows),
+      deadReason: new Uint8Array(rows),
+    },
   )
 }
 
@@ -158,8 +211,8 @@ function planPage(input) {
   const n = users.length
   const m = credentials.length
 
-  const excluded = new Uint8Array(n)
-  const userKey = new Float64Array(n)
+  const excluded = scratchArray('excluded', Uint8Array, n).fill(0)
+  const userKey = scratchArray('userKey', Float64Array, n)
   let numeric = true
   let pushCount = 0
   for (let i = 0; i < n; i++) {
@@ -178,8 +231,8 @@ function planPage(input) {
       pushCount += at.length
     }
   }
-  const pushUser = new Uint32Array(pushCount)
-  const pushAt = new Float64Array(pushCount)
+  const pushUser = scratchArray('pushUser', Uint32Array, pushCount)
+  const pushAt = scratchArray('pushAt', Float64Array, pushCount)
   for (let i = 0, p = 0; i < n; i++) {
     const at = users[i].pushedAt
     if (at === undefined) continue
@@ -191,12 +244,12 @@ function planPage(input) {
   }
 
   const lookup = numeric ? null : userLookup(users)
-  const credKey = numeric ? new Float64Array(m) : null
-  const credUser = numeric ? null : new Uint32Array(m)
-  const credKind = new Uint8Array(m)
-  const usesLeft = new Float64Array(m)
-  const expireAt = new Float64Array(m)
-  const template = new Uint32Array(m)
+  const credKey = numeric ? scratchArray('credKey', Float64Array, m) : null
+  const user = scratchArray('credUser', Uint32Array, m)
+  const credKind = scratchArray('credKind', Uint8Array, m)
+  const usesLeft = scratchArray('usesLeft', Float64Array, m)
+  const expireAt = scratchArray('expireAt', Float64Array, m)
+  const template = scratchArray('template', Uint32Array, m)
   const templates = []
   let templateIndex = null
   for (let r = 0; r < m; r++) {
@@ -208,7 +261,7 @@ function planPage(input) {
     } else {
       const u = lookup(c.userId)
       if (u === undefined) throw invalid(`credentials[${r}].userId`, 'is not one of the page\'s users')
-      credUser[r] = u
+      user[r] = u
     }
     const k = c.kind
     const kind = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
@@ -235,28 +288,30 @@ function planPage(input) {
     }
   }
 
-  let user = credUser
   if (numeric) {
     try {
-      user = binding.joinUserKeys(userKey, credKey)
+      binding.joinUserKeys(userKey, credKey, user)
     } catch (e) {
       throw renameField(renameField(e, /^users\.key\[(\d+)\]/, 'users[$1].userId'), /^credentials\.userKey\[(\d+)\]/, 'credentials[$1].userId')
     }
   }
   let plan
   try {
-    plan = binding.planColumns(
+    plan = planInto(
       toJson({ message, now, policy, templates }),
       n,
       excluded,
-      pushUser,
-      pushAt,
-      user,
-      credKind,
-      usesLeft,
-      expireAt,
-      template,
+      { user: pushUser, at: pushAt },
+      { user, kind: credKind, usesLeft, expireAt, template },
       (r) => credentials[r].id,
+      {
+        choice: scratchArray('choice', Int32Array, n),
+        reason: scratchArray('reason', Uint8Array, n),
+        notBefore: scratchArray('notBefore', Float64Array, n),
+        usesAfter: scratchArray('usesAfter', Float64Array, n),
+        deadRows: scratchArray('deadRows', Uint32Array, m),
+        deadReason: scratchArray('deadReason', Uint8Array, m),
+      },
     )
   } catch (e) {
     throw renameField(e, /^credentials\.(\w+)\[(\d+)\]/, 'credentials[$2].$1')

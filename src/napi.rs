@@ -1,10 +1,10 @@
 //! The Node-API binding: converts and delegates to `api` and `plan`, nothing else.
 
-use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Function, Int32Array, Uint32Array, Uint32ArraySlice, Uint8Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{Float64ArraySlice, Function, Int32ArraySlice, Uint32ArraySlice, Uint8ArraySlice};
 use napi_derive::napi;
 
 use crate::error::Error;
-use crate::plan::{self, Columns, PlanOptions};
+use crate::plan::{self, Columns, PlanOptions, PlanOut};
 
 /// A thrown error whose JS `code` is the core's stable code.
 pub struct Code(&'static str);
@@ -25,23 +25,15 @@ pub fn call(op: String, input: String) -> napi::Result<String, Code> {
     crate::api::call(&op, &input).map_err(to_js)
 }
 
-#[napi(object)]
-pub struct ColumnPlan {
-    pub choice: Int32Array,
-    pub reason: Uint8Array,
-    pub not_before: Float64Array,
-    pub uses_after: Float64Array,
-    pub dead_rows: Uint32Array,
-    pub dead_reason: Uint8Array,
-}
-
-/// `joinUserKeys`: credential rows' integer user keys as indices into the users' keys.
+/// `joinUserKeys`: writes each credential row's user index (its key's position in `userKeys`) into `out`.
 #[napi(catch_unwind)]
-pub fn join_user_keys(user_keys: Float64ArraySlice, cred_keys: Float64ArraySlice) -> napi::Result<Uint32Array, Code> {
-    plan::join_user_keys(&user_keys, &cred_keys).map(Into::into).map_err(to_js)
+pub fn join_user_keys(user_keys: Float64ArraySlice, cred_keys: Float64ArraySlice, mut out: Uint32ArraySlice) -> napi::Result<(), Code> {
+    // SAFETY: see `plan_columns`.
+    plan::join_user_keys(&user_keys, &cred_keys, unsafe { out.as_mut() }).map_err(to_js)
 }
 
-/// `planColumns`: the columnar plan over typed arrays the JS side owns (borrowed, not copied).
+/// `planColumns`: the columnar plan over typed arrays the JS side owns (borrowed, not copied),
+/// written into the output arrays it passes. Returns how many dead credentials it wrote.
 #[napi(catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn plan_columns(
@@ -56,7 +48,13 @@ pub fn plan_columns(
     cred_expire: Float64ArraySlice,
     cred_template: Uint32ArraySlice,
     id_of: Option<Function<u32, String>>,
-) -> napi::Result<ColumnPlan, Code> {
+    mut choice: Int32ArraySlice,
+    mut reason: Uint8ArraySlice,
+    mut not_before: Float64ArraySlice,
+    mut uses_after: Float64ArraySlice,
+    mut dead_rows: Uint32ArraySlice,
+    mut dead_reason: Uint8ArraySlice,
+) -> napi::Result<u32, Code> {
     let opts: PlanOptions = crate::api::parse(&options).map_err(to_js)?;
     // Ids are asked of JS only on a tie, one at a time.
     let ids = |r: usize| match &id_of {
@@ -75,13 +73,17 @@ pub fn plan_columns(
         cred_template: &cred_template,
         ids: id_of.is_some().then_some(&ids as &dyn Fn(usize) -> crate::error::Result<String>),
     };
-    let p = plan::plan_columns(&cols, &opts).map_err(to_js)?;
-    Ok(ColumnPlan {
-        choice: p.choice.into(),
-        reason: p.reason.into(),
-        not_before: p.not_before.into(),
-        uses_after: p.uses_after.into(),
-        dead_rows: p.dead_rows.into(),
-        dead_reason: p.dead_reason.into(),
-    })
+    // SAFETY: JS cannot run while this synchronous call does, and index.js hands in six distinct
+    // output arrays that no input shares, so these are the only references to that memory.
+    let mut out = unsafe {
+        PlanOut {
+            choice: choice.as_mut(),
+            reason: reason.as_mut(),
+            not_before: not_before.as_mut(),
+            uses_after: uses_after.as_mut(),
+            dead_rows: dead_rows.as_mut(),
+            dead_reason: dead_reason.as_mut(),
+        }
+    };
+    plan::plan_columns_into(&cols, &opts, &mut out).map(|d| d as u32).map_err(to_js)
 }

@@ -66,6 +66,17 @@ pub struct PlanOptions {
 /// `not_before` (NaN unless the policy gave a time), `uses_after` (the chosen credential's usesLeft
 /// after delivery; NaN: unlimited or no choice). Dead credentials by row, with their reason code
 /// (0 expired, 1 spent).
+/// Where `plan_columns_into` writes: the per-user outputs are `user_count` long, the dead outputs
+/// at least as long as the credential columns (only the first `dead` are written).
+pub struct PlanOut<'a> {
+    pub choice: &'a mut [i32],
+    pub reason: &'a mut [u8],
+    pub not_before: &'a mut [f64],
+    pub uses_after: &'a mut [f64],
+    pub dead_rows: &'a mut [u32],
+    pub dead_reason: &'a mut [u8],
+}
+
 #[derive(Debug, Default, PartialEq)]
 pub struct ColumnPlan {
     pub choice: Vec<i32>,
@@ -101,7 +112,9 @@ fn tie_first(ids: Option<&dyn Fn(usize) -> Result<String>>, r: usize, b: usize) 
 /// Integer user keys (DB ids) joined to user indices: `cred_keys[r]` is found in `user_keys` and
 /// replaced by its position. Lets a caller hand over the numbers it already has instead of
 /// building a map in JS. Keys are whole numbers below 2^53.
-pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64]) -> Result<Vec<u32>> {
+/// Writes into `out`, as long as `cred_keys`.
+pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> Result<()> {
+    column_len("output", out.len(), cred_keys.len())?;
     const SAFE: f64 = 9_007_199_254_740_991.0;
     let key = |field: &str, i: usize, v: f64| -> Result<u64> {
         let k = v as u64;
@@ -126,14 +139,10 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64]) -> Result<Vec<u32>> 
             }
             *slot = i as u32;
         }
-        cred_keys
-            .iter()
-            .enumerate()
-            .map(|(r, &v)| {
-                let k = key("credentials.userKey", r, v)?;
-                k.checked_sub(min).and_then(|d| table.get(d as usize)).copied().filter(|&i| i != u32::MAX).ok_or_else(|| missing(r, v))
-            })
-            .collect()
+        for (r, (&v, o)) in cred_keys.iter().zip(out.iter_mut()).enumerate() {
+            let k = key("credentials.userKey", r, v)?;
+            *o = k.checked_sub(min).and_then(|d| table.get(d as usize)).copied().filter(|&i| i != u32::MAX).ok_or_else(|| missing(r, v))?;
+        }
     } else {
         let mut index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> = HashMap::with_capacity_and_hasher(n, Default::default());
         for (i, &k) in keys.iter().enumerate() {
@@ -141,8 +150,11 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64]) -> Result<Vec<u32>> 
                 return Err(duplicate(i));
             }
         }
-        cred_keys.iter().enumerate().map(|(r, &v)| index.get(&key("credentials.userKey", r, v)?).copied().ok_or_else(|| missing(r, v))).collect()
+        for (r, (&v, o)) in cred_keys.iter().zip(out.iter_mut()).enumerate() {
+            *o = index.get(&key("credentials.userKey", r, v)?).copied().ok_or_else(|| missing(r, v))?;
+        }
     }
+    Ok(())
 }
 
 /// A multiplicative hash for integer keys: the keys are ids, not attacker-chosen strings, and SipHash
@@ -239,10 +251,41 @@ fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
     state.check(template != NO_TEMPLATE).err().map(|e| Error::invalid(field("state"), e))
 }
 
-/// Plans one page in columns. Nothing in the decision depends on the order of the rows.
+/// Plans one page in columns, allocating the outputs.
 pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
+    let (n, rows) = (c.user_count, c.cred_user.len());
+    let mut p = ColumnPlan {
+        choice: vec![0; n],
+        reason: vec![0; n],
+        not_before: vec![0.0; n],
+        uses_after: vec![0.0; n],
+        dead_rows: vec![0; rows],
+        dead_reason: vec![0; rows],
+    };
+    let dead = plan_columns_into(c, o, &mut PlanOut {
+        choice: &mut p.choice,
+        reason: &mut p.reason,
+        not_before: &mut p.not_before,
+        uses_after: &mut p.uses_after,
+        dead_rows: &mut p.dead_rows,
+        dead_reason: &mut p.dead_reason,
+    })?;
+    p.dead_rows.truncate(dead);
+    p.dead_reason.truncate(dead);
+    Ok(p)
+}
+
+/// Plans one page in columns into `out`, and returns how many dead credentials it wrote.
+/// Nothing in the decision depends on the order of the rows.
+pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Result<usize> {
     let n = c.user_count;
     let rows = c.cred_user.len();
+    for (name, len) in [("choice", out.choice.len()), ("reason", out.reason.len()), ("notBefore", out.not_before.len()), ("usesAfter", out.uses_after.len())] {
+        column_len(&format!("output.{name}"), len, n)?;
+    }
+    if out.dead_rows.len() < rows || out.dead_reason.len() < rows {
+        return Err(Error::invalid("output.deadRows", format!("must hold at least {rows} entries")));
+    }
     if !c.excluded.is_empty() {
         column_len("users.excluded", c.excluded.len(), n)?;
     }
@@ -265,7 +308,7 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
     // is one 16-byte slot (spend key and row), so a row costs one random access. Columns are
     // sliced to one length first so the loop carries no bounds checks.
     let mut best: Vec<Best> = vec![Best { key: u64::MAX, row: u32::MAX }; n];
-    let mut plan = ColumnPlan::default();
+    let mut dead = 0;
     let (users, kinds, uses, expires) = (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
     let templates = o.templates.len();
     let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
@@ -277,8 +320,9 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
             return Err(row_error(c, r, templates).unwrap_or_else(|| Error::invalid(format!("credentials[{r}]"), "is out of shape")));
         };
         if let Some(d) = s.death(now) {
-            plan.dead_rows.push(r as u32);
-            plan.dead_reason.push((d == DeathReason::Spent) as u8);
+            out.dead_rows[dead] = r as u32;
+            out.dead_reason[dead] = (d == DeathReason::Spent) as u8;
+            dead += 1;
             continue;
         }
         let fits = fits_kind[s.kind as usize] && target.is_none_or(|t| t == template);
@@ -308,31 +352,31 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
     }
 
     let today = o.policy.local_day(now);
-    plan.choice = vec![-1; n];
-    plan.reason = vec![SEND; n];
-    plan.not_before = vec![f64::NAN; n];
-    plan.uses_after = vec![f64::NAN; n];
+    out.choice.fill(-1);
+    out.reason.fill(SEND);
+    out.not_before.fill(f64::NAN);
+    out.uses_after.fill(f64::NAN);
     for u in 0..n {
         if c.excluded.get(u).is_some_and(|&x| x != 0) {
-            plan.reason[u] = reason_code(SkipReason::ExcludedByBusiness);
+            out.reason[u] = reason_code(SkipReason::ExcludedByBusiness);
             continue;
         }
         let e = o.policy.eligibility_on(&pushes[start[u] as usize..start[u + 1] as usize], today);
         if let Some(r) = e.reason {
-            plan.reason[u] = reason_code(r);
-            plan.not_before[u] = e.not_before as f64;
+            out.reason[u] = reason_code(r);
+            out.not_before[u] = e.not_before as f64;
             continue;
         }
         match best[u].row {
-            u32::MAX => plan.reason[u] = reason_code(SkipReason::NoCredential),
+            u32::MAX => out.reason[u] = reason_code(SkipReason::NoCredential),
             r => {
-                plan.choice[u] = r as i32;
+                out.choice[u] = r as i32;
                 let uses = c.cred_uses[r as usize];
-                plan.uses_after[u] = if uses.is_nan() { f64::NAN } else { uses - 1.0 };
+                out.uses_after[u] = if uses.is_nan() { f64::NAN } else { uses - 1.0 };
             }
         }
     }
-    Ok(plan)
+    Ok(dead)
 }
 
 // ---------------------------------------------------------------- the object form
@@ -552,6 +596,10 @@ mod tests {
 
     #[test]
     fn user_keys_join_dense_and_sparse() {
+        let join_user_keys = |u: &[f64], c: &[f64]| {
+            let mut out = vec![0; c.len()];
+            super::join_user_keys(u, c, &mut out).map(|_| out)
+        };
         assert_eq!(join_user_keys(&[10.0, 11.0, 12.0], &[12.0, 10.0, 12.0]).unwrap(), [2, 0, 2]);
         assert_eq!(join_user_keys(&[1e12, 5.0], &[5.0, 1e12]).unwrap(), [1, 0]);
         let err = |u: &[f64], c: &[f64]| join_user_keys(u, c).unwrap_err().to_string();
