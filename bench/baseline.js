@@ -194,7 +194,12 @@ function planRowsJs({ users, credentials, message, now, policy }) {
     if (out.reason[0] !== 0 || b < 0) {
       const code = out.reason[0] || 1
       const nb = out.notBefore[0]
-      decisions[u] = { action: 'skip', userId: user.userId, reason: REASONS[code - 1], notBefore: nb === nb ? nb : null }
+      decisions[u] = {
+        action: 'skip',
+        userId: user.userId,
+        reason: REASONS[code - 1],
+        notBefore: nb === nb ? nb : null,
+      }
     } else {
       const credential = credentials[b]
       const uses = credential.usesLeft

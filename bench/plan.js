@@ -144,7 +144,13 @@ function main() {
         const ratio = base / t[name]
         results.push({ size, order, name, ms: t[name], ratio })
         console.log(
-          `${String(size).padEnd(8)} ${order.padEnd(9)} ${name.padEnd(15)} ${t[name].toFixed(3).padStart(8)}  ${Math.round((size / t[name]) * 1000).toExponential(2).padStart(9)}  ${Math.round((inputRows / t[name]) * 1000).toExponential(2).padStart(9)}  ${ratio.toFixed(2).padStart(6)}x`,
+          `${String(size).padEnd(8)} ${order.padEnd(9)} ${name.padEnd(15)} ${t[name].toFixed(3).padStart(8)}  ${Math.round(
+            (size / t[name]) * 1000,
+          )
+            .toExponential(2)
+            .padStart(9)}  ${Math.round((inputRows / t[name]) * 1000)
+            .toExponential(2)
+            .padStart(9)}  ${ratio.toFixed(2).padStart(6)}x`,
         )
       }
     }
@@ -152,18 +158,36 @@ function main() {
   for (const [name] of impls) {
     const rowRatios = results.filter((r) => r.name === `${name}-rows`).map((r) => r.ratio)
     const colRatios = results.filter((r) => r.name === `${name}-columns`).map((r) => r.ratio)
-    target(`${name}: row objects (packing included) never slower than js-rows`, Math.min(...rowRatios) >= 1.0, `worst ratio ${Math.min(...rowRatios).toFixed(2)}x`)
-    target(`${name}: columns at least 3x js-columns`, Math.min(...colRatios) >= 3.0, `worst ratio ${Math.min(...colRatios).toFixed(2)}x`)
+    target(
+      `${name}: row objects (packing included) never slower than js-rows`,
+      Math.min(...rowRatios) >= 1.0,
+      `worst ratio ${Math.min(...rowRatios).toFixed(2)}x`,
+    )
+    target(
+      `${name}: columns at least 3x js-columns`,
+      Math.min(...colRatios) >= 3.0,
+      `worst ratio ${Math.min(...colRatios).toFixed(2)}x`,
+    )
   }
 
   console.log('\n# 1M users x ~3 credentials in pages of 10k, columnar, each implementation in its own process')
   for (const impl of ['js', ...impls.map(([n]) => n)]) {
-    const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', __filename, '--child', impl, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8' }))
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', __filename, '--child', impl, ...(QUICK ? ['--quick'] : [])], {
+        encoding: 'utf8',
+      }),
+    )
     const growth = (out.peak - out.before) / 2 ** 20
-    console.log(`${impl.padEnd(8)} ${out.users} users in ${out.ms.toFixed(1)} ms (${Math.round((out.users / out.ms) * 1000).toExponential(2)} users/s), ${out.sends} sends; RSS before ${(out.before / 2 ** 20).toFixed(1)} MB, peak ${(out.peak / 2 ** 20).toFixed(1)} MB (+${growth.toFixed(1)} MB)`)
+    console.log(
+      `${impl.padEnd(8)} ${out.users} users in ${out.ms.toFixed(1)} ms (${Math.round((out.users / out.ms) * 1000).toExponential(2)} users/s), ${out.sends} sends; RSS before ${(out.before / 2 ** 20).toFixed(1)} MB, peak ${(out.peak / 2 ** 20).toFixed(1)} MB (+${growth.toFixed(1)} MB)`,
+    )
     if (impl !== 'js') {
       const limit = QUICK ? 15 : 150
-      target(`${impl}: 1M users in pages of 10k under 150 ms`, out.ms < limit, `${out.ms.toFixed(1)} ms${QUICK ? ' for the quick 100k, limit scaled' : ''}`)
+      target(
+        `${impl}: 1M users in pages of 10k under 150 ms`,
+        out.ms < limit,
+        `${out.ms.toFixed(1)} ms${QUICK ? ' for the quick 100k, limit scaled' : ''}`,
+      )
       target(`${impl}: peak RSS within 50 MB of RSS before the first page`, growth <= 50, `+${growth.toFixed(1)} MB`)
     }
   }

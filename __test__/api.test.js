@@ -1,0 +1,252 @@
+'use strict'
+// What the JSON vectors cannot say: Dates, NaN, getters, BigInt, huge and hostile inputs, the
+// columnar path, and the module's own surface.
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { root, backends } = require('./backends')
+
+const NOW = Date.UTC(2024, 2, 2, 2, 0, 0) // 10:00 in UTC+8
+const DAY = 86400000
+const code = (c) => expect.objectContaining({ code: c })
+
+describe.each(backends)('%s backend', (name, wn) => {
+  test('says which backend it is', () => {
+    expect(wn.backend).toBe(name)
+  })
+
+  test('accepts Dates wherever it takes a time', () => {
+    const c = wn.intakeFormId({ userId: 7, formId: 'f1', collectedAt: new Date(NOW) })
+    expect(c.expireAt).toBe(NOW + 7 * DAY)
+    expect(wn.checkEligibility({ pushedAt: [new Date(NOW - 3600000)], now: new Date(NOW) }).reason).toBe('alreadyPushedToday')
+  })
+
+  test.each([
+    ['NaN', NaN, 'ERR_INVALID_TIME'],
+    ['Infinity', Infinity, 'ERR_INVALID_TIME'],
+    ['-Infinity', -Infinity, 'ERR_INVALID_TIME'],
+    ['a negative time', -1, 'ERR_INVALID_TIME'],
+    ['past year 9999', 253402300800000, 'ERR_INVALID_TIME'],
+    ['past 2^53', 2 ** 53 + 2, 'ERR_INVALID_TIME'],
+    ['an invalid Date', new Date('nope'), 'ERR_INVALID_TIME'],
+    ['a string', '1700000000000', 'ERR_INVALID_TIME'],
+    ['null', null, 'ERR_INVALID_TIME'],
+    ['a BigInt', 10n, 'ERR_INVALID_TIME'],
+  ])('a time given as %s is refused by name', (_n, value, c) => {
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: value })).toThrow(code(c))
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: value })).toThrow(/^collectedAt: /)
+  })
+
+  test('-0 is the epoch, not an error', () => {
+    expect(wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: -0 }).expireAt).toBe(7 * DAY)
+  })
+
+  test('inputs that are not objects, or cannot be read, are refused', () => {
+    for (const bad of [undefined, null, 5, 'x', [], true, () => 1, Symbol('s')]) {
+      expect(() => wn.intakeFormId(bad)).toThrow(code('ERR_INVALID_ARGUMENT'))
+    }
+    const getter = {
+      get userId() {
+        throw new Error('boom')
+      },
+    }
+    expect(() => wn.intakeFormId(getter)).toThrow(code('ERR_INVALID_ARGUMENT'))
+    const cyclic = { userId: 1, formId: 'f', collectedAt: 1 }
+    cyclic.self = cyclic
+    expect(() => wn.intakeFormId(cyclic)).toThrow(code('ERR_INVALID_ARGUMENT'))
+  })
+
+  test('hostile strings: 1 MB, lone surrogates, NUL, __proto__', () => {
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'x'.repeat(1 << 20), collectedAt: 1 })).toThrow(code('ERR_TOO_LONG'))
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'ab\ud800', collectedAt: 1 })).toThrow(code('ERR_INVALID_ARGUMENT'))
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'a\0b', collectedAt: 1 })).toThrow(code('ERR_CONTROL_CHARACTER'))
+    const proto = JSON.parse('{"userId":1,"formId":"f","collectedAt":1,"__proto__":{"x":1}}')
+    expect(() => wn.intakeFormId(proto)).toThrow(code('ERR_INVALID_ARGUMENT'))
+  })
+
+  test('a subscribe result with a __proto__ template id is an unknown status, not a prototype', () => {
+    const result = JSON.parse('{"errMsg":"requestSubscribeMessage:ok","__proto__":"accept","constructor":"reject"}')
+    const r = wn.intakeSubscribeResult({ userId: 'u', result })
+    expect(r.grants.map((g) => g.templateId)).toEqual(['__proto__'])
+    expect(r.declined).toEqual([{ templateId: 'constructor', status: 'reject' }])
+  })
+
+  test('every error code is listed, typed and documented', () => {
+    const dts = fs.readFileSync(path.join(root, 'index.d.ts'), 'utf8')
+    const typed = [...dts.match(/export type ErrorCode =([^]*?)\n\n/)[1].matchAll(/'([A-Z_]+)'/g)].map((m) => m[1])
+    expect(typed).toEqual([...wn.ERROR_CODES])
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+    for (const c of wn.ERROR_CODES) expect(readme).toContain(`\`${c}\``)
+  })
+
+  test('the golden subscribe body, from a real Date', () => {
+    const built = wn.buildSubscribeMessage({
+      touser: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+      templateId: 'TPL_CHECKIN_REMINDER',
+      page: 'pages/checkin/index',
+      data: { thing1: '该签到啦~锲而不舍,金石可镂', number2: 7, time3: new Date(1569913260000) },
+    })
+    expect(built.path).toBe('/cgi-bin/message/subscribe/send')
+    expect(built.json).toBe(
+      '{"touser":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o","template_id":"TPL_CHECKIN_REMINDER","page":"pages/checkin/index","data":{"number2":{"value":"7"},"thing1":{"value":"该签到啦~锲而不舍,金石可镂"},"time3":{"value":"2019年10月1日 15:01"}},"miniprogram_state":"formal","lang":"zh_CN"}',
+    )
+    expect(JSON.parse(built.json)).toEqual(built.body)
+  })
+
+  test('NaN as a message value is refused, not sent as "NaN"', () => {
+    expect(() => wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: NaN } })).toThrow(
+      code('ERR_INVALID_VALUE'),
+    )
+    expect(() => wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { number1: Infinity } })).toThrow(
+      /^data\.number1: /,
+    )
+  })
+
+  test('emoji count as one character each', () => {
+    const twenty = '👨‍👩‍👧'.repeat(20)
+    expect(wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: twenty } }).body.data.thing1.value).toBe(twenty)
+    expect(() => wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: twenty + '👍🏽' } })).toThrow(
+      code('ERR_VALUE_TOO_LONG'),
+    )
+  })
+
+  describe('the plan', () => {
+    const page = () => ({
+      now: NOW,
+      message: { type: 'template' },
+      users: [{ userId: 10 }, { userId: 11, pushedAt: [new Date(NOW - 3600000)] }, { userId: 12, excluded: true }],
+      credentials: [
+        { rowId: 1, kind: 'formId', id: 'f10b', userId: 10, usesLeft: 1, expireAt: NOW + DAY },
+        { rowId: 2, kind: 'formId', id: 'f10a', userId: 10, usesLeft: 1, expireAt: new Date(NOW + DAY) },
+        { rowId: 3, kind: 'prepayId', id: 'p11', userId: 11, usesLeft: 2, expireAt: NOW + DAY },
+        { rowId: 4, kind: 'formId', id: 'dead', userId: 12, usesLeft: 0, expireAt: NOW + DAY },
+      ],
+    })
+
+    test('row objects: one decision per user, the caller’s own rows back', () => {
+      const input = page()
+      const { decisions, dead } = wn.planPage(input)
+      expect(decisions.map((d) => [d.userId, d.action, d.reason ?? d.credential.id])).toEqual([
+        [10, 'send', 'f10a'],
+        [11, 'skip', 'alreadyPushedToday'],
+        [12, 'skip', 'excludedByBusiness'],
+      ])
+      expect(decisions[0].credential).toBe(input.credentials[1])
+      expect(decisions[0].afterDelivery).toEqual({ ...input.credentials[1], usesLeft: 0 })
+      expect(dead).toEqual([{ index: 3, id: 'dead', userId: 12, reason: 'spent' }])
+    })
+
+    test('string and numeric ids of one user are one user, as in the core', () => {
+      const input = page()
+      input.credentials[1].userId = '10'
+      expect(wn.planPage(input).decisions[0].credential.id).toBe('f10a')
+      const strings = page()
+      strings.users[0].userId = 'u10'
+      strings.credentials.forEach((c) => c.userId === 10 && (c.userId = 'u10'))
+      expect(wn.planPage(strings).decisions[0].credential.id).toBe('f10a')
+    })
+
+    test('bad pages are refused with the field named', () => {
+      const dup = page()
+      dup.users.push({ userId: 10 })
+      expect(() => wn.planPage(dup)).toThrow(/^users\[3\]\.userId: /)
+      const stray = page()
+      stray.credentials[0].userId = 99
+      expect(() => wn.planPage(stray)).toThrow(/^credentials\[0\]\.userId: /)
+      const kind = page()
+      kind.credentials[2].kind = 'coupon'
+      expect(() => wn.planPage(kind)).toThrow(/^credentials\[2\]\.kind: /)
+      const uses = page()
+      uses.credentials[2].usesLeft = '2'
+      expect(() => wn.planPage(uses)).toThrow(/^credentials\[2\]\.usesLeft: /)
+      const four = page()
+      four.credentials[2].usesLeft = 4
+      expect(() => wn.planPage(four)).toThrow(/^credentials\[2\]\.state: /)
+      const frac = page()
+      frac.credentials[2].expireAt = NOW + 0.5
+      expect(() => wn.planPage(frac)).toThrow(code('ERR_INVALID_TIME'))
+      const mixed = page()
+      mixed.users[1].userId = '10'
+      expect(() => wn.planPage(mixed)).toThrow(/^users\[1\]\.userId: /)
+    })
+
+    test('columns: the same decisions, by row index', () => {
+      const out = wn.planColumns({
+        now: NOW,
+        message: { type: 'template' },
+        users: { count: 3, excluded: Uint8Array.of(0, 0, 1) },
+        pushes: { user: Uint32Array.of(1), at: Float64Array.of(NOW - 3600000) },
+        credentials: {
+          user: Uint32Array.of(0, 0, 1, 2),
+          kind: Uint8Array.of(0, 0, 1, 0),
+          usesLeft: Float64Array.of(1, 1, 2, 0),
+          expireAt: Float64Array.of(NOW + DAY, NOW + DAY, NOW + DAY, NOW + DAY),
+          ids: ['f10b', 'f10a', 'p11', 'dead'],
+        },
+      })
+      expect([...out.choice]).toEqual([1, -1, -1])
+      expect([...out.reason].map((r) => (r === 0 ? 'send' : wn.SKIP_REASONS[r - 1]))).toEqual([
+        'send',
+        'alreadyPushedToday',
+        'excludedByBusiness',
+      ])
+      expect([...out.usesAfter.slice(0, 1)]).toEqual([0])
+      expect([...out.deadRows]).toEqual([3])
+      expect([...out.deadReason]).toEqual([1])
+    })
+
+    test('columns with integer user keys', () => {
+      const out = wn.planColumns({
+        now: NOW,
+        message: { type: 'template' },
+        users: { count: 2, key: Float64Array.of(5000, 17) },
+        credentials: {
+          userKey: Float64Array.of(17, 5000),
+          kind: Uint8Array.of(0, 1),
+          usesLeft: Float64Array.of(1, 3),
+          expireAt: Float64Array.of(NOW + DAY, NOW + DAY),
+        },
+      })
+      expect([...out.choice]).toEqual([1, 0])
+    })
+
+    test('columns of the wrong type are refused by name', () => {
+      const base = {
+        now: NOW,
+        message: { type: 'template' },
+        users: { count: 1 },
+        credentials: { user: Uint32Array.of(0), kind: Uint8Array.of(0), usesLeft: Float64Array.of(1), expireAt: Float64Array.of(NOW + DAY) },
+      }
+      expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, usesLeft: [1] } })).toThrow(/^credentials\.usesLeft: /)
+      expect(() => wn.planColumns({ ...base, users: { count: 1.5 } })).toThrow(/^users\.count: /)
+      expect(() => wn.planColumns({ ...base, users: { count: -1 } })).toThrow(/^users\.count: /)
+      expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, user: Uint32Array.of(1) } })).toThrow(
+        /^credentials\.user\[0\]: /,
+      )
+      expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, kind: Uint8Array.of(0, 0) } })).toThrow(
+        /^credentials\.kind: /,
+      )
+    })
+
+    test('a page reuses memory without leaking one page into the next', () => {
+      const a = wn.planPage(page())
+      const small = { ...page(), users: [{ userId: 10 }], credentials: [page().credentials[0]] }
+      const b = wn.planPage(small)
+      expect(b.decisions).toHaveLength(1)
+      expect(b.decisions[0].credential.id).toBe('f10b')
+      expect(a.decisions[0].credential.id).toBe('f10a')
+    })
+  })
+})
+
+test('require and import give the same API', () => {
+  const script = `import * as esm from ${JSON.stringify(path.join(root, 'index.mjs'))}; console.log(JSON.stringify(Object.keys(esm)))`
+  const esm = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))
+  expect(esm.filter((k) => k !== 'default').sort()).toEqual(Object.keys(require(root)).sort())
+})
+
+test('index.d.ts declares exactly the exports', () => {
+  const dts = fs.readFileSync(path.join(root, 'index.d.ts'), 'utf8')
+  const declared = [...dts.matchAll(/^export declare (?:function|const) (\w+)/gm)].map((m) => m[1]).sort()
+  expect(declared).toEqual(Object.keys(require(root)).sort())
+})

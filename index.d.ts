@@ -1,0 +1,352 @@
+// Type definitions for weapp-notify. Every export of index.js (and of the wasm build, which has
+// the same API) is declared here.
+
+/** Epoch milliseconds, or a `Date`. */
+export type Instant = number | Date
+
+/** A user key: a string, or an integer id as a DB driver returns it (the core keeps its decimal string). */
+export type UserId = string | number
+
+/** The stable code of every error weapp-notify throws, as `err.code`. */
+export type ErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_TIME'
+  | 'ERR_EMPTY_VALUE'
+  | 'ERR_MOCK_FORM_ID'
+  | 'ERR_DEV_TRIAL_FORM_ID'
+  | 'ERR_FORM_ID_REQUEST_FAILED'
+  | 'ERR_CONTROL_CHARACTER'
+  | 'ERR_TOO_LONG'
+  | 'ERR_SUBSCRIBE_REQUEST_FAILED'
+  | 'ERR_UNKNOWN_SUBSCRIBE_STATUS'
+  | 'ERR_TOO_MANY_TEMPLATES'
+  | 'ERR_UNKNOWN_KEY_TYPE'
+  | 'ERR_VALUE_TOO_LONG'
+  | 'ERR_INVALID_VALUE'
+
+/** What weapp-notify throws: an Error whose message starts with the offending field (`formId: ...`). */
+export interface WeappNotifyError extends Error {
+  code: ErrorCode
+}
+
+/** Which backend this process loaded: the native addon, or the WebAssembly build. */
+export declare const backend: 'native' | 'wasm'
+/** Every error code, in the core's order. */
+export declare const ERROR_CODES: readonly ErrorCode[]
+/** Credential kinds; a kind's index is its code in the columnar plan. */
+export declare const CREDENTIAL_KINDS: readonly CredentialKind[]
+/** Skip reasons; reason code `i + 1` of the columnar plan is `SKIP_REASONS[i]` (0 is "send"). */
+export declare const SKIP_REASONS: readonly SkipReason[]
+
+// ---------------------------------------------------------------- credentials
+
+/** `formId` (1 use, 7 days), `prepayId` (3 uses, 7 days from payment), `grant` (one-time
+ * subscription grants of one template, counted), `longTerm` (unlimited while subscribed). */
+export type CredentialKind = 'formId' | 'prepayId' | 'grant' | 'longTerm'
+
+/** A stored credential. Extra properties (a DB row id...) are allowed and ignored by the rules. */
+export interface Credential {
+  kind: CredentialKind
+  /** The formId or prepay_id; for grants and long-term subscriptions, the template id. */
+  id: string
+  userId: UserId
+  /** Required for `grant` and `longTerm`, absent or null otherwise. */
+  templateId?: string | null
+  /** Uses left; `null` means unlimited (`longTerm` only). */
+  usesLeft: number | null
+  /** When it dies; `null` for grants and long-term subscriptions, which never expire. */
+  expireAt: Instant | null
+}
+
+/** A credential as the core returns it: user ids as strings, every field present. */
+export interface StoredCredential extends Credential {
+  userId: string
+  templateId: string | null
+  expireAt: number | null
+}
+
+/** Validates a formId the client posted; expires 7 days after `collectedAt`.
+ * @throws {WeappNotifyError} ERR_MOCK_FORM_ID, ERR_DEV_TRIAL_FORM_ID, ERR_FORM_ID_REQUEST_FAILED,
+ * ERR_EMPTY_VALUE, ERR_CONTROL_CHARACTER, ERR_TOO_LONG, ERR_INVALID_TIME, ERR_INVALID_ARGUMENT */
+export declare function intakeFormId(input: {
+  userId: UserId
+  formId: string | null | undefined
+  collectedAt: Instant
+}): StoredCredential
+
+/** Validates a prepay_id once its order is paid: 3 uses, 7 days from `paidAt`. */
+export declare function intakePrepayId(input: {
+  userId: UserId
+  prepayId: string | null | undefined
+  paidAt: Instant
+}): StoredCredential
+
+/** The `success` result of `wx.requestSubscribeMessage`. */
+export type SubscribeResult = { errMsg?: string } & Record<string, string>
+
+/** One grant per template answered `accept` or `acceptWithAudio`; `reject`, `ban`, `filter` grant
+ * nothing; any other answer throws ERR_UNKNOWN_SUBSCRIBE_STATUS. Grants never expire. */
+export declare function intakeSubscribeResult(input: { userId: UserId; result: SubscribeResult }): {
+  grants: StoredCredential[]
+  declined: { templateId: string; status: 'reject' | 'ban' | 'filter' }[]
+}
+
+/** A long-term subscription to a template: unlimited sends while it stands. */
+export declare function intakeLongTermSubscription(input: { userId: UserId; templateId: string }): StoredCredential
+
+// ---------------------------------------------------------------- policy and selection
+
+/** The daily-eligibility rules. Every field is optional; `resolvePolicy({})` shows the defaults. */
+export interface Policy {
+  /** The users' fixed UTC offset, `"+08:00"` (default; China has no DST). */
+  utcOffset?: string
+  /** Pushes per user per local day (default 1). */
+  maxPushesPerDay?: number
+  /** Local hours with no pushes; `from` after `to` wraps midnight. Default none. */
+  quietHours?: { from: string; to: string } | null
+  /** Minimum time between two pushes to one user (default 0). */
+  minGapMs?: number
+  /** A credential must outlive now by this much to be picked (default 300000: 5 minutes). */
+  safetyMarginMs?: number
+}
+
+export type ResolvedPolicy = Required<Policy>
+
+/** The policy with every default written out; throws if it is invalid. */
+export declare function resolvePolicy(policy: Policy): ResolvedPolicy
+
+/** A template message needs a formId or prepay_id; a subscribe message a grant for its template. */
+export type MessageKind = { type: 'template' } | { type: 'subscribe'; templateId: string }
+
+/** The credential to send with: usable (uses left, alive past now + safetyMarginMs), earliest
+ * expiry first, then long-term before grants and formId before prepay_id, then by id. `null` if none.
+ * All credentials must belong to one user. */
+export declare function selectCredential(input: {
+  credentials: Credential[]
+  message: MessageKind
+  now: Instant
+  policy?: Policy
+}): { index: number; credential: StoredCredential; afterDelivery: StoredCredential } | null
+
+export type SkipReason = 'noCredential' | 'alreadyPushedToday' | 'quietHours' | 'tooSoon' | 'excludedByBusiness'
+
+export interface Eligibility {
+  allowed: boolean
+  /** Why not now; `null` when allowed. */
+  reason: SkipReason | null
+  /** The earliest instant the user may be pushed (`now` when allowed). */
+  notBefore: number
+}
+
+/** Whether a user with these past pushes may be pushed now, by the policy's local day, quiet hours and gap. */
+export declare function checkEligibility(input: { pushedAt: Instant[]; now: Instant; policy?: Policy }): Eligibility
+
+/** What a send did to its credential: `consume` one use, `dead` (no use left), `keep` unchanged. */
+export type SendEffect = 'consume' | 'dead' | 'keep'
+
+/** The credential as it must be stored after a send with this effect. */
+export declare function applySendEffect(input: { credential: Credential; effect: SendEffect }): StoredCredential
+
+/** The credentials dead at `now` (expired at `expireAt` exactly, or no uses left), by input index. */
+export declare function deadCredentials(input: { credentials: Credential[]; now: Instant }): {
+  index: number
+  id: string
+  userId: string
+  reason: 'expired' | 'spent'
+}[]
+
+/** Sends left per user and per user x template, computed from live credentials (no counter to drift). */
+export declare function countSends(input: { credentials: Credential[]; now: Instant }): {
+  userId: string
+  templateMessage: number
+  /** `sendsLeft: null` means unlimited (a long-term subscription). */
+  subscribe: { templateId: string; sendsLeft: number | null }[]
+}[]
+
+// ---------------------------------------------------------------- the plan
+
+export interface PlanUser {
+  userId: UserId
+  /** Recent pushes to this user (today's and the last one are what the rules read). */
+  pushedAt?: Instant[]
+  /** The business excludes this user (e.g. already checked in today). */
+  excluded?: boolean
+}
+
+export type PlanDecision<C extends Credential = Credential> =
+  | {
+      action: 'send'
+      userId: UserId
+      credentialIndex: number
+      credential: C
+      afterDelivery: C & { usesLeft: number | null }
+    }
+  | { action: 'skip'; userId: UserId; reason: SkipReason; notBefore: number | null }
+
+/** Plans one page of the daily push from row objects: one decision per user, in the order of
+ * `users`, and the credentials found dead, in the order of `credentials`. Row order never changes
+ * a decision (ties go by credential id). */
+export declare function planPage<C extends Credential>(input: {
+  users: PlanUser[]
+  credentials: C[]
+  message: MessageKind
+  now: Instant
+  policy?: Policy
+}): { decisions: PlanDecision<C>[]; dead: { index: number; id: string; userId: UserId; reason: 'expired' | 'spent' }[] }
+
+/** The columnar input of `planColumns`. Users are indices `0..count-1`, or keys when
+ * `credentials.userKey` is given. Kind codes index `CREDENTIAL_KINDS`; `NaN` usesLeft means
+ * unlimited, `NaN` expireAt never; template `0xFFFFFFFF` means none. */
+export interface PlanColumnsInput {
+  users: { count: number; excluded?: Uint8Array; key?: Float64Array }
+  pushes?: { user: Uint32Array; at: Float64Array }
+  credentials: {
+    /** User index per row; or give `userKey` (integer user ids, matched to `users.key`). */
+    user?: Uint32Array
+    userKey?: Float64Array
+    kind: Uint8Array
+    usesLeft: Float64Array
+    expireAt: Float64Array
+    template?: Uint32Array
+    /** Credential ids, read only to break ties between equal expiries (else ties go by row). */
+    ids?: string[]
+  }
+  /** The template ids `credentials.template` indexes. */
+  templates?: string[]
+  message: MessageKind
+  now: Instant
+  policy?: Policy
+}
+
+/** Per user: `choice` (credential row, -1 for none), `reason` (0 send, else `SKIP_REASONS[reason - 1]`),
+ * `notBefore` (NaN unless the policy gave a time), `usesAfter` (the chosen credential's usesLeft after
+ * delivery, NaN for unlimited). Dead credentials by row, with `deadReason` 0 expired, 1 spent. */
+export interface ColumnPlan {
+  choice: Int32Array
+  reason: Uint8Array
+  notBefore: Float64Array
+  usesAfter: Float64Array
+  deadRows: Uint32Array
+  deadReason: Uint8Array
+}
+
+/** The plan over typed-array columns: nothing crosses per row as an object. */
+export declare function planColumns(input: PlanColumnsInput): ColumnPlan
+
+// ---------------------------------------------------------------- messages
+
+/** A value as given: text, a number (sent as its string; epoch ms for `time`/`date` keys) or a Date. */
+export type MessageValue = string | number | Date
+
+export interface ValueOptions {
+  /** The offset Dates are written in (default `"+08:00"`). */
+  utcOffset?: string
+  /** chrono strftime patterns; defaults `%Y年%-m月%-d日 %H:%M` and `%Y年%-m月%-d日`. */
+  formats?: { time?: string; date?: string }
+  /** `error` (default), or `truncate` free text (thing, name, character_string) with an ellipsis inside the limit. */
+  overflow?: 'error' | 'truncate'
+  /** `error` (default) for keys of undocumented types, or `passThrough` to send them unchecked. */
+  unknownKeys?: 'error' | 'passThrough'
+}
+
+export interface BuiltMessage<B> {
+  /** The API path, to POST with `?access_token=...`. */
+  path: string
+  /** The body as the exact JSON string to POST. */
+  json: string
+  body: B
+}
+
+export interface SubscribeBody {
+  touser: string
+  template_id: string
+  page?: string
+  data: Record<string, { value: string }>
+  miniprogram_state: 'developer' | 'trial' | 'formal'
+  lang: 'zh_CN' | 'en_US' | 'zh_HK' | 'zh_TW'
+}
+
+export interface TemplateBody {
+  touser: string
+  template_id: string
+  page?: string
+  form_id: string
+  data: Record<string, { value: string; color?: string }>
+  emphasis_keyword?: string
+}
+
+/** subscribeMessage.send. Each value is checked by its key's type (`thing3` is a thing): lengths
+ * count grapheme clusters, so one Chinese character or one emoji is one.
+ * @throws {WeappNotifyError} ERR_VALUE_TOO_LONG, ERR_INVALID_VALUE, ERR_UNKNOWN_KEY_TYPE, ... */
+export declare function buildSubscribeMessage(input: {
+  touser: string
+  templateId: string
+  page?: string
+  data: Record<string, MessageValue | { value: MessageValue }>
+  miniprogramState?: 'developer' | 'trial' | 'formal'
+  lang?: 'zh_CN' | 'en_US' | 'zh_HK' | 'zh_TW'
+  options?: ValueOptions
+}): BuiltMessage<SubscribeBody>
+
+/** templateMessage.send (keywordN keys, optional `#rrggbb` colors, `emphasisKeyword` like `keyword1.DATA`). */
+export declare function buildTemplateMessage(input: {
+  touser: string
+  templateId: string
+  formId: string
+  page?: string
+  data: Record<string, MessageValue | { value: MessageValue; color?: string }>
+  emphasisKeyword?: string
+  options?: ValueOptions
+}): BuiltMessage<TemplateBody>
+
+// ---------------------------------------------------------------- outcomes and tokens
+
+/** What came back from one POST: WeChat's JSON, a status without JSON, or a network failure. */
+export type SendResponse = { errcode: number; errmsg?: string } | { httpStatus: number } | { networkError: string }
+
+export interface SendContext {
+  response: SendResponse
+  credentialKind: CredentialKind
+  /** 1 for the first attempt of this send. */
+  attempt: number
+  /** An earlier attempt of this same send was ambiguous (-1, a dropped connection, a bare status). */
+  earlierAmbiguous?: boolean
+  /** An earlier attempt of this same send failed on its token, which was refreshed since. */
+  earlierTokenError?: boolean
+  /** A uniform random number in [0, 1) for jitter, from your random source. */
+  random: number
+  /** Now, so a per-minute quota waits for the next minute. */
+  now?: Instant
+  retry?: { baseMs?: number; capMs?: number; maxAttempts?: number }
+}
+
+export interface SendDecision {
+  errcode: number | null
+  /** `true`/`false`, or `null` when unknown (the decision then counts the send as it says). */
+  delivered: boolean | null
+  credential: SendEffect
+  user: 'pushed' | 'nextCredential' | 'retry' | 'later' | 'skipForGood'
+  batch: 'continue' | 'wait' | 'stopForToday' | 'stopConfigError'
+  token: 'keep' | 'refresh'
+  /** For `user: 'retry'` and `batch: 'wait'`: how long to wait first. */
+  retryInMs: number | null
+  /** The outcome is unknown: pass `earlierAmbiguous: true` with the retry. */
+  ambiguous: boolean
+  /** For 47003: the data key WeChat named. */
+  invalidKey: string | null
+  meaning: string
+}
+
+/** What a WeChat answer means for the credential, the user, the batch and the token. */
+export declare function classifyOutcome(input: SendContext): SendDecision
+
+/** Whether a cached access_token should be refreshed now (default 5 minutes ahead of expiry). */
+export declare function tokenRefreshDue(input: { expiresAt: Instant; now: Instant; aheadMs?: number }): {
+  refresh: boolean
+  refreshAt: number
+}
+
+/** After a token error: refresh only if the cache still holds the token that failed. */
+export declare function refreshAfterTokenError(input: { failedToken: string; cachedToken: string | null }): {
+  refresh: boolean
+}

@@ -1,0 +1,27 @@
+// ESM entry: the same exports as index.js.
+import weappNotify from './index.js'
+
+export const {
+  backend,
+  ERROR_CODES,
+  CREDENTIAL_KINDS,
+  SKIP_REASONS,
+  intakeFormId,
+  intakePrepayId,
+  intakeSubscribeResult,
+  intakeLongTermSubscription,
+  selectCredential,
+  checkEligibility,
+  applySendEffect,
+  deadCredentials,
+  countSends,
+  resolvePolicy,
+  planPage,
+  planColumns,
+  buildSubscribeMessage,
+  buildTemplateMessage,
+  classifyOutcome,
+  tokenRefreshDue,
+  refreshAfterTokenError,
+} = weappNotify
+export default weappNotify

@@ -1,0 +1,385 @@
+'use strict'
+// The JS API over a backend binding (the native addon or the wasm build): every core operation
+// as a JS function. The rules all live in the Rust core: this file converts arguments to what the
+// core reads (JSON, or typed-array columns for the plan) and results back.
+//
+// A binding has three functions: call(op, json) -> json, planColumns(...), joinUserKeys(...).
+
+function createApi(binding, backend) {
+  function codedError(code, message) {
+    const err = new Error(message)
+    err.code = code
+    return err
+  }
+
+  const invalid = (field, reason) => codedError('ERR_INVALID_ARGUMENT', `${field}: ${reason}`)
+
+  // JSON.stringify replacer: Dates become {$date: ms} (so a message value can tell a Date from a
+  // number); NaN and ±Infinity become strings the core rejects by name (JSON would turn them into
+  // null); BigInts become their decimal string.
+  function toWire(key, value) {
+    const raw = this[key]
+    if (raw instanceof Date || Object.prototype.toString.call(raw) === '[object Date]') {
+      const ms = Date.prototype.getTime.call(raw)
+      return Number.isNaN(ms) ? 'Invalid Date' : { $date: ms }
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+    if (typeof value === 'bigint') return value.toString()
+    return value
+  }
+
+  function toJson(input) {
+    let json
+    try {
+      json = JSON.stringify(input === undefined ? null : input, toWire)
+    } catch (e) {
+      throw invalid('input', `cannot be read (${e && e.message})`)
+    }
+    // Functions and symbols have no JSON form at all.
+    if (json === undefined) throw invalid('input', `must be an object, not a ${typeof input}`)
+    return json
+  }
+
+  const callRaw = (op, input) => binding.call(op, toJson(input))
+  const call = (op, input) => JSON.parse(callRaw(op, input))
+  const op = (name) => (input) => call(name, input)
+
+  const constants = call('constants', null)
+  const KIND_CODE = Object.fromEntries(constants.credentialKinds.map((k, i) => [k, i]))
+
+  // ---------------------------------------------------------------- messages
+
+  function built(path, json) {
+    return { path, json, body: JSON.parse(json) }
+  }
+
+  const buildSubscribeMessage = (input) => built(constants.subscribeSendPath, callRaw('buildSubscribeMessage', input))
+  const buildTemplateMessage = (input) => built(constants.templateSendPath, callRaw('buildTemplateMessage', input))
+
+  // ---------------------------------------------------------------- the plan
+
+  const NO_TEMPLATE = 0xffffffff
+
+  const EMPTY = {
+    u8: new Uint8Array(0),
+    u32: new Uint32Array(0),
+    f64: new Float64Array(0),
+  }
+
+  // Grow-only scratch arrays for planPage, one per role: a page reuses the previous page's memory
+  // instead of allocating (and later collecting) sixteen typed arrays.
+  const scratch = new Map()
+  function scratchArray(role, Type, length) {
+    let a = scratch.get(role)
+    if (a === undefined || a.length < length) {
+      a = new Type(Math.max(length, a === undefined ? 0 : a.length * 2))
+      scratch.set(role, a)
+    }
+    return a.subarray(0, length)
+  }
+
+  function planInto(options, n, excluded, pushes, credentials, idOf, out) {
+    const dead = binding.planColumns(
+      options,
+      n,
+      excluded,
+      pushes.user,
+      pushes.at,
+      credentials.user,
+      credentials.kind,
+      credentials.usesLeft,
+      credentials.expireAt,
+      credentials.template,
+      idOf,
+      out.choice,
+      out.reason,
+      out.notBefore,
+      out.usesAfter,
+      out.deadRows,
+      out.deadReason,
+    )
+    out.deadRows = out.deadRows.subarray(0, dead)
+    out.deadReason = out.deadReason.subarray(0, dead)
+    return out
+  }
+
+  function column(value, Type, name, optional) {
+    if (value === undefined && optional) return optional
+    if (value instanceof Type) return value
+    throw invalid(name, `must be a ${Type.name}`)
+  }
+
+  /**
+   * The columnar plan: typed arrays in, typed arrays out; nothing per row crosses as an object.
+   */
+  function planColumns(input) {
+    if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
+    const { users, pushes = {}, credentials, templates, message, now, policy } = input
+    if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded? }')
+    if (credentials === null || typeof credentials !== 'object')
+      throw invalid('credentials', 'must be an object of columns')
+    const ids = credentials.ids
+    if (ids !== undefined && !Array.isArray(ids)) throw invalid('credentials.ids', 'must be an array of strings')
+    if (typeof users.count !== 'number') throw invalid('users.count', 'must be a number')
+    const kind = column(credentials.kind, Uint8Array, 'credentials.kind')
+    let user
+    if (credentials.userKey !== undefined) {
+      const keys = column(credentials.userKey, Float64Array, 'credentials.userKey')
+      user = new Uint32Array(keys.length)
+      binding.joinUserKeys(column(users.key, Float64Array, 'users.key'), keys, user)
+    } else {
+      user = column(credentials.user, Uint32Array, 'credentials.user')
+    }
+    const n = Number.isInteger(users.count) && users.count >= 0 ? users.count : 0
+    const rows = user.length
+    return planInto(
+      toJson({ message, now, policy, templates }),
+      users.count,
+      column(users.excluded, Uint8Array, 'users.excluded', EMPTY.u8),
+      {
+        user: column(pushes.user, Uint32Array, 'pushes.user', EMPTY.u32),
+        at: column(pushes.at, Float64Array, 'pushes.at', EMPTY.f64),
+      },
+      {
+        user,
+        kind,
+        usesLeft: column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
+        expireAt: column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
+        template: column(credentials.template, Uint32Array, 'credentials.template', EMPTY.u32),
+      },
+      ids === undefined ? undefined : (r) => ids[r],
+      {
+        choice: new Int32Array(n),
+        reason: new Uint8Array(n),
+        notBefore: new Float64Array(n),
+        usesAfter: new Float64Array(n),
+        deadRows: new Uint32Array(rows),
+        deadReason: new Uint8Array(rows),
+      },
+    )
+  }
+
+  function epochMs(v, field) {
+    if (typeof v === 'number') return v
+    if (v instanceof Date) return v.getTime()
+    if (v === null) return NaN
+    throw invalid(field, 'must be epoch milliseconds (a number or a Date), or null')
+  }
+
+  function nullableNumber(v, field) {
+    if (typeof v === 'number') return v
+    if (v === null) return NaN
+    throw invalid(field, 'must be a number, or null for unlimited')
+  }
+
+  // Looks a user up by id through a Map: the path for string ids. A number and its decimal string
+  // are the same user, as in the core.
+  function userLookup(users) {
+    const index = new Map()
+    for (let i = 0; i < users.length; i++) {
+      const id = users[i].userId
+      const other = typeof id === 'number' ? String(id) : Number(id)
+      if (index.has(id) || index.has(other)) throw invalid(`users[${i}].userId`, 'appears twice in the page')
+      index.set(id, i)
+    }
+    return (id) => {
+      const i = index.get(id)
+      return i !== undefined ? i : index.get(typeof id === 'number' ? String(id) : Number(id))
+    }
+  }
+
+  // The numeric form of a credential's user id, when the page's users all have numeric ids.
+  function numericUserId(id, r) {
+    if (typeof id === 'number') return id
+    if (typeof id === 'string' && String(Number(id)) === id) return Number(id)
+    throw invalid(`credentials[${r}].userId`, "is not one of the page's users")
+  }
+
+  function renameField(e, from, to) {
+    if (e && typeof e.message === 'string' && from.test(e.message)) e.message = e.message.replace(from, to)
+    return e
+  }
+
+  const [KIND0, KIND1, KIND2, KIND3] = constants.credentialKinds
+
+  /**
+   * Plans one page given as row objects (what a DB driver returns). The rows are packed into
+   * columns here, planned natively, and unpacked into one decision per user, in the order of `users`.
+   * Numeric user ids (the common DB case) cross as numbers and are joined natively; string ids are
+   * joined through a Map here.
+   */
+  function planPage(input) {
+    if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
+    const { users, credentials, message, now, policy } = input
+    if (!Array.isArray(users)) throw invalid('users', 'must be an array')
+    if (!Array.isArray(credentials)) throw invalid('credentials', 'must be an array')
+    const n = users.length
+    const m = credentials.length
+
+    const excluded = scratchArray('excluded', Uint8Array, n).fill(0)
+    const userKey = scratchArray('userKey', Float64Array, n)
+    let numeric = true
+    let pushCount = 0
+    for (let i = 0; i < n; i++) {
+      const u = users[i]
+      if (u === null || typeof u !== 'object') throw invalid(`users[${i}]`, 'must be an object')
+      const id = u.userId
+      if (typeof id === 'number') userKey[i] = id
+      else if (typeof id === 'string') numeric = false
+      else throw invalid(`users[${i}].userId`, 'must be a string or a number')
+      const ex = u.excluded
+      if (ex === true) excluded[i] = 1
+      else if (ex !== undefined && ex !== false) throw invalid(`users[${i}].excluded`, 'must be a boolean')
+      const at = u.pushedAt
+      if (at !== undefined) {
+        if (!Array.isArray(at)) throw invalid(`users[${i}].pushedAt`, 'must be an array')
+        pushCount += at.length
+      }
+    }
+    const pushUser = scratchArray('pushUser', Uint32Array, pushCount)
+    const pushAt = scratchArray('pushAt', Float64Array, pushCount)
+    for (let i = 0, p = 0; i < n; i++) {
+      const at = users[i].pushedAt
+      if (at === undefined) continue
+      for (let j = 0; j < at.length; j++, p++) {
+        pushUser[p] = i
+        const t = at[j]
+        pushAt[p] = typeof t === 'number' ? t : epochMs(t === null ? undefined : t, `users[${i}].pushedAt[${j}]`)
+      }
+    }
+
+    const lookup = numeric ? null : userLookup(users)
+    const credKey = numeric ? scratchArray('credKey', Float64Array, m) : null
+    const user = scratchArray('credUser', Uint32Array, m)
+    const credKind = scratchArray('credKind', Uint8Array, m)
+    const usesLeft = scratchArray('usesLeft', Float64Array, m)
+    const expireAt = scratchArray('expireAt', Float64Array, m)
+    const template = scratchArray('template', Uint32Array, m)
+    const templates = []
+    let templateIndex = null
+    for (let r = 0; r < m; r++) {
+      const c = credentials[r]
+      if (c === null || typeof c !== 'object') throw invalid(`credentials[${r}]`, 'must be an object')
+      if (numeric) {
+        const id = c.userId
+        credKey[r] = typeof id === 'number' ? id : numericUserId(id, r)
+      } else {
+        const u = lookup(c.userId)
+        if (u === undefined) throw invalid(`credentials[${r}].userId`, "is not one of the page's users")
+        user[r] = u
+      }
+      const k = c.kind
+      const kind = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
+      if (kind < 0) throw invalid(`credentials[${r}].kind`, `must be one of ${constants.credentialKinds.join(', ')}`)
+      credKind[r] = kind
+      const uses = c.usesLeft
+      usesLeft[r] = typeof uses === 'number' ? uses : nullableNumber(uses, `credentials[${r}].usesLeft`)
+      const exp = c.expireAt
+      expireAt[r] =
+        typeof exp === 'number' ? exp : epochMs(exp === undefined ? null : exp, `credentials[${r}].expireAt`)
+      const t = c.templateId
+      if (t === undefined || t === null) {
+        template[r] = NO_TEMPLATE
+      } else if (typeof t === 'string') {
+        templateIndex ??= new Map()
+        let ti = templateIndex.get(t)
+        if (ti === undefined) {
+          ti = templates.length
+          templates.push(t)
+          templateIndex.set(t, ti)
+        }
+        template[r] = ti
+      } else {
+        throw invalid(`credentials[${r}].templateId`, 'must be a string')
+      }
+    }
+
+    if (numeric) {
+      try {
+        binding.joinUserKeys(userKey, credKey, user)
+      } catch (e) {
+        throw renameField(
+          renameField(e, /^users\.key\[(\d+)\]/, 'users[$1].userId'),
+          /^credentials\.userKey\[(\d+)\]/,
+          'credentials[$1].userId',
+        )
+      }
+    }
+    let plan
+    try {
+      plan = planInto(
+        toJson({ message, now, policy, templates }),
+        n,
+        excluded,
+        { user: pushUser, at: pushAt },
+        { user, kind: credKind, usesLeft, expireAt, template },
+        (r) => credentials[r].id,
+        {
+          choice: scratchArray('choice', Int32Array, n),
+          reason: scratchArray('reason', Uint8Array, n),
+          notBefore: scratchArray('notBefore', Float64Array, n),
+          usesAfter: scratchArray('usesAfter', Float64Array, n),
+          deadRows: scratchArray('deadRows', Uint32Array, m),
+          deadReason: scratchArray('deadReason', Uint8Array, m),
+        },
+      )
+    } catch (e) {
+      throw renameField(e, /^credentials\.(\w+)\[(\d+)\]/, 'credentials[$2].$1')
+    }
+
+    const decisions = new Array(n)
+    const { choice, reason, notBefore, usesAfter } = plan
+    const reasons = constants.skipReasons
+    for (let i = 0; i < n; i++) {
+      const userId = users[i].userId
+      const code = reason[i]
+      if (code === 0) {
+        const credential = credentials[choice[i]]
+        const after = usesAfter[i]
+        decisions[i] = {
+          action: 'send',
+          userId,
+          credentialIndex: choice[i],
+          credential,
+          afterDelivery: { ...credential, usesLeft: after === after ? after : null },
+        }
+      } else {
+        const nb = notBefore[i]
+        decisions[i] = { action: 'skip', userId, reason: reasons[code - 1], notBefore: nb === nb ? nb : null }
+      }
+    }
+    const { deadRows, deadReason } = plan
+    const dead = new Array(deadRows.length)
+    for (let k = 0; k < dead.length; k++) {
+      const c = credentials[deadRows[k]]
+      dead[k] = { index: deadRows[k], id: c.id, userId: c.userId, reason: deadReason[k] === 0 ? 'expired' : 'spent' }
+    }
+    return { decisions, dead }
+  }
+
+  return {
+    backend,
+    ERROR_CODES: Object.freeze(constants.errorCodes.slice()),
+    CREDENTIAL_KINDS: Object.freeze(constants.credentialKinds.slice()),
+    SKIP_REASONS: Object.freeze(constants.skipReasons.slice()),
+    intakeFormId: op('intakeFormId'),
+    intakePrepayId: op('intakePrepayId'),
+    intakeSubscribeResult: op('intakeSubscribeResult'),
+    intakeLongTermSubscription: op('intakeLongTermSubscription'),
+    selectCredential: op('selectCredential'),
+    checkEligibility: op('checkEligibility'),
+    applySendEffect: op('applySendEffect'),
+    deadCredentials: op('deadCredentials'),
+    countSends: op('countSends'),
+    resolvePolicy: op('resolvePolicy'),
+    planPage,
+    planColumns,
+    buildSubscribeMessage,
+    buildTemplateMessage,
+    classifyOutcome: op('classifyOutcome'),
+    tokenRefreshDue: op('tokenRefreshDue'),
+    refreshAfterTokenError: op('refreshAfterTokenError'),
+  }
+}
+
+module.exports = { createApi }
