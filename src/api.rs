@@ -108,6 +108,13 @@ struct Refresh {
     refresh: bool,
 }
 
+/// The columnar plan as the bindings call it: options as JSON, columns and outputs as slices.
+/// Returns how many dead credentials were written.
+pub fn plan_columns(options: &str, cols: &plan::Columns, out: &mut plan::PlanOut) -> Result<u32> {
+    let opts: plan::PlanOptions = parse(options)?;
+    plan::plan_columns_into(cols, &opts, out).map(|dead| dead as u32)
+}
+
 /// Runs operation `op` on its JSON input.
 pub fn call(op: &str, json: &str) -> Result<String> {
     match op {

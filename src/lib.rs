@@ -13,3 +13,5 @@ pub mod select;
 
 #[cfg(feature = "napi")]
 mod napi;
+#[cfg(target_arch = "wasm32")]
+mod wasm;

@@ -4,7 +4,7 @@ use napi::bindgen_prelude::{Float64ArraySlice, Function, Int32ArraySlice, Uint32
 use napi_derive::napi;
 
 use crate::error::Error;
-use crate::plan::{self, Columns, PlanOptions, PlanOut};
+use crate::plan::{self, Columns, PlanOut};
 
 /// A thrown error whose JS `code` is the core's stable code.
 pub struct Code(&'static str);
@@ -55,7 +55,6 @@ pub fn plan_columns(
     mut dead_rows: Uint32ArraySlice,
     mut dead_reason: Uint8ArraySlice,
 ) -> napi::Result<u32, Code> {
-    let opts: PlanOptions = crate::api::parse(&options).map_err(to_js)?;
     // Ids are asked of JS only on a tie, one at a time.
     let ids = |r: usize| match &id_of {
         Some(f) => f.call(r as u32).map_err(|e| Error::invalid(format!("credentials.ids[{r}]"), format!("must be a string ({})", e.reason))),
@@ -85,5 +84,5 @@ pub fn plan_columns(
             dead_reason: dead_reason.as_mut(),
         }
     };
-    plan::plan_columns_into(&cols, &opts, &mut out).map(|d| d as u32).map_err(to_js)
+    crate::api::plan_columns(&options, &cols, &mut out).map_err(to_js)
 }
