@@ -18,7 +18,9 @@ describe.each(backends)('%s backend', (name, wn) => {
   test('accepts Dates wherever it takes a time', () => {
     const c = wn.intakeFormId({ userId: 7, formId: 'f1', collectedAt: new Date(NOW) })
     expect(c.expireAt).toBe(NOW + 7 * DAY)
-    expect(wn.checkEligibility({ pushedAt: [new Date(NOW - 3600000)], now: new Date(NOW) }).reason).toBe('alreadyPushedToday')
+    expect(wn.checkEligibility({ pushedAt: [new Date(NOW - 3600000)], now: new Date(NOW) }).reason).toBe(
+      'alreadyPushedToday',
+    )
   })
 
   test.each([
@@ -57,8 +59,12 @@ describe.each(backends)('%s backend', (name, wn) => {
   })
 
   test('hostile strings: 1 MB, lone surrogates, NUL, __proto__', () => {
-    expect(() => wn.intakeFormId({ userId: 1, formId: 'x'.repeat(1 << 20), collectedAt: 1 })).toThrow(code('ERR_TOO_LONG'))
-    expect(() => wn.intakeFormId({ userId: 1, formId: 'ab\ud800', collectedAt: 1 })).toThrow(code('ERR_INVALID_ARGUMENT'))
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'x'.repeat(1 << 20), collectedAt: 1 })).toThrow(
+      code('ERR_TOO_LONG'),
+    )
+    expect(() => wn.intakeFormId({ userId: 1, formId: 'ab\ud800', collectedAt: 1 })).toThrow(
+      code('ERR_INVALID_ARGUMENT'),
+    )
     expect(() => wn.intakeFormId({ userId: 1, formId: 'a\0b', collectedAt: 1 })).toThrow(code('ERR_CONTROL_CHARACTER'))
     const proto = JSON.parse('{"userId":1,"formId":"f","collectedAt":1,"__proto__":{"x":1}}')
     expect(() => wn.intakeFormId(proto)).toThrow(code('ERR_INVALID_ARGUMENT'))
@@ -104,7 +110,9 @@ describe.each(backends)('%s backend', (name, wn) => {
 
   test('emoji count as one character each', () => {
     const twenty = '👨‍👩‍👧'.repeat(20)
-    expect(wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: twenty } }).body.data.thing1.value).toBe(twenty)
+    expect(
+      wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: twenty } }).body.data.thing1.value,
+    ).toBe(twenty)
     expect(() => wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: twenty + '👍🏽' } })).toThrow(
       code('ERR_VALUE_TOO_LONG'),
     )
@@ -215,17 +223,24 @@ describe.each(backends)('%s backend', (name, wn) => {
         now: NOW,
         message: { type: 'template' },
         users: { count: 1 },
-        credentials: { user: Uint32Array.of(0), kind: Uint8Array.of(0), usesLeft: Float64Array.of(1), expireAt: Float64Array.of(NOW + DAY) },
+        credentials: {
+          user: Uint32Array.of(0),
+          kind: Uint8Array.of(0),
+          usesLeft: Float64Array.of(1),
+          expireAt: Float64Array.of(NOW + DAY),
+        },
       }
-      expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, usesLeft: [1] } })).toThrow(/^credentials\.usesLeft: /)
+      expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, usesLeft: [1] } })).toThrow(
+        /^credentials\.usesLeft: /,
+      )
       expect(() => wn.planColumns({ ...base, users: { count: 1.5 } })).toThrow(/^users\.count: /)
       expect(() => wn.planColumns({ ...base, users: { count: -1 } })).toThrow(/^users\.count: /)
       expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, user: Uint32Array.of(1) } })).toThrow(
         /^credentials\.user\[0\]: /,
       )
-      expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, kind: Uint8Array.of(0, 0) } })).toThrow(
-        /^credentials\.kind: /,
-      )
+      expect(() =>
+        wn.planColumns({ ...base, credentials: { ...base.credentials, kind: Uint8Array.of(0, 0) } }),
+      ).toThrow(/^credentials\.kind: /)
     })
 
     test('a page reuses memory without leaking one page into the next', () => {

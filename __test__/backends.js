@@ -7,7 +7,9 @@ const path = require('node:path')
 const root = path.join(__dirname, '..')
 
 function loadBackends() {
-  const list = [['native', require(path.join(root, 'lib', 'api.js')).createApi(require(path.join(root, 'binding.js')), 'native')]]
+  const list = [
+    ['native', require(path.join(root, 'lib', 'api.js')).createApi(require(path.join(root, 'binding.js')), 'native')],
+  ]
   const wasmBuilt = fs.existsSync(path.join(root, 'wasm', 'pkg', 'weapp_notify_bg.wasm'))
   if (wasmBuilt) list.push(['wasm', require(path.join(root, 'wasm.js'))])
   else if (process.env.CI) throw new Error('the wasm build is missing: run scripts/build-wasm.sh')

@@ -7,7 +7,8 @@ const { planRowsJs, planColumnsJs } = require('../bench/baseline')
 
 const DAY = 86400000
 const HOUR = 3600000
-const hhmm = (r) => `${String(Math.floor(r() * 24)).padStart(2, '0')}:${String(Math.floor(r() * 4) * 15).padStart(2, '0')}`
+const hhmm = (r) =>
+  `${String(Math.floor(r() * 24)).padStart(2, '0')}:${String(Math.floor(r() * 4) * 15).padStart(2, '0')}`
 
 function randomPage(seed) {
   const r = rng(seed)
@@ -41,8 +42,10 @@ function randomPage(seed) {
       const c = { id: `c${Math.floor(r() * 1e6).toString(36)}`, userId, kind, templateId: null, usesLeft: 1, expireAt }
       if (kind === 'prepayId') c.usesLeft = Math.floor(r() * 4)
       if (kind === 'formId') c.usesLeft = Math.floor(r() * 2)
-      if (kind === 'grant') Object.assign(c, { templateId: pick(templates), usesLeft: Math.floor(r() * 3), expireAt: null })
-      if (kind === 'longTerm') Object.assign(c, { templateId: pick(templates), usesLeft: r() < 0.8 ? null : 0, expireAt: null })
+      if (kind === 'grant')
+        Object.assign(c, { templateId: pick(templates), usesLeft: Math.floor(r() * 3), expireAt: null })
+      if (kind === 'longTerm')
+        Object.assign(c, { templateId: pick(templates), usesLeft: r() < 0.8 ? null : 0, expireAt: null })
       credentials.push(c)
     }
   }
@@ -57,7 +60,9 @@ function randomPage(seed) {
 function columnsOf(page) {
   const c = columns({ users: page.users, credentials: page.credentials })
   const templates = ['T1', 'T2', 'T3']
-  c.credentials.template = Uint32Array.from(page.credentials, (x) => (x.templateId === null ? 0xffffffff : templates.indexOf(x.templateId)))
+  c.credentials.template = Uint32Array.from(page.credentials, (x) =>
+    x.templateId === null ? 0xffffffff : templates.indexOf(x.templateId),
+  )
   return { ...c, templates, message: page.message, now: page.now, policy: page.policy }
 }
 

@@ -32,6 +32,8 @@ for (const d of decisions) {
     page: 'pages/checkin/index',
     data: { keyword1: '日领积分', keyword2: '已经连续答题7天,加油~', keyword3: new Date(now) },
   })
-  console.log(`user ${d.userId}: POST ${path} with formId ${d.credential.id} (usesLeft after: ${d.afterDelivery.usesLeft})`)
+  console.log(
+    `user ${d.userId}: POST ${path} with formId ${d.credential.id} (usesLeft after: ${d.afterDelivery.usesLeft})`,
+  )
   console.log(`  ${json}`)
 }

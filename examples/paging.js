@@ -14,7 +14,13 @@ async function* fetchPage(pageSize, pages) {
       const userId = p * pageSize + i + 1
       users.push({ userId, pushedAt: userId % 3 === 0 ? [now - 3600000] : [], excluded: userId % 10 === 0 })
       if (userId % 4 !== 0) {
-        credentials.push({ kind: 'formId', id: `form-${userId}`, userId, usesLeft: 1, expireAt: now + (userId % 7) * 86400000 })
+        credentials.push({
+          kind: 'formId',
+          id: `form-${userId}`,
+          userId,
+          usesLeft: 1,
+          expireAt: now + (userId % 7) * 86400000,
+        })
       }
     }
     yield { users, credentials }

@@ -30,7 +30,14 @@ async function sendReminder(openid) {
       response = { networkError: e.code ?? e.message }
     }
     const kind = picked.credential.kind
-    const d = wn.classifyOutcome({ response, credentialKind: kind, attempt, earlierAmbiguous, random: Math.random(), now })
+    const d = wn.classifyOutcome({
+      response,
+      credentialKind: kind,
+      attempt,
+      earlierAmbiguous,
+      random: Math.random(),
+      now,
+    })
     // Persist exactly what the decision says happened to the credential.
     store[picked.index] = wn.applySendEffect({ credential: picked.credential, effect: d.credential })
     console.log(`attempt ${attempt}: ${picked.credential.id} -> errcode ${d.errcode} (${d.meaning}), user ${d.user}`)

@@ -1,0 +1,80 @@
+'use strict'
+// What a user installs: the packed tarballs, installed into scratch projects outside the repo.
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { root } = require('./backends')
+
+const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+let dist
+
+beforeAll(() => {
+  dist = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-notify-dist-'))
+  sh('bash', [path.join(root, 'scripts', 'pack.sh'), dist], root)
+})
+afterAll(() => fs.rmSync(dist, { recursive: true, force: true }))
+
+const version = require(path.join(root, 'package.json')).version
+const tgz = (name) => path.join(dist, `${name}-${version}.tgz`)
+
+function project(...tarballs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-notify-user-'))
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"scratch","version":"1.0.0","private":true}')
+  sh('npm', ['install', '--no-audit', '--no-fund', ...tarballs], dir)
+  return dir
+}
+
+const backendOf = (dir, script) => sh(process.execPath, [...script], dir).trim()
+const viaRequire = (spec) => ['-e', `console.log(require(${JSON.stringify(spec)}).backend)`]
+const viaImport = (spec) => [
+  '--input-type=module',
+  '-e',
+  `import { backend } from ${JSON.stringify(spec)}; console.log(backend)`,
+]
+
+test('the tarballs hold what a user needs and nothing else', () => {
+  const list = (t) => sh('tar', ['tzf', t], dist).trim().split('\n').sort()
+  expect(list(tgz('weapp-notify'))).toEqual(
+    [
+      'README.md',
+      'binding.js',
+      'index.d.ts',
+      'index.js',
+      'index.mjs',
+      'lib/api.js',
+      'package.json',
+      'wasm.js',
+      'wasm/pkg/weapp_notify.js',
+      'wasm/pkg/weapp_notify_bg.wasm',
+    ].map((f) => `package/${f}`),
+  )
+  expect(list(tgz('weapp-notify-linux-x64-gnu'))).toEqual(
+    ['README.md', 'package.json', 'weapp-notify.linux-x64-gnu.node'].map((f) => `package/${f}`),
+  )
+})
+
+test('with the platform package, require and import load the native addon', () => {
+  const dir = project(tgz('weapp-notify'), tgz('weapp-notify-linux-x64-gnu'))
+  try {
+    expect(fs.existsSync(path.join(dir, 'node_modules', 'weapp-notify-linux-x64-gnu'))).toBe(true)
+    expect(backendOf(dir, viaRequire('weapp-notify'))).toBe('native')
+    expect(backendOf(dir, viaImport('weapp-notify'))).toBe('native')
+    expect(backendOf(dir, viaRequire('weapp-notify/wasm'))).toBe('wasm')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('without it, the package loads its WebAssembly build and says so', () => {
+  const dir = project('--omit=optional', tgz('weapp-notify'))
+  try {
+    expect(fs.existsSync(path.join(dir, 'node_modules', 'weapp-notify-linux-x64-gnu'))).toBe(false)
+    expect(backendOf(dir, viaRequire('weapp-notify'))).toBe('wasm')
+    expect(backendOf(dir, viaImport('weapp-notify'))).toBe('wasm')
+    const code = `const wn = require('weapp-notify'); try { wn.intakeFormId({ userId: 1, formId: '', collectedAt: 0 }) } catch (e) { console.log(e.code) }`
+    expect(sh(process.execPath, ['-e', code], dir).trim()).toBe('ERR_EMPTY_VALUE')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
