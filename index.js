@@ -6,7 +6,7 @@ const { createApi } = require('./lib/api.js')
 
 function loadNative() {
   try {
-    return require('./binding.js')
+    return require('./binding.js').load()
   } catch (e) {
     return null
   }

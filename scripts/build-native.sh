@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds the native addon for this machine: the crate with its `napi` feature, as the
+# `weapp-notify.<platform>.node` file binding.js loads (and the platform package ships).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+triple=$(node -p "require('./binding.js').triple")
+cargo build --quiet --release --locked --lib --features napi
+cp target/release/libweapp_notify.so "weapp-notify.$triple.node"
