@@ -350,3 +350,7 @@ export declare function tokenRefreshDue(input: { expiresAt: Instant; now: Instan
 export declare function refreshAfterTokenError(input: { failedToken: string; cachedToken: string | null }): {
   refresh: boolean
 }
+
+/** The local day an instant falls in, by the policy's offset: its number (days since 1970-01-01
+ * there) and its bounds. Stores key a user's daily push slot by `day`. */
+export declare function localDay(input: { at: Instant; policy?: Policy }): { day: number; start: number; end: number }

@@ -23,5 +23,6 @@ export const {
   classifyOutcome,
   tokenRefreshDue,
   refreshAfterTokenError,
+  localDay,
 } = weappNotify
 export default weappNotify

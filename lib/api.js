@@ -379,6 +379,7 @@ function createApi(binding, backend) {
     classifyOutcome: op('classifyOutcome'),
     tokenRefreshDue: op('tokenRefreshDue'),
     refreshAfterTokenError: op('refreshAfterTokenError'),
+    localDay: op('localDay'),
   }
 }
 

@@ -103,6 +103,24 @@ struct Constants {
     subscribe_send_path: &'static str,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {at, policy?}")]
+struct DayInput {
+    at: Millis,
+    #[serde(default)]
+    policy: Policy,
+}
+
+/// The local day an instant falls in: its number (days since 1970-01-01 in the policy's offset)
+/// and bounds. Stores key a user's daily push slot by this number.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Day {
+    day: i64,
+    start: i64,
+    end: i64,
+}
+
 #[derive(Serialize)]
 struct Refresh {
     refresh: bool,
@@ -137,6 +155,10 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "classifyOutcome" => run(json, |c: SendContext| outcome::classify(&c)),
         "tokenRefreshDue" => run(json, |t: TokenAge| Ok(outcome::token_refresh_due(&t))),
         "refreshAfterTokenError" => run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) })),
+        "localDay" => run(json, |i: DayInput| {
+            let d = i.policy.local_day(i.at.0);
+            Ok(Day { day: crate::clock::local_day(i.at.0, i.policy.utc_offset), start: d.start, end: d.start + crate::clock::DAY_MS })
+        }),
         "constants" => run(json, |_: serde_json::Value| {
             Ok(Constants {
                 error_codes: ALL_CODES,

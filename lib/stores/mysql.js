@@ -1,0 +1,235 @@
+'use strict'
+// The MySQL/MariaDB store (mysql2): credentials, daily push slots and claims in InnoDB tables.
+// Every statement is parameterized. A claim is one transaction whose UPDATEs succeed only while
+// the credential is unclaimed, unexpired and has uses left and the user's slot for the local day
+// is free; leases run on the database's clock (NOW(3)). It guards; the core's plan chooses.
+
+const crypto = require('node:crypto')
+
+const DAY = 86400000
+
+// Versioned schema: each entry runs once, in order, recorded in wn_migration.
+const MIGRATIONS = [
+  [
+    `CREATE TABLE IF NOT EXISTS wn_credential (
+      user_id VARCHAR(128) NOT NULL,
+      kind VARCHAR(10) NOT NULL,
+      id VARCHAR(128) NOT NULL,
+      template_id VARCHAR(128) NULL,
+      uses_left INT UNSIGNED NULL COMMENT 'NULL: unlimited (long-term subscription)',
+      expire_at BIGINT NULL COMMENT 'epoch ms; NULL: never',
+      claim_token CHAR(36) NULL,
+      PRIMARY KEY (user_id, kind, id),
+      KEY wn_credential_expire (expire_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS wn_user_day (
+      user_id VARCHAR(128) NOT NULL,
+      day INT NOT NULL COMMENT 'local day number, from weapp-notify localDay',
+      pushes INT NOT NULL DEFAULT 0,
+      claim_token CHAR(36) NULL,
+      PRIMARY KEY (user_id, day)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS wn_push (
+      user_id VARCHAR(128) NOT NULL,
+      pushed_at BIGINT NOT NULL,
+      KEY wn_push_user (user_id, pushed_at),
+      KEY wn_push_at (pushed_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS wn_claim (
+      token CHAR(36) NOT NULL PRIMARY KEY,
+      user_id VARCHAR(128) NOT NULL,
+      day INT NOT NULL,
+      kind VARCHAR(10) NOT NULL,
+      id VARCHAR(128) NOT NULL,
+      lease_until DATETIME(3) NOT NULL,
+      KEY wn_claim_lease (lease_until)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
+]
+
+const LIVE = '(uses_left IS NULL OR uses_left > 0) AND (expire_at IS NULL OR expire_at > ?)'
+const toCredential = (r) => ({
+  kind: r.kind,
+  id: r.id,
+  userId: r.user_id,
+  templateId: r.template_id,
+  usesLeft: r.uses_left,
+  expireAt: r.expire_at === null ? null : Number(r.expire_at),
+})
+const lost = (token) =>
+  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+
+class MysqlStore {
+  /** @param {{ pool: import('mysql2/promise').Pool }} options a mysql2/promise pool */
+  constructor({ pool }) {
+    this.pool = pool
+  }
+
+  async migrate() {
+    await this.pool.query('CREATE TABLE IF NOT EXISTS wn_migration (version INT NOT NULL PRIMARY KEY)')
+    const [done] = await this.pool.query('SELECT version FROM wn_migration')
+    const applied = new Set(done.map((r) => r.version))
+    for (let v = 1; v <= MIGRATIONS.length; v++) {
+      if (applied.has(v)) continue
+      for (const sql of MIGRATIONS[v - 1]) await this.pool.query(sql)
+      await this.pool.query('INSERT IGNORE INTO wn_migration (version) VALUES (?)', [v])
+    }
+  }
+
+  async tx(work) {
+    const conn = await this.pool.getConnection()
+    try {
+      await conn.beginTransaction()
+      const result = await work(conn)
+      await conn.commit()
+      return result
+    } catch (e) {
+      await conn.rollback().catch(() => {})
+      throw e
+    } finally {
+      conn.release()
+    }
+  }
+
+  /** Saves intake results. A formId or prepay_id is saved once; a grant adds its accepts. */
+  async saveCredentials(credentials) {
+    if (!credentials.length) return
+    const rows = credentials.map((c) => [String(c.userId), c.kind, c.id, c.templateId ?? null, c.usesLeft, c.expireAt])
+    await this.pool.query(
+      `INSERT INTO wn_credential (user_id, kind, id, template_id, uses_left, expire_at) VALUES ?
+       ON DUPLICATE KEY UPDATE uses_left = IF(kind = 'grant', uses_left + VALUES(uses_left), uses_left)`,
+      [rows],
+    )
+  }
+
+  /** A page of users with live credentials, ordered by user id: three queries, whatever the page size. */
+  async pageUsers({ after = null, limit, now, since = now - 2 * DAY }) {
+    const [ids] = await this.pool.query(
+      `SELECT DISTINCT user_id FROM wn_credential WHERE user_id > ? AND ${LIVE} ORDER BY user_id LIMIT ?`,
+      [after ?? '', now, limit],
+    )
+    const page = ids.map((r) => r.user_id)
+    if (!page.length) return { users: [], credentials: [], next: null }
+    const [creds] = await this.pool.query(
+      `SELECT user_id, kind, id, template_id, uses_left, expire_at FROM wn_credential WHERE user_id IN (?) AND ${LIVE}`,
+      [page, now],
+    )
+    const [pushes] = await this.pool.query('SELECT user_id, pushed_at FROM wn_push WHERE user_id IN (?) AND pushed_at >= ?', [page, since])
+    const byUser = new Map(page.map((u) => [u, []]))
+    for (const p of pushes) byUser.get(p.user_id).push(Number(p.pushed_at))
+    return {
+      users: page.map((userId) => ({ userId, pushedAt: byUser.get(userId) })),
+      credentials: creds.map(toCredential),
+      next: page.length === limit ? page[page.length - 1] : null,
+    }
+  }
+
+  /** Claims one planned send, or returns null if the credential or the user's day slot is taken. */
+  async claim({ userId, day, maxPerDay, credential, leaseMs }) {
+    userId = String(userId)
+    const token = crypto.randomUUID()
+    try {
+      return await this.tx(async (conn) => {
+        await conn.query('INSERT IGNORE INTO wn_user_day (user_id, day) VALUES (?, ?)', [userId, day])
+        const [slot] = await conn.query(
+          'UPDATE wn_user_day SET claim_token = ? WHERE user_id = ? AND day = ? AND claim_token IS NULL AND pushes < ?',
+          [token, userId, day, maxPerDay],
+        )
+        const [cred] = await conn.query(
+          `UPDATE wn_credential SET claim_token = ?
+           WHERE user_id = ? AND kind = ? AND id = ? AND claim_token IS NULL AND (uses_left IS NULL OR uses_left > 0)
+             AND (expire_at IS NULL OR expire_at > UNIX_TIMESTAMP(NOW(3)) * 1000)`,
+          [token, userId, credential.kind, credential.id],
+        )
+        if (slot.affectedRows !== 1 || cred.affectedRows !== 1) throw new ClaimTaken()
+        await conn.query(
+          'INSERT INTO wn_claim (token, user_id, day, kind, id, lease_until) VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND)',
+          [token, userId, day, credential.kind, credential.id, leaseMs * 1000],
+        )
+        return { token, userId, day, credential: { kind: credential.kind, id: credential.id } }
+      })
+    } catch (e) {
+      // Another worker got there first, or the two transactions deadlocked: either way, not ours.
+      if (e instanceof ClaimTaken || e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT') return null
+      throw e
+    }
+  }
+
+  /** Applies a send's outcome to a held claim: the credential's effect, and the push if there was one. */
+  async confirm(claim, { effect, pushed, at }) {
+    await this.tx(async (conn) => {
+      const [held] = await conn.query('SELECT token FROM wn_claim WHERE token = ? FOR UPDATE', [claim.token])
+      if (!held.length) throw lost(claim.token)
+      const where = 'WHERE user_id = ? AND kind = ? AND id = ? AND claim_token = ?'
+      const args = [claim.userId, claim.credential.kind, claim.credential.id, claim.token]
+      if (effect === 'dead') await conn.query(`DELETE FROM wn_credential ${where}`, args)
+      else {
+        if (effect === 'consume') await conn.query(`UPDATE wn_credential SET uses_left = uses_left - 1 ${where} AND uses_left IS NOT NULL`, args)
+        await conn.query(`UPDATE wn_credential SET claim_token = NULL ${where}`, args)
+        await conn.query('DELETE FROM wn_credential WHERE user_id = ? AND kind = ? AND id = ? AND uses_left = 0', args.slice(0, 3))
+      }
+      await conn.query('UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + ? WHERE user_id = ? AND day = ? AND claim_token = ?', [
+        pushed ? 1 : 0,
+        claim.userId,
+        claim.day,
+        claim.token,
+      ])
+      if (pushed) await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES (?, ?)', [claim.userId, at])
+      await conn.query('DELETE FROM wn_claim WHERE token = ?', [claim.token])
+    })
+  }
+
+  async release(claim) {
+    await this.confirm(claim, { effect: 'keep', pushed: false, at: null })
+  }
+
+  /** Claims whose lease ran out by the database's clock, handed to the caller under a new lease. */
+  async takeOverExpired({ leaseMs, limit = 1000 }) {
+    return this.tx(async (conn) => {
+      const [rows] = await conn.query('SELECT * FROM wn_claim WHERE lease_until <= NOW(3) ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED', [limit])
+      const taken = []
+      for (const r of rows) {
+        const token = crypto.randomUUID()
+        await conn.query('UPDATE wn_claim SET token = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND WHERE token = ?', [token, leaseMs * 1000, r.token])
+        await conn.query('UPDATE wn_credential SET claim_token = ? WHERE claim_token = ?', [token, r.token])
+        await conn.query('UPDATE wn_user_day SET claim_token = ? WHERE claim_token = ?', [token, r.token])
+        taken.push({ token, userId: r.user_id, day: r.day, credential: { kind: r.kind, id: r.id } })
+      }
+      return taken
+    })
+  }
+
+  /** Deletes dead credentials and old push records, set-based, in bounded batches. */
+  async sweep(now) {
+    let deleted = 0
+    for (;;) {
+      const [r] = await this.pool.query(
+        'DELETE FROM wn_credential WHERE claim_token IS NULL AND (uses_left = 0 OR expire_at <= ?) LIMIT 10000',
+        [now],
+      )
+      deleted += r.affectedRows
+      if (r.affectedRows < 10000) break
+    }
+    await this.pool.query('DELETE FROM wn_push WHERE pushed_at < ?', [now - 30 * DAY])
+    await this.pool.query('DELETE FROM wn_user_day WHERE claim_token IS NULL AND day < ?', [Math.floor(now / DAY) - 30])
+    return deleted
+  }
+
+  async credentials(userId) {
+    const [rows] = await this.pool.query('SELECT * FROM wn_credential WHERE user_id = ? ORDER BY kind, id', [String(userId)])
+    return rows.map(toCredential)
+  }
+
+  async pushes(userId) {
+    const [rows] = await this.pool.query('SELECT pushed_at FROM wn_push WHERE user_id = ? ORDER BY pushed_at', [String(userId)])
+    return rows.map((r) => Number(r.pushed_at))
+  }
+
+  async close() {
+    await this.pool.end()
+  }
+}
+
+class ClaimTaken extends Error {}
+
+module.exports = { MysqlStore, MIGRATIONS }

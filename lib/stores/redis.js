@@ -1,0 +1,280 @@
+'use strict'
+// The Redis store (ioredis; standalone or Cluster). Seed 004's sorted set per user, made atomic:
+// every claim, confirm and release is one Lua script over one user's keys, which share a hash tag
+// (`wn:{u:<id>}:...`) and so one cluster slot. Leases run on Redis's clock (TIME).
+//
+//   wn:{u:ID}:exp    hash   "kind|id" -> "usesLeft|expireAt"   formIds and prepay_ids, with a TTL:
+//   wn:{u:ID}:expz   zset   "kind|id" scored by expiry          an idle user's credentials vanish
+//   wn:{u:ID}:sub    hash   "grant|T" -> count, "longTerm|T" -> ""   never expire by themselves
+//   wn:{u:ID}:claims hash   "cred:kind|id" / "day:N" -> claim token
+//   wn:{u:ID}:days   hash   day -> pushes that day
+//   wn:{u:ID}:pushes zset   push instants
+//   wn:users         zset   user ids (lexicographic), for paging
+//   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery
+//
+// It guards; the core's plan chooses.
+
+const crypto = require('node:crypto')
+
+const DAY = 86400000
+const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+
+const SCRIPTS = {
+  // KEYS exp expz sub. ARGV kind id usesLeft expireAt.
+  wnSave: {
+    numberOfKeys: 3,
+    lua: `
+      local f = ARGV[1] .. '|' .. ARGV[2]
+      if ARGV[1] == 'grant' then return redis.call('HINCRBY', KEYS[3], f, ARGV[3]) end
+      if ARGV[1] == 'longTerm' then return redis.call('HSET', KEYS[3], f, '') end
+      if redis.call('HSETNX', KEYS[1], f, ARGV[3] .. '|' .. ARGV[4]) == 0 then return 0 end
+      redis.call('ZADD', KEYS[2], ARGV[4], f)
+      local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
+      redis.call('PEXPIREAT', KEYS[1], last)
+      redis.call('PEXPIREAT', KEYS[2], last)
+      return 1`,
+  },
+  // KEYS exp sub pushes. ARGV since. -> { exp fields..., sub fields..., pushes... }
+  wnRead: {
+    numberOfKeys: 3,
+    lua: `return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '+inf', 'WITHSCORES') }`,
+  },
+  // KEYS exp sub claims days. ARGV field day maxPerDay token. -> 1 claimed, 0 taken
+  wnClaim: {
+    numberOfKeys: 4,
+    lua: `${NOW_MS}
+      if redis.call('HEXISTS', KEYS[3], 'day:' .. ARGV[2]) == 1 then return 0 end
+      if redis.call('HEXISTS', KEYS[3], 'cred:' .. ARGV[1]) == 1 then return 0 end
+      if tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0') >= tonumber(ARGV[3]) then return 0 end
+      local v = redis.call('HGET', KEYS[1], ARGV[1])
+      if v then
+        local sep = string.find(v, '|', 1, true)
+        if tonumber(string.sub(v, 1, sep - 1)) <= 0 or tonumber(string.sub(v, sep + 1)) <= now then return 0 end
+      else
+        v = redis.call('HGET', KEYS[2], ARGV[1])
+        if not v or (v ~= '' and tonumber(v) <= 0) then return 0 end
+      end
+      redis.call('HSET', KEYS[3], 'day:' .. ARGV[2], ARGV[4], 'cred:' .. ARGV[1], ARGV[4])
+      return 1`,
+  },
+  // KEYS exp expz sub claims days pushes. ARGV field day token effect pushed at. -> 1, or 0 if not held
+  wnConfirm: {
+    numberOfKeys: 6,
+    lua: `
+      if redis.call('HGET', KEYS[4], 'day:' .. ARGV[2]) ~= ARGV[3] or redis.call('HGET', KEYS[4], 'cred:' .. ARGV[1]) ~= ARGV[3] then return 0 end
+      redis.call('HDEL', KEYS[4], 'day:' .. ARGV[2], 'cred:' .. ARGV[1])
+      local v = redis.call('HGET', KEYS[1], ARGV[1])
+      if v then
+        local sep = string.find(v, '|', 1, true)
+        local uses = tonumber(string.sub(v, 1, sep - 1))
+        if ARGV[4] == 'consume' then uses = uses - 1 end
+        if ARGV[4] == 'dead' or uses <= 0 then
+          redis.call('HDEL', KEYS[1], ARGV[1])
+          redis.call('ZREM', KEYS[2], ARGV[1])
+        elseif ARGV[4] == 'consume' then
+          redis.call('HSET', KEYS[1], ARGV[1], uses .. string.sub(v, sep))
+        end
+      else
+        v = redis.call('HGET', KEYS[3], ARGV[1])
+        if v and (ARGV[4] == 'dead' or (ARGV[4] == 'consume' and v ~= '' and tonumber(v) <= 1)) then
+          redis.call('HDEL', KEYS[3], ARGV[1])
+        elseif v and ARGV[4] == 'consume' and v ~= '' then
+          redis.call('HINCRBY', KEYS[3], ARGV[1], -1)
+        end
+      end
+      if ARGV[5] == '1' then
+        redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
+        redis.call('ZADD', KEYS[6], ARGV[6], ARGV[6] .. ':' .. ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', tonumber(ARGV[6]) - ${30 * DAY})
+        redis.call('PEXPIRE', KEYS[5], ${40 * DAY})
+        redis.call('PEXPIRE', KEYS[6], ${40 * DAY})
+      end
+      return 1`,
+  },
+  // KEYS claims. ARGV field day old new. -> 1 if the old token still held both, now the new one
+  wnRetake: {
+    numberOfKeys: 1,
+    lua: `
+      if redis.call('HGET', KEYS[1], 'day:' .. ARGV[2]) ~= ARGV[3] or redis.call('HGET', KEYS[1], 'cred:' .. ARGV[1]) ~= ARGV[3] then return 0 end
+      redis.call('HSET', KEYS[1], 'day:' .. ARGV[2], ARGV[4], 'cred:' .. ARGV[1], ARGV[4])
+      return 1`,
+  },
+  // KEYS z info. ARGV token leaseMs info. Records a claim's lease by this node's clock.
+  wnLease: {
+    numberOfKeys: 2,
+    lua: `${NOW_MS}
+      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+      redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+      return now`,
+  },
+  // KEYS z info. ARGV limit. -> tokens and infos whose lease ended
+  wnExpired: {
+    numberOfKeys: 2,
+    lua: `${NOW_MS}
+      local tokens = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+      local out = {}
+      for i, t in ipairs(tokens) do out[#out + 1] = t out[#out + 1] = redis.call('HGET', KEYS[2], t) or '' end
+      return out`,
+  },
+  // KEYS z info. ARGV token. Forgets a lease.
+  wnUnlease: {
+    numberOfKeys: 2,
+    lua: `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1`,
+  },
+  // KEYS exp expz sub. ARGV now. Drops expired and spent credentials of one user; -> how many, and whether any are left
+  wnSweep: {
+    numberOfKeys: 3,
+    lua: `
+      local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+      for i, f in ipairs(dead) do redis.call('HDEL', KEYS[1], f) redis.call('ZREM', KEYS[2], f) end
+      return { #dead, redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[3]) }`,
+  },
+}
+
+const lost = (token) =>
+  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const pairs = (flat) => {
+  const out = []
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]])
+  return out
+}
+
+class RedisStore {
+  /** @param {{ redis: import('ioredis').Redis | import('ioredis').Cluster, prefix?: string }} options
+   * `prefix` (default "wn") starts every key, so several stores can share one Redis. */
+  constructor({ redis, prefix = 'wn' }) {
+    this.redis = redis
+    this.prefix = prefix
+    this.users = `${prefix}:users`
+    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`]
+    for (const [name, def] of Object.entries(SCRIPTS)) redis.defineCommand(name, def)
+  }
+
+  keysOf(userId) {
+    const p = `${this.prefix}:{u:${userId}}:`
+    return { exp: p + 'exp', expz: p + 'expz', sub: p + 'sub', claims: p + 'claims', days: p + 'days', pushes: p + 'pushes' }
+  }
+
+  async migrate() {}
+
+  async saveCredentials(credentials) {
+    await Promise.all(
+      credentials.map(async (c) => {
+        const k = this.keysOf(c.userId)
+        const id = c.kind === 'grant' || c.kind === 'longTerm' ? c.templateId : c.id
+        await this.redis.wnSave(k.exp, k.expz, k.sub, c.kind, id, c.usesLeft ?? '', c.expireAt ?? '')
+        await this.redis.zadd(this.users, 0, String(c.userId))
+      }),
+    )
+  }
+
+  // One user's live credentials and recent pushes, in one script call.
+  async readUser(userId, now, since) {
+    const k = this.keysOf(userId)
+    const [exp, sub, pushes] = await this.redis.wnRead(k.exp, k.sub, k.pushes, since)
+    const credentials = []
+    for (const [f, v] of pairs(exp)) {
+      const [kind, id] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
+      const [uses, expireAt] = v.split('|').map(Number)
+      if (uses > 0 && expireAt > now) credentials.push({ kind, id, userId, templateId: null, usesLeft: uses, expireAt })
+    }
+    for (const [f, v] of pairs(sub)) {
+      const [kind, templateId] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
+      const usesLeft = v === '' ? null : Number(v)
+      if (usesLeft !== 0) credentials.push({ kind, id: templateId, userId, templateId, usesLeft, expireAt: null })
+    }
+    return { credentials, pushedAt: pairs(pushes).map(([, at]) => Number(at)) }
+  }
+
+  /** A page of user ids from the index, each read by one script call, all sent at once. */
+  async pageUsers({ after = null, limit, now, since = now - 2 * DAY }) {
+    const ids = await this.redis.zrangebylex(this.users, after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit)
+    const reads = await Promise.all(ids.map((u) => this.readUser(u, now, since)))
+    const users = []
+    const credentials = []
+    ids.forEach((userId, i) => {
+      if (!reads[i].credentials.length) return
+      credentials.push(...reads[i].credentials)
+      users.push({ userId, pushedAt: reads[i].pushedAt })
+    })
+    return { users, credentials, next: ids.length === limit ? ids[ids.length - 1] : null }
+  }
+
+  field(credential) {
+    return `${credential.kind}|${credential.id}`
+  }
+
+  async claim({ userId, day, maxPerDay, credential, leaseMs }) {
+    userId = String(userId)
+    const token = crypto.randomUUID()
+    const claim = { token, userId, day, credential: { kind: credential.kind, id: credential.id } }
+    // The lease is recorded first: a worker that dies between the two steps leaves a lease with
+    // no claim (recovery drops it), never a claim that recovery cannot see.
+    await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(claim))
+    const k = this.keysOf(userId)
+    const ok = await this.redis.wnClaim(k.exp, k.sub, k.claims, k.days, this.field(credential), day, maxPerDay, token)
+    if (ok === 1) return claim
+    await this.redis.wnUnlease(...this.leases, token)
+    return null
+  }
+
+  async confirm(claim, { effect, pushed, at }) {
+    const k = this.keysOf(claim.userId)
+    const ok = await this.redis.wnConfirm(k.exp, k.expz, k.sub, k.claims, k.days, k.pushes, this.field(claim.credential), claim.day, claim.token, effect, pushed ? 1 : 0, at ?? 0)
+    if (ok !== 1) throw lost(claim.token)
+    await this.redis.wnUnlease(...this.leases, claim.token)
+  }
+
+  async release(claim) {
+    await this.confirm(claim, { effect: 'keep', pushed: false, at: null })
+  }
+
+  async takeOverExpired({ leaseMs, limit = 1000 }) {
+    const taken = []
+    for (const [oldToken, info] of pairs(await this.redis.wnExpired(...this.leases, limit))) {
+      const claim = info ? JSON.parse(info) : null
+      const token = crypto.randomUUID()
+      if (claim) {
+        const fresh = { ...claim, token }
+        await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(fresh))
+        const k = this.keysOf(claim.userId)
+        if ((await this.redis.wnRetake(k.claims, this.field(claim.credential), claim.day, oldToken, token)) === 1) taken.push(fresh)
+        else await this.redis.wnUnlease(...this.leases, token)
+      }
+      await this.redis.wnUnlease(...this.leases, oldToken)
+    }
+    return taken
+  }
+
+  /** Expired formIds vanish by TTL; this drops expired ones of users who still have live keys,
+   * and removes users with nothing left from the paging index. */
+  async sweep(now) {
+    let deleted = 0
+    let after = '-'
+    for (;;) {
+      const ids = await this.redis.zrangebylex(this.users, after, '+', 'LIMIT', 0, 1000)
+      const results = await Promise.all(ids.map((u) => ((k) => this.redis.wnSweep(k.exp, k.expz, k.sub, now))(this.keysOf(u))))
+      ids.forEach((u, i) => {
+        deleted += results[i][0]
+        if (results[i][1] === 0) this.redis.zrem(this.users, u)
+      })
+      if (ids.length < 1000) return deleted
+      after = `(${ids[ids.length - 1]}`
+    }
+  }
+
+  async credentials(userId) {
+    return (await this.readUser(String(userId), 0, 0)).credentials
+  }
+
+  async pushes(userId) {
+    const k = this.keysOf(String(userId))
+    return (await this.redis.zrangebyscore(k.pushes, '-inf', '+inf', 'WITHSCORES')).filter((_, i) => i % 2).map(Number)
+  }
+
+  async close() {
+    await this.redis.quit()
+  }
+}
+
+module.exports = { RedisStore, SCRIPTS }

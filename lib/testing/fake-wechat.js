@@ -1,0 +1,206 @@
+'use strict'
+// A fake WeChat API server for tests: the token endpoints and the two send APIs, on loopback,
+// enforcing WeChat's documented behaviour. It is written from WeChat's documentation on its own
+// and never calls weapp-notify's core, so that it can catch the core's mistakes.
+
+const http = require('node:http')
+const crypto = require('node:crypto')
+
+const DAY = 86400000
+const segmenter = new Intl.Segmenter('zh', { granularity: 'grapheme' })
+const chars = (s) => [...segmenter.segment(s)].length
+const HAN = /\p{Script=Han}/u
+
+// Subscribe-message value rules, from the type table of WeChat's subscribeMessage.send docs.
+const CLOCK = '([01]?\\d|2[0-3]):[0-5]\\d(:[0-5]\\d)?'
+const YMD = '(\\d{4}年(0?[1-9]|1[0-2])月(0?[1-9]|[12]\\d|3[01])日|\\d{4}[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12]\\d|3[01]))'
+const range = (one) => new RegExp(`^${one}(\\s*~\\s*${one})?$`)
+const VALUE_RULES = {
+  thing: (v) => chars(v) <= 20 && !/\p{Cc}/u.test(v),
+  number: (v) => /^\d+(\.\d+)?$/.test(v) && v.length <= 32,
+  letter: (v) => /^[A-Za-z]+$/.test(v) && v.length <= 32,
+  symbol: (v) => /^[^\p{L}\p{N}\s\p{Cc}]+$/u.test(v) && chars(v) <= 5,
+  character_string: (v) => /^[\x21-\x7e]+$/.test(v) && v.length <= 32,
+  time: (v) => range(`(${YMD}\\s*)?${CLOCK}`).test(v),
+  date: (v) => range(`${YMD}(\\s*${CLOCK})?`).test(v),
+  amount: (v) => /^[¥￥$€£]?\d+(\.\d+)?元?$/.test(v) && v.replace(/\D/g, '').length <= 10,
+  phone_number: (v) => /^[\d\p{P}\p{S}]+$/u.test(v) && v.length <= 17,
+  car_number: (v) => /^[\p{Script=Han}A-Za-z0-9][A-Za-z0-9]*[\p{Script=Han}A-Za-z0-9]?$/u.test(v) && chars(v) <= 8,
+  name: (v) => (HAN.test(v) ? chars(v) <= 10 : chars(v) <= 20) && !/\p{Cc}/u.test(v),
+  phrase: (v) => /^\p{Script=Han}+$/u.test(v) && chars(v) <= 5,
+}
+
+function answer(res, body, status = 200) {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+/**
+ * Starts a fake WeChat on 127.0.0.1. Options: appid, secret, tokenTtlMs (7200 s), graceMs (a
+ * replaced token keeps working this long: 5 min), dailyQuota (per API), latencyMs, pages (a list
+ * of valid pages; any page when absent), templates ({ id: 'template' | 'subscribe' }; any when
+ * absent), now (a clock function for expiries).
+ */
+async function createFakeWeChat(options = {}) {
+  const o = { appid: 'wxfake', secret: 'fake-secret', tokenTtlMs: 7200000, graceMs: 300000, dailyQuota: Infinity, latencyMs: 0, now: Date.now, ...options }
+  const tokens = new Map() // token -> expires at
+  const formIds = new Map() // id -> { openid, kind, usesLeft, expiresAt }
+  const grants = new Map() // `${openid}\n${template}` -> count
+  const openids = new Set()
+  const deliveries = []
+  const faults = []
+  const inFlight = new Set()
+  const sentToday = { template: 0, subscribe: 0 }
+  let tokenCalls = 0
+
+  function issueToken() {
+    tokenCalls++
+    const token = crypto.randomBytes(24).toString('base64url')
+    for (const [t, exp] of tokens) tokens.set(t, Math.min(exp, o.now() + o.graceMs))
+    tokens.set(token, o.now() + o.tokenTtlMs)
+    return { access_token: token, expires_in: Math.floor(o.tokenTtlMs / 1000) }
+  }
+
+  function tokenValid(url) {
+    const token = url.searchParams.get('access_token')
+    const exp = token && tokens.get(token)
+    return exp !== undefined && exp > o.now()
+  }
+
+  // The send, once the request is known to be well formed: 0 and a delivery, or an errcode.
+  function send(api, body) {
+    const openid = body.touser
+    if (typeof openid !== 'string' || !openids.has(openid)) return { errcode: 40003, errmsg: 'invalid openid' }
+    if (o.templates && o.templates[body.template_id] !== api) return { errcode: 40037, errmsg: 'invalid template_id' }
+    if (o.pages && body.page !== undefined && !o.pages.includes(body.page)) return { errcode: 41030, errmsg: 'invalid page' }
+    if (typeof body.data !== 'object' || body.data === null) return { errcode: 47003, errmsg: 'argument invalid! data invalid' }
+    for (const [key, entry] of Object.entries(body.data)) {
+      const value = entry && entry.value
+      if (typeof value !== 'string') return { errcode: 47003, errmsg: `argument invalid! data.${key}.value invalid` }
+      const rule = api === 'subscribe' ? VALUE_RULES[key.replace(/\d+$/, '')] : () => true
+      if (!rule || !rule(value)) return { errcode: 47003, errmsg: `argument invalid! data.${key}.value invalid` }
+    }
+    if (sentToday[api] >= o.dailyQuota) return { errcode: 45009, errmsg: 'reach max api daily quota limit' }
+    let credential
+    if (api === 'template') {
+      const f = formIds.get(body.form_id)
+      if (!f || f.openid !== openid || f.expiresAt <= o.now()) return { errcode: 41028, errmsg: 'invalid form id' }
+      if (f.usesLeft <= 0) return { errcode: 41029, errmsg: 'form id used count reach limit' }
+      f.usesLeft--
+      credential = { kind: f.kind, id: body.form_id }
+    } else {
+      const g = `${openid}\n${body.template_id}`
+      if (!(grants.get(g) > 0)) return { errcode: 43101, errmsg: 'user refuse to accept the msg' }
+      grants.set(g, grants.get(g) - 1)
+      credential = { kind: 'grant', id: body.template_id }
+    }
+    sentToday[api]++
+    deliveries.push({ api, openid, templateId: body.template_id, page: body.page, data: body.data, credential, at: o.now() })
+    return { errcode: 0, errmsg: 'ok' }
+  }
+
+  async function handle(req, res) {
+    const url = new URL(req.url, 'http://fake')
+    let raw = ''
+    for await (const chunk of req) raw += chunk
+    const fault = faults.length ? faults.shift() : null
+    if (o.latencyMs || fault?.type === 'latency') await new Promise((r) => setTimeout(r, (fault?.ms ?? 0) + o.latencyMs))
+
+    if (url.pathname === '/cgi-bin/token') {
+      const ok = url.searchParams.get('appid') === o.appid && url.searchParams.get('secret') === o.secret
+      return answer(res, ok ? issueToken() : { errcode: 40013, errmsg: 'invalid appid' })
+    }
+    if (url.pathname === '/cgi-bin/stable_token') {
+      const b = JSON.parse(raw || '{}')
+      if (b.appid !== o.appid || b.secret !== o.secret) return answer(res, { errcode: 40013, errmsg: 'invalid appid' })
+      const live = [...tokens].find(([, exp]) => exp - o.now() > o.graceMs)
+      return answer(res, live && !b.force_refresh ? { access_token: live[0], expires_in: Math.floor((live[1] - o.now()) / 1000) } : issueToken())
+    }
+    const api = { '/cgi-bin/message/wxopen/template/send': 'template', '/cgi-bin/message/subscribe/send': 'subscribe' }[url.pathname]
+    if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
+    if (!tokenValid(url)) return answer(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' })
+    let body
+    try {
+      body = JSON.parse(raw)
+    } catch {
+      return answer(res, { errcode: 47001, errmsg: 'data format error' })
+    }
+    if (fault?.type === 'busy') return answer(res, { errcode: -1, errmsg: 'system error' })
+    if (inFlight.has(body.touser)) return answer(res, { errcode: 43108, errmsg: 'concurrent calls to one openid' })
+    inFlight.add(body.touser)
+    try {
+      // A send takes a moment at WeChat: long enough for a second concurrent send to the same user to collide.
+      await new Promise((r) => setImmediate(r))
+      const result = send(api, body)
+      if (fault?.type === 'busyDelivered' && result.errcode === 0) return answer(res, { errcode: -1, errmsg: 'system error' })
+      if (fault?.type === 'drop') return res.socket.destroy()
+      if (fault?.type === 'dropDelivered') return result.errcode === 0 ? res.socket.destroy() : answer(res, result)
+      return answer(res, result)
+    } finally {
+      inFlight.delete(body.touser)
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e) => answer(res, { errcode: -1, errmsg: String(e) }, 500))
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    appid: o.appid,
+    secret: o.secret,
+    /** What was delivered, in order: { api, openid, templateId, page, data, credential, at }. */
+    deliveries,
+    get tokenCalls() {
+      return tokenCalls
+    },
+    /** A user of the mini-program. */
+    addUser(openid) {
+      openids.add(openid)
+    },
+    /** The user submits a form: a new formId, valid 7 days. */
+    issueFormId(openid, { id = crypto.randomBytes(16).toString('hex'), at = o.now() } = {}) {
+      openids.add(openid)
+      formIds.set(id, { openid, kind: 'formId', usesLeft: 1, expiresAt: at + 7 * DAY })
+      return id
+    },
+    /** The user pays an order: its prepay_id, 3 sends within 7 days. */
+    issuePrepayId(openid, { id = `wx${crypto.randomBytes(14).toString('hex')}`, at = o.now() } = {}) {
+      openids.add(openid)
+      formIds.set(id, { openid, kind: 'prepayId', usesLeft: 3, expiresAt: at + 7 * DAY })
+      return id
+    },
+    /** The user accepts a subscription to a template (once per accept). */
+    grant(openid, templateId, count = 1) {
+      openids.add(openid)
+      const g = `${openid}\n${templateId}`
+      grants.set(g, (grants.get(g) ?? 0) + count)
+    },
+    grantsLeft(openid, templateId) {
+      return grants.get(`${openid}\n${templateId}`) ?? 0
+    },
+    /** Queues faults for the next requests, one each: busy (-1, not delivered), busyDelivered
+     * (delivered, answered -1), drop (connection closed before sending), dropDelivered (closed
+     * after delivering), latency ({ ms }). */
+    inject(...list) {
+      faults.push(...list.map((f) => (typeof f === 'string' ? { type: f } : f)))
+    },
+    /** Every live token stops working now. */
+    expireTokens() {
+      for (const t of tokens.keys()) tokens.set(t, 0)
+    },
+    /** A new day: the daily quotas start over. */
+    newDay() {
+      sentToday.template = 0
+      sentToday.subscribe = 0
+    },
+    close() {
+      server.closeAllConnections?.()
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+module.exports = { createFakeWeChat }
