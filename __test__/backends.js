@@ -8,7 +8,10 @@ const root = path.join(__dirname, '..')
 
 function loadBackends() {
   const list = [
-    ['native', require(path.join(root, 'lib', 'api.js')).createApi(require(path.join(root, 'binding.js')).load(), 'native')],
+    [
+      'native',
+      require(path.join(root, 'lib', 'api.js')).createApi(require(path.join(root, 'binding.js')).load(), 'native'),
+    ],
   ]
   const wasmBuilt = fs.existsSync(path.join(root, 'wasm', 'pkg', 'weapp_notify_bg.wasm'))
   if (wasmBuilt) list.push(['wasm', require(path.join(root, 'wasm.js'))])

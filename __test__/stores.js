@@ -15,7 +15,8 @@ const suffix = () => crypto.randomBytes(4).toString('hex')
 
 function need(variable, store) {
   if (process.env[variable]) return true
-  if (process.env.CI) throw new Error(`${variable} is not set: the ${store} store cannot be tested (scripts/servers.sh start)`)
+  if (process.env.CI)
+    throw new Error(`${variable} is not set: the ${store} store cannot be tested (scripts/servers.sh start)`)
   console.warn(`${store} store left out: ${variable} is not set (run scripts/servers.sh start and source its env.sh)`)
   return false
 }
@@ -31,7 +32,11 @@ const factories = [
         await s.migrate()
         return s
       }
-      return { store: await open(), reopen: open, drop: async () => fs.rmSync(path.dirname(file), { recursive: true, force: true }) }
+      return {
+        store: await open(),
+        reopen: open,
+        drop: async () => fs.rmSync(path.dirname(file), { recursive: true, force: true }),
+      }
     },
   ],
 ]
@@ -76,7 +81,10 @@ if (need('REDIS_URL', 'Redis')) {
 }
 if (need('REDIS_CLUSTER_NODES', 'Redis Cluster')) {
   const { Cluster } = require('ioredis')
-  const nodes = process.env.REDIS_CLUSTER_NODES.split(',').map((hp) => ({ host: hp.split(':')[0], port: Number(hp.split(':')[1]) }))
+  const nodes = process.env.REDIS_CLUSTER_NODES.split(',').map((hp) => ({
+    host: hp.split(':')[0],
+    port: Number(hp.split(':')[1]),
+  }))
   factories.push(['redis-cluster', redisFactory(() => new Cluster(nodes, { enableAutoPipelining: true }))])
 }
 

@@ -11,7 +11,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const form = (userId, formId, collectedAt = now) => wn.intakeFormId({ userId, formId, collectedAt })
 const prepay = (userId, prepayId) => wn.intakePrepayId({ userId, prepayId, paidAt: now })
 const grant = (userId, templateId) => wn.intakeSubscribeResult({ userId, result: { [templateId]: 'accept' } }).grants
-const claimOf = (userId, credential, extra = {}) => ({ userId, day: today, maxPerDay: 1, credential, leaseMs: 60000, ...extra })
+const claimOf = (userId, credential, extra = {}) => ({
+  userId,
+  day: today,
+  maxPerDay: 1,
+  credential,
+  leaseMs: 60000,
+  ...extra,
+})
 
 describe.each(factories)('%s store', (_name, factory) => {
   let ctx
@@ -126,17 +133,23 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
     await sleep(450)
     const taken = await store.takeOverExpired({ leaseMs: 60000 })
-    expect(taken).toEqual([expect.objectContaining({ userId: 'u1', day: today, credential: { kind: 'formId', id: 'a' } })])
+    expect(taken).toEqual([
+      expect.objectContaining({ userId: 'u1', day: today, credential: { kind: 'formId', id: 'a' } }),
+    ])
     expect(taken[0].token).not.toBe(c.token)
     expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
-    await expect(store.confirm(c, { effect: 'consume', pushed: true, at: now })).rejects.toMatchObject({ code: 'ERR_CLAIM_LOST' })
+    await expect(store.confirm(c, { effect: 'consume', pushed: true, at: now })).rejects.toMatchObject({
+      code: 'ERR_CLAIM_LOST',
+    })
     await store.confirm(taken[0], { effect: 'consume', pushed: true, at: now })
     expect((await store.credentials('u1')).length).toBe(0)
   })
 
   test('of many concurrent claims on one user, exactly one wins', async () => {
     await store.saveCredentials(Array.from({ length: 10 }, (_, i) => form('u1', `f${i}`)))
-    const attempts = await Promise.all(Array.from({ length: 30 }, (_, i) => store.claim(claimOf('u1', { kind: 'formId', id: `f${i % 10}` }))))
+    const attempts = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => store.claim(claimOf('u1', { kind: 'formId', id: `f${i % 10}` }))),
+    )
     expect(attempts.filter(Boolean)).toHaveLength(1)
   })
 

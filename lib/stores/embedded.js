@@ -150,7 +150,10 @@ class EmbeddedStore {
     const credentials = [...this.creds.values()]
       .map((e) => e.cred)
       .filter((c) => inPage.has(c.userId) && this.live(c, now))
-    const users = page.map((userId) => ({ userId, pushedAt: (this.pushLog.get(userId) ?? []).filter((t) => t >= since) }))
+    const users = page.map((userId) => ({
+      userId,
+      pushedAt: (this.pushLog.get(userId) ?? []).filter((t) => t >= since),
+    }))
     return { users, credentials, next: page.length === limit ? page[page.length - 1] : null }
   }
 
@@ -162,14 +165,23 @@ class EmbeddedStore {
     const credFree = entry && entry.claim === null && this.live(entry.cred, now)
     const dayFree = !slot || (slot.claim === null && slot.pushes < maxPerDay)
     if (!credFree || !dayFree) return null
-    const claim = { token: crypto.randomUUID(), userId, day, credential: { kind: credential.kind, id: credential.id }, until: now + leaseMs }
+    const claim = {
+      token: crypto.randomUUID(),
+      userId,
+      day,
+      credential: { kind: credential.kind, id: credential.id },
+      until: now + leaseMs,
+    }
     this.record(['claim', claim])
     return claim
   }
 
   held(claim) {
     const c = this.claims.get(claim.token)
-    if (!c) throw Object.assign(new Error(`claim ${claim.token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+    if (!c)
+      throw Object.assign(new Error(`claim ${claim.token} is not held (confirmed, released or taken over)`), {
+        code: 'ERR_CLAIM_LOST',
+      })
   }
 
   async confirm(claim, { effect, pushed, at }) {

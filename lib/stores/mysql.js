@@ -114,7 +114,10 @@ class MysqlStore {
       `SELECT user_id, kind, id, template_id, uses_left, expire_at FROM wn_credential WHERE user_id IN (?) AND ${LIVE}`,
       [page, now],
     )
-    const [pushes] = await this.pool.query('SELECT user_id, pushed_at FROM wn_push WHERE user_id IN (?) AND pushed_at >= ?', [page, since])
+    const [pushes] = await this.pool.query(
+      'SELECT user_id, pushed_at FROM wn_push WHERE user_id IN (?) AND pushed_at >= ?',
+      [page, since],
+    )
     const byUser = new Map(page.map((u) => [u, []]))
     for (const p of pushes) byUser.get(p.user_id).push(Number(p.pushed_at))
     return {
@@ -164,16 +167,21 @@ class MysqlStore {
       const args = [claim.userId, claim.credential.kind, claim.credential.id, claim.token]
       if (effect === 'dead') await conn.query(`DELETE FROM wn_credential ${where}`, args)
       else {
-        if (effect === 'consume') await conn.query(`UPDATE wn_credential SET uses_left = uses_left - 1 ${where} AND uses_left IS NOT NULL`, args)
+        if (effect === 'consume')
+          await conn.query(
+            `UPDATE wn_credential SET uses_left = uses_left - 1 ${where} AND uses_left IS NOT NULL`,
+            args,
+          )
         await conn.query(`UPDATE wn_credential SET claim_token = NULL ${where}`, args)
-        await conn.query('DELETE FROM wn_credential WHERE user_id = ? AND kind = ? AND id = ? AND uses_left = 0', args.slice(0, 3))
+        await conn.query(
+          'DELETE FROM wn_credential WHERE user_id = ? AND kind = ? AND id = ? AND uses_left = 0',
+          args.slice(0, 3),
+        )
       }
-      await conn.query('UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + ? WHERE user_id = ? AND day = ? AND claim_token = ?', [
-        pushed ? 1 : 0,
-        claim.userId,
-        claim.day,
-        claim.token,
-      ])
+      await conn.query(
+        'UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + ? WHERE user_id = ? AND day = ? AND claim_token = ?',
+        [pushed ? 1 : 0, claim.userId, claim.day, claim.token],
+      )
       if (pushed) await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES (?, ?)', [claim.userId, at])
       await conn.query('DELETE FROM wn_claim WHERE token = ?', [claim.token])
     })
@@ -186,11 +194,17 @@ class MysqlStore {
   /** Claims whose lease ran out by the database's clock, handed to the caller under a new lease. */
   async takeOverExpired({ leaseMs, limit = 1000 }) {
     return this.tx(async (conn) => {
-      const [rows] = await conn.query('SELECT * FROM wn_claim WHERE lease_until <= NOW(3) ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED', [limit])
+      const [rows] = await conn.query(
+        'SELECT * FROM wn_claim WHERE lease_until <= NOW(3) ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED',
+        [limit],
+      )
       const taken = []
       for (const r of rows) {
         const token = crypto.randomUUID()
-        await conn.query('UPDATE wn_claim SET token = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND WHERE token = ?', [token, leaseMs * 1000, r.token])
+        await conn.query(
+          'UPDATE wn_claim SET token = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND WHERE token = ?',
+          [token, leaseMs * 1000, r.token],
+        )
         await conn.query('UPDATE wn_credential SET claim_token = ? WHERE claim_token = ?', [token, r.token])
         await conn.query('UPDATE wn_user_day SET claim_token = ? WHERE claim_token = ?', [token, r.token])
         taken.push({ token, userId: r.user_id, day: r.day, credential: { kind: r.kind, id: r.id } })
@@ -216,12 +230,16 @@ class MysqlStore {
   }
 
   async credentials(userId) {
-    const [rows] = await this.pool.query('SELECT * FROM wn_credential WHERE user_id = ? ORDER BY kind, id', [String(userId)])
+    const [rows] = await this.pool.query('SELECT * FROM wn_credential WHERE user_id = ? ORDER BY kind, id', [
+      String(userId),
+    ])
     return rows.map(toCredential)
   }
 
   async pushes(userId) {
-    const [rows] = await this.pool.query('SELECT pushed_at FROM wn_push WHERE user_id = ? ORDER BY pushed_at', [String(userId)])
+    const [rows] = await this.pool.query('SELECT pushed_at FROM wn_push WHERE user_id = ? ORDER BY pushed_at', [
+      String(userId),
+    ])
     return rows.map((r) => Number(r.pushed_at))
   }
 

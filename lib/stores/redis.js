@@ -152,7 +152,14 @@ class RedisStore {
 
   keysOf(userId) {
     const p = `${this.prefix}:{u:${userId}}:`
-    return { exp: p + 'exp', expz: p + 'expz', sub: p + 'sub', claims: p + 'claims', days: p + 'days', pushes: p + 'pushes' }
+    return {
+      exp: p + 'exp',
+      expz: p + 'expz',
+      sub: p + 'sub',
+      claims: p + 'claims',
+      days: p + 'days',
+      pushes: p + 'pushes',
+    }
   }
 
   async migrate() {}
@@ -220,7 +227,20 @@ class RedisStore {
 
   async confirm(claim, { effect, pushed, at }) {
     const k = this.keysOf(claim.userId)
-    const ok = await this.redis.wnConfirm(k.exp, k.expz, k.sub, k.claims, k.days, k.pushes, this.field(claim.credential), claim.day, claim.token, effect, pushed ? 1 : 0, at ?? 0)
+    const ok = await this.redis.wnConfirm(
+      k.exp,
+      k.expz,
+      k.sub,
+      k.claims,
+      k.days,
+      k.pushes,
+      this.field(claim.credential),
+      claim.day,
+      claim.token,
+      effect,
+      pushed ? 1 : 0,
+      at ?? 0,
+    )
     if (ok !== 1) throw lost(claim.token)
     await this.redis.wnUnlease(...this.leases, claim.token)
   }
@@ -238,7 +258,8 @@ class RedisStore {
         const fresh = { ...claim, token }
         await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(fresh))
         const k = this.keysOf(claim.userId)
-        if ((await this.redis.wnRetake(k.claims, this.field(claim.credential), claim.day, oldToken, token)) === 1) taken.push(fresh)
+        if ((await this.redis.wnRetake(k.claims, this.field(claim.credential), claim.day, oldToken, token)) === 1)
+          taken.push(fresh)
         else await this.redis.wnUnlease(...this.leases, token)
       }
       await this.redis.wnUnlease(...this.leases, oldToken)
@@ -253,11 +274,12 @@ class RedisStore {
     let after = '-'
     for (;;) {
       const ids = await this.redis.zrangebylex(this.users, after, '+', 'LIMIT', 0, 1000)
-      const results = await Promise.all(ids.map((u) => ((k) => this.redis.wnSweep(k.exp, k.expz, k.sub, now))(this.keysOf(u))))
-      ids.forEach((u, i) => {
-        deleted += results[i][0]
-        if (results[i][1] === 0) this.redis.zrem(this.users, u)
-      })
+      const results = await Promise.all(
+        ids.map((u) => ((k) => this.redis.wnSweep(k.exp, k.expz, k.sub, now))(this.keysOf(u))),
+      )
+      const empty = ids.filter((_, i) => results[i][1] === 0)
+      if (empty.length) await this.redis.zrem(this.users, ...empty)
+      deleted += results.reduce((n, r) => n + r[0], 0)
       if (ids.length < 1000) return deleted
       after = `(${ids[ids.length - 1]}`
     }

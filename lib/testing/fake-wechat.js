@@ -13,7 +13,8 @@ const HAN = /\p{Script=Han}/u
 
 // Subscribe-message value rules, from the type table of WeChat's subscribeMessage.send docs.
 const CLOCK = '([01]?\\d|2[0-3]):[0-5]\\d(:[0-5]\\d)?'
-const YMD = '(\\d{4}年(0?[1-9]|1[0-2])月(0?[1-9]|[12]\\d|3[01])日|\\d{4}[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12]\\d|3[01]))'
+const YMD =
+  '(\\d{4}年(0?[1-9]|1[0-2])月(0?[1-9]|[12]\\d|3[01])日|\\d{4}[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12]\\d|3[01]))'
 const range = (one) => new RegExp(`^${one}(\\s*~\\s*${one})?$`)
 const VALUE_RULES = {
   thing: (v) => chars(v) <= 20 && !/\p{Cc}/u.test(v),
@@ -42,7 +43,16 @@ function answer(res, body, status = 200) {
  * absent), now (a clock function for expiries).
  */
 async function createFakeWeChat(options = {}) {
-  const o = { appid: 'wxfake', secret: 'fake-secret', tokenTtlMs: 7200000, graceMs: 300000, dailyQuota: Infinity, latencyMs: 0, now: Date.now, ...options }
+  const o = {
+    appid: 'wxfake',
+    secret: 'fake-secret',
+    tokenTtlMs: 7200000,
+    graceMs: 300000,
+    dailyQuota: Infinity,
+    latencyMs: 0,
+    now: Date.now,
+    ...options,
+  }
   const tokens = new Map() // token -> expires at
   const formIds = new Map() // id -> { openid, kind, usesLeft, expiresAt }
   const grants = new Map() // `${openid}\n${template}` -> count
@@ -72,8 +82,10 @@ async function createFakeWeChat(options = {}) {
     const openid = body.touser
     if (typeof openid !== 'string' || !openids.has(openid)) return { errcode: 40003, errmsg: 'invalid openid' }
     if (o.templates && o.templates[body.template_id] !== api) return { errcode: 40037, errmsg: 'invalid template_id' }
-    if (o.pages && body.page !== undefined && !o.pages.includes(body.page)) return { errcode: 41030, errmsg: 'invalid page' }
-    if (typeof body.data !== 'object' || body.data === null) return { errcode: 47003, errmsg: 'argument invalid! data invalid' }
+    if (o.pages && body.page !== undefined && !o.pages.includes(body.page))
+      return { errcode: 41030, errmsg: 'invalid page' }
+    if (typeof body.data !== 'object' || body.data === null)
+      return { errcode: 47003, errmsg: 'argument invalid! data invalid' }
     for (const [key, entry] of Object.entries(body.data)) {
       const value = entry && entry.value
       if (typeof value !== 'string') return { errcode: 47003, errmsg: `argument invalid! data.${key}.value invalid` }
@@ -95,7 +107,15 @@ async function createFakeWeChat(options = {}) {
       credential = { kind: 'grant', id: body.template_id }
     }
     sentToday[api]++
-    deliveries.push({ api, openid, templateId: body.template_id, page: body.page, data: body.data, credential, at: o.now() })
+    deliveries.push({
+      api,
+      openid,
+      templateId: body.template_id,
+      page: body.page,
+      data: body.data,
+      credential,
+      at: o.now(),
+    })
     return { errcode: 0, errmsg: 'ok' }
   }
 
@@ -104,7 +124,8 @@ async function createFakeWeChat(options = {}) {
     let raw = ''
     for await (const chunk of req) raw += chunk
     const fault = faults.length ? faults.shift() : null
-    if (o.latencyMs || fault?.type === 'latency') await new Promise((r) => setTimeout(r, (fault?.ms ?? 0) + o.latencyMs))
+    if (o.latencyMs || fault?.type === 'latency')
+      await new Promise((r) => setTimeout(r, (fault?.ms ?? 0) + o.latencyMs))
 
     if (url.pathname === '/cgi-bin/token') {
       const ok = url.searchParams.get('appid') === o.appid && url.searchParams.get('secret') === o.secret
@@ -114,11 +135,19 @@ async function createFakeWeChat(options = {}) {
       const b = JSON.parse(raw || '{}')
       if (b.appid !== o.appid || b.secret !== o.secret) return answer(res, { errcode: 40013, errmsg: 'invalid appid' })
       const live = [...tokens].find(([, exp]) => exp - o.now() > o.graceMs)
-      return answer(res, live && !b.force_refresh ? { access_token: live[0], expires_in: Math.floor((live[1] - o.now()) / 1000) } : issueToken())
+      return answer(
+        res,
+        live && !b.force_refresh
+          ? { access_token: live[0], expires_in: Math.floor((live[1] - o.now()) / 1000) }
+          : issueToken(),
+      )
     }
-    const api = { '/cgi-bin/message/wxopen/template/send': 'template', '/cgi-bin/message/subscribe/send': 'subscribe' }[url.pathname]
+    const api = { '/cgi-bin/message/wxopen/template/send': 'template', '/cgi-bin/message/subscribe/send': 'subscribe' }[
+      url.pathname
+    ]
     if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
-    if (!tokenValid(url)) return answer(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' })
+    if (!tokenValid(url))
+      return answer(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' })
     let body
     try {
       body = JSON.parse(raw)
@@ -132,7 +161,8 @@ async function createFakeWeChat(options = {}) {
       // A send takes a moment at WeChat: long enough for a second concurrent send to the same user to collide.
       await new Promise((r) => setImmediate(r))
       const result = send(api, body)
-      if (fault?.type === 'busyDelivered' && result.errcode === 0) return answer(res, { errcode: -1, errmsg: 'system error' })
+      if (fault?.type === 'busyDelivered' && result.errcode === 0)
+        return answer(res, { errcode: -1, errmsg: 'system error' })
       if (fault?.type === 'drop') return res.socket.destroy()
       if (fault?.type === 'dropDelivered') return result.errcode === 0 ? res.socket.destroy() : answer(res, result)
       return answer(res, result)

@@ -1,0 +1,124 @@
+'use strict'
+// The reference worker on every store, against the fake WeChat server: a day's push, dead
+// credentials, reruns, crashed claims, token expiry and the daily quota.
+const wn = require('..')
+const { runDailyPush, TokenKeeper, httpTransport } = require('../lib/worker')
+const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+const { factories } = require('./stores')
+
+const DAY = 86400000
+const content = (userId) => ({
+  touser: userId,
+  templateId: 'TPL_CHECKIN',
+  data: { keyword1: '签到提醒', keyword2: '今天还没有签到哦' },
+})
+const message = { type: 'template' }
+
+describe.each(factories)('worker on the %s store', (_name, factory) => {
+  let ctx
+  let store
+  let fake
+  beforeEach(async () => {
+    ctx = await factory()
+    store = ctx.store
+    fake = await createFakeWeChat()
+  })
+  afterEach(async () => {
+    await fake.close()
+    await store.close()
+    await ctx.drop()
+  })
+  const run = (extra = {}) =>
+    runDailyPush({
+      store,
+      message,
+      content,
+      wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+      concurrency: 16,
+      pageSize: 20,
+      ...extra,
+    })
+
+  async function users(n, { formIds = 1, prefix = 'o' } = {}) {
+    const ids = Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`)
+    const creds = ids.flatMap((openid) =>
+      Array.from({ length: formIds }, () =>
+        wn.intakeFormId({ userId: openid, formId: fake.issueFormId(openid), collectedAt: Date.now() }),
+      ),
+    )
+    await store.saveCredentials(creds)
+    return ids
+  }
+
+  test('a day: every user once, credentials spent, a rerun sends nothing', async () => {
+    const ids = await users(50, { formIds: 2 })
+    const summary = await run()
+    expect(summary).toMatchObject({ sent: 50, stopped: null, errors: {} })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+    for (const id of ids.slice(0, 5)) expect(await store.credentials(id)).toHaveLength(1)
+    const again = await run()
+    expect(again.sent).toBe(0)
+    expect(again.skipped.alreadyPushedToday).toBe(50)
+    expect(fake.deliveries).toHaveLength(50)
+  })
+
+  test('a dead formId is dropped and the next one used; the business flag is honoured', async () => {
+    const [a, b] = await users(2)
+    const soon = Date.now() + 60 * 60000
+    // A formId the fake never issued (41028), expiring first so that it is tried first.
+    await store.saveCredentials([wn.intakeFormId({ userId: a, formId: 'never-issued', collectedAt: soon - 7 * DAY })])
+    const summary = await run({ excluded: async (ids) => new Set(ids.filter((id) => id === b)) })
+    expect(summary.sent).toBe(1)
+    expect(summary.errors).toEqual({ 41028: 1 })
+    expect(summary.skipped.excludedByBusiness).toBe(1)
+    expect((await store.credentials(a)).map((c) => c.id)).toEqual([])
+    expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
+  })
+
+  test('claims of a crashed worker: a formId is sent again, a prepay_id counts as delivered', async () => {
+    const [a] = await users(1)
+    const b = 'o-prepay'
+    await store.saveCredentials([wn.intakePrepayId({ userId: b, prepayId: fake.issuePrepayId(b), paidAt: Date.now() })])
+    const day = wn.localDay({ at: Date.now() }).day
+    const [fa] = await store.credentials(a)
+    const [pb] = await store.credentials(b)
+    await store.claim({ userId: a, day, maxPerDay: 1, credential: fa, leaseMs: 200 })
+    await store.claim({ userId: b, day, maxPerDay: 1, credential: pb, leaseMs: 200 })
+    await new Promise((r) => setTimeout(r, 350))
+    const summary = await run()
+    expect(summary.recovered).toBe(2)
+    expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
+    expect(await store.credentials(a)).toEqual([])
+    expect((await store.credentials(b))[0].usesLeft).toBe(2)
+    expect(await store.pushes(b)).toHaveLength(1)
+    expect((await run()).sent).toBe(0)
+  })
+
+  test('a token that expires mid-run is refreshed once and the run goes on', async () => {
+    await users(30)
+    const transport = httpTransport({ baseUrl: fake.url, concurrency: 8 })
+    const tokens = new TokenKeeper({ transport, appid: fake.appid, secret: fake.secret })
+    await tokens.get()
+    fake.expireTokens()
+    try {
+      const summary = await run({ transport, tokens })
+      expect(summary.sent).toBe(30)
+      expect(summary.errors[40001]).toBeGreaterThan(0)
+      expect(fake.tokenCalls).toBe(2)
+    } finally {
+      transport.close()
+    }
+  })
+
+  test('45009 stops the day and keeps every unsent credential', async () => {
+    await fake.close()
+    fake = await createFakeWeChat({ dailyQuota: 10 })
+    const ids = await users(40)
+    const summary = await run({ concurrency: 1 })
+    expect(summary.sent).toBe(10)
+    expect(summary.stopped).toBe('stopForToday')
+    let left = 0
+    for (const id of ids) left += (await store.credentials(id)).length
+    expect(left).toBe(30)
+  })
+})
