@@ -6,7 +6,7 @@
 
 const http = require('node:http')
 const https = require('node:https')
-const wn = require('..')
+const wn = require('../index.js')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -120,6 +120,12 @@ start_mariadb() {
   log "mariadb $(maria -N -e 'SELECT VERSION()') on $port"
 }
 
+healthy() {
+  local f
+  for f in "$DIR"/redis/redis.pid "$DIR"/cluster/*/redis.pid; do alive "$f" redis-server || return 1; done
+  alive "$DIR/mariadb/mariadbd.pid" mariadbd
+}
+
 stop_all() {
   local f
   for f in "$DIR"/redis/redis.pid "$DIR"/cluster/*/redis.pid; do [ -e "$f" ] && stop_pidfile "$f" redis-server; done
@@ -130,7 +136,10 @@ stop_all() {
 case ${1:-} in
   start)
     mkdir -p "$DIR"; exec 9> "$DIR/.lock"; flock -w 300 9 || die "another run holds $DIR/.lock"
-    [ ! -s "$DIR/env.sh" ] || { log "already running: $DIR/env.sh"; exit 0; }
+    if [ -s "$DIR/env.sh" ]; then
+      healthy && { log "already running: $DIR/env.sh"; exit 0; }
+      log "a previous run left dead servers: starting afresh"; stop_all; mkdir -p "$DIR"
+    fi
     install
     : > "$DIR/env.tmp"; mv "$DIR/env.tmp" "$DIR/env.sh"
     start_redis; start_cluster; start_mariadb

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# `npm test`: builds both backends, then runs cargo's tests and every Jest suite against them.
+# `npm test`: builds both backends, starts throwaway MariaDB, Redis and Redis Cluster servers
+# (stopped again on every exit), then runs cargo's tests and every Jest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npm run --silent build >/dev/null
+npm run --silent build
 bash scripts/build-wasm.sh
+bash scripts/servers.sh start
+trap 'bash scripts/servers.sh stop' EXIT
+source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 cargo test --quiet
 npx jest --ci

@@ -5,6 +5,7 @@
 // is free; leases run on the database's clock (NOW(3)). It guards; the core's plan chooses.
 
 const crypto = require('node:crypto')
+const wn = require('../../index.js')
 
 const DAY = 86400000
 
@@ -250,4 +251,51 @@ class MysqlStore {
 
 class ClaimTaken extends Error {}
 
-module.exports = { MysqlStore, MIGRATIONS }
+/**
+ * Moves a seed-000 schema (wx_save_form_id, wx_message_push_status) into a MysqlStore's tables on
+ * the same database. Each unsent formId goes through the core's intake (placeholders and garbage
+ * are refused and counted), keeping its expiry; a user whose last_date is today is marked pushed
+ * today. The old count table is not copied: counts come from the credentials, and the report says
+ * how many users' old counts had drifted from them.
+ */
+async function importSeed000({ store, now = Date.now(), policy = {}, batch = 5000 }) {
+  const WEEK = 7 * DAY
+  const report = { imported: 0, expired: 0, rejected: {}, markedPushedToday: 0, drifted: 0 }
+  const live = new Map() // user -> live formIds imported
+  for (let after = 0; ; ) {
+    const [rows] = await store.pool.query(
+      'SELECT id, user_id, form_id, expire FROM wx_save_form_id WHERE status = 0 AND id > ? ORDER BY id LIMIT ?',
+      [after, batch],
+    )
+    if (!rows.length) break
+    after = rows[rows.length - 1].id
+    const creds = []
+    for (const r of rows) {
+      try {
+        const c = wn.intakeFormId({ userId: String(r.user_id), formId: r.form_id, collectedAt: Number(r.expire) - WEEK })
+        if (c.expireAt <= now) report.expired++
+        else creds.push(c)
+      } catch (e) {
+        report.rejected[e.code] = (report.rejected[e.code] ?? 0) + 1
+      }
+    }
+    await store.saveCredentials(creds)
+    report.imported += creds.length
+    for (const c of creds) live.set(c.userId, (live.get(c.userId) ?? 0) + 1)
+  }
+  const today = wn.localDay({ at: now, policy })
+  // Seed 000's last_date is the local date as YYYYMMDD; local day N is the UTC calendar date of N days.
+  const ymd = Number(new Date(today.day * DAY).toISOString().slice(0, 10).replace(/-/g, ''))
+  const [status] = await store.pool.query('SELECT user_id, count, last_date FROM wx_message_push_status')
+  for (const s of status) {
+    if ((live.get(String(s.user_id)) ?? 0) !== s.count) report.drifted++
+    if (Number(s.last_date) === ymd) {
+      await store.pool.query('INSERT INTO wn_user_day (user_id, day, pushes) VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE pushes = GREATEST(pushes, 1)', [String(s.user_id), today.day])
+      await store.pool.query('INSERT INTO wn_push (user_id, pushed_at) VALUES (?, ?)', [String(s.user_id), today.start])
+      report.markedPushedToday++
+    }
+  }
+  return report
+}
+
+module.exports = { MysqlStore, importSeed000, MIGRATIONS }

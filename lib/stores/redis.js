@@ -15,6 +15,7 @@
 // It guards; the core's plan chooses.
 
 const crypto = require('node:crypto')
+const wn = require('../../index.js')
 
 const DAY = 86400000
 const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
@@ -120,6 +121,14 @@ const SCRIPTS = {
   wnUnlease: {
     numberOfKeys: 2,
     lua: `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1`,
+  },
+  // KEYS exp expz claims. ARGV field. Removes one unclaimed formId/prepay_id; -> 1 if this call removed it
+  wnTake: {
+    numberOfKeys: 3,
+    lua: `
+      if redis.call('HEXISTS', KEYS[3], 'cred:' .. ARGV[1]) == 1 then return 0 end
+      redis.call('ZREM', KEYS[2], ARGV[1])
+      return redis.call('HDEL', KEYS[1], ARGV[1])`,
   },
   // KEYS exp expz sub. ARGV now. Drops expired and spent credentials of one user; -> how many, and whether any are left
   wnSweep: {
@@ -299,4 +308,61 @@ class RedisStore {
   }
 }
 
-module.exports = { RedisStore, SCRIPTS }
+/**
+ * Seed 004's `Wechat::FormId` class, operation for operation, on a RedisStore: the same meaning,
+ * made atomic, with the choice of formId made by the core (earliest expiry first, which is the
+ * oldest collected, as seed 004's ZRANGEBYSCORE ... LIMIT 0 1 meant).
+ */
+class FormIdCompat {
+  /** @param {{ store: RedisStore, clock?: () => number }} options */
+  constructor({ store, clock = Date.now }) {
+    this.store = store
+    this.clock = clock
+  }
+
+  /** save(user_id, form_id): keeps a formId collected now, valid 7 days; placeholders are refused. */
+  async save(userId, formId) {
+    await this.store.saveCredentials([wn.intakeFormId({ userId, formId, collectedAt: this.clock() })])
+  }
+
+  async live(userId) {
+    const { credentials } = await this.store.readUser(String(userId), this.clock(), 0)
+    return credentials.filter((c) => c.kind === 'formId')
+  }
+
+  /** get_one(user_id): the formId to use next, or null. */
+  async getOne(userId, skip = new Set()) {
+    const credentials = (await this.live(userId)).filter((c) => !skip.has(c.id))
+    const picked = wn.selectCredential({ credentials, message: { type: 'template' }, now: this.clock(), policy: { safetyMarginMs: 0 } })
+    return picked ? picked.credential.id : null
+  }
+
+  /** get_all(user_id): every unexpired formId. */
+  async getAll(userId) {
+    return (await this.live(userId)).map((c) => c.id)
+  }
+
+  /** pop(user_id): get_one and delete as one step: two callers never get the same formId. */
+  async pop(userId) {
+    // A formId another caller took (or a worker holds) is passed over, so this ends.
+    for (const skip = new Set(); ; ) {
+      const id = await this.getOne(userId, skip)
+      if (id === null || (await this.delete(userId, id))) return id
+      skip.add(id)
+    }
+  }
+
+  /** delete(user_id, form_id): true if this call removed it. */
+  async delete(userId, formId) {
+    const k = this.store.keysOf(String(userId))
+    return (await this.store.redis.wnTake(k.exp, k.expz, k.claims, `formId|${formId}`)) === 1
+  }
+
+  /** delete_expire(user_id): drops the user's expired formIds; returns how many. */
+  async deleteExpire(userId) {
+    const k = this.store.keysOf(String(userId))
+    return (await this.store.redis.wnSweep(k.exp, k.expz, k.sub, this.clock()))[0]
+  }
+}
+
+module.exports = { RedisStore, FormIdCompat, SCRIPTS }

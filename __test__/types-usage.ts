@@ -1,0 +1,28 @@
+// Compiled by typings.test.js with tsc --noEmit: the typings accept real usage of every subpath.
+import * as wn from 'weapp-notify'
+import { runDailyPush, httpTransport } from 'weapp-notify/worker'
+import { EmbeddedStore } from 'weapp-notify/embedded'
+import { MysqlStore, importSeed000 } from 'weapp-notify/mysql'
+import { RedisStore, FormIdCompat } from 'weapp-notify/redis'
+import { createFakeWeChat } from 'weapp-notify/testing'
+
+async function usage(): Promise<void> {
+  const c: wn.StoredCredential = wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: new Date() })
+  const plan = wn.planPage({ users: [{ userId: 1 }], credentials: [c], message: { type: 'template' }, now: Date.now() })
+  const first = plan.decisions[0]
+  if (first.action === 'send') console.log(first.afterDelivery.usesLeft)
+  const built = wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: 'x', time2: new Date() } })
+  console.log(built.body.miniprogram_state, wn.backend)
+  const d: wn.SendDecision = wn.classifyOutcome({ response: { errcode: 0 }, credentialKind: 'formId', attempt: 1, random: 0.5 })
+  console.log(d.user)
+  const store = new EmbeddedStore({ file: '/tmp/x.log' })
+  const fake = await createFakeWeChat({ dailyQuota: 10 })
+  const summary = await runDailyPush({
+    store,
+    message: { type: 'template' },
+    content: (userId) => ({ touser: String(userId), templateId: 'T', data: { keyword1: 'x' } }),
+    wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+  })
+  console.log(summary.sent, httpTransport, MysqlStore, importSeed000, RedisStore, FormIdCompat)
+}
+usage()

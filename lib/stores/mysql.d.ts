@@ -1,0 +1,23 @@
+import type { Store } from './store'
+export type { Store, Claim, Page } from './store'
+
+/** MySQL or MariaDB through a mysql2/promise pool: InnoDB tables, parameterized statements,
+ * leases on the database clock. `migrate()` creates or upgrades the tables. */
+export interface MysqlStore extends Store {
+  readonly pool: import('mysql2/promise').Pool
+}
+export declare const MysqlStore: { new (options: { pool: import('mysql2/promise').Pool }): MysqlStore }
+
+/** Moves seed 000's wx_save_form_id / wx_message_push_status rows into the store's tables (same
+ * database): unsent formIds through the core's intake, today's pushes marked. */
+export declare function importSeed000(input: { store: MysqlStore; now?: number; policy?: import('../../index').Policy; batch?: number }): Promise<{
+  imported: number
+  expired: number
+  rejected: Partial<Record<import('../../index').ErrorCode, number>>
+  markedPushedToday: number
+  /** Users whose old count differed from their live formIds. */
+  drifted: number
+}>
+
+/** The versioned schema statements `migrate()` applies. */
+export declare const MIGRATIONS: string[][]

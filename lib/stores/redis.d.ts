@@ -1,0 +1,22 @@
+import type { Store } from './store'
+export type { Store, Claim, Page } from './store'
+
+/** Redis or Redis Cluster through ioredis: one Lua script per claim, confirm and release, over one
+ * user's hash-tagged keys; leases on Redis TIME. `prefix` (default "wn") starts every key. */
+export interface RedisStore extends Store {}
+export declare const RedisStore: { new (options: { redis: import('ioredis').Redis | import('ioredis').Cluster; prefix?: string }): RedisStore }
+
+/** Seed 004's `Wechat::FormId`, operation for operation, atomic, choices made by the core. */
+export declare class FormIdCompat {
+  constructor(options: { store: RedisStore; clock?: () => number })
+  save(userId: string | number, formId: string): Promise<void>
+  getOne(userId: string | number): Promise<string | null>
+  getAll(userId: string | number): Promise<string[]>
+  /** getOne and delete as one step: two callers never get the same formId. */
+  pop(userId: string | number): Promise<string | null>
+  delete(userId: string | number, formId: string): Promise<boolean>
+  deleteExpire(userId: string | number): Promise<number>
+}
+
+/** The Lua scripts, by command name. */
+export declare const SCRIPTS: Record<string, { numberOfKeys: number; lua: string }>
