@@ -35,7 +35,9 @@ const redis = factories.filter(([n]) => n.startsWith('redis'))
         [1236, "x'); DROP TABLE wn_credential; --", now + DAY, 0],
         [1236, 'undefined', now + DAY, 0],
       ]
-      await store.pool.query('INSERT INTO wx_save_form_id (open_id, user_id, form_id, expire, status) VALUES ?', [rows.map((r) => ['o' + r[0], ...r])])
+      await store.pool.query('INSERT INTO wx_save_form_id (open_id, user_id, form_id, expire, status) VALUES ?', [
+        rows.map((r) => ['o' + r[0], ...r]),
+      ])
       await store.pool.query('INSERT INTO wx_message_push_status (user_id, count, last_date) VALUES ?', [
         [
           [1234, 2, 20240301],
@@ -44,7 +46,13 @@ const redis = factories.filter(([n]) => n.startsWith('redis'))
         ],
       ])
       const report = await importSeed000({ store, now })
-      expect(report).toEqual({ imported: 3, expired: 1, rejected: { ERR_MOCK_FORM_ID: 1, ERR_EMPTY_VALUE: 1 }, markedPushedToday: 1, drifted: 1 })
+      expect(report).toEqual({
+        imported: 3,
+        expired: 1,
+        rejected: { ERR_MOCK_FORM_ID: 1, ERR_EMPTY_VALUE: 1 },
+        markedPushedToday: 1,
+        drifted: 1,
+      })
       expect((await store.credentials('1234')).map((c) => [c.id, c.expireAt])).toEqual([
         ['f-live-1', now + 3 * DAY],
         ['f-live-2', now + 5 * DAY],

@@ -35,6 +35,7 @@ const viaImport = (spec) => [
 
 test('the tarballs hold what a user needs and nothing else', () => {
   const list = (t) => sh('tar', ['tzf', t], dist).trim().split('\n').sort()
+  const lib = fs.readdirSync(path.join(root, 'lib'), { recursive: true }).filter((f) => /\.(js|d\.ts)$/.test(f))
   expect(list(tgz('weapp-notify'))).toEqual(
     [
       'README.md',
@@ -42,12 +43,14 @@ test('the tarballs hold what a user needs and nothing else', () => {
       'index.d.ts',
       'index.js',
       'index.mjs',
-      'lib/api.js',
       'package.json',
       'wasm.js',
       'wasm/pkg/weapp_notify.js',
       'wasm/pkg/weapp_notify_bg.wasm',
-    ].map((f) => `package/${f}`),
+      ...lib.map((f) => `lib/${f}`),
+    ]
+      .map((f) => `package/${f}`)
+      .sort(),
   )
   expect(list(tgz('weapp-notify-linux-x64-gnu'))).toEqual(
     ['README.md', 'package.json', 'weapp-notify.linux-x64-gnu.node'].map((f) => `package/${f}`),

@@ -13,7 +13,12 @@ async function usage(): Promise<void> {
   if (first.action === 'send') console.log(first.afterDelivery.usesLeft)
   const built = wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: 'x', time2: new Date() } })
   console.log(built.body.miniprogram_state, wn.backend)
-  const d: wn.SendDecision = wn.classifyOutcome({ response: { errcode: 0 }, credentialKind: 'formId', attempt: 1, random: 0.5 })
+  const d: wn.SendDecision = wn.classifyOutcome({
+    response: { errcode: 0 },
+    credentialKind: 'formId',
+    attempt: 1,
+    random: 0.5,
+  })
   console.log(d.user)
   const store = new EmbeddedStore({ file: '/tmp/x.log' })
   const fake = await createFakeWeChat({ dailyQuota: 10 })

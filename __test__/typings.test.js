@@ -19,5 +19,7 @@ test.each(subpaths)('%s: declared names are the exported names', (subpath, targe
 
 test('usage of every subpath type-checks', () => {
   const tsc = path.join(root, 'node_modules', '.bin', 'tsc')
-  expect(() => execFileSync(tsc, ['-p', path.join(__dirname, 'tsconfig.json')], { cwd: root, encoding: 'utf8' })).not.toThrow()
+  expect(() =>
+    execFileSync(tsc, ['-p', path.join(__dirname, 'tsconfig.json')], { cwd: root, encoding: 'utf8' }),
+  ).not.toThrow()
 })

@@ -1,20 +1,251 @@
 'use strict'
-// The main job, small for now: a scripted day's push over in-memory data.
-const wn = require('..')
+// The main job: a week of a check-in mini-program. Users submit forms, pay and accept
+// subscriptions on random days (a fixed seed); every day at 10:00 UTC+8 the reference worker runs
+// the daily reminder through a store against the fake WeChat server on loopback. A second run
+// continues the story with the next week, from the stored state.
+//
+//   npm run demo                 the embedded store, in .demo/ (fixed dates: 2024-03-04 on)
+//   npm run demo -- --short      two days, 300 users (what CI runs)
+//   npm run demo -- --fresh      start the story over
+//   REDIS_URL=... / MYSQL_URL=...  the same story on that server (dates from today: servers keep real time)
 
-const now = Date.parse('2024-03-02T10:00:00+08:00')
-const users = Array.from({ length: 20 }, (_, i) => ({
-  userId: i + 1,
-  pushedAt: i % 5 === 0 ? [now - 3600000] : [],
-  excluded: i % 7 === 0,
-}))
-const credentials = users
-  .filter((u) => u.userId % 3 !== 0)
-  .map((u) =>
-    wn.intakeFormId({ userId: u.userId, formId: `form-${u.userId}`, collectedAt: now - (u.userId % 8) * 86400000 }),
+const fs = require('node:fs')
+const path = require('node:path')
+const wn = require('..')
+const { runDailyPush } = require('../lib/worker')
+const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+const { EmbeddedStore } = require('../lib/stores/embedded')
+
+const DAY = 86400000
+const HOUR = 3600000
+const args = new Set(process.argv.slice(2))
+const SHORT = args.has('--short')
+const USERS = SHORT ? 300 : 3000
+const DAYS = SHORT ? 2 : 7
+const dir = path.join(__dirname, '..', '.demo', SHORT ? 'short' : 'week')
+const TEMPLATE = 'TPL_CHECKIN_REMINDER'
+const SUBSCRIBE = 'TPL_CHECKIN_SUBSCRIBE'
+
+function rng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+async function openStore() {
+  if (process.env.MYSQL_URL) {
+    const { MysqlStore } = require('../lib/stores/mysql')
+    const store = new MysqlStore({
+      pool: require('mysql2/promise').createPool({ uri: process.env.MYSQL_URL, connectionLimit: 32 }),
+    })
+    await store.migrate()
+    return { store, name: 'MySQL', realTime: true }
+  }
+  if (process.env.REDIS_URL) {
+    const { RedisStore } = require('../lib/stores/redis')
+    const Redis = require('ioredis')
+    const store = new RedisStore({
+      redis: new Redis(process.env.REDIS_URL, { enableAutoPipelining: true }),
+      prefix: 'wn-demo',
+    })
+    return { store, name: 'Redis', realTime: true }
+  }
+  return { store: null, name: 'embedded', realTime: false }
+}
+
+// Today's local day at 00:00 UTC+8; the fixed start keeps the embedded story reproducible.
+function startOfStory(realTime) {
+  return realTime ? wn.localDay({ at: Date.now() }).start : Date.parse('2024-03-04T00:00:00+08:00')
+}
+
+const openid = (u) => `oDemo${String(u).padStart(6, '0')}`
+
+async function main() {
+  if (args.has('--fresh')) fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  const storyFile = path.join(dir, 'story.json')
+  const opened = await openStore()
+  const story = fs.existsSync(storyFile)
+    ? JSON.parse(fs.readFileSync(storyFile, 'utf8'))
+    : { week: 0, start: startOfStory(opened.realTime), store: opened.name }
+  if (story.store !== opened.name)
+    throw new Error(
+      `${storyFile} tells a story on the ${story.store} store; run with --fresh to start one on ${opened.name}`,
+    )
+
+  let now = story.start + story.week * 7 * DAY
+  const clock = () => now
+  const store = opened.store ?? new EmbeddedStore({ file: path.join(dir, 'store.log'), clock })
+  await store.migrate()
+  const fake = await createFakeWeChat({ now: clock })
+
+  // The fake WeChat lives in memory: teach it the credentials the store still holds.
+  for (let after = null; ;) {
+    const page = await store.pageUsers({ after, limit: 1000, now })
+    for (const c of page.credentials) {
+      if (c.kind === 'formId') fake.issueFormId(openid(c.userId), { id: c.id, at: c.expireAt - 7 * DAY })
+      else if (c.kind === 'prepayId') fake.issuePrepayId(openid(c.userId), { id: c.id, at: c.expireAt - 7 * DAY })
+      else fake.grant(openid(c.userId), c.templateId, c.usesLeft)
+    }
+    if (page.next === null) break
+    after = page.next
+  }
+
+  const policy = { quietHours: { from: '22:00', to: '08:00' } }
+  const wechat = { baseUrl: fake.url, appid: fake.appid, secret: fake.secret }
+  const fmt = (ms) => new Date(ms + 8 * HOUR).toISOString().slice(0, 10)
+  console.log(
+    `weapp-notify demo: week ${story.week + 1}, ${USERS} users, ${opened.name} store, ${wn.backend} backend, fake WeChat at ${fake.url}`,
   )
-const { decisions, dead } = wn.planPage({ users, credentials, message: { type: 'template' }, now })
-const totals = {}
-for (const d of decisions)
-  totals[d.action === 'send' ? 'sent' : d.reason] = (totals[d.action === 'send' ? 'sent' : d.reason] ?? 0) + 1
-console.log(`backend ${wn.backend}: day push at 2024-03-02 10:00 (UTC+8)`, totals, `dead credentials: ${dead.length}`)
+  console.log('')
+  const rows = []
+  const bar = (done, total) => `[${'#'.repeat(Math.round((done / total) * 30)).padEnd(30, '.')}]`
+
+  for (let d = 0; d < DAYS; d++) {
+    const dayStart = story.start + (story.week * 7 + d) * DAY
+    const r = rng(20240304 + story.week * 7 + d)
+    const day = { date: fmt(dayStart), saved: 0, rejected: 0 }
+    // Yesterday evening to this morning: forms submitted, orders paid, subscriptions accepted.
+    const credentials = []
+    for (let u = 1; u <= USERS; u++) {
+      now = dayStart - 14 * HOUR + Math.floor(r() * 20 * HOUR)
+      const q = r()
+      try {
+        if (q < 0.25)
+          credentials.push(wn.intakeFormId({ userId: u, formId: fake.issueFormId(openid(u)), collectedAt: now }))
+        else if (q < 0.27)
+          credentials.push(wn.intakeFormId({ userId: u, formId: 'the formId is a mock one', collectedAt: now }))
+        else if (q < 0.3)
+          credentials.push(wn.intakePrepayId({ userId: u, prepayId: fake.issuePrepayId(openid(u)), paidAt: now }))
+        else if (q < 0.34) {
+          const answer = r() < 0.75 ? 'accept' : 'reject'
+          if (answer === 'accept') fake.grant(openid(u), SUBSCRIBE)
+          const { grants } = wn.intakeSubscribeResult({
+            userId: u,
+            result: { errMsg: 'requestSubscribeMessage:ok', [SUBSCRIBE]: answer },
+          })
+          credentials.push(...grants)
+        }
+      } catch (e) {
+        day.rejected++
+      }
+    }
+    now = dayStart + 10 * HOUR
+    await store.saveCredentials(credentials)
+    day.saved = credentials.length
+    // Who checked in before 10:00 is not reminded.
+    const checkedIn = new Set()
+    for (let u = 1; u <= USERS; u++) if (r() < 0.3) checkedIn.add(String(u))
+    // WeChat's bad moments: busy answers (one of them after delivering), a dropped connection.
+    fake.inject('busy', 'busyDelivered', 'dropDelivered')
+    fake.newDay()
+
+    const common = {
+      store,
+      wechat,
+      policy,
+      clock,
+      concurrency: 32,
+      pageSize: 500,
+      excluded: async (ids) => new Set(ids.filter((id) => checkedIn.has(id))),
+    }
+    const content = (userId) => ({
+      touser: openid(userId),
+      templateId: TEMPLATE,
+      page: 'pages/checkin/index',
+      data: { keyword1: '每日签到', keyword2: '今天还没有签到哦', keyword3: new Date(now) },
+    })
+    const progress = (pass) => (s) =>
+      process.stderr.isTTY &&
+      process.stderr.write(
+        `\r${day.date} ${pass} ${bar(d * 2 + (pass === 'subscribe' ? 1 : 0.5), DAYS * 2)} sent ${s.sent}   `,
+      )
+    // The template message for users with a formId or prepay_id, then the subscribe message for
+    // the rest: the store's daily slot keeps anyone from getting both.
+    const t = await runDailyPush({
+      ...common,
+      message: { type: 'template' },
+      content,
+      onProgress: progress('template'),
+      sweep: false,
+    })
+    const s = await runDailyPush({
+      ...common,
+      message: { type: 'subscribe', templateId: SUBSCRIBE },
+      content: (userId) => ({
+        touser: openid(userId),
+        templateId: SUBSCRIBE,
+        page: 'pages/checkin/index',
+        data: { thing1: '每日签到提醒', time2: new Date(now) },
+      }),
+      onProgress: progress('subscribe'),
+    })
+    rows.push({ ...day, template: t, subscribe: s })
+  }
+  if (process.stderr.isTTY) process.stderr.write('\r' + ' '.repeat(70) + '\r')
+
+  const header = [
+    'date',
+    'saved',
+    'refused',
+    'sent tpl',
+    'sent sub',
+    'pushed today',
+    'checked in',
+    'no credential',
+    'dead',
+    'errors',
+  ]
+  // Skips as the day ended: the subscribe pass sees everyone, and those the template pass pushed.
+  const table = rows.map((r) => {
+    const both = (k) => r.subscribe.skipped[k] ?? 0
+    const errors = {}
+    for (const run of [r.template, r.subscribe])
+      for (const [k, v] of Object.entries(run.errors)) errors[k] = (errors[k] ?? 0) + v
+    return [
+      r.date,
+      r.saved,
+      r.rejected,
+      r.template.sent,
+      r.subscribe.sent,
+      both('alreadyPushedToday'),
+      both('excludedByBusiness'),
+      r.subscribe.skipped.noCredential ?? 0,
+      r.template.dead + r.subscribe.dead,
+      Object.entries(errors)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '-',
+    ].map(String)
+  })
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)))
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  console.log(line(header))
+  for (const row of table) console.log(line(row))
+  const delivered = fake.deliveries.length
+  const perUserDay = new Map()
+  for (const dlv of fake.deliveries) {
+    const k = `${dlv.openid} ${fmt(dlv.at)}`
+    perUserDay.set(k, (perUserDay.get(k) ?? 0) + 1)
+  }
+  console.log('')
+  console.log(
+    `fake WeChat delivered ${delivered} messages; most to one user in one day: ${Math.max(0, ...perUserDay.values())}`,
+  )
+
+  story.week++
+  fs.writeFileSync(storyFile, JSON.stringify(story))
+  console.log(`story saved in ${path.relative(process.cwd(), dir)}: the next run continues with week ${story.week + 1}`)
+  await fake.close()
+  await store.close()
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exitCode = 1
+})

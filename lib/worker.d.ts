@@ -8,7 +8,11 @@ export interface Transport {
 }
 
 /** node:http(s) with keep-alive and one socket per concurrent send. */
-export declare function httpTransport(options: { baseUrl: string; concurrency?: number; timeoutMs?: number }): Transport & { close(): void }
+export declare function httpTransport(options: {
+  baseUrl: string
+  concurrency?: number
+  timeoutMs?: number
+}): Transport & { close(): void }
 
 /** One access_token for every sender: stable_token, refreshed ahead of expiry, refreshed once after
  * a token error (only if the failed token is still the cached one). Tokens are never logged. */
@@ -44,7 +48,13 @@ export declare function runDailyPush(options: {
   excluded?: (userIds: string[]) => Promise<Set<string>>
   message: MessageKind
   /** The message for one user, without the credential: the worker adds `formId`. */
-  content: (userId: UserId) => { touser: string; templateId: string; page?: string; data: Record<string, unknown>; [k: string]: unknown }
+  content: (userId: UserId) => {
+    touser: string
+    templateId: string
+    page?: string
+    data: Record<string, unknown>
+    [k: string]: unknown
+  }
   wechat?: { baseUrl: string; appid: string; secret: string }
   transport?: Transport
   tokens?: TokenKeeper

@@ -10,7 +10,12 @@ export declare const MysqlStore: { new (options: { pool: import('mysql2/promise'
 
 /** Moves seed 000's wx_save_form_id / wx_message_push_status rows into the store's tables (same
  * database): unsent formIds through the core's intake, today's pushes marked. */
-export declare function importSeed000(input: { store: MysqlStore; now?: number; policy?: import('../../index').Policy; batch?: number }): Promise<{
+export declare function importSeed000(input: {
+  store: MysqlStore
+  now?: number
+  policy?: import('../../index').Policy
+  batch?: number
+}): Promise<{
   imported: number
   expired: number
   rejected: Partial<Record<import('../../index').ErrorCode, number>>

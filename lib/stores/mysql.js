@@ -262,7 +262,7 @@ async function importSeed000({ store, now = Date.now(), policy = {}, batch = 500
   const WEEK = 7 * DAY
   const report = { imported: 0, expired: 0, rejected: {}, markedPushedToday: 0, drifted: 0 }
   const live = new Map() // user -> live formIds imported
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const [rows] = await store.pool.query(
       'SELECT id, user_id, form_id, expire FROM wx_save_form_id WHERE status = 0 AND id > ? ORDER BY id LIMIT ?',
       [after, batch],
@@ -272,7 +272,11 @@ async function importSeed000({ store, now = Date.now(), policy = {}, batch = 500
     const creds = []
     for (const r of rows) {
       try {
-        const c = wn.intakeFormId({ userId: String(r.user_id), formId: r.form_id, collectedAt: Number(r.expire) - WEEK })
+        const c = wn.intakeFormId({
+          userId: String(r.user_id),
+          formId: r.form_id,
+          collectedAt: Number(r.expire) - WEEK,
+        })
         if (c.expireAt <= now) report.expired++
         else creds.push(c)
       } catch (e) {
@@ -290,7 +294,10 @@ async function importSeed000({ store, now = Date.now(), policy = {}, batch = 500
   for (const s of status) {
     if ((live.get(String(s.user_id)) ?? 0) !== s.count) report.drifted++
     if (Number(s.last_date) === ymd) {
-      await store.pool.query('INSERT INTO wn_user_day (user_id, day, pushes) VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE pushes = GREATEST(pushes, 1)', [String(s.user_id), today.day])
+      await store.pool.query(
+        'INSERT INTO wn_user_day (user_id, day, pushes) VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE pushes = GREATEST(pushes, 1)',
+        [String(s.user_id), today.day],
+      )
       await store.pool.query('INSERT INTO wn_push (user_id, pushed_at) VALUES (?, ?)', [String(s.user_id), today.start])
       report.markedPushedToday++
     }

@@ -4,7 +4,9 @@ export type { Store, Claim, Page } from './store'
 /** Redis or Redis Cluster through ioredis: one Lua script per claim, confirm and release, over one
  * user's hash-tagged keys; leases on Redis TIME. `prefix` (default "wn") starts every key. */
 export interface RedisStore extends Store {}
-export declare const RedisStore: { new (options: { redis: import('ioredis').Redis | import('ioredis').Cluster; prefix?: string }): RedisStore }
+export declare const RedisStore: {
+  new (options: { redis: import('ioredis').Redis | import('ioredis').Cluster; prefix?: string }): RedisStore
+}
 
 /** Seed 004's `Wechat::FormId`, operation for operation, atomic, choices made by the core. */
 export declare class FormIdCompat {

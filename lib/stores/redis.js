@@ -333,7 +333,12 @@ class FormIdCompat {
   /** get_one(user_id): the formId to use next, or null. */
   async getOne(userId, skip = new Set()) {
     const credentials = (await this.live(userId)).filter((c) => !skip.has(c.id))
-    const picked = wn.selectCredential({ credentials, message: { type: 'template' }, now: this.clock(), policy: { safetyMarginMs: 0 } })
+    const picked = wn.selectCredential({
+      credentials,
+      message: { type: 'template' },
+      now: this.clock(),
+      policy: { safetyMarginMs: 0 },
+    })
     return picked ? picked.credential.id : null
   }
 
@@ -345,7 +350,7 @@ class FormIdCompat {
   /** pop(user_id): get_one and delete as one step: two callers never get the same formId. */
   async pop(userId) {
     // A formId another caller took (or a worker holds) is passed over, so this ends.
-    for (const skip = new Set(); ; ) {
+    for (const skip = new Set(); ;) {
       const id = await this.getOne(userId, skip)
       if (id === null || (await this.delete(userId, id))) return id
       skip.add(id)

@@ -29,9 +29,18 @@ export interface Store {
   /** Claims a planned send atomically: succeeds only while the credential is unclaimed, unexpired
    * (by the store's clock) and has uses left, and the user's day has fewer than `maxPerDay` pushes
    * and no other claim. `null` when not: re-plan the user from fresh rows. */
-  claim(input: { userId: string | number; day: number; maxPerDay: number; credential: { kind: CredentialKind; id: string }; leaseMs: number }): Promise<Claim | null>
+  claim(input: {
+    userId: string | number
+    day: number
+    maxPerDay: number
+    credential: { kind: CredentialKind; id: string }
+    leaseMs: number
+  }): Promise<Claim | null>
   /** Applies the send's outcome as the core classified it. Throws `ERR_CLAIM_LOST` if the claim is no longer held. */
-  confirm(claim: Claim, outcome: { effect: 'consume' | 'dead' | 'keep'; pushed: boolean; at: number | null }): Promise<void>
+  confirm(
+    claim: Claim,
+    outcome: { effect: 'consume' | 'dead' | 'keep'; pushed: boolean; at: number | null },
+  ): Promise<void>
   /** Gives the claim up with nothing changed. */
   release(claim: Claim): Promise<void>
   /** Claims whose lease ran out (a worker died), handed to the caller under a new lease. */

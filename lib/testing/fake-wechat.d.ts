@@ -9,7 +9,13 @@ export interface Delivery {
   at: number
 }
 
-export type Fault = 'busy' | 'busyDelivered' | 'drop' | 'dropDelivered' | { type: 'latency'; ms: number } | { type: Exclude<Fault, object> }
+export type Fault =
+  | 'busy'
+  | 'busyDelivered'
+  | 'drop'
+  | 'dropDelivered'
+  | { type: 'latency'; ms: number }
+  | { type: Exclude<Fault, object> }
 
 export interface FakeWeChat {
   /** `http://127.0.0.1:<port>`: the base URL to hand to your sender. */

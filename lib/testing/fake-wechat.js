@@ -123,10 +123,6 @@ async function createFakeWeChat(options = {}) {
     const url = new URL(req.url, 'http://fake')
     let raw = ''
     for await (const chunk of req) raw += chunk
-    const fault = faults.length ? faults.shift() : null
-    if (o.latencyMs || fault?.type === 'latency')
-      await new Promise((r) => setTimeout(r, (fault?.ms ?? 0) + o.latencyMs))
-
     if (url.pathname === '/cgi-bin/token') {
       const ok = url.searchParams.get('appid') === o.appid && url.searchParams.get('secret') === o.secret
       return answer(res, ok ? issueToken() : { errcode: 40013, errmsg: 'invalid appid' })
@@ -146,6 +142,10 @@ async function createFakeWeChat(options = {}) {
       url.pathname
     ]
     if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
+    // Faults and latency hit the send APIs only.
+    const fault = faults.length ? faults.shift() : null
+    if (o.latencyMs || fault?.type === 'latency')
+      await new Promise((r) => setTimeout(r, (fault?.ms ?? 0) + o.latencyMs))
     if (!tokenValid(url))
       return answer(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' })
     let body
