@@ -198,7 +198,8 @@ async function main() {
     'pushed today',
     'checked in',
     'no credential',
-    'dead',
+    'killed',
+    'expired',
     'errors',
   ]
   // Skips as the day ended: the subscribe pass sees everyone, and those the template pass pushed.
@@ -217,6 +218,7 @@ async function main() {
       both('excludedByBusiness'),
       r.subscribe.skipped.noCredential ?? 0,
       r.template.dead + r.subscribe.dead,
+      r.subscribe.swept,
       Object.entries(errors)
         .map(([k, v]) => `${k}:${v}`)
         .join(' ') || '-',
@@ -224,7 +226,7 @@ async function main() {
   })
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)))
   const line = (cells) =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+    cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   console.log(line(header))
   for (const row of table) console.log(line(row))
   const delivered = fake.deliveries.length
