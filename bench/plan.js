@@ -155,19 +155,31 @@ function main() {
       }
     }
   }
-  for (const [name] of impls) {
-    const rowRatios = results.filter((r) => r.name === `${name}-rows`).map((r) => r.ratio)
-    const colRatios = results.filter((r) => r.name === `${name}-columns`).map((r) => r.ratio)
-    target(
-      `${name}: row objects (packing included) never slower than js-rows`,
-      Math.min(...rowRatios) >= 1.0,
-      `worst ratio ${Math.min(...rowRatios).toFixed(2)}x`,
-    )
-    target(
-      `${name}: columns at least 3x js-columns`,
-      Math.min(...colRatios) >= 3.0,
-      `worst ratio ${Math.min(...colRatios).toFixed(2)}x`,
-    )
+  const native = results.filter((r) => r.name.startsWith('native-'))
+  const nativeRows = native.filter((r) => r.name === 'native-rows').map((r) => r.ratio)
+  const nativeCols = native.filter((r) => r.name === 'native-columns').map((r) => r.ratio)
+  target(
+    'native: row objects (packing included) never slower than js-rows',
+    Math.min(...nativeRows) >= 1.0,
+    `worst ratio ${Math.min(...nativeRows).toFixed(2)}x`,
+  )
+  target(
+    'native: columns at least 3x js-columns',
+    Math.min(...nativeCols) >= 3.0,
+    `worst ratio ${Math.min(...nativeCols).toFixed(2)}x`,
+  )
+  for (const path of ['rows', 'columns']) {
+    const slowdowns = results
+      .filter((r) => r.name === `wasm-${path}`)
+      .map(
+        (w) => w.ms / results.find((n) => n.name === `native-${path}` && n.size === w.size && n.order === w.order).ms,
+      )
+    if (slowdowns.length)
+      target(
+        `wasm: plan (${path}) within 2x of native`,
+        Math.max(...slowdowns) <= 2,
+        `worst ${Math.max(...slowdowns).toFixed(2)}x native`,
+      )
   }
 
   console.log('\n# 1M users x ~3 credentials in pages of 10k, columnar, each implementation in its own process')
@@ -181,7 +193,7 @@ function main() {
     console.log(
       `${impl.padEnd(8)} ${out.users} users in ${out.ms.toFixed(1)} ms (${Math.round((out.users / out.ms) * 1000).toExponential(2)} users/s), ${out.sends} sends; RSS before ${(out.before / 2 ** 20).toFixed(1)} MB, peak ${(out.peak / 2 ** 20).toFixed(1)} MB (+${growth.toFixed(1)} MB)`,
     )
-    if (impl !== 'js') {
+    if (impl === 'native') {
       const limit = QUICK ? 15 : 150
       target(
         `${impl}: 1M users in pages of 10k under 150 ms`,

@@ -18,12 +18,16 @@ function createApi(binding, backend) {
   // number); NaN and ±Infinity become strings the core rejects by name (JSON would turn them into
   // null); BigInts become their decimal string.
   function toWire(key, value) {
-    const raw = this[key]
-    if (raw instanceof Date || Object.prototype.toString.call(raw) === '[object Date]') {
-      const ms = Date.prototype.getTime.call(raw)
-      return Number.isNaN(ms) ? 'Invalid Date' : { $date: ms }
+    // A Date has already become a string through its toJSON: look at the raw value only then.
+    if (typeof value === 'string') {
+      const raw = this[key]
+      if (typeof raw === 'object' && raw !== null && (raw instanceof Date || Object.prototype.toString.call(raw) === '[object Date]')) {
+        const ms = Date.prototype.getTime.call(raw)
+        return Number.isNaN(ms) ? 'Invalid Date' : { $date: ms }
+      }
+      return value
     }
-    if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+    if (typeof value === 'number') return Number.isFinite(value) ? value : String(value)
     if (typeof value === 'bigint') return value.toString()
     return value
   }
@@ -49,8 +53,16 @@ function createApi(binding, backend) {
 
   // ---------------------------------------------------------------- messages
 
+  // The body object is parsed from the JSON on first use: a sender that POSTs `json` never pays for it.
   function built(path, json) {
-    return { path, json, body: JSON.parse(json) }
+    let body
+    return {
+      path,
+      json,
+      get body() {
+        return (body ??= JSON.parse(json))
+      },
+    }
   }
 
   const buildSubscribeMessage = (input) => built(constants.subscribeSendPath, callRaw('buildSubscribeMessage', input))

@@ -56,7 +56,7 @@ redis_spawn() { # DIR PORT [args]
   local dir=$1 port=$2; shift 2
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --pidfile "$dir/redis.pid" \
-    --logfile "$dir/redis.log" --dir "$dir" --save '' --appendonly no "$@" </dev/null >/dev/null 2>&1
+    --logfile "$dir/redis.log" --dir "$dir" --save '' --appendonly no "$@" </dev/null >/dev/null 2>&1 9>&-
   local i
   for ((i = 0; i < 200; i++)); do [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0; sleep 0.05; done
   tail -n 20 "$dir/redis.log" >&2; die "redis on $port did not start"

@@ -419,16 +419,24 @@ fn is_stringified_js(s: &str) -> bool {
 }
 
 fn format_instant(ms: Millis, pattern: &str, off: UtcOffset, field: &str) -> Result<String> {
-    let items: Vec<Item> = StrftimeItems::new(pattern).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(Error::invalid(field, format!("{pattern:?} is not a valid strftime pattern")));
-    }
+    use chrono::{Datelike, Timelike};
     let dt = chrono::DateTime::from_timestamp_millis(ms.0)
         .ok_or_else(|| Error::invalid(field, format!("{} is not a representable instant", ms.0)))?
         .with_timezone(&off.chrono());
     let mut out = String::new();
-    write!(out, "{}", dt.format_with_items(items.into_iter()))
-        .map_err(|_| Error::invalid(field, format!("{pattern:?} cannot format this instant")))?;
+    // WeChat's own formats, written directly: a body is built per user per day.
+    let written = match pattern {
+        DEFAULT_TIME_FORMAT => write!(out, "{}年{}月{}日 {:02}:{:02}", dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute()),
+        DEFAULT_DATE_FORMAT => write!(out, "{}年{}月{}日", dt.year(), dt.month(), dt.day()),
+        _ => {
+            let items: Vec<Item> = StrftimeItems::new(pattern).collect();
+            if items.iter().any(|i| matches!(i, Item::Error)) {
+                return Err(Error::invalid(field, format!("{pattern:?} is not a valid strftime pattern")));
+            }
+            write!(out, "{}", dt.format_with_items(items.into_iter()))
+        }
+    };
+    written.map_err(|_| Error::invalid(field, format!("{pattern:?} cannot format this instant")))?;
     Ok(out)
 }
 
@@ -663,6 +671,11 @@ mod tests {
         assert_eq!(render(&n, Some(KeyType::Number), &o, "number1").unwrap(), "1569913260000");
         let utc = ValueOptions { utc_offset: UtcOffset::parse("+00:00").unwrap(), formats: Formats { time: "%H:%M".into(), ..Formats::default() }, ..o.clone() };
         assert_eq!(render(&ms, Some(KeyType::Time), &utc, "time1").unwrap(), "07:01");
+        // The written-out defaults agree with chrono's own rendering of the same patterns.
+        for (t, pattern) in [(1_569_913_260_000i64, DEFAULT_TIME_FORMAT), (1_700_000_000_000, DEFAULT_DATE_FORMAT), (0, DEFAULT_TIME_FORMAT)] {
+            let chrono = chrono::DateTime::from_timestamp_millis(t).unwrap().with_timezone(&UtcOffset::CHINA.chrono()).format(pattern).to_string();
+            assert_eq!(format_instant(Millis(t), pattern, UtcOffset::CHINA, "f").unwrap(), chrono);
+        }
         let bad = ValueOptions { formats: Formats { time: "%Q".into(), ..Formats::default() }, ..o };
         assert_eq!(render(&ms, Some(KeyType::Time), &bad, "time1").unwrap_err().code(), "ERR_INVALID_ARGUMENT");
     }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm run bench`: every benchmark, each printing PASS or MISS per target; exits non-zero if any missed.
+# `npm run bench -- --quick` runs smaller sizes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ls weapp-notify.*.node >/dev/null 2>&1 || npm run --silent build || exit 1
+[ -f wasm/pkg/weapp_notify_bg.wasm ] || bash scripts/build-wasm.sh || exit 1
+status=0
+node bench/plan.js "$@" || status=1
+echo
+node bench/message.js "$@" || status=1
+exit $status

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target for SECONDS each (default 60): `scripts/fuzz.sh 10` is CI's smoke.
+# The machine's Rust is stable: cargo-fuzz's nightly flags need RUSTC_BOOTSTRAP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz
+export RUSTC_BOOTSTRAP=1
+for target in $(cargo fuzz list); do
+  mkdir -p "fuzz/corpus/$target"
+  echo "[fuzz] $target for ${seconds}s" >&2
+  cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 | grep -E "^(stat::number_of_executed_units|Done|==|SUMMARY|thread)" || true
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "[fuzz] $target found a crash (fuzz/artifacts/$target)" >&2; exit 1; }
+done
