@@ -62,22 +62,29 @@ if (need('MYSQL_URL', 'MySQL')) {
         await c.query(`DROP DATABASE ${database}`)
         await c.end()
       }
-      return { store: await open(), reopen: open, drop }
+      return { store: await open(), reopen: open, drop, env: { STORE: 'mysql', STORE_URL: url.toString() } }
     },
   ])
 }
 
-function redisFactory(connect) {
+// `env` tells a worker process how to open the same store.
+function redisFactory(connect, env) {
   return async () => {
     const prefix = `wn-${suffix()}`
     const open = async () => new RedisStore({ redis: connect(), prefix })
-    return { store: await open(), reopen: open, drop: async () => {} }
+    return { store: await open(), reopen: open, drop: async () => {}, env: { ...env, STORE_PREFIX: prefix } }
   }
 }
 
 if (need('REDIS_URL', 'Redis')) {
   const Redis = require('ioredis')
-  factories.push(['redis', redisFactory(() => new Redis(process.env.REDIS_URL, { enableAutoPipelining: true }))])
+  factories.push([
+    'redis',
+    redisFactory(() => new Redis(process.env.REDIS_URL, { enableAutoPipelining: true }), {
+      STORE: 'redis',
+      STORE_URL: process.env.REDIS_URL,
+    }),
+  ])
 }
 if (need('REDIS_CLUSTER_NODES', 'Redis Cluster')) {
   const { Cluster } = require('ioredis')
@@ -85,7 +92,13 @@ if (need('REDIS_CLUSTER_NODES', 'Redis Cluster')) {
     host: hp.split(':')[0],
     port: Number(hp.split(':')[1]),
   }))
-  factories.push(['redis-cluster', redisFactory(() => new Cluster(nodes, { enableAutoPipelining: true }))])
+  factories.push([
+    'redis-cluster',
+    redisFactory(() => new Cluster(nodes, { enableAutoPipelining: true }), {
+      STORE: 'redis-cluster',
+      STORE_URL: process.env.REDIS_CLUSTER_NODES,
+    }),
+  ])
 }
 
 module.exports = { factories }

@@ -21,7 +21,11 @@ function createApi(binding, backend) {
     // A Date has already become a string through its toJSON: look at the raw value only then.
     if (typeof value === 'string') {
       const raw = this[key]
-      if (typeof raw === 'object' && raw !== null && (raw instanceof Date || Object.prototype.toString.call(raw) === '[object Date]')) {
+      if (
+        typeof raw === 'object' &&
+        raw !== null &&
+        (raw instanceof Date || Object.prototype.toString.call(raw) === '[object Date]')
+      ) {
         const ms = Date.prototype.getTime.call(raw)
         return Number.isNaN(ms) ? 'Invalid Date' : { $date: ms }
       }

@@ -199,13 +199,16 @@ async function runDailyPush(options) {
     }
   }
 
-  // A planned send: claim, deliver; a lost claim or a dead credential re-plans from fresh rows.
+  // A planned send: claim, deliver; a lost claim or a dead credential re-plans from fresh rows. A
+  // claim lost twice means another worker is pushing this user now: that worker finishes it.
   async function push(decision, excludedUser) {
-    for (let round = 0; round < 5 && decision.action === 'send'; round++) {
+    let lostClaims = 0
+    for (let round = 0; round < 6 && decision.action === 'send'; round++) {
       if (summary.stopped) return
       const day = wn.localDay({ at: clock(), policy }).day
       const { credential, userId } = decision
       const claim = await store.claim({ userId, day, maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
+      if (claim === null && ++lostClaims > 1) return void bump(summary.skipped, 'claimedElsewhere')
       const d = claim && (await deliver(claim, credential, userId, false))
       if (d && d.user !== 'nextCredential') {
         if (d.user !== 'pushed') bump(summary.skipped, `after errcode ${d.errcode ?? 'none'}`)

@@ -9,4 +9,6 @@ status=0
 node bench/plan.js "$@" || status=1
 echo
 node bench/message.js "$@" || status=1
+echo
+node --expose-gc bench/leak.js "$@" || status=1
 exit $status

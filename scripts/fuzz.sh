@@ -9,6 +9,11 @@ export RUSTC_BOOTSTRAP=1
 for target in $(cargo fuzz list); do
   mkdir -p "fuzz/corpus/$target"
   echo "[fuzz] $target for ${seconds}s" >&2
-  cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 | grep -E "^(stat::number_of_executed_units|Done|==|SUMMARY|thread)" || true
-  [ "${PIPESTATUS[0]}" = 0 ] || { echo "[fuzz] $target found a crash (fuzz/artifacts/$target)" >&2; exit 1; }
+  log="fuzz/$target.log"
+  if ! cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 > "$log" 2>&1; then
+    grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" >&2
+    echo "[fuzz] $target found a crash: $log, fuzz/artifacts/$target" >&2
+    exit 1
+  fi
+  grep -E "^Done" "$log" >&2
 done

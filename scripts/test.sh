@@ -10,4 +10,4 @@ bash scripts/servers.sh start
 trap 'bash scripts/servers.sh stop' EXIT
 source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 cargo test --quiet
-npx jest --ci
+npx jest --ci --maxWorkers=2

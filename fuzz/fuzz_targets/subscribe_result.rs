@@ -8,7 +8,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(result) = serde_json::from_str::<serde_json::Value>(s) {
         let _ = call("intakeSubscribeResult", &serde_json::json!({ "userId": "u", "result": result }).to_string());
     }
-    let (key, answer) = s.split_at(s.len() / 2);
+    let mid = (0..=s.len() / 2).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    let (key, answer) = s.split_at(mid);
     let out = call("intakeSubscribeResult", &serde_json::json!({ "userId": "u", "result": { key: answer } }).to_string());
     // Only the documented accept answers grant anything.
     if let Ok(json) = out {

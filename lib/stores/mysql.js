@@ -77,18 +77,22 @@ class MysqlStore {
     }
   }
 
+  // One transaction; re-run whole when InnoDB picks it as a deadlock victim.
   async tx(work) {
-    const conn = await this.pool.getConnection()
-    try {
-      await conn.beginTransaction()
-      const result = await work(conn)
-      await conn.commit()
-      return result
-    } catch (e) {
-      await conn.rollback().catch(() => {})
-      throw e
-    } finally {
-      conn.release()
+    for (let attempt = 1; ; attempt++) {
+      const conn = await this.pool.getConnection()
+      try {
+        await conn.beginTransaction()
+        const result = await work(conn)
+        await conn.commit()
+        return result
+      } catch (e) {
+        await conn.rollback().catch(() => {})
+        if (e.code !== 'ER_LOCK_DEADLOCK' || attempt >= 8) throw e
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
+      } finally {
+        conn.release()
+      }
     }
   }
 
@@ -134,18 +138,24 @@ class MysqlStore {
     const token = crypto.randomUUID()
     try {
       return await this.tx(async (conn) => {
-        await conn.query('INSERT IGNORE INTO wn_user_day (user_id, day) VALUES (?, ?)', [userId, day])
-        const [slot] = await conn.query(
-          'UPDATE wn_user_day SET claim_token = ? WHERE user_id = ? AND day = ? AND claim_token IS NULL AND pushes < ?',
-          [token, userId, day, maxPerDay],
+        // One upsert takes the slot row's exclusive lock at once (INSERT IGNORE then UPDATE would take a
+        // shared lock first, and two claimers upgrading shared locks deadlock).
+        await conn.query(
+          `INSERT INTO wn_user_day (user_id, day, claim_token) VALUES (?, ?, ?)
+           ON DUPLICATE KEY UPDATE claim_token = IF(claim_token IS NULL AND pushes < ?, VALUES(claim_token), claim_token)`,
+          [userId, day, token, maxPerDay],
         )
+        const [[slot]] = await conn.query('SELECT claim_token FROM wn_user_day WHERE user_id = ? AND day = ?', [
+          userId,
+          day,
+        ])
         const [cred] = await conn.query(
           `UPDATE wn_credential SET claim_token = ?
            WHERE user_id = ? AND kind = ? AND id = ? AND claim_token IS NULL AND (uses_left IS NULL OR uses_left > 0)
              AND (expire_at IS NULL OR expire_at > UNIX_TIMESTAMP(NOW(3)) * 1000)`,
           [token, userId, credential.kind, credential.id],
         )
-        if (slot.affectedRows !== 1 || cred.affectedRows !== 1) throw new ClaimTaken()
+        if (slot.claim_token !== token || cred.affectedRows !== 1) throw new ClaimTaken()
         await conn.query(
           'INSERT INTO wn_claim (token, user_id, day, kind, id, lease_until) VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND)',
           [token, userId, day, credential.kind, credential.id, leaseMs * 1000],
@@ -162,8 +172,13 @@ class MysqlStore {
   /** Applies a send's outcome to a held claim: the credential's effect, and the push if there was one. */
   async confirm(claim, { effect, pushed, at }) {
     await this.tx(async (conn) => {
-      const [held] = await conn.query('SELECT token FROM wn_claim WHERE token = ? FOR UPDATE', [claim.token])
-      if (!held.length) throw lost(claim.token)
+      // Rows are locked in the order claim() locks them (the day slot, then the credential), so
+      // the two never deadlock on each other.
+      const [slot] = await conn.query(
+        'UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + ? WHERE user_id = ? AND day = ? AND claim_token = ?',
+        [pushed ? 1 : 0, claim.userId, claim.day, claim.token],
+      )
+      if (slot.affectedRows !== 1) throw lost(claim.token)
       const where = 'WHERE user_id = ? AND kind = ? AND id = ? AND claim_token = ?'
       const args = [claim.userId, claim.credential.kind, claim.credential.id, claim.token]
       if (effect === 'dead') await conn.query(`DELETE FROM wn_credential ${where}`, args)
@@ -179,10 +194,6 @@ class MysqlStore {
           args.slice(0, 3),
         )
       }
-      await conn.query(
-        'UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + ? WHERE user_id = ? AND day = ? AND claim_token = ?',
-        [pushed ? 1 : 0, claim.userId, claim.day, claim.token],
-      )
       if (pushed) await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES (?, ?)', [claim.userId, at])
       await conn.query('DELETE FROM wn_claim WHERE token = ?', [claim.token])
     })

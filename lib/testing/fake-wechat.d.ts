@@ -32,6 +32,7 @@ export interface FakeWeChat {
   /** Faults for the next requests, one each. */
   inject(...faults: Fault[]): void
   expireTokens(): void
+  setDailyQuota(n: number): void
   newDay(): void
   close(): Promise<void>
 }

@@ -221,6 +221,10 @@ async function createFakeWeChat(options = {}) {
     expireTokens() {
       for (const t of tokens.keys()) tokens.set(t, 0)
     },
+    /** From now on, at most `n` sends per API per day. */
+    setDailyQuota(n) {
+      o.dailyQuota = n
+    },
     /** A new day: the daily quotas start over. */
     newDay() {
       sentToday.template = 0
