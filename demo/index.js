@@ -15,6 +15,7 @@ const wn = require('..')
 const { runDailyPush } = require('../lib/worker')
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
 const { EmbeddedStore } = require('../lib/stores/embedded')
+const { rng } = require('../bench/gen')
 
 const DAY = 86400000
 const HOUR = 3600000
@@ -25,17 +26,6 @@ const DAYS = SHORT ? 2 : 7
 const dir = path.join(__dirname, '..', '.demo', SHORT ? 'short' : 'week')
 const TEMPLATE = 'TPL_CHECKIN_REMINDER'
 const SUBSCRIBE = 'TPL_CHECKIN_SUBSCRIBE'
-
-function rng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function openStore() {
   if (process.env.MYSQL_URL) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench`: every benchmark, each printing PASS or MISS per target; exits non-zero if any missed.
-# `npm run bench -- --quick` runs smaller sizes.
+# `npm run bench -- --quick` runs smaller sizes. The end-to-end part starts its own servers.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ls weapp-notify.*.node >/dev/null 2>&1 || npm run --silent build || exit 1
@@ -11,4 +11,10 @@ echo
 node bench/message.js "$@" || status=1
 echo
 node --expose-gc bench/leak.js "$@" || status=1
+echo
+# The end-to-end part needs MariaDB and Redis: started here, stopped on exit.
+bash scripts/servers.sh start || exit 1
+trap 'bash scripts/servers.sh stop' EXIT
+source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
+node bench/e2e.js "$@" || status=1
 exit $status
