@@ -46,6 +46,62 @@ const MIGRATIONS = [
       KEY wn_claim_lease (lease_until)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // Claim and confirm as stored procedures: one round trip each instead of a dozen, the same
+  // guards. The day slot is locked before the credential in both, so they never deadlock on
+  // each other; a deadlock victim's work is rolled back and the caller retries.
+  [
+    'DROP PROCEDURE IF EXISTS wn_claim',
+    `CREATE PROCEDURE wn_claim(p_user VARCHAR(128), p_day INT, p_max INT, p_kind VARCHAR(10), p_id VARCHAR(128), p_token CHAR(36), p_lease_us BIGINT)
+    BEGIN
+      DECLARE held CHAR(36);
+      DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+      START TRANSACTION;
+      INSERT INTO wn_user_day (user_id, day, claim_token) VALUES (p_user, p_day, p_token)
+        ON DUPLICATE KEY UPDATE claim_token = IF(claim_token IS NULL AND pushes < p_max, VALUES(claim_token), claim_token);
+      SELECT claim_token INTO held FROM wn_user_day WHERE user_id = p_user AND day = p_day;
+      IF held = p_token THEN
+        UPDATE wn_credential SET claim_token = p_token
+          WHERE user_id = p_user AND kind = p_kind AND id = p_id AND claim_token IS NULL AND (uses_left IS NULL OR uses_left > 0)
+            AND (expire_at IS NULL OR expire_at > UNIX_TIMESTAMP(NOW(3)) * 1000);
+        IF ROW_COUNT() = 1 THEN
+          INSERT INTO wn_claim (token, user_id, day, kind, id, lease_until) VALUES (p_token, p_user, p_day, p_kind, p_id, NOW(3) + INTERVAL p_lease_us MICROSECOND);
+          COMMIT;
+          SELECT 1 AS claimed;
+        ELSE
+          ROLLBACK;
+          SELECT 0 AS claimed;
+        END IF;
+      ELSE
+        ROLLBACK;
+        SELECT 0 AS claimed;
+      END IF;
+    END`,
+    'DROP PROCEDURE IF EXISTS wn_confirm',
+    `CREATE PROCEDURE wn_confirm(p_token CHAR(36), p_user VARCHAR(128), p_day INT, p_kind VARCHAR(10), p_id VARCHAR(128), p_effect VARCHAR(8), p_pushed TINYINT, p_at BIGINT)
+    BEGIN
+      DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+      START TRANSACTION;
+      UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + p_pushed WHERE user_id = p_user AND day = p_day AND claim_token = p_token;
+      IF ROW_COUNT() <> 1 THEN
+        ROLLBACK;
+        SELECT 0 AS held;
+      ELSE
+        IF p_effect = 'dead' THEN
+          DELETE FROM wn_credential WHERE user_id = p_user AND kind = p_kind AND id = p_id AND claim_token = p_token;
+        ELSE
+          UPDATE wn_credential SET uses_left = IF(p_effect = 'consume' AND uses_left IS NOT NULL, uses_left - 1, uses_left), claim_token = NULL
+            WHERE user_id = p_user AND kind = p_kind AND id = p_id AND claim_token = p_token;
+          DELETE FROM wn_credential WHERE user_id = p_user AND kind = p_kind AND id = p_id AND uses_left = 0;
+        END IF;
+        IF p_pushed = 1 THEN
+          INSERT INTO wn_push (user_id, pushed_at) VALUES (p_user, p_at);
+        END IF;
+        DELETE FROM wn_claim WHERE token = p_token;
+        COMMIT;
+        SELECT 1 AS held;
+      END IF;
+    END`,
+  ],
 ]
 
 const LIVE = '(uses_left IS NULL OR uses_left > 0) AND (expire_at IS NULL OR expire_at > ?)'
@@ -132,71 +188,32 @@ class MysqlStore {
     }
   }
 
+  // Runs a procedure; a deadlock victim (already rolled back by the procedure) runs again.
+  async call(sql, args) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [sets] = await this.pool.query(sql, args)
+        return sets[0][0]
+      } catch (e) {
+        if (e.code !== 'ER_LOCK_DEADLOCK' || attempt >= 8) throw e
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
+      }
+    }
+  }
+
   /** Claims one planned send, or returns null if the credential or the user's day slot is taken. */
   async claim({ userId, day, maxPerDay, credential, leaseMs }) {
     userId = String(userId)
     const token = crypto.randomUUID()
-    try {
-      return await this.tx(async (conn) => {
-        // One upsert takes the slot row's exclusive lock at once (INSERT IGNORE then UPDATE would take a
-        // shared lock first, and two claimers upgrading shared locks deadlock).
-        await conn.query(
-          `INSERT INTO wn_user_day (user_id, day, claim_token) VALUES (?, ?, ?)
-           ON DUPLICATE KEY UPDATE claim_token = IF(claim_token IS NULL AND pushes < ?, VALUES(claim_token), claim_token)`,
-          [userId, day, token, maxPerDay],
-        )
-        const [[slot]] = await conn.query('SELECT claim_token FROM wn_user_day WHERE user_id = ? AND day = ?', [
-          userId,
-          day,
-        ])
-        const [cred] = await conn.query(
-          `UPDATE wn_credential SET claim_token = ?
-           WHERE user_id = ? AND kind = ? AND id = ? AND claim_token IS NULL AND (uses_left IS NULL OR uses_left > 0)
-             AND (expire_at IS NULL OR expire_at > UNIX_TIMESTAMP(NOW(3)) * 1000)`,
-          [token, userId, credential.kind, credential.id],
-        )
-        if (slot.claim_token !== token || cred.affectedRows !== 1) throw new ClaimTaken()
-        await conn.query(
-          'INSERT INTO wn_claim (token, user_id, day, kind, id, lease_until) VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND)',
-          [token, userId, day, credential.kind, credential.id, leaseMs * 1000],
-        )
-        return { token, userId, day, credential: { kind: credential.kind, id: credential.id } }
-      })
-    } catch (e) {
-      // Another worker got there first, or the two transactions deadlocked: either way, not ours.
-      if (e instanceof ClaimTaken || e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT') return null
-      throw e
-    }
+    const { claimed } = await this.call('CALL wn_claim(?, ?, ?, ?, ?, ?, ?)', [userId, day, maxPerDay, credential.kind, credential.id, token, leaseMs * 1000])
+    return claimed === 1 ? { token, userId, day, credential: { kind: credential.kind, id: credential.id } } : null
   }
 
   /** Applies a send's outcome to a held claim: the credential's effect, and the push if there was one. */
   async confirm(claim, { effect, pushed, at }) {
-    await this.tx(async (conn) => {
-      // Rows are locked in the order claim() locks them (the day slot, then the credential), so
-      // the two never deadlock on each other.
-      const [slot] = await conn.query(
-        'UPDATE wn_user_day SET claim_token = NULL, pushes = pushes + ? WHERE user_id = ? AND day = ? AND claim_token = ?',
-        [pushed ? 1 : 0, claim.userId, claim.day, claim.token],
-      )
-      if (slot.affectedRows !== 1) throw lost(claim.token)
-      const where = 'WHERE user_id = ? AND kind = ? AND id = ? AND claim_token = ?'
-      const args = [claim.userId, claim.credential.kind, claim.credential.id, claim.token]
-      if (effect === 'dead') await conn.query(`DELETE FROM wn_credential ${where}`, args)
-      else {
-        if (effect === 'consume')
-          await conn.query(
-            `UPDATE wn_credential SET uses_left = uses_left - 1 ${where} AND uses_left IS NOT NULL`,
-            args,
-          )
-        await conn.query(`UPDATE wn_credential SET claim_token = NULL ${where}`, args)
-        await conn.query(
-          'DELETE FROM wn_credential WHERE user_id = ? AND kind = ? AND id = ? AND uses_left = 0',
-          args.slice(0, 3),
-        )
-      }
-      if (pushed) await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES (?, ?)', [claim.userId, at])
-      await conn.query('DELETE FROM wn_claim WHERE token = ?', [claim.token])
-    })
+    const c = claim.credential
+    const { held } = await this.call('CALL wn_confirm(?, ?, ?, ?, ?, ?, ?, ?)', [claim.token, claim.userId, claim.day, c.kind, c.id, effect, pushed ? 1 : 0, at ?? 0])
+    if (held !== 1) throw lost(claim.token)
   }
 
   async release(claim) {
@@ -259,8 +276,6 @@ class MysqlStore {
     await this.pool.end()
   }
 }
-
-class ClaimTaken extends Error {}
 
 /**
  * Moves a seed-000 schema (wx_save_form_id, wx_message_push_status) into a MysqlStore's tables on
