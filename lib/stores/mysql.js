@@ -205,14 +205,31 @@ class MysqlStore {
   async claim({ userId, day, maxPerDay, credential, leaseMs }) {
     userId = String(userId)
     const token = crypto.randomUUID()
-    const { claimed } = await this.call('CALL wn_claim(?, ?, ?, ?, ?, ?, ?)', [userId, day, maxPerDay, credential.kind, credential.id, token, leaseMs * 1000])
+    const { claimed } = await this.call('CALL wn_claim(?, ?, ?, ?, ?, ?, ?)', [
+      userId,
+      day,
+      maxPerDay,
+      credential.kind,
+      credential.id,
+      token,
+      leaseMs * 1000,
+    ])
     return claimed === 1 ? { token, userId, day, credential: { kind: credential.kind, id: credential.id } } : null
   }
 
   /** Applies a send's outcome to a held claim: the credential's effect, and the push if there was one. */
   async confirm(claim, { effect, pushed, at }) {
     const c = claim.credential
-    const { held } = await this.call('CALL wn_confirm(?, ?, ?, ?, ?, ?, ?, ?)', [claim.token, claim.userId, claim.day, c.kind, c.id, effect, pushed ? 1 : 0, at ?? 0])
+    const { held } = await this.call('CALL wn_confirm(?, ?, ?, ?, ?, ?, ?, ?)', [
+      claim.token,
+      claim.userId,
+      claim.day,
+      c.kind,
+      c.id,
+      effect,
+      pushed ? 1 : 0,
+      at ?? 0,
+    ])
     if (held !== 1) throw lost(claim.token)
   }
 

@@ -142,10 +142,9 @@ async function createFakeWeChat(options = {}) {
       url.pathname
     ]
     if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
-    // Faults and latency hit the send APIs only.
+    // Faults and latency hit the send APIs only: latencyMs is every answer's delay.
     const fault = faults.length ? faults.shift() : null
-    if (o.latencyMs || fault?.type === 'latency')
-      await new Promise((r) => setTimeout(r, (fault?.ms ?? 0) + o.latencyMs))
+    if (o.latencyMs) await new Promise((r) => setTimeout(r, o.latencyMs))
     if (!tokenValid(url))
       return answer(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' })
     let body
@@ -155,15 +154,15 @@ async function createFakeWeChat(options = {}) {
       return answer(res, { errcode: 47001, errmsg: 'data format error' })
     }
     if (fault?.type === 'busy') return answer(res, { errcode: -1, errmsg: 'system error' })
+    if (fault?.type === 'drop') return res.socket.destroy()
     if (inFlight.has(body.touser)) return answer(res, { errcode: 43108, errmsg: 'concurrent calls to one openid' })
     inFlight.add(body.touser)
     try {
-      // A send takes a moment at WeChat: long enough for a second concurrent send to the same user to collide.
-      await new Promise((r) => setImmediate(r))
+      // An injected latency is time spent delivering: a second send to the same user meanwhile collides.
+      if (fault?.type === 'latency') await new Promise((r) => setTimeout(r, fault.ms))
       const result = send(api, body)
       if (fault?.type === 'busyDelivered' && result.errcode === 0)
         return answer(res, { errcode: -1, errmsg: 'system error' })
-      if (fault?.type === 'drop') return res.socket.destroy()
       if (fault?.type === 'dropDelivered') return result.errcode === 0 ? res.socket.destroy() : answer(res, result)
       return answer(res, result)
     } finally {

@@ -1,0 +1,97 @@
+'use strict'
+// The fake WeChat's own answers, as WeChat documents them: what users' tests will rely on.
+const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+const { httpTransport } = require('../lib/worker')
+
+let fake
+let http
+let token
+beforeEach(async () => {
+  fake = await createFakeWeChat({ templates: { T: 'template', S: 'subscribe' } })
+  http = httpTransport({ baseUrl: fake.url })
+  token = (
+    await http.post(
+      '/cgi-bin/stable_token',
+      JSON.stringify({ grant_type: 'client_credential', appid: fake.appid, secret: fake.secret }),
+    )
+  ).json.access_token
+})
+afterEach(async () => {
+  http.close()
+  await fake.close()
+})
+const send = async (api, body, t = token) =>
+  (
+    await http.post(
+      `/cgi-bin/message/${api === 'template' ? 'wxopen/template' : 'subscribe'}/send?access_token=${t}`,
+      JSON.stringify(body),
+    )
+  ).json.errcode
+const tpl = (formId, touser = 'o1') => ({
+  touser,
+  template_id: 'T',
+  form_id: formId,
+  data: { keyword1: { value: 'x' } },
+})
+const sub = (data, touser = 'o1') => ({ touser, template_id: 'S', data })
+
+test('formIds: 41028 for unknown, expired or another user’s; 41029 once used; a prepay_id serves three', async () => {
+  const f = fake.issueFormId('o1')
+  fake.issueFormId('o2')
+  expect(await send('template', tpl('nope'))).toBe(41028)
+  expect(await send('template', tpl(f, 'o2'))).toBe(41028)
+  expect(await send('template', tpl(fake.issueFormId('o1', { at: Date.now() - 8 * 86400000 })))).toBe(41028)
+  expect(await send('template', tpl(f))).toBe(0)
+  expect(await send('template', tpl(f))).toBe(41029)
+  fake.newDay()
+  const p = fake.issuePrepayId('o1')
+  for (let i = 0; i < 3; i++) expect(await send('template', tpl(p))).toBe(0)
+  expect(await send('template', tpl(p))).toBe(41029)
+  expect(fake.deliveries.map((d) => d.credential.kind)).toEqual(['formId', 'prepayId', 'prepayId', 'prepayId'])
+})
+
+test('subscribe: grants counted, 43101 when none is left, 47003 naming the key per value type', async () => {
+  fake.grant('o1', 'S', 1)
+  expect(await send('subscribe', sub({ thing1: { value: '一二三四五六七八九十一二三四五六七八九十一' } }))).toBe(47003)
+  expect(await send('subscribe', sub({ character_string2: { value: '订单1' } }))).toBe(47003)
+  expect(await send('subscribe', sub({ time3: { value: '3pm' } }))).toBe(47003)
+  expect(await send('subscribe', sub({ number4: { value: 5 } }))).toBe(47003)
+  expect(await send('subscribe', sub({ thing1: { value: '签到' }, time2: { value: '2019年10月1日 15:01' } }))).toBe(0)
+  expect(await send('subscribe', sub({ thing1: { value: '签到' } }))).toBe(43101)
+  const r = await http.post(
+    `/cgi-bin/message/subscribe/send?access_token=${token}`,
+    JSON.stringify(sub({ phrase3: { value: 'done' } })),
+  )
+  expect(r.json.errmsg).toContain('data.phrase3.value invalid')
+})
+
+test('tokens, templates, quota and concurrency', async () => {
+  const f = () => fake.issueFormId('o1')
+  expect(await send('template', tpl(f()), 'bad-token')).toBe(40001)
+  expect(await send('template', { ...tpl(f()), template_id: 'X' })).toBe(40037)
+  expect(await send('template', { ...tpl(f()), touser: 'nobody' })).toBe(40003)
+  fake.expireTokens()
+  expect(await send('template', tpl(f()))).toBe(40001)
+  token = (
+    await http.post(
+      '/cgi-bin/stable_token',
+      JSON.stringify({ grant_type: 'client_credential', appid: fake.appid, secret: fake.secret, force_refresh: true }),
+    )
+  ).json.access_token
+  fake.setDailyQuota(3)
+  fake.inject({ type: 'latency', ms: 100 })
+  const both = await Promise.all([send('template', tpl(f())), send('template', tpl(f()))])
+  expect(both.sort()).toEqual([0, 43108])
+  expect(await send('template', tpl(f()))).toBe(0)
+  expect(await send('template', tpl(f()))).toBe(0)
+  expect(await send('template', tpl(f()))).toBe(45009)
+})
+
+test('injected faults: -1 without and with delivery, dropped connections', async () => {
+  fake.inject('busy', 'busyDelivered', 'dropDelivered', 'drop')
+  expect(await send('template', tpl(fake.issueFormId('o1')))).toBe(-1)
+  expect(await send('template', tpl(fake.issueFormId('o1')))).toBe(-1)
+  await expect(send('template', tpl(fake.issueFormId('o1')))).rejects.toThrow()
+  await expect(send('template', tpl(fake.issueFormId('o1')))).rejects.toThrow()
+  expect(fake.deliveries).toHaveLength(2)
+})
