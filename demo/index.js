@@ -34,7 +34,12 @@ async function openStore() {
       pool: require('mysql2/promise').createPool({ uri: process.env.MYSQL_URL, connectionLimit: 32 }),
     })
     await store.migrate()
-    return { store, name: 'MySQL', realTime: true }
+    // --fresh clears the demo's own users, nothing else.
+    const clear = async () => {
+      for (const t of ['wn_credential', 'wn_user_day', 'wn_push', 'wn_claim'])
+        await store.pool.query(`DELETE FROM ${t} WHERE user_id LIKE 'demo-%'`)
+    }
+    return { store, name: 'MySQL', realTime: true, clear }
   }
   if (process.env.REDIS_URL) {
     const { RedisStore } = require('../lib/stores/redis')
@@ -43,7 +48,11 @@ async function openStore() {
       redis: new Redis(process.env.REDIS_URL, { enableAutoPipelining: true }),
       prefix: 'wn-demo',
     })
-    return { store, name: 'Redis', realTime: true }
+    const clear = async () => {
+      for await (const keys of store.redis.scanStream({ match: 'wn-demo:*', count: 1000 }))
+        if (keys.length) await store.redis.del(...keys)
+    }
+    return { store, name: 'Redis', realTime: true, clear }
   }
   return { store: null, name: 'embedded', realTime: false }
 }
@@ -53,13 +62,16 @@ function startOfStory(realTime) {
   return realTime ? wn.localDay({ at: Date.now() }).start : Date.parse('2024-03-04T00:00:00+08:00')
 }
 
-const openid = (u) => `oDemo${String(u).padStart(6, '0')}`
+// The demo's users are `demo-N`, so that it can share a server with other data and clear only its own.
+const userIdOf = (u) => `demo-${u}`
+const openid = (userId) => `oDemo${String(userId).replace('demo-', '').padStart(6, '0')}`
 
 async function main() {
   if (args.has('--fresh')) fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
   const storyFile = path.join(dir, 'story.json')
   const opened = await openStore()
+  if (args.has('--fresh')) await opened.clear?.()
   const story = fs.existsSync(storyFile)
     ? JSON.parse(fs.readFileSync(storyFile, 'utf8'))
     : { week: 0, start: startOfStory(opened.realTime), store: opened.name }
@@ -107,16 +119,22 @@ async function main() {
       const q = r()
       try {
         if (q < 0.25)
-          credentials.push(wn.intakeFormId({ userId: u, formId: fake.issueFormId(openid(u)), collectedAt: now }))
+          credentials.push(
+            wn.intakeFormId({ userId: userIdOf(u), formId: fake.issueFormId(openid(u)), collectedAt: now }),
+          )
         else if (q < 0.27)
-          credentials.push(wn.intakeFormId({ userId: u, formId: 'the formId is a mock one', collectedAt: now }))
+          credentials.push(
+            wn.intakeFormId({ userId: userIdOf(u), formId: 'the formId is a mock one', collectedAt: now }),
+          )
         else if (q < 0.3)
-          credentials.push(wn.intakePrepayId({ userId: u, prepayId: fake.issuePrepayId(openid(u)), paidAt: now }))
+          credentials.push(
+            wn.intakePrepayId({ userId: userIdOf(u), prepayId: fake.issuePrepayId(openid(u)), paidAt: now }),
+          )
         else if (q < 0.34) {
           const answer = r() < 0.75 ? 'accept' : 'reject'
           if (answer === 'accept') fake.grant(openid(u), SUBSCRIBE)
           const { grants } = wn.intakeSubscribeResult({
-            userId: u,
+            userId: userIdOf(u),
             result: { errMsg: 'requestSubscribeMessage:ok', [SUBSCRIBE]: answer },
           })
           credentials.push(...grants)
@@ -130,7 +148,7 @@ async function main() {
     day.saved = credentials.length
     // Who checked in before 10:00 is not reminded.
     const checkedIn = new Set()
-    for (let u = 1; u <= USERS; u++) if (r() < 0.3) checkedIn.add(String(u))
+    for (let u = 1; u <= USERS; u++) if (r() < 0.3) checkedIn.add(userIdOf(u))
     // WeChat's bad moments: busy answers (one of them after delivering), a dropped connection.
     fake.inject('busy', 'busyDelivered', 'dropDelivered')
     fake.newDay()
