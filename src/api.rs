@@ -59,7 +59,10 @@ struct Selected {
 fn select_credential(i: SelectInput) -> Result<Option<Selected>> {
     if let Some(first) = i.credentials.first() {
         if let Some(pos) = i.credentials.iter().position(|c| c.user_id != first.user_id) {
-            return Err(Error::invalid(format!("credentials[{pos}].userId"), "selection is per user: every credential must belong to the first one's user"));
+            return Err(Error::invalid(
+                format!("credentials[{pos}].userId"),
+                "selection is per user: every credential must belong to the first one's user",
+            ));
         }
     }
     Ok(select::select(&i.credentials, &i.message, i.now.0, i.policy.safety_margin_ms.0).map(|index| {
@@ -154,10 +157,16 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "buildTemplateMessage" => message::build_template(&parse::<TemplateMessage>(json)?),
         "classifyOutcome" => run(json, |c: SendContext| outcome::classify(&c)),
         "tokenRefreshDue" => run(json, |t: TokenAge| Ok(outcome::token_refresh_due(&t))),
-        "refreshAfterTokenError" => run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) })),
+        "refreshAfterTokenError" => {
+            run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) }))
+        }
         "localDay" => run(json, |i: DayInput| {
             let d = i.policy.local_day(i.at.0);
-            Ok(Day { day: crate::clock::local_day(i.at.0, i.policy.utc_offset), start: d.start, end: d.start + crate::clock::DAY_MS })
+            Ok(Day {
+                day: crate::clock::local_day(i.at.0, i.policy.utc_offset),
+                start: d.start,
+                end: d.start + crate::clock::DAY_MS,
+            })
         }),
         "constants" => run(json, |_: serde_json::Value| {
             Ok(Constants {

@@ -114,7 +114,10 @@ pub struct Credential {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "a credential object {kind, id, userId, templateId?, usesLeft, expireAt}")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "a credential object {kind, id, userId, templateId?, usesLeft, expireAt}"
+)]
 struct RawCredential {
     kind: CredentialKind,
     id: Option<String>,
@@ -136,7 +139,14 @@ impl TryFrom<RawCredential> for Credential {
             Some(t) => Some(check_id("templateId", Some(&t)).map_err(|e| e.to_string())?),
             None => None,
         };
-        Ok(Credential { kind: r.kind, id, user_id: r.user_id, template_id, uses_left: r.uses_left, expire_at: r.expire_at })
+        Ok(Credential {
+            kind: r.kind,
+            id,
+            user_id: r.user_id,
+            template_id,
+            uses_left: r.uses_left,
+            expire_at: r.expire_at,
+        })
     }
 }
 
@@ -180,10 +190,16 @@ impl CredState {
         let (max_uses, expiring, templated) = Self::shape(self.kind);
         let name = self.kind.name();
         Err(match self.uses_left {
-            None if self.kind != CredentialKind::LongTerm => format!("usesLeft: a {name} credential needs a usesLeft count"),
-            Some(n) if n > max_uses => format!("usesLeft: {n} is more than a {name} credential allows ({max_uses}; long-term ones take null)"),
+            None if self.kind != CredentialKind::LongTerm => {
+                format!("usesLeft: a {name} credential needs a usesLeft count")
+            }
+            Some(n) if n > max_uses => {
+                format!("usesLeft: {n} is more than a {name} credential allows ({max_uses}; long-term ones take null)")
+            }
             _ if expiring && self.expire_at.is_none() => format!("expireAt: a {name} credential needs expireAt"),
-            _ if !expiring && self.expire_at.is_some() => format!("expireAt: a {name} does not expire, expireAt must be null"),
+            _ if !expiring && self.expire_at.is_some() => {
+                format!("expireAt: a {name} does not expire, expireAt must be null")
+            }
             _ if templated => format!("templateId: a {name} belongs to one template and needs its templateId"),
             _ => format!("templateId: a {name} is not tied to a template"),
         })
@@ -219,7 +235,8 @@ impl CredState {
 }
 
 impl CredentialKind {
-    pub const ALL: [CredentialKind; 4] = [CredentialKind::FormId, CredentialKind::PrepayId, CredentialKind::Grant, CredentialKind::LongTerm];
+    pub const ALL: [CredentialKind; 4] =
+        [CredentialKind::FormId, CredentialKind::PrepayId, CredentialKind::Grant, CredentialKind::LongTerm];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -325,26 +342,42 @@ pub struct SubscribeGrants {
 pub fn intake_form_id(i: FormIdIntake) -> Result<Credential> {
     let id = check_form_id("formId", i.form_id.as_deref())?;
     let expire_at = expiry_from(i.collected_at, "collectedAt")?;
-    Ok(Credential { kind: CredentialKind::FormId, id, user_id: i.user_id, template_id: None, uses_left: Some(FORM_ID_USES), expire_at: Some(expire_at) })
+    Ok(Credential {
+        kind: CredentialKind::FormId,
+        id,
+        user_id: i.user_id,
+        template_id: None,
+        uses_left: Some(FORM_ID_USES),
+        expire_at: Some(expire_at),
+    })
 }
 
 pub fn intake_prepay_id(i: PrepayIdIntake) -> Result<Credential> {
     let id = check_id("prepayId", i.prepay_id.as_deref())?;
     let expire_at = expiry_from(i.paid_at, "paidAt")?;
-    Ok(Credential { kind: CredentialKind::PrepayId, id, user_id: i.user_id, template_id: None, uses_left: Some(PREPAY_ID_USES), expire_at: Some(expire_at) })
+    Ok(Credential {
+        kind: CredentialKind::PrepayId,
+        id,
+        user_id: i.user_id,
+        template_id: None,
+        uses_left: Some(PREPAY_ID_USES),
+        expire_at: Some(expire_at),
+    })
 }
 
 fn expiry_from(start: Millis, field: &str) -> Result<Millis> {
-    start.0.checked_add(CREDENTIAL_LIFETIME_MS).filter(|&e| e <= crate::clock::MAX_EPOCH_MS).map(Millis).ok_or_else(|| Error::InvalidTime {
-        field: field.into(),
-        reason: format!("{} + 7 days is past 9999-12-31", start.0),
-    })
+    start.0.checked_add(CREDENTIAL_LIFETIME_MS).filter(|&e| e <= crate::clock::MAX_EPOCH_MS).map(Millis).ok_or_else(
+        || Error::InvalidTime { field: field.into(), reason: format!("{} + 7 days is past 9999-12-31", start.0) },
+    )
 }
 
 pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
     if let Some(msg) = i.result.get("errMsg") {
         if msg.as_str() != Some("requestSubscribeMessage:ok") {
-            return Err(Error::SubscribeRequestFailed { field: "result.errMsg".into(), value: msg.to_string().chars().take(80).collect() });
+            return Err(Error::SubscribeRequestFailed {
+                field: "result.errMsg".into(),
+                value: msg.to_string().chars().take(80).collect(),
+            });
         }
     }
     let templates = i.result.iter().filter(|(k, _)| k.as_str() != "errMsg");
@@ -365,8 +398,15 @@ pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
                 uses_left: Some(1),
                 expire_at: None,
             }),
-            Some(status @ ("reject" | "ban" | "filter")) => out.declined.push(Declined { template_id, status: status.into() }),
-            _ => return Err(Error::UnknownSubscribeStatus { field, value: value.to_string().chars().take(80).collect() }),
+            Some(status @ ("reject" | "ban" | "filter")) => {
+                out.declined.push(Declined { template_id, status: status.into() })
+            }
+            _ => {
+                return Err(Error::UnknownSubscribeStatus {
+                    field,
+                    value: value.to_string().chars().take(80).collect(),
+                })
+            }
         }
     }
     Ok(out)
@@ -374,7 +414,14 @@ pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
 
 pub fn intake_long_term(i: LongTermIntake) -> Result<Credential> {
     let template_id = check_id("templateId", i.template_id.as_deref())?;
-    Ok(Credential { kind: CredentialKind::LongTerm, id: template_id.clone(), user_id: i.user_id, template_id: Some(template_id), uses_left: None, expire_at: None })
+    Ok(Credential {
+        kind: CredentialKind::LongTerm,
+        id: template_id.clone(),
+        user_id: i.user_id,
+        template_id: Some(template_id),
+        uses_left: None,
+        expire_at: None,
+    })
 }
 
 // ---------------------------------------------------------------- dead and left
@@ -439,7 +486,10 @@ pub fn count_sends(creds: &[Credential], now: i64) -> Vec<UserSends> {
         .map(|(user_id, (template_message, subs))| UserSends {
             user_id: user_id.clone(),
             template_message,
-            subscribe: subs.into_iter().map(|(t, sends_left)| TemplateSends { template_id: t.into(), sends_left }).collect(),
+            subscribe: subs
+                .into_iter()
+                .map(|(t, sends_left)| TemplateSends { template_id: t.into(), sends_left })
+                .collect(),
         })
         .collect()
 }
@@ -451,7 +501,11 @@ mod tests {
     const T0: i64 = 1_700_000_000_000;
 
     fn form(form_id: &str) -> Result<Credential> {
-        intake_form_id(FormIdIntake { user_id: UserId("u1".into()), form_id: Some(form_id.into()), collected_at: Millis(T0) })
+        intake_form_id(FormIdIntake {
+            user_id: UserId("u1".into()),
+            form_id: Some(form_id.into()),
+            collected_at: Millis(T0),
+        })
     }
 
     #[test]
@@ -475,7 +529,8 @@ mod tests {
         assert_eq!(code("ab\nc"), "ERR_CONTROL_CHARACTER");
         assert_eq!(code(&"x".repeat(129)), "ERR_TOO_LONG");
         assert!(form(&"x".repeat(128)).is_ok());
-        let missing = intake_form_id(FormIdIntake { user_id: UserId("u".into()), form_id: None, collected_at: Millis(T0) });
+        let missing =
+            intake_form_id(FormIdIntake { user_id: UserId("u".into()), form_id: None, collected_at: Millis(T0) });
         assert_eq!(missing.unwrap_err().code(), "ERR_EMPTY_VALUE");
         // An injection-looking id is just an id.
         assert_eq!(form("x'); DROP TABLE t; --").unwrap().id, "x'); DROP TABLE t; --");
@@ -483,7 +538,12 @@ mod tests {
 
     #[test]
     fn prepay_id_counts_from_payment_and_serves_three() {
-        let c = intake_prepay_id(PrepayIdIntake { user_id: UserId("u".into()), prepay_id: Some("wx201410272009395522657a690389285100".into()), paid_at: Millis(T0) }).unwrap();
+        let c = intake_prepay_id(PrepayIdIntake {
+            user_id: UserId("u".into()),
+            prepay_id: Some("wx201410272009395522657a690389285100".into()),
+            paid_at: Millis(T0),
+        })
+        .unwrap();
         assert_eq!((c.uses_left, c.expire_at), (Some(3), Some(Millis(T0 + WEEK_MS))));
         let third = c.after(SendEffect::Consume).after(SendEffect::Consume);
         assert!(third.usable(T0, 0), "third use still available");
@@ -499,7 +559,8 @@ mod tests {
         let c = form("f").unwrap();
         assert_eq!(c.after(SendEffect::Keep), c);
         assert_eq!(c.after(SendEffect::Dead).uses_left, Some(0));
-        let lt = intake_long_term(LongTermIntake { user_id: UserId("u".into()), template_id: Some("T".into()) }).unwrap();
+        let lt =
+            intake_long_term(LongTermIntake { user_id: UserId("u".into()), template_id: Some("T".into()) }).unwrap();
         assert_eq!(lt.after(SendEffect::Consume).uses_left, None, "long-term is unlimited");
         assert_eq!(lt.after(SendEffect::Dead).uses_left, Some(0), "43101 cancels it");
     }
@@ -515,7 +576,10 @@ mod tests {
     #[test]
     fn subscribe_results() {
         let parse = |j: &str| {
-            intake_subscribe_result(SubscribeIntake { user_id: UserId("u".into()), result: serde_json::from_str(j).unwrap() })
+            intake_subscribe_result(SubscribeIntake {
+                user_id: UserId("u".into()),
+                result: serde_json::from_str(j).unwrap(),
+            })
         };
         let r = parse(r#"{"errMsg":"requestSubscribeMessage:ok","T1":"accept","T2":"reject","T3":"acceptWithAudio","T4":"ban","T5":"filter"}"#).unwrap();
         assert_eq!(r.grants.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["T1", "T3"]);
@@ -523,8 +587,16 @@ mod tests {
         assert_eq!(r.declined.len(), 3);
         assert_eq!(parse(r#"{"T1":"maybe"}"#).unwrap_err().code(), "ERR_UNKNOWN_SUBSCRIBE_STATUS");
         assert_eq!(parse(r#"{"T1":1}"#).unwrap_err().code(), "ERR_UNKNOWN_SUBSCRIBE_STATUS");
-        assert_eq!(parse(r#"{"errMsg":"requestSubscribeMessage:fail cancel"}"#).unwrap_err().code(), "ERR_SUBSCRIBE_REQUEST_FAILED");
-        assert_eq!(parse(r#"{"a":"accept","b":"accept","c":"accept","d":"accept","e":"accept","f":"accept"}"#).unwrap_err().code(), "ERR_TOO_MANY_TEMPLATES");
+        assert_eq!(
+            parse(r#"{"errMsg":"requestSubscribeMessage:fail cancel"}"#).unwrap_err().code(),
+            "ERR_SUBSCRIBE_REQUEST_FAILED"
+        );
+        assert_eq!(
+            parse(r#"{"a":"accept","b":"accept","c":"accept","d":"accept","e":"accept","f":"accept"}"#)
+                .unwrap_err()
+                .code(),
+            "ERR_TOO_MANY_TEMPLATES"
+        );
         assert_eq!(parse(r#"{"":"accept"}"#).unwrap_err().code(), "ERR_EMPTY_VALUE");
     }
 
@@ -544,7 +616,8 @@ mod tests {
         for j in bad {
             assert!(serde_json::from_str::<Credential>(j).is_err(), "{j}");
         }
-        let ok: Credential = serde_json::from_str(r#"{"kind":"grant","id":"T","userId":42,"templateId":"T","usesLeft":7}"#).unwrap();
+        let ok: Credential =
+            serde_json::from_str(r#"{"kind":"grant","id":"T","userId":42,"templateId":"T","usesLeft":7}"#).unwrap();
         assert_eq!(ok.user_id, UserId("42".into()));
     }
 
@@ -552,18 +625,29 @@ mod tests {
     fn counts_come_from_the_credentials() {
         let mut creds = vec![form("a").unwrap(), form("b").unwrap()];
         creds.push(creds[0].after(SendEffect::Consume)); // spent: not counted
-        creds.push(Credential { uses_left: Some(2), ..intake_long_term(LongTermIntake { user_id: UserId("u1".into()), template_id: Some("T".into()) }).unwrap() });
+        creds.push(Credential {
+            uses_left: Some(2),
+            ..intake_long_term(LongTermIntake { user_id: UserId("u1".into()), template_id: Some("T".into()) }).unwrap()
+        });
         creds[3].kind = CredentialKind::Grant;
-        creds.push(intake_long_term(LongTermIntake { user_id: UserId("u1".into()), template_id: Some("L".into()) }).unwrap());
+        creds.push(
+            intake_long_term(LongTermIntake { user_id: UserId("u1".into()), template_id: Some("L".into()) }).unwrap(),
+        );
         let counts = count_sends(&creds, T0);
         assert_eq!(counts.len(), 1);
         assert_eq!(counts[0].template_message, 2);
-        assert_eq!(counts[0].subscribe, vec![
-            TemplateSends { template_id: "L".into(), sends_left: None },
-            TemplateSends { template_id: "T".into(), sends_left: Some(2) },
-        ]);
+        assert_eq!(
+            counts[0].subscribe,
+            vec![
+                TemplateSends { template_id: "L".into(), sends_left: None },
+                TemplateSends { template_id: "T".into(), sends_left: Some(2) },
+            ]
+        );
         assert_eq!(count_sends(&creds, T0 + WEEK_MS)[0].template_message, 0);
         let dead = dead_credentials(&creds, T0 + WEEK_MS);
-        assert_eq!(dead.iter().map(|d| (d.index, d.reason)).collect::<Vec<_>>(), [(0, DeathReason::Expired), (1, DeathReason::Expired), (2, DeathReason::Spent)]);
+        assert_eq!(
+            dead.iter().map(|d| (d.index, d.reason)).collect::<Vec<_>>(),
+            [(0, DeathReason::Expired), (1, DeathReason::Expired), (2, DeathReason::Spent)]
+        );
     }
 }

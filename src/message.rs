@@ -77,7 +77,11 @@ impl<'de> de::Visitor<'de> for ItemVisitor {
                     has_value = true;
                 }
                 "color" if !self.nested => item.color = Some(map.next_value()?),
-                other => return Err(de::Error::custom(format!("unknown key {other:?} (a value is a string, number, Date or {{ value, color? }})"))),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "unknown key {other:?} (a value is a string, number, Date or {{ value, color? }})"
+                    )))
+                }
             }
         }
         if !has_value {
@@ -166,7 +170,11 @@ pub struct ValueOptions {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?}")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?}"
+)]
 pub struct SubscribeMessage {
     pub touser: UserId,
     pub template_id: Option<String>,
@@ -182,7 +190,11 @@ pub struct SubscribeMessage {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}"
+)]
 pub struct TemplateMessage {
     pub touser: UserId,
     pub template_id: Option<String>,
@@ -322,8 +334,13 @@ impl KeyType {
             KeyType::Thing | KeyType::Name => all(|c| !c.is_control(), "no control characters"),
             KeyType::Number => {
                 let mut parts = s.split('.');
-                let ok = parts.clone().count() <= 2 && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-                if ok { Ok(()) } else { Err("only digits, with at most one decimal point".into()) }
+                let ok =
+                    parts.clone().count() <= 2 && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+                if ok {
+                    Ok(())
+                } else {
+                    Err("only digits, with at most one decimal point".into())
+                }
             }
             KeyType::Letter => all(|c| c.is_ascii_alphabetic(), "letters only"),
             KeyType::Symbol => all(|c| !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control(), "symbols only"),
@@ -373,12 +390,15 @@ fn check_range(s: &str, part: fn(&str) -> bool) -> std::result::Result<(), Strin
     if parts.len() <= 2 && parts.iter().all(|p| part(p)) {
         Ok(())
     } else {
-        Err("not a 24-hour time or date WeChat reads (15:01, 2019年10月1日 15:01, 2019-10-01; ranges joined by ~)".into())
+        Err("not a 24-hour time or date WeChat reads (15:01, 2019年10月1日 15:01, 2019-10-01; ranges joined by ~)"
+            .into())
     }
 }
 
 fn num(s: &str, min_len: usize, max_len: usize, lo: u32, hi: u32) -> bool {
-    (min_len..=max_len).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v))
+    (min_len..=max_len).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v))
 }
 
 /// `H:MM`, `HH:MM` or `HH:MM:SS`, 24-hour.
@@ -426,7 +446,9 @@ fn format_instant(ms: Millis, pattern: &str, off: UtcOffset, field: &str) -> Res
     let mut out = String::new();
     // WeChat's own formats, written directly: a body is built per user per day.
     let written = match pattern {
-        DEFAULT_TIME_FORMAT => write!(out, "{}年{}月{}日 {:02}:{:02}", dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute()),
+        DEFAULT_TIME_FORMAT => {
+            write!(out, "{}年{}月{}日 {:02}:{:02}", dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute())
+        }
         DEFAULT_DATE_FORMAT => write!(out, "{}年{}月{}日", dt.year(), dt.month(), dt.day()),
         _ => {
             let items: Vec<Item> = StrftimeItems::new(pattern).collect();
@@ -465,7 +487,9 @@ fn fit(text: String, t: KeyType, o: &ValueOptions, field: &str) -> Result<String
         return Err(invalid(format!("{text:?} is a JS value stringified by mistake")));
     }
     t.check_shape(&text).map_err(invalid)?;
-    let Some(limit) = t.limit(&text) else { return Ok(text) };
+    let Some(limit) = t.limit(&text) else {
+        return Ok(text);
+    };
     let length = text.graphemes(true).count();
     if length <= limit {
         return Ok(text);
@@ -507,7 +531,10 @@ pub fn build_subscribe(m: &SubscribeMessage) -> Result<String> {
         }
         let t = KeyType::of_key(key);
         if t.is_none() && m.options.unknown_keys == UnknownKeys::Error {
-            return Err(Error::UnknownKeyType { field, key_type: key.trim_end_matches(|c: char| c.is_ascii_digit()).chars().take(40).collect() });
+            return Err(Error::UnknownKeyType {
+                field,
+                key_type: key.trim_end_matches(|c: char| c.is_ascii_digit()).chars().take(40).collect(),
+            });
         }
         let text = render(&item.value, t, &m.options, &field)?;
         let text = match t {
@@ -520,7 +547,14 @@ pub fn build_subscribe(m: &SubscribeMessage) -> Result<String> {
         return Err(Error::invalid("data", "is empty"));
     }
     let data = texts.iter().map(|(k, v)| (*k, Value { value: v, color: None })).collect();
-    to_json(&SubscribeBody { touser: &m.touser.0, template_id: &template_id, page, data, miniprogram_state: m.miniprogram_state, lang: m.lang })
+    to_json(&SubscribeBody {
+        touser: &m.touser.0,
+        template_id: &template_id,
+        page,
+        data,
+        miniprogram_state: m.miniprogram_state,
+        lang: m.lang,
+    })
 }
 
 /// Text with no type to check it against: only what no message may carry.
@@ -533,14 +567,19 @@ fn check_free_text(text: String, field: &str) -> Result<String> {
         return Err(Error::TooLong { field: field.into(), length, limit: MAX_TEMPLATE_VALUE_CHARS });
     }
     if text.is_empty() || is_stringified_js(&text) {
-        return Err(Error::invalid(field, format!("{:?} is not a value to send", text.chars().take(20).collect::<String>())));
+        return Err(Error::invalid(
+            field,
+            format!("{:?} is not a value to send", text.chars().take(20).collect::<String>()),
+        ));
     }
     Ok(text)
 }
 
 fn check_color(c: &str, field: &str) -> Result<()> {
     let hex = c.strip_prefix('#').filter(|h| matches!(h.len(), 3 | 6) && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    hex.map(|_| ()).ok_or_else(|| Error::invalid(field, format!("{:?} is not a color like \"#173177\"", c.chars().take(20).collect::<String>())))
+    hex.map(|_| ()).ok_or_else(|| {
+        Error::invalid(field, format!("{:?} is not a color like \"#173177\"", c.chars().take(20).collect::<String>()))
+    })
 }
 
 /// The templateMessage.send body, as the JSON string to POST.
@@ -551,7 +590,8 @@ pub fn build_template(m: &TemplateMessage) -> Result<String> {
     let mut texts = BTreeMap::new();
     for (key, item) in &m.data {
         let field = format!("data.{key}");
-        let keyword = key.strip_prefix("keyword").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let keyword =
+            key.strip_prefix("keyword").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if !keyword && m.options.unknown_keys == UnknownKeys::Error {
             return Err(Error::UnknownKeyType { field, key_type: key.chars().take(40).collect() });
         }
@@ -571,7 +611,14 @@ pub fn build_template(m: &TemplateMessage) -> Result<String> {
         }
     }
     let data = texts.iter().map(|(k, (v, color))| (*k, Value { value: v, color: *color })).collect();
-    to_json(&TemplateBody { touser: &m.touser.0, template_id: &template_id, page, form_id: &form_id, data, emphasis_keyword: m.emphasis_keyword.as_deref() })
+    to_json(&TemplateBody {
+        touser: &m.touser.0,
+        template_id: &template_id,
+        page,
+        form_id: &form_id,
+        data,
+        emphasis_keyword: m.emphasis_keyword.as_deref(),
+    })
 }
 
 #[cfg(test)]
@@ -645,13 +692,21 @@ mod tests {
 
     #[test]
     fn time_and_date() {
-        for v in ["15:01", "2019年10月1日 15:01", "2019-10-01 15:01", "2019年10月1日 15:01 ~ 2019年10月1日 17:00", "9:05", "15:01:59"] {
+        for v in [
+            "15:01",
+            "2019年10月1日 15:01",
+            "2019-10-01 15:01",
+            "2019年10月1日 15:01 ~ 2019年10月1日 17:00",
+            "9:05",
+            "15:01:59",
+        ] {
             ok("time1", v);
         }
         for v in ["25:00", "15:1", "3pm", "2019年10月1日", "15:01~16:00~17:00", "2019年13月1日 10:00"] {
             assert_eq!(code("time1", v, Overflow::Truncate), BAD, "{v}");
         }
-        for v in ["2019年10月1日", "2019-10-01", "2019/10/01", "2019年10月1日 15:01", "2019年10月1日 ~ 2019年10月3日"] {
+        for v in ["2019年10月1日", "2019-10-01", "2019/10/01", "2019年10月1日 15:01", "2019年10月1日 ~ 2019年10月3日"]
+        {
             ok("date1", v);
         }
         for v in ["15:01", "10月1日", "2019-10-32", "yesterday"] {
@@ -669,11 +724,23 @@ mod tests {
         let n = Input::Number(1_569_913_260_000u64.into());
         assert_eq!(render(&n, Some(KeyType::Time), &o, "time1").unwrap(), "2019年10月1日 15:01");
         assert_eq!(render(&n, Some(KeyType::Number), &o, "number1").unwrap(), "1569913260000");
-        let utc = ValueOptions { utc_offset: UtcOffset::parse("+00:00").unwrap(), formats: Formats { time: "%H:%M".into(), ..Formats::default() }, ..o.clone() };
+        let utc = ValueOptions {
+            utc_offset: UtcOffset::parse("+00:00").unwrap(),
+            formats: Formats { time: "%H:%M".into(), ..Formats::default() },
+            ..o.clone()
+        };
         assert_eq!(render(&ms, Some(KeyType::Time), &utc, "time1").unwrap(), "07:01");
         // The written-out defaults agree with chrono's own rendering of the same patterns.
-        for (t, pattern) in [(1_569_913_260_000i64, DEFAULT_TIME_FORMAT), (1_700_000_000_000, DEFAULT_DATE_FORMAT), (0, DEFAULT_TIME_FORMAT)] {
-            let chrono = chrono::DateTime::from_timestamp_millis(t).unwrap().with_timezone(&UtcOffset::CHINA.chrono()).format(pattern).to_string();
+        for (t, pattern) in [
+            (1_569_913_260_000i64, DEFAULT_TIME_FORMAT),
+            (1_700_000_000_000, DEFAULT_DATE_FORMAT),
+            (0, DEFAULT_TIME_FORMAT),
+        ] {
+            let chrono = chrono::DateTime::from_timestamp_millis(t)
+                .unwrap()
+                .with_timezone(&UtcOffset::CHINA.chrono())
+                .format(pattern)
+                .to_string();
             assert_eq!(format_instant(Millis(t), pattern, UtcOffset::CHINA, "f").unwrap(), chrono);
         }
         let bad = ValueOptions { formats: Formats { time: "%Q".into(), ..Formats::default() }, ..o };

@@ -27,7 +27,11 @@ pub fn call(op: String, input: String) -> napi::Result<String, Code> {
 
 /// `joinUserKeys`: writes each credential row's user index (its key's position in `userKeys`) into `out`.
 #[napi(catch_unwind)]
-pub fn join_user_keys(user_keys: Float64ArraySlice, cred_keys: Float64ArraySlice, mut out: Uint32ArraySlice) -> napi::Result<(), Code> {
+pub fn join_user_keys(
+    user_keys: Float64ArraySlice,
+    cred_keys: Float64ArraySlice,
+    mut out: Uint32ArraySlice,
+) -> napi::Result<(), Code> {
     // SAFETY: see `plan_columns`.
     plan::join_user_keys(&user_keys, &cred_keys, unsafe { out.as_mut() }).map_err(to_js)
 }
@@ -57,7 +61,9 @@ pub fn plan_columns(
 ) -> napi::Result<u32, Code> {
     // Ids are asked of JS only on a tie, one at a time.
     let ids = |r: usize| match &id_of {
-        Some(f) => f.call(r as u32).map_err(|e| Error::invalid(format!("credentials.ids[{r}]"), format!("must be a string ({})", e.reason))),
+        Some(f) => f
+            .call(r as u32)
+            .map_err(|e| Error::invalid(format!("credentials.ids[{r}]"), format!("must be a string ({})", e.reason))),
         None => Ok(String::new()),
     };
     let cols = Columns {

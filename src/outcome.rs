@@ -12,7 +12,11 @@ use crate::policy::DurationMs;
 
 /// What came back from one POST.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a response {errcode, errmsg?} | {httpStatus} | {networkError}")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a response {errcode, errmsg?} | {httpStatus} | {networkError}"
+)]
 pub struct Response {
     #[serde(default)]
     pub errcode: Option<i64>,
@@ -37,12 +41,20 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { base_ms: DurationMs(500), cap_ms: DurationMs(30_000), max_attempts: NonZeroU32::new(4).unwrap_or(NonZeroU32::MIN) }
+        RetryPolicy {
+            base_ms: DurationMs(500),
+            cap_ms: DurationMs(30_000),
+            max_attempts: NonZeroU32::new(4).unwrap_or(NonZeroU32::MIN),
+        }
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {response, credentialKind, attempt, random, ...}")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "an object {response, credentialKind, attempt, random, ...}"
+)]
 pub struct SendContext {
     pub response: Response,
     pub credential_kind: CredentialKind,
@@ -369,7 +381,11 @@ mod tests {
     fn ambiguous_non_form_ids_count_as_delivered() {
         for kind in [CredentialKind::PrepayId, CredentialKind::Grant, CredentialKind::LongTerm] {
             let d = classify(&ctx(-1, kind)).unwrap();
-            assert_eq!((d.delivered, d.user, d.credential, d.ambiguous), (None, U::Pushed, C::Consume, true), "{kind:?}");
+            assert_eq!(
+                (d.delivered, d.user, d.credential, d.ambiguous),
+                (None, U::Pushed, C::Consume, true),
+                "{kind:?}"
+            );
         }
     }
 
@@ -413,7 +429,10 @@ mod tests {
     #[test]
     fn network_failures_and_bare_statuses_are_ambiguous() {
         for resp in [serde_json::json!({ "networkError": "ECONNRESET" }), serde_json::json!({ "httpStatus": 502 })] {
-            let c: SendContext = serde_json::from_value(serde_json::json!({ "response": resp, "credentialKind": "formId", "attempt": 1, "random": 0.1 })).unwrap();
+            let c: SendContext = serde_json::from_value(
+                serde_json::json!({ "response": resp, "credentialKind": "formId", "attempt": 1, "random": 0.1 }),
+            )
+            .unwrap();
             let d = classify(&c).unwrap();
             assert_eq!((d.ambiguous, d.user, d.delivered), (true, U::Retry, None));
         }
@@ -421,10 +440,13 @@ mod tests {
 
     #[test]
     fn token_policy() {
-        let due = |now| token_refresh_due(&TokenAge { expires_at: Millis(7_200_000), now: Millis(now), ahead_ms: None });
+        let due =
+            |now| token_refresh_due(&TokenAge { expires_at: Millis(7_200_000), now: Millis(now), ahead_ms: None });
         assert_eq!(due(6_899_999), RefreshDue { refresh: false, refresh_at: 6_900_000 });
         assert!(due(6_900_000).refresh);
-        let f = |cached: Option<&str>| refresh_after_failure(&TokenFailure { failed_token: "A".into(), cached_token: cached.map(Into::into) });
+        let f = |cached: Option<&str>| {
+            refresh_after_failure(&TokenFailure { failed_token: "A".into(), cached_token: cached.map(Into::into) })
+        };
         assert!(f(Some("A")));
         assert!(!f(Some("B")), "another sender refreshed already");
         assert!(f(None));

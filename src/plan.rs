@@ -128,7 +128,8 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> 
     let keys: Vec<u64> = user_keys.iter().enumerate().map(|(i, &v)| key("users.key", i, v)).collect::<Result<_>>()?;
     let (min, max) = keys.iter().fold((u64::MAX, 0), |(lo, hi), &k| (lo.min(k), hi.max(k)));
     let duplicate = |i: usize| Error::invalid(format!("users.key[{i}]"), "appears twice in the page");
-    let missing = |r: usize, v: f64| Error::invalid(format!("credentials.userKey[{r}]"), format!("{v} is not one of users.key"));
+    let missing =
+        |r: usize, v: f64| Error::invalid(format!("credentials.userKey[{r}]"), format!("{v} is not one of users.key"));
     // Pages of consecutive ids (keyset paging) index a table directly; anything else hashes.
     if n > 0 && max - min <= 4 * n as u64 + 1024 {
         let mut table = vec![u32::MAX; (max - min) as usize + 1];
@@ -141,10 +142,16 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> 
         }
         for (r, (&v, o)) in cred_keys.iter().zip(out.iter_mut()).enumerate() {
             let k = key("credentials.userKey", r, v)?;
-            *o = k.checked_sub(min).and_then(|d| table.get(d as usize)).copied().filter(|&i| i != u32::MAX).ok_or_else(|| missing(r, v))?;
+            *o = k
+                .checked_sub(min)
+                .and_then(|d| table.get(d as usize))
+                .copied()
+                .filter(|&i| i != u32::MAX)
+                .ok_or_else(|| missing(r, v))?;
         }
     } else {
-        let mut index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> = HashMap::with_capacity_and_hasher(n, Default::default());
+        let mut index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> =
+            HashMap::with_capacity_and_hasher(n, Default::default());
         for (i, &k) in keys.iter().enumerate() {
             if index.insert(k, i as u32).is_some() {
                 return Err(duplicate(i));
@@ -213,10 +220,14 @@ fn cred_state(kind: u8, uses: f64, expire: f64, template: u32, templates: usize)
     // Saturating casts: a round trip holds only for whole numbers in range (NaN means none).
     let uses_left = (uses as u32) as f64 == uses;
     let expire_at = (expire as i64) as f64 == expire && (0.0..=MAX_EPOCH_MS as f64).contains(&expire);
-    if !(uses_left || uses.is_nan()) || !(expire_at || expire.is_nan()) || (template != NO_TEMPLATE && template as usize >= templates) {
+    if !(uses_left || uses.is_nan())
+        || !(expire_at || expire.is_nan())
+        || (template != NO_TEMPLATE && template as usize >= templates)
+    {
         return None;
     }
-    let state = CredState { kind, uses_left: uses_left.then_some(uses as u32), expire_at: expire_at.then_some(expire as i64) };
+    let state =
+        CredState { kind, uses_left: uses_left.then_some(uses as u32), expire_at: expire_at.then_some(expire as i64) };
     state.is_valid(template != NO_TEMPLATE).then_some(state)
 }
 
@@ -225,7 +236,10 @@ fn cred_state(kind: u8, uses: f64, expire: f64, template: u32, templates: usize)
 fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
     let field = |name: &str| format!("credentials.{name}[{r}]");
     if c.cred_user[r] as usize >= c.user_count {
-        return Some(Error::invalid(field("user"), format!("user {} is not below users.count ({})", c.cred_user[r], c.user_count)));
+        return Some(Error::invalid(
+            field("user"),
+            format!("user {} is not below users.count ({})", c.cred_user[r], c.user_count),
+        ));
     }
     let Some(&kind) = CredentialKind::ALL.get(c.cred_kind[r] as usize) else {
         return Some(Error::invalid(field("kind"), format!("{} is not a kind code (0-3)", c.cred_kind[r])));
@@ -262,14 +276,18 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
         dead_rows: vec![0; rows],
         dead_reason: vec![0; rows],
     };
-    let dead = plan_columns_into(c, o, &mut PlanOut {
-        choice: &mut p.choice,
-        reason: &mut p.reason,
-        not_before: &mut p.not_before,
-        uses_after: &mut p.uses_after,
-        dead_rows: &mut p.dead_rows,
-        dead_reason: &mut p.dead_reason,
-    })?;
+    let dead = plan_columns_into(
+        c,
+        o,
+        &mut PlanOut {
+            choice: &mut p.choice,
+            reason: &mut p.reason,
+            not_before: &mut p.not_before,
+            uses_after: &mut p.uses_after,
+            dead_rows: &mut p.dead_rows,
+            dead_reason: &mut p.dead_reason,
+        },
+    )?;
     p.dead_rows.truncate(dead);
     p.dead_reason.truncate(dead);
     Ok(p)
@@ -280,7 +298,12 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
 pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Result<usize> {
     let n = c.user_count;
     let rows = c.cred_user.len();
-    for (name, len) in [("choice", out.choice.len()), ("reason", out.reason.len()), ("notBefore", out.not_before.len()), ("usesAfter", out.uses_after.len())] {
+    for (name, len) in [
+        ("choice", out.choice.len()),
+        ("reason", out.reason.len()),
+        ("notBefore", out.not_before.len()),
+        ("usesAfter", out.uses_after.len()),
+    ] {
         column_len(&format!("output.{name}"), len, n)?;
     }
     if out.dead_rows.len() < rows || out.dead_reason.len() < rows {
@@ -296,11 +319,9 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     if !c.cred_template.is_empty() {
         column_len("credentials.template", c.cred_template.len(), rows)?;
     }
-    let target = match o.message.template() {
-        None => None,
-        // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
-        Some(t) => Some(o.templates.iter().position(|x| x == t).map_or(NO_TEMPLATE, |i| i as u32)),
-    };
+    // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
+    let target =
+        o.message.template().map(|t| o.templates.iter().position(|x| x == t).map_or(NO_TEMPLATE, |i| i as u32));
     let now = o.now.0;
     let margin = o.policy.safety_margin_ms.0;
 
@@ -309,7 +330,8 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     // sliced to one length first so the loop carries no bounds checks.
     let mut best: Vec<Best> = vec![Best { key: u64::MAX, row: u32::MAX }; n];
     let mut dead = 0;
-    let (users, kinds, uses, expires) = (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
+    let (users, kinds, uses, expires) =
+        (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
     let templates = o.templates.len();
     let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
     for r in 0..rows {
@@ -317,7 +339,8 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
         let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
         let state = if u < n { cred_state(kinds[r], uses[r], expires[r], template, templates) } else { None };
         let Some(s) = state else {
-            return Err(row_error(c, r, templates).unwrap_or_else(|| Error::invalid(format!("credentials[{r}]"), "is out of shape")));
+            return Err(row_error(c, r, templates)
+                .unwrap_or_else(|| Error::invalid(format!("credentials[{r}]"), "is out of shape")));
         };
         if let Some(d) = s.death(now) {
             out.dead_rows[dead] = r as u32;
@@ -392,7 +415,11 @@ pub struct PlanUser {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {users, credentials, message, now, policy?}")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "an object {users, credentials, message, now, policy?}"
+)]
 pub struct PlanPage {
     pub users: Vec<PlanUser>,
     pub credentials: Vec<Credential>,
@@ -430,7 +457,8 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
     }
     let mut templates: Vec<String> = vec![];
     let mut template_index: HashMap<&str, u32> = HashMap::new();
-    let (mut cred_user, mut cred_kind, mut cred_uses, mut cred_expire, mut cred_template) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut cred_user, mut cred_kind, mut cred_uses, mut cred_expire, mut cred_template) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for (i, c) in p.credentials.iter().enumerate() {
         let u = *index
             .get(&c.user_id)
@@ -474,7 +502,12 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
             SEND => {
                 let i = plan.choice[u] as usize;
                 let credential = p.credentials[i].clone();
-                Decision::Send { user_id: user.user_id.clone(), credential_index: i, after_delivery: credential.after(crate::credential::SendEffect::Consume), credential }
+                Decision::Send {
+                    user_id: user.user_id.clone(),
+                    credential_index: i,
+                    after_delivery: credential.after(crate::credential::SendEffect::Consume),
+                    credential,
+                }
             }
             code => Decision::Skip {
                 user_id: user.user_id.clone(),
@@ -489,7 +522,12 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
         .zip(&plan.dead_reason)
         .map(|(&r, &why)| {
             let c = &p.credentials[r as usize];
-            DeadCredential { index: r as usize, id: c.id.clone(), user_id: c.user_id.clone(), reason: if why == 0 { DeathReason::Expired } else { DeathReason::Spent } }
+            DeadCredential {
+                index: r as usize,
+                id: c.id.clone(),
+                user_id: c.user_id.clone(),
+                reason: if why == 0 { DeathReason::Expired } else { DeathReason::Spent },
+            }
         })
         .collect();
     Ok(PagePlan { decisions, dead })
@@ -503,7 +541,10 @@ mod tests {
     const DAY: i64 = 86_400_000;
 
     fn page(users: serde_json::Value, creds: serde_json::Value, message: serde_json::Value) -> PlanPage {
-        serde_json::from_value(serde_json::json!({ "users": users, "credentials": creds, "message": message, "now": NOW })).unwrap()
+        serde_json::from_value(
+            serde_json::json!({ "users": users, "credentials": creds, "message": message, "now": NOW }),
+        )
+        .unwrap()
     }
 
     fn form(user: &str, id: &str, expire: i64) -> serde_json::Value {
@@ -512,7 +553,8 @@ mod tests {
 
     /// The decisions by user, sorted: what must not depend on the order of the input.
     fn summary(p: &PagePlan) -> Vec<String> {
-        let mut s: Vec<String> = p.decisions
+        let mut s: Vec<String> = p
+            .decisions
             .iter()
             .map(|d| match d {
                 Decision::Send { user_id, credential, .. } => format!("{}:send:{}", user_id.0, credential.id),
@@ -531,7 +573,13 @@ mod tests {
             { "userId": "c", "excluded": true },
             { "userId": "d" },
         ]);
-        let creds = serde_json::json!([form("a", "fa2", NOW + 2 * DAY), form("a", "fa1", NOW + DAY), form("b", "fb", NOW + DAY), form("c", "fc", NOW + DAY), form("d", "fd", NOW - 1)]);
+        let creds = serde_json::json!([
+            form("a", "fa2", NOW + 2 * DAY),
+            form("a", "fa1", NOW + DAY),
+            form("b", "fb", NOW + DAY),
+            form("c", "fc", NOW + DAY),
+            form("d", "fd", NOW - 1)
+        ]);
         let p = plan_page(page(users, creds, serde_json::json!({ "type": "template" }))).unwrap();
         assert_eq!(summary(&p), ["a:send:fa1", "b:AlreadyPushedToday", "c:ExcludedByBusiness", "d:NoCredential"]);
         assert_eq!(p.dead.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["fd"]);
@@ -540,17 +588,27 @@ mod tests {
             d => panic!("{d:?}"),
         }
         match &p.decisions[1] {
-            Decision::Skip { not_before, .. } => assert_eq!(*not_before, Some(NOW + 14 * 3_600_000)),
+            Decision::Skip { not_before, .. } => {
+                assert_eq!(*not_before, Some(NOW + 14 * 3_600_000))
+            }
             d => panic!("{d:?}"),
         }
     }
 
     #[test]
     fn quiet_hours_and_gap_skip_with_reasons() {
-        let mut pg = page(serde_json::json!([{ "userId": "a" }, { "userId": "b", "pushedAt": [NOW - 20 * 3_600_000] }]), serde_json::json!([form("a", "f1", NOW + DAY), form("b", "f2", NOW + DAY)]), serde_json::json!({ "type": "template" }));
+        let mut pg = page(
+            serde_json::json!([{ "userId": "a" }, { "userId": "b", "pushedAt": [NOW - 20 * 3_600_000] }]),
+            serde_json::json!([form("a", "f1", NOW + DAY), form("b", "f2", NOW + DAY)]),
+            serde_json::json!({ "type": "template" }),
+        );
         pg.policy = serde_json::from_str(r#"{"quietHours":{"from":"09:00","to":"11:00"}}"#).unwrap();
         assert_eq!(summary(&plan_page(pg).unwrap()), ["a:QuietHours", "b:QuietHours"]);
-        let mut pg = page(serde_json::json!([{ "userId": "b", "pushedAt": [NOW - 20 * 3_600_000] }]), serde_json::json!([form("b", "f2", NOW + DAY)]), serde_json::json!({ "type": "template" }));
+        let mut pg = page(
+            serde_json::json!([{ "userId": "b", "pushedAt": [NOW - 20 * 3_600_000] }]),
+            serde_json::json!([form("b", "f2", NOW + DAY)]),
+            serde_json::json!({ "type": "template" }),
+        );
         pg.policy = serde_json::from_str(r#"{"minGapMs":86400000}"#).unwrap();
         assert_eq!(summary(&plan_page(pg).unwrap()), ["b:TooSoon"]);
     }
@@ -559,8 +617,11 @@ mod tests {
     fn the_order_of_rows_never_changes_the_plan() {
         let users: Vec<serde_json::Value> = (0..30).map(|i| serde_json::json!({ "userId": format!("u{i}"), "pushedAt": if i % 4 == 0 { vec![NOW - 3_600_000] } else { vec![] } })).collect();
         // Equal expiries everywhere: only the id tie-break decides.
-        let creds: Vec<serde_json::Value> = (0..90).map(|i| form(&format!("u{}", i % 30), &format!("f{:03}", (i * 37) % 90), NOW + DAY)).collect();
-        let base = plan_page(page(users.clone().into(), creds.clone().into(), serde_json::json!({ "type": "template" }))).unwrap();
+        let creds: Vec<serde_json::Value> =
+            (0..90).map(|i| form(&format!("u{}", i % 30), &format!("f{:03}", (i * 37) % 90), NOW + DAY)).collect();
+        let base =
+            plan_page(page(users.clone().into(), creds.clone().into(), serde_json::json!({ "type": "template" })))
+                .unwrap();
         let mut rng = 7u64;
         for _ in 0..20 {
             let (mut u, mut c) = (users.clone(), creds.clone());
@@ -582,15 +643,28 @@ mod tests {
             { "kind": "grant", "id": "T2", "templateId": "T2", "userId": "b", "usesLeft": 1 },
             form("b", "fb", NOW + DAY),
         ]);
-        let p = plan_page(page(serde_json::json!([{ "userId": "a" }, { "userId": "b" }]), creds, serde_json::json!({ "type": "subscribe", "templateId": "T1" }))).unwrap();
+        let p = plan_page(page(
+            serde_json::json!([{ "userId": "a" }, { "userId": "b" }]),
+            creds,
+            serde_json::json!({ "type": "subscribe", "templateId": "T1" }),
+        ))
+        .unwrap();
         assert_eq!(summary(&p), ["a:send:T1", "b:NoCredential"]);
     }
 
     #[test]
     fn bad_pages_are_refused() {
-        let dup = page(serde_json::json!([{ "userId": "a" }, { "userId": "a" }]), serde_json::json!([]), serde_json::json!({ "type": "template" }));
+        let dup = page(
+            serde_json::json!([{ "userId": "a" }, { "userId": "a" }]),
+            serde_json::json!([]),
+            serde_json::json!({ "type": "template" }),
+        );
         assert!(plan_page(dup).unwrap_err().to_string().starts_with("users[1].userId"));
-        let stray = page(serde_json::json!([{ "userId": "a" }]), serde_json::json!([form("z", "f", NOW + DAY)]), serde_json::json!({ "type": "template" }));
+        let stray = page(
+            serde_json::json!([{ "userId": "a" }]),
+            serde_json::json!([form("z", "f", NOW + DAY)]),
+            serde_json::json!({ "type": "template" }),
+        );
         assert!(plan_page(stray).unwrap_err().to_string().starts_with("credentials[0].userId"));
     }
 
@@ -615,7 +689,12 @@ mod tests {
 
     #[test]
     fn columns_are_checked() {
-        let o = PlanOptions { message: MessageKind::Template, now: Millis(NOW), policy: Policy::default(), templates: vec![] };
+        let o = PlanOptions {
+            message: MessageKind::Template,
+            now: Millis(NOW),
+            policy: Policy::default(),
+            templates: vec![],
+        };
         let cols = |kind: &'static [u8], uses: &'static [f64], expire: &'static [f64], user: &'static [u32]| Columns {
             user_count: 1,
             excluded: &[],

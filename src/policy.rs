@@ -181,7 +181,10 @@ mod tests {
         let p = Policy::default();
         let pushed = [CN_MIDNIGHT - 14 * H]; // 10:00 local the day before
         let e = p.eligibility(&pushed, CN_MIDNIGHT - 1);
-        assert_eq!(e, Eligibility { allowed: false, reason: Some(SkipReason::AlreadyPushedToday), not_before: CN_MIDNIGHT });
+        assert_eq!(
+            e,
+            Eligibility { allowed: false, reason: Some(SkipReason::AlreadyPushedToday), not_before: CN_MIDNIGHT }
+        );
         assert!(p.eligibility(&pushed, CN_MIDNIGHT).allowed, "a new local day at 16:00 UTC");
         // Read with a UTC policy the same pushes are still "today" at 16:00 UTC.
         let utc = policy(r#"{"utcOffset":"+00:00"}"#);

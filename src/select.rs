@@ -20,8 +20,12 @@ impl MessageKind {
     /// Whether a credential of this kind can carry the message (the template is checked apart).
     pub fn fits_kind(&self, kind: CredentialKind) -> bool {
         match self {
-            MessageKind::Template => matches!(kind, CredentialKind::FormId | CredentialKind::PrepayId),
-            MessageKind::Subscribe { .. } => matches!(kind, CredentialKind::Grant | CredentialKind::LongTerm),
+            MessageKind::Template => {
+                matches!(kind, CredentialKind::FormId | CredentialKind::PrepayId)
+            }
+            MessageKind::Subscribe { .. } => {
+                matches!(kind, CredentialKind::Grant | CredentialKind::LongTerm)
+            }
         }
     }
 

@@ -50,7 +50,11 @@ pub fn plan_columns(
 ) -> Result<u32, JsValue> {
     // Ids are asked of JS only on a tie, one at a time.
     let ids = |r: usize| match &id_of {
-        Some(f) => f.call1(&JsValue::NULL, &JsValue::from(r as u32)).ok().and_then(|v| v.as_string()).ok_or_else(|| Error::invalid(format!("credentials.ids[{r}]"), "must be a string")),
+        Some(f) => f
+            .call1(&JsValue::NULL, &JsValue::from(r as u32))
+            .ok()
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| Error::invalid(format!("credentials.ids[{r}]"), "must be a string")),
         None => Ok(String::new()),
     };
     let cols = Columns {

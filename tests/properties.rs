@@ -25,18 +25,20 @@ fn credential() -> impl Strategy<Value = Value> {
 }
 
 fn policy() -> impl Strategy<Value = Value> {
-    (-12i32..=14, 1u32..4, proptest::option::of((0u32..24, 0u32..24)), 0i64..30, 0i64..120).prop_map(|(off, max, quiet, gap_h, margin_min)| {
-        let mut p = json!({
-            "utcOffset": format!("{}{:02}:00", if off < 0 { '-' } else { '+' }, off.abs()),
-            "maxPushesPerDay": max,
-            "minGapMs": gap_h * HOUR,
-            "safetyMarginMs": margin_min * 60_000,
-        });
-        if let Some((from, to)) = quiet.filter(|(f, t)| f != t) {
-            p["quietHours"] = json!({ "from": format!("{from:02}:00"), "to": format!("{to:02}:00") });
-        }
-        p
-    })
+    (-12i32..=14, 1u32..4, proptest::option::of((0u32..24, 0u32..24)), 0i64..30, 0i64..120).prop_map(
+        |(off, max, quiet, gap_h, margin_min)| {
+            let mut p = json!({
+                "utcOffset": format!("{}{:02}:00", if off < 0 { '-' } else { '+' }, off.abs()),
+                "maxPushesPerDay": max,
+                "minGapMs": gap_h * HOUR,
+                "safetyMarginMs": margin_min * 60_000,
+            });
+            if let Some((from, to)) = quiet.filter(|(f, t)| f != t) {
+                p["quietHours"] = json!({ "from": format!("{from:02}:00"), "to": format!("{to:02}:00") });
+            }
+            p
+        },
+    )
 }
 
 fn page() -> impl Strategy<Value = Value> {
@@ -67,7 +69,9 @@ fn by_user(plan: &weapp_notify::plan::PagePlan) -> Vec<String> {
         .decisions
         .iter()
         .map(|d| match d {
-            Decision::Send { user_id, credential, .. } => format!("{}:{}:{}", user_id.0, credential.kind.name(), credential.id),
+            Decision::Send { user_id, credential, .. } => {
+                format!("{}:{}:{}", user_id.0, credential.kind.name(), credential.id)
+            }
             Decision::Skip { user_id, reason, not_before } => format!("{}:{reason:?}:{not_before:?}", user_id.0),
         })
         .collect();

@@ -4,8 +4,17 @@ use libfuzzer_sys::fuzz_target;
 use weapp_notify::api::call;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
-    for op in ["intakeFormId", "intakePrepayId", "intakeLongTermSubscription", "selectCredential", "checkEligibility", "countSends"] {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    for op in [
+        "intakeFormId",
+        "intakePrepayId",
+        "intakeLongTermSubscription",
+        "selectCredential",
+        "checkEligibility",
+        "countSends",
+    ] {
         let _ = call(op, s);
     }
     let v = serde_json::Value::String(s.to_string());

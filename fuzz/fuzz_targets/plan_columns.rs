@@ -15,13 +15,22 @@ fuzz_target!(|data: &[u8]| {
         let b: [u8; 8] = std::array::from_fn(|k| at(i * 8 + k));
         let raw = f64::from_le_bytes(b);
         // Mostly plausible instants, sometimes raw bits (NaN, infinities, fractions, negatives).
-        if at(i) % 4 == 0 { raw } else { 1.7e12 + (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64) * 1000.0 }
+        if at(i) % 4 == 0 {
+            raw
+        } else {
+            1.7e12 + (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64) * 1000.0
+        }
     };
     let cred_user: Vec<u32> = (0..rows).map(|i| at(i) as u32 % (users as u32 + 2)).collect();
     let cred_kind: Vec<u8> = (0..rows).map(|i| at(i + 7) % 5).collect();
-    let cred_uses: Vec<f64> = (0..rows).map(|i| if at(i + 3) % 7 == 0 { f64::NAN } else { (at(i + 5) % 5) as f64 }).collect();
+    let cred_uses: Vec<f64> =
+        (0..rows).map(|i| if at(i + 3) % 7 == 0 { f64::NAN } else { (at(i + 5) % 5) as f64 }).collect();
     let cred_expire: Vec<f64> = (0..rows).map(|i| if at(i + 11) % 5 == 0 { f64::NAN } else { f64_at(i) }).collect();
-    let cred_template: Vec<u32> = if data[2] % 2 == 0 { vec![] } else { (0..rows).map(|i| if at(i + 13) % 3 == 0 { u32::MAX } else { at(i) as u32 % 3 }).collect() };
+    let cred_template: Vec<u32> = if data[2] % 2 == 0 {
+        vec![]
+    } else {
+        (0..rows).map(|i| if at(i + 13) % 3 == 0 { u32::MAX } else { at(i) as u32 % 3 }).collect()
+    };
     let push_user: Vec<u32> = (0..(data[3] as usize % 8)).map(|i| at(i + 17) as u32 % (users as u32 + 1)).collect();
     let push_at: Vec<f64> = (0..push_user.len()).map(|i| f64_at(i + 40)).collect();
     let excluded: Vec<u8> = (0..users).map(|i| at(i + 19) % 2).collect();
