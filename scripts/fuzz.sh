@@ -7,10 +7,11 @@ seconds=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 for target in $(cargo fuzz list); do
-  mkdir -p "fuzz/corpus/$target"
+  # fuzz/regressions/TARGET holds every input that once crashed (committed): replayed first.
+  mkdir -p "fuzz/corpus/$target" "fuzz/regressions/$target"
   echo "[fuzz] $target for ${seconds}s" >&2
   log="fuzz/$target.log"
-  if ! cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 > "$log" 2>&1; then
+  if ! cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/regressions/$target" -- -max_total_time="$seconds" -print_final_stats=1 > "$log" 2>&1; then
     grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" >&2
     echo "[fuzz] $target found a crash: $log, fuzz/artifacts/$target" >&2
     exit 1
