@@ -107,10 +107,14 @@ describe.each(servers)('%s under load and faults', (name, factory) => {
       [day0, fake.deliveries.length],
     ])
     const sent = (ws) => ws.map((w) => w.summary.sent)
+    const errors = [...four, ...twice].map((w) => w.summary.errors)
     console.log(
-      `${name}: 10000 users; 4 workers at once sent ${sent(four)}, the job fired twice sent ${sent(twice)}: ${JSON.stringify(result)}`,
+      `${name}: 10000 users; 4 workers at once sent ${sent(four)}, the job fired twice sent ${sent(twice)}, errors ${JSON.stringify(errors)}: ${JSON.stringify(result)}`,
     )
     expect(result).toMatchObject({ maxPerUserDay: 1, overUsed: 0, lost: 0 })
+    // A healthy WeChat: no send may fail, or its user would miss the day (a prepay_id's unknown
+    // send counts as delivered).
+    expect(errors).toEqual(errors.map(() => ({})))
     expect(day0).toBe(10000)
     // Day 2: users who had a second formId or a prepay_id.
     const uses = new Map()
