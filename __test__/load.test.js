@@ -112,14 +112,28 @@ describe.each(servers)('%s under load and faults', (name, factory) => {
       `${name}: 10000 users; 4 workers at once sent ${sent(four)}, the job fired twice sent ${sent(twice)}, errors ${JSON.stringify(errors)}: ${JSON.stringify(result)}`,
     )
     expect(result).toMatchObject({ maxPerUserDay: 1, overUsed: 0, lost: 0 })
-    // A healthy WeChat: no send may fail, or its user would miss the day (a prepay_id's unknown
-    // send counts as delivered).
-    expect(errors).toEqual(errors.map(() => ({})))
-    expect(day0).toBe(10000)
-    // Day 2: users who had a second formId or a prepay_id.
+    // This WeChat never fails, but a loaded machine can reset a kept-alive connection (the client's
+    // loop stalls past the server's idle timeout) and that send's fate is unknown: a formId is
+    // retried, a prepay_id's send counts as delivered. Only such a prepay user may miss a day.
+    for (const e of errors) expect(Object.keys(e).filter((code) => code !== 'network')).toEqual([])
+    const network = (ws) => ws.reduce((n, w) => n + (w.summary.errors.network ?? 0), 0)
+    const prepay = new Set(creds.filter((c) => c.kind === 'prepayId').map((c) => c.userId))
+    const missed = (start, end, expected) => {
+      const got = new Set(fake.deliveries.slice(start, end).map((d) => d.openid))
+      return expected.filter((u) => !got.has(u))
+    }
     const uses = new Map()
     for (const c of creds) uses.set(c.userId, (uses.get(c.userId) ?? 0) + c.usesLeft)
-    expect(fake.deliveries.length - day0).toBe([...uses.values()].filter((u) => u > 1).length)
+    // Day 1: everyone. Day 2: the users who had a second formId or a prepay_id.
+    for (const [start, end, expected, ws] of [
+      [0, day0, [...uses.keys()], four],
+      [day0, fake.deliveries.length, [...uses].filter(([, u]) => u > 1).map(([id]) => id), twice],
+    ]) {
+      const gone = missed(start, end, expected)
+      expect(gone.filter((u) => !prepay.has(u))).toEqual([])
+      expect(gone.length).toBeLessThanOrEqual(network(ws))
+      expect(end - start).toBe(expected.length - gone.length)
+    }
   })
 
   test.each(['claim', 'send', 'apply'])(

@@ -19,19 +19,12 @@ function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000 }) {
   const url = new URL(baseUrl)
   const lib = url.protocol === 'https:' ? https : http
   const agent = new lib.Agent({ keepAlive: true, maxSockets: concurrency })
-  const post = (path, body, retried = false) =>
+  const post = (path, body) =>
     new Promise((resolve, reject) => {
-      let answered = false
       const req = lib.request(
         new URL(path, url),
-        {
-          method: 'POST',
-          agent: retried ? false : agent,
-          headers: { 'content-type': 'application/json' },
-          timeout: timeoutMs,
-        },
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
         (res) => {
-          answered = true
           let raw = ''
           res.setEncoding('utf8')
           res.on('data', (c) => (raw += c))
@@ -46,13 +39,7 @@ function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000 }) {
         },
       )
       req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))
-      // A kept-alive socket the server closed while idle fails before the request is read (Node's
-      // docs on request.reusedSocket): that one failure is retried once, on a new connection.
-      req.on('error', (e) => {
-        if (!retried && !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE'))
-          resolve(post(path, body, true))
-        else reject(e)
-      })
+      req.on('error', reject)
       req.end(body)
     })
   return { post, close: () => agent.destroy() }
