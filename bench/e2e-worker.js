@@ -33,7 +33,10 @@ async function main() {
   })
   const ms = Number(process.hrtime.bigint() - t) / 1e6
   await store.close()
-  process.stdout.write(JSON.stringify({ ms, summary, peakRss: process.resourceUsage().maxRSS * 1024 }))
+  const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage()
+  process.stdout.write(
+    JSON.stringify({ ms, summary, peakRss: maxRSS * 1024, cpuMs: (userCPUTime + systemCPUTime) / 1000 }),
+  )
 }
 
 main().catch((e) => {

@@ -57,11 +57,12 @@ async function ceiling(fake, n) {
   return { ms }
 }
 
+// The worker in its own process; with `profileDir`, under the CPU profiler.
 function child(env, profileDir) {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, path.join(__dirname, 'e2e-worker.js')],
+      [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(__dirname, 'e2e-worker.js')],
       { env: { ...process.env, ...env }, maxBuffer: 1 << 24 },
       (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout))),
     )
@@ -93,7 +94,10 @@ function cpuShare(profileDir) {
   return mine / total
 }
 
-async function ours(kind, fake, n) {
+// One day's push of `n` users by our worker on a fresh store. Timed and RSS-measured without the
+// profiler (it grows with the run and would inflate RSS); `profile` runs it under the profiler
+// instead, for the CPU split only.
+async function ours(kind, fake, n, { profile = false } = {}) {
   const users = openids(n)
   const creds = users.map((u) =>
     wn.intakeFormId({ userId: u, formId: fake.issueFormId(String(u)), collectedAt: Date.now() }),
@@ -117,13 +121,13 @@ async function ours(kind, fake, n) {
   await store.migrate()
   for (let i = 0; i < creds.length; i += 5000) await store.saveCredentials(creds.slice(i, i + 5000))
   await store.close()
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wn-prof-'))
+  const dir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'wn-prof-')) : null
   try {
     const out = await child({ ...env, FAKE_URL: fake.url, APPID: fake.appid, SECRET: fake.secret }, dir)
     if (out.summary.sent !== n) throw new Error(`${kind}: sent ${out.summary.sent} of ${n}`)
-    return { ms: out.ms, peakRss: out.peakRss, share: cpuShare(dir) }
+    return profile ? { share: cpuShare(dir) } : { ms: out.ms, peakRss: out.peakRss, cpuMs: out.cpuMs }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
     if (kind === 'redis') {
       // Only this run's keys: the server may hold others.
       const redis = new (require('ioredis'))(process.env.REDIS_URL)
@@ -186,13 +190,13 @@ async function main() {
   for (const n of SIZES) {
     results[n] = {}
     results[n].ceiling = await ceiling(fake, n)
-    results[n].mariadb = await ours('mariadb', fake, n)
-    results[n].redis = await ours('redis', fake, n)
+    for (const kind of ['mariadb', 'redis'])
+      results[n][kind] = { ...(await ours(kind, fake, n)), ...(await ours(kind, fake, n, { profile: true })) }
     results[n].seedIndexed = await seedPort(fake, n, true)
     if (n === SIZES[0]) results[n].seed = await seedPort(fake, n, false)
     for (const [name, r] of Object.entries(results[n])) {
       const extra = r.peakRss
-        ? `  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  weapp-notify CPU ${(r.share * 100).toFixed(1)}%`
+        ? `  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  worker CPU ${((r.cpuMs * 1000) / n).toFixed(0)} us/user  weapp-notify's share ${(r.share * 100).toFixed(1)}%`
         : ''
       rows.push(
         `${String(n).padEnd(7)} ${name.padEnd(12)} ${(r.ms / 1000).toFixed(2).padStart(8)} s  ${String(rate(n, r)).padStart(7)} users/s${extra}`,

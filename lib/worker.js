@@ -129,6 +129,14 @@ async function runDailyPush(options) {
 
   const since = (now) => now - Math.max(2 * 86400000, resolved.minGapMs)
 
+  // The local day a claim is booked on; asked again only once the clock leaves its bounds.
+  let today = { day: 0, start: 0, end: 0 }
+  function dayNow() {
+    const now = clock()
+    if (now < today.start || now >= today.end) today = wn.localDay({ at: now, policy })
+    return today.day
+  }
+
   // One user's decision from fresh rows: after a lost claim or a dead credential.
   async function replan(userId, excludedUser) {
     const now = clock()
@@ -205,7 +213,7 @@ async function runDailyPush(options) {
     let lostClaims = 0
     for (let round = 0; round < 6 && decision.action === 'send'; round++) {
       if (summary.stopped) return
-      const day = wn.localDay({ at: clock(), policy }).day
+      const day = dayNow()
       const { credential, userId } = decision
       const claim = await store.claim({ userId, day, maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
       if (claim === null && ++lostClaims > 1) return void bump(summary.skipped, 'claimedElsewhere')

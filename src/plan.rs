@@ -94,6 +94,7 @@ struct Best {
 }
 
 /// `spend_rank` packed in one integer: expiry (< 2^48 ms) above the kind rank; no expiry sorts last.
+#[inline(always)]
 fn spend_key(s: &CredState) -> u64 {
     let (expire, rank) = spend_rank(s);
     let expire = if expire == i64::MAX { 1u64 << 48 } else { expire as u64 };
@@ -342,21 +343,24 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
             return Err(row_error(c, r, templates)
                 .unwrap_or_else(|| Error::invalid(format!("credentials[{r}]"), "is out of shape")));
         };
-        if let Some(d) = s.death(now) {
-            out.dead_rows[dead] = r as u32;
-            out.dead_reason[dead] = (d == DeathReason::Spent) as u8;
-            dead += 1;
-            continue;
-        }
-        let fits = fits_kind[s.kind as usize] && target.is_none_or(|t| t == template);
-        if !fits || !s.usable(now, margin) {
-            continue;
-        }
-        let key = spend_key(&s);
+        // A row's fate is random data: it is computed, not branched on (a mispredicted branch
+        // costs more than the rest of the row). Every row is written to the dead list, and kept
+        // there by moving `dead` on.
+        let death = s.death(now);
+        out.dead_rows[dead] = r as u32;
+        out.dead_reason[dead] = (death == Some(DeathReason::Spent)) as u8;
+        dead += death.is_some() as usize;
+        let usable =
+            death.is_none() & fits_kind[s.kind as usize] & target.is_none_or(|t| t == template) & s.usable(now, margin);
+        let key = if usable { spend_key(&s) } else { u64::MAX };
         let b = &mut best[u];
-        if key < b.key || (key == b.key && tie_first(c.ids, r, b.row as usize)?) {
-            *b = Best { key, row: r as u32 };
+        // Equal keys are rare (a usable row's key is never u64::MAX): only they ask for ids.
+        if key == b.key && usable && tie_first(c.ids, r, b.row as usize)? {
+            b.row = r as u32;
         }
+        let take = key < b.key;
+        b.row = if take { r as u32 } else { b.row };
+        b.key = if take { key } else { b.key };
     }
 
     // Pushes grouped by user (a counting sort: no per-user allocation).

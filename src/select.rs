@@ -45,15 +45,11 @@ impl MessageKind {
 /// The order credentials are spent in: earliest expiry first (no expiry last), then a long-term
 /// subscription before one-time grants (it costs nothing), a formId before a prepay_id. Ties after
 /// that go by credential id, so the order of the input never matters.
-#[inline]
+#[inline(always)]
 pub fn spend_rank(s: &CredState) -> (i64, u8) {
-    let rank = match s.kind {
-        CredentialKind::LongTerm => 0,
-        CredentialKind::FormId => 1,
-        CredentialKind::PrepayId => 2,
-        CredentialKind::Grant => 3,
-    };
-    (s.expire_at.unwrap_or(i64::MAX), rank)
+    // By kind, in `CredentialKind::ALL` order: formId, prepayId, grant, longTerm.
+    const RANK: [u8; 4] = [1, 2, 3, 0];
+    (s.expire_at.unwrap_or(i64::MAX), RANK[s.kind as usize])
 }
 
 /// The credential to send with, as an index into `creds`: usable at `now` with `margin_ms` to spare,
