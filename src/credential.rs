@@ -234,6 +234,15 @@ impl CredState {
     }
 }
 
+// `kind as usize` indexes the per-kind tables and is the columnar kind code: ALL is in declaration order.
+const _: () = {
+    let mut i = 0;
+    while i < CredentialKind::ALL.len() {
+        assert!(CredentialKind::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
 impl CredentialKind {
     pub const ALL: [CredentialKind; 4] =
         [CredentialKind::FormId, CredentialKind::PrepayId, CredentialKind::Grant, CredentialKind::LongTerm];
@@ -277,7 +286,6 @@ impl Credential {
         Credential { uses_left: self.state().after(effect).uses_left, ..self.clone() }
     }
 
-    #[inline(always)]
     pub fn death(&self, now: i64) -> Option<DeathReason> {
         self.state().death(now)
     }
