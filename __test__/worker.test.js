@@ -150,3 +150,35 @@ test('httpTransport never resends by itself: a reset, even on a reused kept-aliv
     server.close()
   }
 })
+
+test('httpTransport closes a socket idle for idleMs itself, and a slow answer is not cut by it', async () => {
+  const http = require('node:http')
+  const server = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => setTimeout(() => res.end('{"errcode":0}'), req.url === '/slow' ? 300 : 0))
+  })
+  let connections = 0
+  server.on('connection', () => connections++)
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const baseUrl = `http://127.0.0.1:${server.address().port}`
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms))
+  try {
+    for (const [idleMs, expected] of [
+      [100, 2],
+      [10000, 1],
+    ]) {
+      connections = 0
+      const transport = httpTransport({ baseUrl, concurrency: 1, idleMs })
+      await transport.post('/x', '{}')
+      await pause(300)
+      await transport.post('/x', '{}')
+      expect([idleMs, connections]).toEqual([idleMs, expected])
+      transport.close()
+    }
+    const transport = httpTransport({ baseUrl, concurrency: 1, idleMs: 100 })
+    expect(await transport.post('/slow', '{}')).toEqual({ status: 200, json: { errcode: 0 } })
+    transport.close()
+  } finally {
+    server.close()
+  }
+})

@@ -12,6 +12,9 @@ export declare function httpTransport(options: {
   baseUrl: string
   concurrency?: number
   timeoutMs?: number
+  /** Close a kept-alive socket after this long idle (default 4000), so that it is never reused just
+   * as the server closes it: such a send fails with its fate unknown. */
+  idleMs?: number
 }): Transport & { close(): void }
 
 /** One access_token for every sender: stable_token, refreshed ahead of expiry, refreshed once after

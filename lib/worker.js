@@ -14,11 +14,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
  * The default transport: node:http(s) with keep-alive and one socket per concurrent send (Node 20's
  * global fetch tops out near 5k requests/s on loopback; this reaches the server's limit).
  * Resolves `{ status, json }` (`json` null when the body is not JSON); rejects on network failure.
+ * A socket idle for `idleMs` is closed by this side, before a server's own idle timeout can close it
+ * under a request being sent (a reset whose send is then of unknown fate). Node also honours a
+ * server's `Keep-Alive: timeout` hint, when there is one.
  */
-function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000 }) {
+function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs = 4000 }) {
   const url = new URL(baseUrl)
   const lib = url.protocol === 'https:' ? https : http
-  const agent = new lib.Agent({ keepAlive: true, maxSockets: concurrency })
+  const agent = new lib.Agent({ keepAlive: true, maxSockets: concurrency, timeout: idleMs })
   const post = (path, body) =>
     new Promise((resolve, reject) => {
       const req = lib.request(
