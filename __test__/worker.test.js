@@ -110,6 +110,41 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     }
   })
 
+  test('45009 with sends in flight: unsent claims are released, a rerun with quota reaches everyone', async () => {
+    fake.setDailyQuota(10)
+    const ids = Array.from({ length: 40 }, (_, i) => `p${String(i).padStart(4, '0')}`)
+    await store.saveCredentials(
+      ids.map((openid) =>
+        wn.intakePrepayId({ userId: openid, prepayId: fake.issuePrepayId(openid), paidAt: Date.now() }),
+      ),
+    )
+    const first = await run({ concurrency: 16 })
+    expect(first.stopped).toBe('stopForToday')
+    const delivered = new Set(fake.deliveries.map((d) => d.openid))
+    // Every user not reached still holds three uses, and no claim is left behind.
+    for (const id of ids) {
+      const [c] = await store.credentials(id)
+      if (!delivered.has(id)) expect([id, c.usesLeft]).toEqual([id, 3])
+    }
+    // Later the same day, with quota again (the leases of 60 s have not run out).
+    fake.setDailyQuota(Infinity)
+    const rerun = await run()
+    expect(rerun).toMatchObject({ stopped: null, recovered: 0 })
+    expect(rerun.skipped.claimedElsewhere).toBeUndefined()
+    expect(new Set(fake.deliveries.map((d) => d.openid))).toEqual(new Set(ids))
+  })
+
+  test('no token to be had: the run stops with every claim released, and a rerun with one sends', async () => {
+    const ids = await users(20)
+    const first = await run({ wechat: { baseUrl: fake.url, appid: fake.appid, secret: 'wrong' } })
+    expect(first).toMatchObject({ sent: 0, stopped: 'tokenUnavailable', recovered: 0 })
+    expect(first.errors['token 40013']).toBeGreaterThan(0)
+    for (const id of ids) expect(await store.credentials(id)).toHaveLength(1)
+    const rerun = await run()
+    expect(rerun).toMatchObject({ sent: 20, stopped: null })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
   test('45009 stops the day and keeps every unsent credential', async () => {
     await fake.close()
     fake = await createFakeWeChat({ dailyQuota: 10 })

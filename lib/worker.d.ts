@@ -33,8 +33,10 @@ export interface PushSummary {
   dead: number
   /** Errcodes seen (and `network`, `http N`), including retried ones. */
   errors: Record<string, number>
-  /** Why the run stopped early: `stopForToday` (45009) or `stopConfigError`. */
-  stopped: null | 'stopForToday' | 'stopConfigError'
+  /** Why the run stopped early: `stopForToday` (45009), `stopConfigError`, or `tokenUnavailable`
+   * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`). Claims
+   * not yet sent are released, so a rerun picks their users up. */
+  stopped: null | 'stopForToday' | 'stopConfigError' | 'tokenUnavailable'
   /** Claims of a crashed worker resolved at the start. */
   recovered: number
   /** Dead credentials the closing sweep deleted. */

@@ -163,10 +163,12 @@ async function runDailyPush(options) {
       ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
     })
     let earlierTokenError = false
+    let d = null
     for (let attempt = 1; ; attempt++) {
-      if (summary.stopped) return { user: 'later', credential: 'keep' }
+      if (summary.stopped) break
       if (waitUntil > clock()) await sleep(waitUntil - clock())
-      const token = await tokens.get()
+      const token = await orStop(() => tokens.get())
+      if (token === null) break
       let response
       try {
         const { status, json } = await transport.post(
@@ -180,7 +182,7 @@ async function runDailyPush(options) {
       } catch (e) {
         response = { networkError: String(e.code ?? e.message) }
       }
-      const d = wn.classifyOutcome({
+      d = wn.classifyOutcome({
         response,
         credentialKind: credential.kind,
         attempt,
@@ -193,20 +195,38 @@ async function runDailyPush(options) {
         bump(summary.errors, d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
       if (d.token === 'refresh') {
         earlierTokenError = true
-        await tokens.failed(token)
+        await orStop(() => tokens.failed(token))
       }
       if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
       if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
       earlierAmbiguous ||= d.ambiguous
-      if (d.user === 'retry' && !summary.stopped) {
-        await sleep(d.retryInMs)
-        continue
-      }
-      const pushed = d.user === 'pushed'
-      await store.confirm(claim, { effect: d.credential, pushed, at: clock() })
-      if (pushed) summary.sent++
-      if (d.credential === 'dead') summary.dead++
-      return d
+      if (d.user !== 'retry' || summary.stopped) break
+      await sleep(d.retryInMs)
+    }
+    // The run stopped before this claim's first send. Nothing of it went out, so the claim is
+    // released whole (held, it would block a rerun and later pass for a send of unknown fate),
+    // unless it was taken over from a dead worker whose send's fate is unknown: that one stays
+    // held for the next run's recovery.
+    if (d === null) {
+      if (!earlierAmbiguous) await store.release(claim)
+      return { user: 'later', credential: 'keep' }
+    }
+    const pushed = d.user === 'pushed'
+    await store.confirm(claim, { effect: d.credential, pushed, at: clock() })
+    if (pushed) summary.sent++
+    if (d.credential === 'dead') summary.dead++
+    return d
+  }
+
+  // A token step (get, or refresh after a failure); if it fails, the run stops: nothing can be sent
+  // without a token. Null then.
+  async function orStop(tokenStep) {
+    try {
+      return await tokenStep()
+    } catch (e) {
+      bump(summary.errors, `token ${e.errcode ?? e.code ?? 'error'}`)
+      summary.stopped ??= 'tokenUnavailable'
+      return null
     }
   }
 
