@@ -217,3 +217,25 @@ test('httpTransport closes a socket idle for idleMs itself, and a slow answer is
     server.close()
   }
 })
+
+test('TokenKeeper serves the cached token until the core says it is due, then asks again', async () => {
+  const fake = await createFakeWeChat()
+  const http = httpTransport({ baseUrl: fake.url, concurrency: 2 })
+  let asked = 0
+  const transport = { post: (path, body) => (asked++, http.post(path, body)) }
+  let now = 1_000_000
+  const tokens = new TokenKeeper({ transport, appid: fake.appid, secret: fake.secret, clock: () => now })
+  try {
+    const first = await tokens.get()
+    const { refreshAt } = wn.tokenRefreshDue({ expiresAt: now + 7200 * 1000, now })
+    now = refreshAt - 1
+    expect(await tokens.get()).toBe(first)
+    expect(asked).toBe(1)
+    now = refreshAt
+    await tokens.get()
+    expect(asked).toBe(2)
+  } finally {
+    http.close()
+    await fake.close()
+  }
+})

@@ -55,7 +55,7 @@ function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs =
 class TokenKeeper {
   constructor({ transport, appid, secret, clock = Date.now }) {
     Object.assign(this, { transport, appid, secret, clock })
-    this.cached = null // { token, expiresAt }
+    this.cached = null // { token, expiresAt, refreshAt }
     this.inFlight = null
   }
 
@@ -70,7 +70,10 @@ class TokenKeeper {
         errcode: json?.errcode,
       })
     }
-    this.cached = { token: json.access_token, expiresAt: this.clock() + json.expires_in * 1000 }
+    const expiresAt = this.clock() + json.expires_in * 1000
+    // When this token is due for a refresh is the core's answer, asked once per token.
+    const { refreshAt } = wn.tokenRefreshDue({ expiresAt, now: this.clock() })
+    this.cached = { token: json.access_token, expiresAt, refreshAt }
     return json.access_token
   }
 
@@ -82,8 +85,7 @@ class TokenKeeper {
 
   async get() {
     if (this.inFlight) return this.inFlight
-    if (this.cached && !wn.tokenRefreshDue({ expiresAt: this.cached.expiresAt, now: this.clock() }).refresh)
-      return this.cached.token
+    if (this.cached && this.clock() < this.cached.refreshAt) return this.cached.token
     return this.refresh(false)
   }
 
