@@ -145,6 +145,16 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
   })
 
+  test('a message the core refuses fails the run with its error, and its claim is let go', async () => {
+    const [a, b] = await users(2)
+    const refused = (userId) => ({ ...content(userId), data: { keyword1: userId === b ? 'a\u0000b' : 'ok' } })
+    await expect(run({ content: refused, concurrency: 1 })).rejects.toMatchObject({ code: 'ERR_CONTROL_CHARACTER' })
+    expect(await store.credentials(b)).toHaveLength(1)
+    const rerun = await run()
+    expect(rerun.skipped.claimedElsewhere).toBeUndefined()
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual([a, b])
+  })
+
   test('45009 stops the day and keeps every unsent credential', async () => {
     await fake.close()
     fake = await createFakeWeChat({ dailyQuota: 10 })

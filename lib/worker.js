@@ -160,10 +160,18 @@ async function runDailyPush(options) {
 
   // Sends one claimed credential until the core says the user is done; returns the final decision.
   async function deliver(claim, credential, userId, earlierAmbiguous) {
-    const body = build({
-      ...content(userId),
-      ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
-    })
+    let body
+    try {
+      body = build({
+        ...content(userId),
+        ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
+      })
+    } catch (e) {
+      // A message the core refuses (a value over its limit, say) fails the run with the core's
+      // error, but nothing was sent: the claim is let go first.
+      await letGo(claim, earlierAmbiguous)
+      throw e
+    }
     let earlierTokenError = false
     let d = null
     for (let attempt = 1; ; attempt++) {
@@ -205,12 +213,8 @@ async function runDailyPush(options) {
       if (d.user !== 'retry' || summary.stopped) break
       await sleep(d.retryInMs)
     }
-    // The run stopped before this claim's first send. Nothing of it went out, so the claim is
-    // released whole (held, it would block a rerun and later pass for a send of unknown fate),
-    // unless it was taken over from a dead worker whose send's fate is unknown: that one stays
-    // held for the next run's recovery.
     if (d === null) {
-      if (!earlierAmbiguous) await store.release(claim)
+      await letGo(claim, earlierAmbiguous)
       return { user: 'later', credential: 'keep' }
     }
     const pushed = d.user === 'pushed'
@@ -218,6 +222,13 @@ async function runDailyPush(options) {
     if (pushed) summary.sent++
     if (d.credential === 'dead') summary.dead++
     return d
+  }
+
+  // A claim none of whose sends went out (the run stopped first, or its message was refused) is
+  // released whole: held, it would block a rerun and later pass for a send of unknown fate. One
+  // taken over from a dead worker, whose send's fate is unknown, stays held for the next recovery.
+  async function letGo(claim, earlierAmbiguous) {
+    if (!earlierAmbiguous) await store.release(claim)
   }
 
   // A token step (get, or refresh after a failure); if it fails, the run stops: nothing can be sent
