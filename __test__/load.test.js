@@ -185,7 +185,16 @@ describe.each(servers)('%s under load and faults', (name, factory) => {
       `${name}: faults over 2000 users: first run stopped after ${first.summary.sent} sends with ${JSON.stringify(first.summary.errors)}, rerun sent ${rerun.summary.sent}; ${JSON.stringify(result)}`,
     )
     expect(result).toMatchObject({ maxPerUserDay: 1, overUsed: 0, lost: 0 })
-    // Everyone is pushed, but users whose prepay send was ambiguous (counted, maybe not delivered).
-    expect(new Set(fake.deliveries.map((d) => d.openid)).size).toBeGreaterThanOrEqual(1900)
+    // Everyone is pushed, but users whose prepay send was ambiguous (-1 or a dropped connection:
+    // counted as delivered, maybe not), at most one per such answer.
+    const got = new Set(fake.deliveries.map((d) => d.openid))
+    const prepay = new Set(creds.filter((c) => c.kind === 'prepayId').map((c) => c.userId))
+    const missed = [...new Set(creds.map((c) => c.userId))].filter((u) => !got.has(u))
+    const ambiguous = [first, rerun].reduce(
+      (n, w) => n + (w.summary.errors['-1'] ?? 0) + (w.summary.errors.network ?? 0),
+      0,
+    )
+    expect(missed.filter((u) => !prepay.has(u))).toEqual([])
+    expect(missed.length).toBeLessThanOrEqual(ambiguous)
   })
 })
