@@ -74,7 +74,7 @@ function createApi(binding, backend) {
 
   // ---------------------------------------------------------------- the plan
 
-  const NO_TEMPLATE = 0xffffffff
+  const NO_TEMPLATE = constants.noTemplate
 
   const EMPTY = {
     u8: new Uint8Array(0),
@@ -368,7 +368,7 @@ function createApi(binding, backend) {
     const dead = new Array(deadRows.length)
     for (let k = 0; k < dead.length; k++) {
       const c = credentials[deadRows[k]]
-      dead[k] = { index: deadRows[k], id: c.id, userId: c.userId, reason: deadReason[k] === 0 ? 'expired' : 'spent' }
+      dead[k] = { index: deadRows[k], id: c.id, userId: c.userId, reason: constants.deathReasons[deadReason[k]] }
     }
     return { decisions, dead }
   }

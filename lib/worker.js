@@ -55,7 +55,7 @@ function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs =
 class TokenKeeper {
   constructor({ transport, appid, secret, clock = Date.now }) {
     Object.assign(this, { transport, appid, secret, clock })
-    this.cached = null // { token, expiresAt, refreshAt }
+    this.cached = null // { token, refreshAt }
     this.inFlight = null
   }
 
@@ -73,7 +73,7 @@ class TokenKeeper {
     const expiresAt = this.clock() + json.expires_in * 1000
     // When this token is due for a refresh is the core's answer, asked once per token.
     const { refreshAt } = wn.tokenRefreshDue({ expiresAt, now: this.clock() })
-    this.cached = { token: json.access_token, expiresAt, refreshAt }
+    this.cached = { token: json.access_token, refreshAt }
     return json.access_token
   }
 

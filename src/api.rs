@@ -6,11 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
-use crate::credential::{self, Credential, CredentialKind, SendEffect};
+use crate::credential::{self, Credential, CredentialKind, DeathReason, SendEffect};
 use crate::error::{Error, Result, ALL_CODES};
 use crate::message::{self, SubscribeMessage, TemplateMessage, SUBSCRIBE_SEND_PATH, TEMPLATE_SEND_PATH};
 use crate::outcome::{self, SendContext, TokenAge, TokenFailure};
-use crate::plan::{self, SKIP_REASONS};
+use crate::plan::{self, DEATH_REASONS, NO_TEMPLATE, SKIP_REASONS};
 use crate::policy::{Policy, SkipReason};
 use crate::select::{self, MessageKind};
 
@@ -102,6 +102,10 @@ struct Constants {
     credential_kinds: Vec<&'static str>,
     /// Index + 1 = skip code of the columnar plan (0 is "send").
     skip_reasons: [SkipReason; 5],
+    /// Index = dead reason code of the columnar plan.
+    death_reasons: [DeathReason; 2],
+    /// `credentials.template` of the columnar plan for "no template".
+    no_template: u32,
     template_send_path: &'static str,
     subscribe_send_path: &'static str,
 }
@@ -173,6 +177,8 @@ pub fn call(op: &str, json: &str) -> Result<String> {
                 error_codes: ALL_CODES,
                 credential_kinds: CredentialKind::ALL.iter().map(|k| k.name()).collect(),
                 skip_reasons: SKIP_REASONS,
+                death_reasons: DEATH_REASONS,
+                no_template: NO_TEMPLATE,
                 template_send_path: TEMPLATE_SEND_PATH,
                 subscribe_send_path: SUBSCRIBE_SEND_PATH,
             })

@@ -24,6 +24,9 @@ pub const SKIP_REASONS: [SkipReason; 5] = [
 ];
 /// `credentials.template` value for "no template".
 pub const NO_TEMPLATE: u32 = u32::MAX;
+/// `dead_reason` codes of a columnar plan: the index here, which is the declaration order.
+pub const DEATH_REASONS: [DeathReason; 2] = [DeathReason::Expired, DeathReason::Spent];
+const _: () = assert!(DEATH_REASONS[0] as u8 == 0 && DEATH_REASONS[1] as u8 == 1);
 
 fn reason_code(r: SkipReason) -> u8 {
     SKIP_REASONS.iter().position(|&x| x == r).map_or(0, |i| i as u8 + 1)
@@ -348,7 +351,7 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
         // there by moving `dead` on.
         let death = s.death(now);
         out.dead_rows[dead] = r as u32;
-        out.dead_reason[dead] = (death == Some(DeathReason::Spent)) as u8;
+        out.dead_reason[dead] = death.map_or(0, |d| d as u8);
         dead += death.is_some() as usize;
         let usable =
             death.is_none() & fits_kind[s.kind as usize] & target.is_none_or(|t| t == template) & s.usable(now, margin);
@@ -530,7 +533,7 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
                 index: r as usize,
                 id: c.id.clone(),
                 user_id: c.user_id.clone(),
-                reason: if why == 0 { DeathReason::Expired } else { DeathReason::Spent },
+                reason: DEATH_REASONS[why as usize],
             }
         })
         .collect();
