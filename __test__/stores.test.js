@@ -153,6 +153,61 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect(attempts.filter(Boolean)).toHaveLength(1)
   })
 
+  test('claims and outcomes made at once are each decided as if alone', async () => {
+    // Made in one tick, these reach a batching store (MySQL) as one batch each way.
+    await store.saveCredentials([
+      form('a', 'fa'),
+      prepay('b', 'pb'),
+      ...grant('c', 'T'),
+      form('d', 'fd'),
+      form('e', 'fe', now - 7 * DAY - 1000),
+      form('f', 'ff'),
+    ])
+    const done = await store.claim(claimOf('d', { kind: 'formId', id: 'fd' }))
+    await store.confirm(done, { effect: 'consume', pushed: true, at: now })
+    const claims = await Promise.all([
+      store.claim(claimOf('a', { kind: 'formId', id: 'fa' })),
+      store.claim(claimOf('b', { kind: 'prepayId', id: 'pb' }, { maxPerDay: 2 })),
+      store.claim(claimOf('c', { kind: 'grant', id: 'T' })),
+      store.claim(claimOf('d', { kind: 'formId', id: 'none' })), // unknown credential
+      store.claim(claimOf('e', { kind: 'formId', id: 'fe' })), // expired
+      store.claim(claimOf('f', { kind: 'formId', id: 'ff' })),
+      store.claim(claimOf('f', { kind: 'formId', id: 'ff' })), // the same, twice
+    ])
+    expect(claims.map(Boolean)).toEqual([true, true, true, false, false, true, false])
+    const [a, b, c, , , f] = claims
+    const outcomes = await Promise.allSettled([
+      store.confirm(a, { effect: 'consume', pushed: true, at: now + 1 }),
+      store.confirm(b, { effect: 'consume', pushed: true, at: now + 2 }),
+      store.confirm(c, { effect: 'dead', pushed: false, at: now + 3 }),
+      store.release(f),
+      store.confirm(done, { effect: 'consume', pushed: true, at: now }), // confirmed before
+      store.confirm(a, { effect: 'consume', pushed: true, at: now + 1 }), // the same, twice
+    ])
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+    ])
+    expect(outcomes[4].reason.code).toBe('ERR_CLAIM_LOST')
+    expect(await store.credentials('a')).toEqual([])
+    expect((await store.credentials('b')).map((x) => x.usesLeft)).toEqual([2])
+    expect(await store.credentials('c')).toEqual([])
+    expect((await store.credentials('f')).map((x) => x.id)).toEqual(['ff'])
+    expect([await store.pushes('a'), await store.pushes('b'), await store.pushes('c')]).toEqual([
+      [now + 1],
+      [now + 2],
+      [],
+    ])
+    // b's day has room for a second push (maxPerDay 2), f's slot was let go, c has nothing left.
+    expect(await store.claim(claimOf('b', { kind: 'prepayId', id: 'pb' }, { maxPerDay: 2 }))).not.toBeNull()
+    expect(await store.claim(claimOf('f', { kind: 'formId', id: 'ff' }))).not.toBeNull()
+    expect(await store.claim(claimOf('c', { kind: 'grant', id: 'T' }))).toBeNull()
+  })
+
   test('state survives reopening the store', async () => {
     await store.saveCredentials([form('u1', 'a'), prepay('u1', 'p')])
     const c = await store.claim(claimOf('u1', { kind: 'prepayId', id: 'p' }))
