@@ -49,10 +49,6 @@ const MIGRATIONS = [
   ],
 ]
 
-// A batch reaches its rows through the day slots' primary key (FORCE INDEX: on small tables the
-// planner would rather scan, and a locking scan waits on, and deadlocks with, other batches' rows),
-// and writes no row that another batch could be scanning for: claims are recorded in wn_claim only
-// once won.
 const LIVE = '(uses_left IS NULL OR uses_left > 0) AND (expire_at IS NULL OR expire_at > ?)'
 const toCredential = (r) => ({
   kind: r.kind,
@@ -114,9 +110,10 @@ class MysqlStore {
     }
   }
 
-  // One transaction; re-run whole when InnoDB picks it as a deadlock victim. READ COMMITTED:
-  // every statement finds its rows by key, and without REPEATABLE READ's gap locks, a batch's
-  // locks stay on its own rows, so workers' batches of other users never wait for each other.
+  // One transaction; re-run whole when InnoDB picks it as a deadlock victim. READ COMMITTED, and
+  // every batch statement reaches its rows through the day slots' primary key (FORCE INDEX: on a
+  // small table the planner would rather scan, and a locking scan waits on other batches' rows):
+  // a batch's locks stay on its own users' rows, so batches of other users never wait for it.
   async tx(work) {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.pool.getConnection()
