@@ -110,6 +110,28 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     }
   })
 
+  test('never more sends in flight than `concurrency`, however many users are in flight', async () => {
+    await users(60)
+    const http = httpTransport({ baseUrl: fake.url, concurrency: 64 })
+    let sending = 0
+    let most = 0
+    const transport = {
+      async post(path, body) {
+        const send = path.startsWith('/cgi-bin/message/')
+        if (send) most = Math.max(most, ++sending)
+        try {
+          return await http.post(path, body)
+        } finally {
+          if (send) sending--
+        }
+      },
+    }
+    const summary = await run({ transport, concurrency: 3, usersInFlight: 20 })
+    http.close()
+    expect(summary).toMatchObject({ sent: 60, stopped: null })
+    expect(most).toBe(3)
+  })
+
   test('45009 with sends in flight: unsent claims are released, a rerun with quota reaches everyone', async () => {
     fake.setDailyQuota(10)
     const ids = Array.from({ length: 40 }, (_, i) => `p${String(i).padStart(4, '0')}`)

@@ -67,6 +67,9 @@ export declare function runDailyPush(options: {
   clock?: () => number
   /** Sends in flight at once (default 128). */
   concurrency?: number
+  /** Users being claimed, sent or applied at once (default `concurrency` times the store's
+   * `usersPerSend`, else `concurrency`); never more than `concurrency` of them sending. */
+  usersInFlight?: number
   /** How long a claim holds before recovery may take it over (default 60000). */
   leaseMs?: number
   pageSize?: number

@@ -97,6 +97,23 @@ class TokenKeeper {
 
 const bump = (obj, key, n = 1) => (obj[key] = (obj[key] ?? 0) + n)
 
+// At most `n` of the calls run at once; the others wait their turn, first come first served.
+function limit(n) {
+  let running = 0
+  const waiting = []
+  return async (call) => {
+    if (running >= n) await new Promise((resolve) => waiting.push(resolve))
+    else running++
+    try {
+      return await call()
+    } finally {
+      const next = waiting.shift()
+      if (next) next()
+      else running--
+    }
+  }
+}
+
 /**
  * Runs the daily push. Options:
  * - store: a weapp-notify store (embedded, MySQL, Redis) or one with the same contract;
@@ -106,7 +123,9 @@ const bump = (obj, key, n = 1) => (obj[key] = (obj[key] ?? 0) + n)
  * - content: (userId) => `{ touser, templateId, page?, data, ... }`: the message for one user,
  *   without the credential (the worker adds formId);
  * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive HTTP);
- * - policy, clock (() => epoch ms; default Date.now), concurrency (128), leaseMs (60000),
+ * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
+ *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
+ *   store's `usersPerSend`, else 1), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far).
  * Returns the summary: sent, skipped by reason, dead credentials, errors by errcode, stopped.
  */
@@ -120,6 +139,7 @@ async function runDailyPush(options) {
     policy = {},
     clock = Date.now,
     concurrency = 128,
+    usersInFlight = concurrency * (options.store.usersPerSend ?? 1),
     leaseMs = 60000,
     pageSize = 1000,
     random = Math.random,
@@ -131,6 +151,9 @@ async function runDailyPush(options) {
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
   const summary = { sent: 0, skipped: {}, dead: 0, errors: {}, stopped: null, recovered: 0 }
   let waitUntil = 0
+  // The sends are limited here, not only by the transport's sockets: with more users in flight than
+  // sends, the others are at the store meanwhile.
+  const sending = limit(concurrency)
 
   const since = (now) => now - Math.max(2 * 86400000, resolved.minGapMs)
 
@@ -181,9 +204,8 @@ async function runDailyPush(options) {
       if (token === null) break
       let response
       try {
-        const { status, json } = await transport.post(
-          `${body.path}?access_token=${encodeURIComponent(token)}`,
-          body.json,
+        const { status, json } = await sending(() =>
+          transport.post(`${body.path}?access_token=${encodeURIComponent(token)}`, body.json),
         )
         response =
           json && typeof json.errcode === 'number'
@@ -265,7 +287,7 @@ async function runDailyPush(options) {
 
   async function pool(items, work) {
     let next = 0
-    const runners = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    const runners = Array.from({ length: Math.min(usersInFlight, items.length) }, async () => {
       while (next < items.length && !summary.stopped) await work(items[next++])
     })
     await Promise.all(runners)

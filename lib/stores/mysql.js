@@ -95,6 +95,10 @@ class MysqlStore {
   /** @param {{ pool: import('mysql2/promise').Pool }} options a mysql2/promise pool */
   constructor({ pool }) {
     this.pool = pool
+    // A worker keeps this many users in flight per send: while some users' sends are out, the
+    // others' claims and outcomes fill the batches (MariaDB end to end at 30k users: 2.7k users/s
+    // with 1, 3.4k with 4).
+    this.usersPerSend = 4
     this.claims = coalesce((batch) => this.claimBatch(batch))
     this.confirms = coalesce((batch) => this.confirmBatch(batch))
   }

@@ -52,4 +52,7 @@ export interface Store {
   /** One user's recorded push instants. */
   pushes(userId: string | number): Promise<number[]>
   close(): Promise<void>
+  /** Users a worker should keep in flight per send in flight (default 1). A store that batches
+   * its writes (MySQL: 4) fills its batches from the users waiting on it while others' sends are out. */
+  readonly usersPerSend?: number
 }
