@@ -15,6 +15,73 @@ describe.each(backends)('%s backend', (name, wn) => {
     expect(wn.backend).toBe(name)
   })
 
+  test('classifyOutcome decides as its JSON path does, on plain fields and odd ones, errors included', () => {
+    // `retry: {}` is the default retry policy, and sends an input down the JSON path.
+    const values = {
+      response: [
+        { errcode: 0 },
+        { errcode: 0, errmsg: 'ok' },
+        { errcode: -0 },
+        { errcode: -1 },
+        { errcode: 47003, errmsg: 'argument invalid! data.thing3.value invalid' },
+        { errcode: 45011 },
+        { errcode: 41029 },
+        { errcode: 40001, errmsg: null },
+        { errcode: 99999 },
+        { errcode: 2 ** 53 },
+        { errcode: 1.5 },
+        { errcode: '0' },
+        { errcode: null },
+        { errcode: 0, errmsg: 7 },
+        { httpStatus: 502 },
+        { httpStatus: 70000 },
+        { networkError: 'ECONNRESET' },
+        { networkError: 5 },
+        {},
+        { errcode: 0, extra: 1 },
+        null,
+        [],
+        'x',
+      ],
+      credentialKind: ['formId', 'prepayId', 'grant', 'longTerm', 'toString', 'nope', undefined, 3],
+      attempt: [1, 2, 4, 5, 0, -1, 1.5, 2 ** 32, 2 ** 32 - 1, '1', undefined, NaN],
+      earlierAmbiguous: [undefined, true, false, null, 1],
+      earlierTokenError: [undefined, true, false, 'yes'],
+      random: [0, -0, 0.5, 0.999, 1, -0.1, NaN, Infinity, '0.5', undefined],
+      now: [undefined, null, NOW, NOW + 35000, 0, 1.5, -1, NaN, Infinity, new Date(NOW), '1'],
+    }
+    const settle = (input) => {
+      try {
+        return { decision: wn.classifyOutcome(input) }
+      } catch (e) {
+        return { code: e.code, message: e.message }
+      }
+    }
+    let seed = 7
+    const pick = (list) => list[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % list.length]
+    const seen = new Set()
+    for (let i = 0; i < 3000; i++) {
+      const input = Object.fromEntries(Object.entries(values).map(([k, list]) => [k, pick(list)]))
+      if (i % 50 === 0) input.unknown = 1
+      const answer = settle(input)
+      expect([input, answer]).toEqual([input, settle({ ...input, retry: {} })])
+      seen.add(answer.decision ? 'decision' : answer.code)
+    }
+    expect([...seen].sort()).toEqual(['ERR_INVALID_ARGUMENT', 'ERR_INVALID_TIME', 'decision'])
+  })
+
+  test('a plain classifyOutcome input crosses as fields, without JSON', () => {
+    const binding = name === 'native' ? require('../binding.js').load() : require('../wasm/pkg/weapp_notify.js')
+    const crossed = []
+    const counted = { ...binding, call: (op, json) => (crossed.push(op), binding.call(op, json)) }
+    const api = require('../lib/api.js').createApi(counted, name)
+    crossed.length = 0
+    const d = api.classifyOutcome({ response: { errcode: 0 }, credentialKind: 'formId', attempt: 1, random: 0.5 })
+    expect([d.user, crossed]).toEqual(['pushed', []])
+    api.classifyOutcome({ response: { errcode: 0 }, credentialKind: 'formId', attempt: 1, random: 0.5, retry: {} })
+    expect(crossed).toEqual(['classifyOutcome'])
+  })
+
   test('accepts Dates wherever it takes a time', () => {
     const c = wn.intakeFormId({ userId: 7, formId: 'f1', collectedAt: new Date(NOW) })
     expect(c.expireAt).toBe(NOW + 7 * DAY)

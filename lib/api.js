@@ -3,7 +3,8 @@
 // as a JS function. The rules all live in the Rust core: this file converts arguments to what the
 // core reads (JSON, or typed-array columns for the plan) and results back.
 //
-// A binding has three functions: call(op, json) -> json, planColumns(...), joinUserKeys(...).
+// A binding has four functions: call(op, json) -> json, classifyFields(...) (classifyOutcome's
+// hot path), planColumns(...), joinUserKeys(...).
 
 function createApi(binding, backend) {
   function codedError(code, message) {
@@ -71,6 +72,68 @@ function createApi(binding, backend) {
 
   const buildSubscribeMessage = (input) => built(constants.subscribeSendPath, callRaw('buildSubscribeMessage', input))
   const buildTemplateMessage = (input) => built(constants.templateSendPath, callRaw('buildTemplateMessage', input))
+
+  // ---------------------------------------------------------------- outcomes
+
+  // classifyOutcome runs once per send. An input of the plain shape crosses as numbers and strings
+  // (no JSON in); any other shape, and any value the core refuses, takes the JSON path, which
+  // gives the exact error. Only types are checked here: every rule stays in the core.
+  const CONTEXT_KEYS = new Set([
+    'response',
+    'credentialKind',
+    'attempt',
+    'earlierAmbiguous',
+    'earlierTokenError',
+    'random',
+    'now',
+  ])
+  const RESPONSE_KEYS = new Set(['errcode', 'errmsg', 'httpStatus', 'networkError'])
+  const isPlain = (o) => typeof o === 'object' && o !== null && Object.getPrototypeOf(o) === Object.prototype
+  const onlyKeys = (o, keys) => {
+    for (const k in o) if (!keys.has(k)) return false
+    return true
+  }
+  const absent = (v) => v === undefined || v === null
+  const optionalBool = (v) => v === undefined || typeof v === 'boolean'
+  const optionalString = (v) => absent(v) || typeof v === 'string'
+  // A whole number in [min, max], or absent (NaN) where absence is allowed; undefined if neither.
+  const wholeOrNaN = (v, min, max) =>
+    absent(v) ? NaN : Number.isSafeInteger(v) && v >= min && v <= max ? v : undefined
+
+  function classifyFast(c) {
+    if (!isPlain(c) || !onlyKeys(c, CONTEXT_KEYS)) return null
+    const r = c.response
+    if (!isPlain(r) || !onlyKeys(r, RESPONSE_KEYS)) return null
+    if (!Object.hasOwn(KIND_CODE, c.credentialKind) || !Number.isSafeInteger(c.attempt)) return null
+    if (c.attempt < 1 || c.attempt > 0xffffffff || typeof c.random !== 'number' || !Number.isFinite(c.random))
+      return null
+    if (!optionalBool(c.earlierAmbiguous) || !optionalBool(c.earlierTokenError)) return null
+    const now = absent(c.now) ? NaN : Number.isFinite(c.now) ? c.now : undefined
+    const errcode = wholeOrNaN(r.errcode, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+    const httpStatus = wholeOrNaN(r.httpStatus, 0, 65535)
+    if (now === undefined || errcode === undefined || httpStatus === undefined) return null
+    if (!optionalString(r.errmsg) || !optionalString(r.networkError)) return null
+    try {
+      return JSON.parse(
+        binding.classifyFields(
+          KIND_CODE[c.credentialKind],
+          c.attempt,
+          c.earlierAmbiguous === true,
+          c.earlierTokenError === true,
+          c.random,
+          now,
+          errcode,
+          httpStatus,
+          typeof r.networkError === 'string',
+          r.errmsg ?? null,
+        ),
+      )
+    } catch {
+      return null
+    }
+  }
+
+  const classifyOutcome = (input) => classifyFast(input) ?? call('classifyOutcome', input)
 
   // ---------------------------------------------------------------- the plan
 
@@ -392,7 +455,7 @@ function createApi(binding, backend) {
     planColumns,
     buildSubscribeMessage,
     buildTemplateMessage,
-    classifyOutcome: op('classifyOutcome'),
+    classifyOutcome,
     tokenRefreshDue: op('tokenRefreshDue'),
     refreshAfterTokenError: op('refreshAfterTokenError'),
     localDay: op('localDay'),

@@ -2,6 +2,8 @@
 //! Each operation deserializes one serde input type, calls the core and serializes its answer, so
 //! the napi and wasm bindings hold no rule and no type of their own.
 
+use std::num::NonZeroU32;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +142,49 @@ pub fn plan_columns(options: &str, cols: &plan::Columns, out: &mut plan::PlanOut
     plan::plan_columns_into(cols, &opts, out).map(|dead| dead as u32)
 }
 
+/// `classifyOutcome` from the plain fields of its input, for the hot path (no JSON in), answering
+/// JSON. NaN marks an absent number; `kind` is a position in `CredentialKind::ALL`. The JS side
+/// sends only inputs whose types it has checked to be what the JSON path reads, and the two paths
+/// decide alike (`__test__/api.test.js`). A value the core refuses is an error here too, and the
+/// caller then asks the JSON path, whose error names the field as the caller wrote it.
+#[allow(clippy::too_many_arguments)]
+pub fn classify_fields(
+    kind: u32,
+    attempt: u32,
+    earlier_ambiguous: bool,
+    earlier_token_error: bool,
+    random: f64,
+    now: f64,
+    errcode: f64,
+    http_status: f64,
+    network_error: bool,
+    errmsg: Option<String>,
+) -> Result<String> {
+    let present = |v: f64| (!v.is_nan()).then_some(v);
+    let ctx = SendContext {
+        response: outcome::Response {
+            // Whole numbers in range, as checked on the JS side; the casts saturate, never panic.
+            errcode: present(errcode).map(|v| v as i64),
+            errmsg,
+            http_status: present(http_status).map(|v| v as u16),
+            network_error: network_error.then(String::new),
+        },
+        credential_kind: *CredentialKind::ALL
+            .get(kind as usize)
+            .ok_or_else(|| Error::invalid("credentialKind", "unknown kind"))?,
+        attempt: NonZeroU32::new(attempt).ok_or_else(|| Error::invalid("attempt", "must be at least 1"))?,
+        earlier_ambiguous,
+        earlier_token_error,
+        random,
+        now: present(now)
+            .map(Millis::from_f64)
+            .transpose()
+            .map_err(|reason| Error::InvalidTime { field: "now".into(), reason })?,
+        retry: outcome::RetryPolicy::default(),
+    };
+    serde_json::to_string(&outcome::classify(&ctx)?).map_err(|e| Error::invalid("output", e.to_string()))
+}
+
 /// Runs operation `op` on its JSON input.
 pub fn call(op: &str, json: &str) -> Result<String> {
     match op {
@@ -189,6 +234,45 @@ pub fn call(op: &str, json: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn classify_fields_decides_as_the_json_path_and_refuses_what_it_refuses() {
+        let json = r#"{"response":{"errcode":47003,"errmsg":"argument invalid! data.thing3.value invalid"},"credentialKind":"formId","attempt":1,"random":0.5,"now":0}"#;
+        let fields = super::classify_fields(
+            0,
+            1,
+            false,
+            false,
+            0.5,
+            0.0,
+            47003.0,
+            f64::NAN,
+            false,
+            Some("argument invalid! data.thing3.value invalid".into()),
+        );
+        assert_eq!(fields.unwrap(), super::call("classifyOutcome", json).unwrap());
+        let code = |r: crate::error::Result<String>| r.unwrap_err().code();
+        assert_eq!(
+            code(super::classify_fields(9, 1, false, false, 0.5, f64::NAN, 0.0, f64::NAN, false, None)),
+            "ERR_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code(super::classify_fields(0, 0, false, false, 0.5, f64::NAN, 0.0, f64::NAN, false, None)),
+            "ERR_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code(super::classify_fields(0, 1, false, false, 1.0, f64::NAN, 0.0, f64::NAN, false, None)),
+            "ERR_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code(super::classify_fields(0, 1, false, false, 0.5, 1.5, 0.0, f64::NAN, false, None)),
+            "ERR_INVALID_TIME"
+        );
+        let nothing = super::classify_fields(0, 1, false, false, 0.5, f64::NAN, f64::NAN, f64::NAN, false, None);
+        assert_eq!(code(nothing), "ERR_INVALID_ARGUMENT", "a response needs errcode, httpStatus or networkError");
+        // Out-of-range numbers the JS side never sends still end in an answer, not a panic.
+        assert!(super::classify_fields(0, 1, false, false, 0.5, f64::NAN, 1e300, 1e9, true, None).is_ok());
+    }
+
     #[test]
     fn unknown_operations_are_named() {
         let e = super::call("sendEverything", "{}").unwrap_err();
