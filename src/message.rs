@@ -477,6 +477,16 @@ fn render(item: &Input, t: Option<KeyType>, o: &ValueOptions, field: &str) -> Re
     }
 }
 
+/// The grapheme clusters in `text` if there are more than `limit`. Counted only when the text has
+/// more characters than that: a cluster is one character or more, so a shorter text fits (and
+/// segmenting is most of the cost of building a message).
+fn graphemes_over(text: &str, limit: usize) -> Option<usize> {
+    if text.len() <= limit || text.chars().count() <= limit {
+        return None;
+    }
+    Some(text.graphemes(true).count()).filter(|&n| n > limit)
+}
+
 /// Checks (and under `truncate`, cuts) a rendered value against its type.
 fn fit(text: String, t: KeyType, o: &ValueOptions, field: &str) -> Result<String> {
     let invalid = |reason: String| Error::InvalidValue { field: field.into(), key_type: t.name().into(), reason };
@@ -490,10 +500,9 @@ fn fit(text: String, t: KeyType, o: &ValueOptions, field: &str) -> Result<String
     let Some(limit) = t.limit(&text) else {
         return Ok(text);
     };
-    let length = text.graphemes(true).count();
-    if length <= limit {
+    let Some(length) = graphemes_over(&text, limit) else {
         return Ok(text);
-    }
+    };
     if o.overflow == Overflow::Truncate && t.truncatable() {
         let ellipsis = t.ellipsis();
         let keep = limit - ellipsis.graphemes(true).count();
@@ -562,8 +571,7 @@ fn check_free_text(text: String, field: &str) -> Result<String> {
     if let Some(i) = text.chars().position(|c| c.is_control() && c != '\n') {
         return Err(Error::ControlCharacter { field: field.into(), position: i });
     }
-    let length = text.graphemes(true).count();
-    if length > MAX_TEMPLATE_VALUE_CHARS {
+    if let Some(length) = graphemes_over(&text, MAX_TEMPLATE_VALUE_CHARS) {
         return Err(Error::TooLong { field: field.into(), length, limit: MAX_TEMPLATE_VALUE_CHARS });
     }
     if text.is_empty() || is_stringified_js(&text) {
