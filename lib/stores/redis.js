@@ -1,7 +1,8 @@
 'use strict'
 // The Redis store (ioredis; standalone or Cluster). Seed 004's sorted set per user, made atomic:
 // every claim, confirm and release is one Lua script over one user's keys, which share a hash tag
-// (`wn:{u:<id>}:...`) and so one cluster slot. Leases run on Redis's clock (TIME).
+// (`wn:{u:<id>}:...`) and so one cluster slot; on one Redis the same script also records or drops
+// the claim's lease (a second call in a Cluster). Leases run on Redis's clock (TIME).
 //
 //   wn:{u:ID}:exp    hash   "kind|id" -> "usesLeft|expireAt"   formIds and prepay_ids, with a TTL:
 //   wn:{u:ID}:expz   zset   "kind|id" scored by expiry          an idle user's credentials vanish
@@ -19,6 +20,79 @@ const wn = require('../../index.js')
 
 const DAY = 86400000
 const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+
+// Script parts over the keys and arguments a script names, so that one text serves a step alone
+// (a Cluster keeps the lease index in its own slot, apart from the user's keys) and two steps in
+// one call (one Redis). A part's `return` ends the step: wrapped in a Lua function to go on.
+
+// A claim's guards and writes (needs `now`). -> 1 claimed, 0 taken
+const claimLua = (k, a) => `
+      if redis.call('HEXISTS', ${k.claims}, 'day:' .. ${a.day}) == 1 then return 0 end
+      if redis.call('HEXISTS', ${k.claims}, 'cred:' .. ${a.field}) == 1 then return 0 end
+      if tonumber(redis.call('HGET', ${k.days}, ${a.day}) or '0') >= tonumber(${a.max}) then return 0 end
+      local v = redis.call('HGET', ${k.exp}, ${a.field})
+      if v then
+        local sep = string.find(v, '|', 1, true)
+        if tonumber(string.sub(v, 1, sep - 1)) <= 0 or tonumber(string.sub(v, sep + 1)) <= now then return 0 end
+      else
+        v = redis.call('HGET', ${k.sub}, ${a.field})
+        if not v or (v ~= '' and tonumber(v) <= 0) then return 0 end
+      end
+      redis.call('HSET', ${k.claims}, 'day:' .. ${a.day}, ${a.token}, 'cred:' .. ${a.field}, ${a.token})
+      return 1`
+
+// An outcome applied to a held claim. -> 1, or 0 if the claim is not held
+const confirmLua = (k, a) => `
+      if redis.call('HGET', ${k.claims}, 'day:' .. ${a.day}) ~= ${a.token} or redis.call('HGET', ${k.claims}, 'cred:' .. ${a.field}) ~= ${a.token} then return 0 end
+      redis.call('HDEL', ${k.claims}, 'day:' .. ${a.day}, 'cred:' .. ${a.field})
+      local v = redis.call('HGET', ${k.exp}, ${a.field})
+      if v then
+        local sep = string.find(v, '|', 1, true)
+        local uses = tonumber(string.sub(v, 1, sep - 1))
+        if ${a.effect} == 'consume' then uses = uses - 1 end
+        if ${a.effect} == 'dead' or uses <= 0 then
+          redis.call('HDEL', ${k.exp}, ${a.field})
+          redis.call('ZREM', ${k.expz}, ${a.field})
+        elseif ${a.effect} == 'consume' then
+          redis.call('HSET', ${k.exp}, ${a.field}, uses .. string.sub(v, sep))
+        end
+      else
+        v = redis.call('HGET', ${k.sub}, ${a.field})
+        if v and (${a.effect} == 'dead' or (${a.effect} == 'consume' and v ~= '' and tonumber(v) <= 1)) then
+          redis.call('HDEL', ${k.sub}, ${a.field})
+        elseif v and ${a.effect} == 'consume' and v ~= '' then
+          redis.call('HINCRBY', ${k.sub}, ${a.field}, -1)
+        end
+      end
+      if ${a.pushed} == '1' then
+        redis.call('HINCRBY', ${k.days}, ${a.day}, 1)
+        redis.call('ZADD', ${k.pushes}, ${a.at}, ${a.at} .. ':' .. ${a.token})
+        redis.call('ZREMRANGEBYSCORE', ${k.pushes}, '-inf', tonumber(${a.at}) - ${30 * DAY})
+        redis.call('PEXPIRE', ${k.days}, ${40 * DAY})
+        redis.call('PEXPIRE', ${k.pushes}, ${40 * DAY})
+      end
+      return 1`
+const CONFIRM_KEYS = {
+  exp: 'KEYS[1]',
+  expz: 'KEYS[2]',
+  sub: 'KEYS[3]',
+  claims: 'KEYS[4]',
+  days: 'KEYS[5]',
+  pushes: 'KEYS[6]',
+}
+const CONFIRM_ARGS = {
+  field: 'ARGV[1]',
+  day: 'ARGV[2]',
+  token: 'ARGV[3]',
+  effect: 'ARGV[4]',
+  pushed: 'ARGV[5]',
+  at: 'ARGV[6]',
+}
+
+// A claim's lease, ending `leaseMs` after `now` by this node's clock, and what it claims.
+const leaseLua = (k, a) =>
+  `redis.call('ZADD', ${k.z}, now + tonumber(${a.leaseMs}), ${a.token}) redis.call('HSET', ${k.info}, ${a.token}, ${a.info})`
+const unleaseLua = (k, a) => `redis.call('ZREM', ${k.z}, ${a.token}) redis.call('HDEL', ${k.info}, ${a.token})`
 
 const SCRIPTS = {
   // KEYS exp expz sub. ARGV kind id usesLeft expireAt.
@@ -43,53 +117,37 @@ const SCRIPTS = {
   // KEYS exp sub claims days. ARGV field day maxPerDay token. -> 1 claimed, 0 taken
   wnClaim: {
     numberOfKeys: 4,
+    lua: `${NOW_MS}${claimLua(
+      { exp: 'KEYS[1]', sub: 'KEYS[2]', claims: 'KEYS[3]', days: 'KEYS[4]' },
+      { field: 'ARGV[1]', day: 'ARGV[2]', max: 'ARGV[3]', token: 'ARGV[4]' },
+    )}`,
+  },
+  // One Redis: the claim and, if it is won, its lease. KEYS z info exp sub claims days.
+  // ARGV token leaseMs info field day maxPerDay. -> 1 claimed, 0 taken
+  wnLeaseClaim: {
+    numberOfKeys: 6,
     lua: `${NOW_MS}
-      if redis.call('HEXISTS', KEYS[3], 'day:' .. ARGV[2]) == 1 then return 0 end
-      if redis.call('HEXISTS', KEYS[3], 'cred:' .. ARGV[1]) == 1 then return 0 end
-      if tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0') >= tonumber(ARGV[3]) then return 0 end
-      local v = redis.call('HGET', KEYS[1], ARGV[1])
-      if v then
-        local sep = string.find(v, '|', 1, true)
-        if tonumber(string.sub(v, 1, sep - 1)) <= 0 or tonumber(string.sub(v, sep + 1)) <= now then return 0 end
-      else
-        v = redis.call('HGET', KEYS[2], ARGV[1])
-        if not v or (v ~= '' and tonumber(v) <= 0) then return 0 end
-      end
-      redis.call('HSET', KEYS[3], 'day:' .. ARGV[2], ARGV[4], 'cred:' .. ARGV[1], ARGV[4])
+      local function claim() ${claimLua(
+        { exp: 'KEYS[3]', sub: 'KEYS[4]', claims: 'KEYS[5]', days: 'KEYS[6]' },
+        { field: 'ARGV[4]', day: 'ARGV[5]', max: 'ARGV[6]', token: 'ARGV[1]' },
+      )} end
+      if claim() == 0 then return 0 end
+      ${leaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
       return 1`,
   },
   // KEYS exp expz sub claims days pushes. ARGV field day token effect pushed at. -> 1, or 0 if not held
   wnConfirm: {
     numberOfKeys: 6,
+    lua: confirmLua(CONFIRM_KEYS, CONFIRM_ARGS),
+  },
+  // One Redis: the outcome and, if the claim was held, forgetting its lease. KEYS as wnConfirm's,
+  // then z info. ARGV as wnConfirm's. -> 1, or 0 if not held
+  wnConfirmUnlease: {
+    numberOfKeys: 8,
     lua: `
-      if redis.call('HGET', KEYS[4], 'day:' .. ARGV[2]) ~= ARGV[3] or redis.call('HGET', KEYS[4], 'cred:' .. ARGV[1]) ~= ARGV[3] then return 0 end
-      redis.call('HDEL', KEYS[4], 'day:' .. ARGV[2], 'cred:' .. ARGV[1])
-      local v = redis.call('HGET', KEYS[1], ARGV[1])
-      if v then
-        local sep = string.find(v, '|', 1, true)
-        local uses = tonumber(string.sub(v, 1, sep - 1))
-        if ARGV[4] == 'consume' then uses = uses - 1 end
-        if ARGV[4] == 'dead' or uses <= 0 then
-          redis.call('HDEL', KEYS[1], ARGV[1])
-          redis.call('ZREM', KEYS[2], ARGV[1])
-        elseif ARGV[4] == 'consume' then
-          redis.call('HSET', KEYS[1], ARGV[1], uses .. string.sub(v, sep))
-        end
-      else
-        v = redis.call('HGET', KEYS[3], ARGV[1])
-        if v and (ARGV[4] == 'dead' or (ARGV[4] == 'consume' and v ~= '' and tonumber(v) <= 1)) then
-          redis.call('HDEL', KEYS[3], ARGV[1])
-        elseif v and ARGV[4] == 'consume' and v ~= '' then
-          redis.call('HINCRBY', KEYS[3], ARGV[1], -1)
-        end
-      end
-      if ARGV[5] == '1' then
-        redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
-        redis.call('ZADD', KEYS[6], ARGV[6], ARGV[6] .. ':' .. ARGV[3])
-        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', tonumber(ARGV[6]) - ${30 * DAY})
-        redis.call('PEXPIRE', KEYS[5], ${40 * DAY})
-        redis.call('PEXPIRE', KEYS[6], ${40 * DAY})
-      end
+      local function confirm() ${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)} end
+      if confirm() == 0 then return 0 end
+      ${unleaseLua({ z: 'KEYS[7]', info: 'KEYS[8]' }, { token: 'ARGV[3]' })}
       return 1`,
   },
   // KEYS claims. ARGV field day old new. -> 1 if the old token still held both, now the new one
@@ -104,8 +162,7 @@ const SCRIPTS = {
   wnLease: {
     numberOfKeys: 2,
     lua: `${NOW_MS}
-      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-      redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+      ${leaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
       return now`,
   },
   // KEYS z info. ARGV limit. -> tokens and infos whose lease ended
@@ -120,7 +177,7 @@ const SCRIPTS = {
   // KEYS z info. ARGV token. Forgets a lease.
   wnUnlease: {
     numberOfKeys: 2,
-    lua: `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1`,
+    lua: `${unleaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]' })} return 1`,
   },
   // KEYS exp expz claims. ARGV field. Removes one unclaimed formId/prepay_id; -> 1 if this call removed it
   wnTake: {
@@ -156,6 +213,9 @@ class RedisStore {
     this.prefix = prefix
     this.users = `${prefix}:users`
     this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`]
+    // On one Redis a claim and its lease (and an outcome and forgetting the lease) take one script
+    // call each; a Cluster keeps the lease index in its own slot, so there they take two.
+    this.oneNode = !redis.isCluster
     for (const [name, def] of Object.entries(SCRIPTS)) redis.defineCommand(name, def)
   }
 
@@ -224,11 +284,28 @@ class RedisStore {
     userId = String(userId)
     const token = crypto.randomUUID()
     const claim = { token, userId, day, credential: { kind: credential.kind, id: credential.id } }
+    const k = this.keysOf(userId)
+    const field = this.field(credential)
+    if (this.oneNode) {
+      const ok = await this.redis.wnLeaseClaim(
+        ...this.leases,
+        k.exp,
+        k.sub,
+        k.claims,
+        k.days,
+        token,
+        leaseMs,
+        JSON.stringify(claim),
+        field,
+        day,
+        maxPerDay,
+      )
+      return ok === 1 ? claim : null
+    }
     // The lease is recorded first: a worker that dies between the two steps leaves a lease with
     // no claim (recovery drops it), never a claim that recovery cannot see.
     await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(claim))
-    const k = this.keysOf(userId)
-    const ok = await this.redis.wnClaim(k.exp, k.sub, k.claims, k.days, this.field(credential), day, maxPerDay, token)
+    const ok = await this.redis.wnClaim(k.exp, k.sub, k.claims, k.days, field, day, maxPerDay, token)
     if (ok === 1) return claim
     await this.redis.wnUnlease(...this.leases, token)
     return null
@@ -236,21 +313,13 @@ class RedisStore {
 
   async confirm(claim, { effect, pushed, at }) {
     const k = this.keysOf(claim.userId)
-    const ok = await this.redis.wnConfirm(
-      k.exp,
-      k.expz,
-      k.sub,
-      k.claims,
-      k.days,
-      k.pushes,
-      this.field(claim.credential),
-      claim.day,
-      claim.token,
-      effect,
-      pushed ? 1 : 0,
-      at ?? 0,
-    )
-    if (ok !== 1) throw lost(claim.token)
+    const keys = [k.exp, k.expz, k.sub, k.claims, k.days, k.pushes]
+    const args = [this.field(claim.credential), claim.day, claim.token, effect, pushed ? 1 : 0, at ?? 0]
+    if (this.oneNode) {
+      if ((await this.redis.wnConfirmUnlease(...keys, ...this.leases, ...args)) !== 1) throw lost(claim.token)
+      return
+    }
+    if ((await this.redis.wnConfirm(...keys, ...args)) !== 1) throw lost(claim.token)
     await this.redis.wnUnlease(...this.leases, claim.token)
   }
 
