@@ -53,6 +53,6 @@ export interface Store {
   pushes(userId: string | number): Promise<number[]>
   close(): Promise<void>
   /** Users a worker should keep in flight per send in flight (default 1). A store that batches
-   * its writes (MySQL: 16) fills its batches from the users waiting on it while others' sends are out. */
+   * its writes (MySQL: 4) fills its batches from the users waiting on it while others' sends are out. */
   readonly usersPerSend?: number
 }
