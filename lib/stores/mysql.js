@@ -328,8 +328,17 @@ class MysqlStore {
           'UPDATE wn_claim SET token = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND WHERE token = ?',
           [token, leaseMs * 1000, r.token],
         )
-        await conn.query('UPDATE wn_credential SET claim_token = ? WHERE claim_token = ?', [token, r.token])
-        await conn.query('UPDATE wn_user_day SET claim_token = ? WHERE claim_token = ?', [token, r.token])
+        // By key: claim_token has no index, and a scan would lock every row of a big table.
+        await conn.query(
+          'UPDATE wn_credential SET claim_token = ? WHERE user_id = ? AND kind = ? AND id = ? AND claim_token = ?',
+          [token, r.user_id, r.kind, r.id, r.token],
+        )
+        await conn.query('UPDATE wn_user_day SET claim_token = ? WHERE user_id = ? AND day = ? AND claim_token = ?', [
+          token,
+          r.user_id,
+          r.day,
+          r.token,
+        ])
         taken.push({ token, userId: r.user_id, day: r.day, credential: { kind: r.kind, id: r.id } })
       }
       return taken
