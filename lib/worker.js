@@ -125,7 +125,7 @@ function limit(n) {
  * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive HTTP);
  * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
- *   store's `usersPerSend`, else 1), leaseMs (60000),
+ *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far).
  * Returns the summary: sent, skipped by reason, dead credentials, errors by errcode, stopped.
  */
