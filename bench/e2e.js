@@ -2,8 +2,9 @@
 // The end-to-end benchmark: a day's push with weapp-notify's worker (MariaDB and Redis stores)
 // against seed 000's design ported as written (bench/seed-port.js, with and without an index on
 // user_id) and against the HTTP ceiling (the same client at the same concurrency firing bare
-// requests), all at one fake WeChat answering each send after 5 ms, in one run. Needs the servers
-// up (scripts/servers.sh start; source its env.sh). Prints PASS or MISS per target.
+// requests; the faster of a run before and one after the others), all at one fake WeChat
+// answering each send after 5 ms, in one run. Needs the servers up (scripts/servers.sh start;
+// source its env.sh). Prints PASS or MISS per target.
 const { execFile } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
@@ -189,11 +190,15 @@ async function main() {
   const results = {}
   for (const n of SIZES) {
     results[n] = {}
-    results[n].ceiling = await ceiling(fake, n)
+    const before = await ceiling(fake, n)
     for (const kind of ['mariadb', 'redis'])
       results[n][kind] = { ...(await ours(kind, fake, n)), ...(await ours(kind, fake, n, { profile: true })) }
     results[n].seedIndexed = await seedPort(fake, n, true)
     if (n === SIZES[0]) results[n].seed = await seedPort(fake, n, false)
+    // The ceiling is measured before and after the others, and the faster run counts: a ceiling
+    // caught in a slow moment of this shared machine would flatter every share of it.
+    const after = await ceiling(fake, n)
+    results[n] = { ceiling: before.ms <= after.ms ? before : after, ...results[n] }
     for (const [name, r] of Object.entries(results[n])) {
       const extra = r.peakRss
         ? `  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  worker CPU ${((r.cpuMs * 1000) / n).toFixed(0)} us/user  weapp-notify's share ${(r.share * 100).toFixed(1)}%`
