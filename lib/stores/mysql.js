@@ -197,7 +197,7 @@ class MysqlStore {
     const tokens = sorted.map((c) => c.token)
     const slotOf = (c) => [c.userId, c.day]
     const credentialOf = (c) => [c.userId, c.kind, c.id]
-    const won = await this.tx(async (conn) => {
+    const winners = await this.tx(async (conn) => {
       // A day slot is taken only if free and under the day's limit, which a batch may mix.
       for (const maxPerDay of new Set(sorted.map((c) => c.maxPerDay)))
         await conn.query(
@@ -245,7 +245,7 @@ class MysqlStore {
       return held
     })
     return batch.map((c) =>
-      won.has(c.token)
+      winners.has(c.token)
         ? { token: c.token, userId: c.userId, day: c.day, credential: { kind: c.kind, id: c.id } }
         : null,
     )
