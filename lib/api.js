@@ -100,6 +100,7 @@ function createApi(binding, backend) {
   const wholeOrNaN = (v, min, max) =>
     absent(v) ? NaN : Number.isSafeInteger(v) && v >= min && v <= max ? v : undefined
 
+  const fields = new Float64Array(7)
   function classifyFast(c) {
     if (!isPlain(c) || !onlyKeys(c, CONTEXT_KEYS)) return null
     const r = c.response
@@ -113,21 +114,19 @@ function createApi(binding, backend) {
     const httpStatus = wholeOrNaN(r.httpStatus, 0, 65535)
     if (now === undefined || errcode === undefined || httpStatus === undefined) return null
     if (!optionalString(r.errmsg) || !optionalString(r.networkError)) return null
+    // The order and flags api::classify_fields reads.
+    fields[0] = KIND_CODE[c.credentialKind]
+    fields[1] = c.attempt
+    fields[2] = c.random
+    fields[3] = now
+    fields[4] = errcode
+    fields[5] = httpStatus
+    fields[6] =
+      (c.earlierAmbiguous === true) |
+      ((c.earlierTokenError === true) << 1) |
+      ((typeof r.networkError === 'string') << 2)
     try {
-      return JSON.parse(
-        binding.classifyFields(
-          KIND_CODE[c.credentialKind],
-          c.attempt,
-          c.earlierAmbiguous === true,
-          c.earlierTokenError === true,
-          c.random,
-          now,
-          errcode,
-          httpStatus,
-          typeof r.networkError === 'string',
-          r.errmsg ?? null,
-        ),
-      )
+      return JSON.parse(binding.classifyFields(fields, r.errmsg ?? null))
     } catch {
       return null
     }

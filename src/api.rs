@@ -143,23 +143,17 @@ pub fn plan_columns(options: &str, cols: &plan::Columns, out: &mut plan::PlanOut
 }
 
 /// `classifyOutcome` from the plain fields of its input, for the hot path (no JSON in), answering
-/// JSON. NaN marks an absent number; `kind` is a position in `CredentialKind::ALL`. The JS side
-/// sends only inputs whose types it has checked to be what the JSON path reads, and the two paths
-/// decide alike (`__test__/api.test.js`). A value the core refuses is an error here too, and the
-/// caller then asks the JSON path, whose error names the field as the caller wrote it.
-#[allow(clippy::too_many_arguments)]
-pub fn classify_fields(
-    kind: u32,
-    attempt: u32,
-    earlier_ambiguous: bool,
-    earlier_token_error: bool,
-    random: f64,
-    now: f64,
-    errcode: f64,
-    http_status: f64,
-    network_error: bool,
-    errmsg: Option<String>,
-) -> Result<String> {
+/// JSON. `fields` holds, in this order: the kind's position in `CredentialKind::ALL`, attempt,
+/// random, now, errcode, httpStatus (NaN for an absent one), and flags (1 earlierAmbiguous,
+/// 2 earlierTokenError, 4 networkError). The JS side sends only inputs whose types it has checked
+/// to be what the JSON path reads, and the two paths decide alike (`__test__/api.test.js`). A value
+/// the core refuses is an error here too, and the caller then asks the JSON path, whose error names
+/// the field as the caller wrote it.
+pub fn classify_fields(fields: &[f64], errmsg: Option<String>) -> Result<String> {
+    let &[kind, attempt, random, now, errcode, http_status, flags] = fields else {
+        return Err(Error::invalid("fields", format!("needs 7 numbers, got {}", fields.len())));
+    };
+    let flag = |bit: u32| (flags as u32) & bit != 0;
     let present = |v: f64| (!v.is_nan()).then_some(v);
     let ctx = SendContext {
         response: outcome::Response {
@@ -167,14 +161,14 @@ pub fn classify_fields(
             errcode: present(errcode).map(|v| v as i64),
             errmsg,
             http_status: present(http_status).map(|v| v as u16),
-            network_error: network_error.then(String::new),
+            network_error: flag(4).then(String::new),
         },
         credential_kind: *CredentialKind::ALL
             .get(kind as usize)
             .ok_or_else(|| Error::invalid("credentialKind", "unknown kind"))?,
-        attempt: NonZeroU32::new(attempt).ok_or_else(|| Error::invalid("attempt", "must be at least 1"))?,
-        earlier_ambiguous,
-        earlier_token_error,
+        attempt: NonZeroU32::new(attempt as u32).ok_or_else(|| Error::invalid("attempt", "must be at least 1"))?,
+        earlier_ambiguous: flag(1),
+        earlier_token_error: flag(2),
         random,
         now: present(now)
             .map(Millis::from_f64)
@@ -236,41 +230,25 @@ pub fn call(op: &str, json: &str) -> Result<String> {
 mod tests {
     #[test]
     fn classify_fields_decides_as_the_json_path_and_refuses_what_it_refuses() {
-        let json = r#"{"response":{"errcode":47003,"errmsg":"argument invalid! data.thing3.value invalid"},"credentialKind":"formId","attempt":1,"random":0.5,"now":0}"#;
-        let fields = super::classify_fields(
-            0,
-            1,
-            false,
-            false,
-            0.5,
-            0.0,
-            47003.0,
-            f64::NAN,
-            false,
-            Some("argument invalid! data.thing3.value invalid".into()),
+        use super::classify_fields as fields;
+        const NAN: f64 = f64::NAN;
+        let msg = "argument invalid! data.thing3.value invalid";
+        let json = format!(
+            r#"{{"response":{{"errcode":47003,"errmsg":"{msg}"}},"credentialKind":"formId","attempt":1,"random":0.5,"now":0}}"#
         );
-        assert_eq!(fields.unwrap(), super::call("classifyOutcome", json).unwrap());
+        let fast = fields(&[0.0, 1.0, 0.5, 0.0, 47003.0, NAN, 0.0], Some(msg.into()));
+        assert_eq!(fast.unwrap(), super::call("classifyOutcome", &json).unwrap());
         let code = |r: crate::error::Result<String>| r.unwrap_err().code();
-        assert_eq!(
-            code(super::classify_fields(9, 1, false, false, 0.5, f64::NAN, 0.0, f64::NAN, false, None)),
-            "ERR_INVALID_ARGUMENT"
-        );
-        assert_eq!(
-            code(super::classify_fields(0, 0, false, false, 0.5, f64::NAN, 0.0, f64::NAN, false, None)),
-            "ERR_INVALID_ARGUMENT"
-        );
-        assert_eq!(
-            code(super::classify_fields(0, 1, false, false, 1.0, f64::NAN, 0.0, f64::NAN, false, None)),
-            "ERR_INVALID_ARGUMENT"
-        );
-        assert_eq!(
-            code(super::classify_fields(0, 1, false, false, 0.5, 1.5, 0.0, f64::NAN, false, None)),
-            "ERR_INVALID_TIME"
-        );
-        let nothing = super::classify_fields(0, 1, false, false, 0.5, f64::NAN, f64::NAN, f64::NAN, false, None);
+        assert_eq!(code(fields(&[9.0, 1.0, 0.5, NAN, 0.0, NAN, 0.0], None)), "ERR_INVALID_ARGUMENT");
+        assert_eq!(code(fields(&[0.0, 0.0, 0.5, NAN, 0.0, NAN, 0.0], None)), "ERR_INVALID_ARGUMENT");
+        assert_eq!(code(fields(&[0.0, 1.0, 1.0, NAN, 0.0, NAN, 0.0], None)), "ERR_INVALID_ARGUMENT");
+        assert_eq!(code(fields(&[0.0, 1.0, 0.5, 1.5, 0.0, NAN, 0.0], None)), "ERR_INVALID_TIME");
+        assert_eq!(code(fields(&[0.0, 1.0, 0.5], None)), "ERR_INVALID_ARGUMENT");
+        let nothing = fields(&[0.0, 1.0, 0.5, NAN, NAN, NAN, 0.0], None);
         assert_eq!(code(nothing), "ERR_INVALID_ARGUMENT", "a response needs errcode, httpStatus or networkError");
-        // Out-of-range numbers the JS side never sends still end in an answer, not a panic.
-        assert!(super::classify_fields(0, 1, false, false, 0.5, f64::NAN, 1e300, 1e9, true, None).is_ok());
+        // Out-of-range numbers the JS side never sends still end in an answer or an error, not a panic.
+        assert!(fields(&[0.0, 1e300, 0.5, NAN, 1e300, 1e9, 1e300], None).is_ok());
+        assert_eq!(code(fields(&[1e300, NAN, NAN, NAN, NAN, NAN, NAN], None)), "ERR_INVALID_ARGUMENT");
     }
 
     #[test]

@@ -27,32 +27,8 @@ pub fn call(op: String, input: String) -> napi::Result<String, Code> {
 
 /// `classifyFields`: `classifyOutcome` from plain fields (`api::classify_fields`), answering JSON.
 #[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn classify_fields(
-    kind: u32,
-    attempt: u32,
-    earlier_ambiguous: bool,
-    earlier_token_error: bool,
-    random: f64,
-    now: f64,
-    errcode: f64,
-    http_status: f64,
-    network_error: bool,
-    errmsg: Option<String>,
-) -> napi::Result<String, Code> {
-    crate::api::classify_fields(
-        kind,
-        attempt,
-        earlier_ambiguous,
-        earlier_token_error,
-        random,
-        now,
-        errcode,
-        http_status,
-        network_error,
-        errmsg,
-    )
-    .map_err(to_js)
+pub fn classify_fields(fields: Float64ArraySlice, errmsg: Option<String>) -> napi::Result<String, Code> {
+    crate::api::classify_fields(&fields, errmsg).map_err(to_js)
 }
 
 /// `joinUserKeys`: writes each credential row's user index (its key's position in `userKeys`) into `out`.

@@ -22,32 +22,8 @@ pub fn call(op: &str, input: &str) -> Result<String, JsValue> {
 
 /// `classifyFields`: `classifyOutcome` from plain fields (`api::classify_fields`), answering JSON.
 #[wasm_bindgen(js_name = classifyFields)]
-#[allow(clippy::too_many_arguments)]
-pub fn classify_fields(
-    kind: u32,
-    attempt: u32,
-    earlier_ambiguous: bool,
-    earlier_token_error: bool,
-    random: f64,
-    now: f64,
-    errcode: f64,
-    http_status: f64,
-    network_error: bool,
-    errmsg: Option<String>,
-) -> Result<String, JsValue> {
-    crate::api::classify_fields(
-        kind,
-        attempt,
-        earlier_ambiguous,
-        earlier_token_error,
-        random,
-        now,
-        errcode,
-        http_status,
-        network_error,
-        errmsg,
-    )
-    .map_err(to_js)
+pub fn classify_fields(fields: &[f64], errmsg: Option<String>) -> Result<String, JsValue> {
+    crate::api::classify_fields(fields, errmsg).map_err(to_js)
 }
 
 /// `joinUserKeys`: writes each credential row's user index into `out`.

@@ -49,6 +49,8 @@ const MIGRATIONS = [
   ],
 ]
 
+// A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
+const slotOf = (c) => [c.userId, c.day]
 const LIVE = '(uses_left IS NULL OR uses_left > 0) AND (expire_at IS NULL OR expire_at > ?)'
 const toCredential = (r) => ({
   kind: r.kind,
@@ -195,7 +197,6 @@ class MysqlStore {
   async claimBatch(batch) {
     const sorted = [...batch].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
     const tokens = sorted.map((c) => c.token)
-    const slotOf = (c) => [c.userId, c.day]
     const credentialOf = (c) => [c.userId, c.kind, c.id]
     const winners = await this.tx(async (conn) => {
       // A day slot is taken only if free and under the day's limit, which a batch may mix.
@@ -258,7 +259,7 @@ class MysqlStore {
   async confirmBatch(batch) {
     const first = new Map()
     batch.forEach((o, i) => first.has(o.claim.token) || first.set(o.claim.token, i))
-    const slots = batch.map((o) => [o.claim.userId, o.claim.day])
+    const slots = batch.map((o) => slotOf(o.claim))
     const held = await this.tx(async (conn) => {
       const [rows] = await conn.query(
         `SELECT claim_token FROM wn_user_day FORCE INDEX (PRIMARY) WHERE (user_id, day) IN (?) AND claim_token IN (?) FOR UPDATE`,
@@ -274,7 +275,7 @@ class MysqlStore {
         tokensOf((o) => o.effect === 'consume'),
       ]
       if (!all.length) return held
-      const mySlots = mine.map((o) => [o.claim.userId, o.claim.day])
+      const mySlots = mine.map((o) => slotOf(o.claim))
       await conn.query(
         `DELETE w FROM wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN wn_claim w ON w.token = d.claim_token
          WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?)`,
