@@ -133,7 +133,7 @@ impl TryFrom<RawCredential> for Credential {
     type Error = String;
     fn try_from(r: RawCredential) -> std::result::Result<Self, String> {
         let id = check_id("id", r.id.as_deref()).map_err(|e| e.to_string())?;
-        let state = CredState { kind: r.kind, uses_left: r.uses_left, expire_at: r.expire_at.map(|e| e.0) };
+        let state = CredState::new(r.kind, r.uses_left, r.expire_at.map(|e| e.0));
         state.check(r.template_id.is_some())?;
         let template_id = match r.template_id {
             Some(t) => Some(check_id("templateId", Some(&t)).map_err(|e| e.to_string())?),
@@ -150,36 +150,66 @@ impl TryFrom<RawCredential> for Credential {
     }
 }
 
-/// The part of a credential the rules read: shared by the object and the columnar paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The part of a credential the rules read: shared by the object and the columnar paths. The
+/// numbers are f64, as the plan's columns carry them, with NaN for "none", so that a column row is
+/// read without converting it; they are exact (uses below 2^32, instants below 2^48 ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CredState {
     pub kind: CredentialKind,
-    pub uses_left: Option<u32>,
-    pub expire_at: Option<i64>,
+    /// NaN: unlimited (long-term).
+    pub uses_left: f64,
+    /// NaN: never expires.
+    pub expire_at: f64,
+}
+
+/// What the rules need to know of a kind: its most uses, whether it expires, whether it belongs
+/// to a template, and its place in the spend order (lower goes first).
+#[derive(Clone, Copy)]
+pub struct KindShape {
+    pub max_uses: f64,
+    pub expiring: bool,
+    pub templated: bool,
+    pub spend_rank: f64,
 }
 
 impl CredState {
-    /// The invariants every stored credential holds, whatever store or path it came from:
-    /// `(max uses, expires, belongs to a template)` for each kind, in `CredentialKind::ALL` order.
-    /// A table, so that the plan's per-row path does not branch on the kind.
-    const SHAPES: [(u32, bool, bool); 4] =
-        [(FORM_ID_USES, true, false), (PREPAY_ID_USES, true, false), (u32::MAX, false, true), (0, false, true)];
+    /// Per kind, in `CredentialKind::ALL` order: a table, so that the plan's per-row path does not
+    /// branch on the kind. Spend order: a long-term subscription first (it costs nothing), then a
+    /// formId before a prepay_id, one-time grants last.
+    pub const SHAPES: [KindShape; 4] = [
+        KindShape { max_uses: FORM_ID_USES as f64, expiring: true, templated: false, spend_rank: 1.0 },
+        KindShape { max_uses: PREPAY_ID_USES as f64, expiring: true, templated: false, spend_rank: 2.0 },
+        KindShape { max_uses: u32::MAX as f64, expiring: false, templated: true, spend_rank: 3.0 },
+        KindShape { max_uses: 0.0, expiring: false, templated: true, spend_rank: 0.0 },
+    ];
 
-    #[inline(always)]
-    fn shape(kind: CredentialKind) -> (u32, bool, bool) {
-        Self::SHAPES[kind as usize]
+    pub fn new(kind: CredentialKind, uses_left: Option<u32>, expire_at: Option<i64>) -> CredState {
+        CredState {
+            kind,
+            uses_left: uses_left.map_or(f64::NAN, f64::from),
+            expire_at: expire_at.map_or(f64::NAN, |e| e as f64),
+        }
     }
 
-    /// Whether the state keeps the invariants: the plan's per-row fast path (`&`, not `&&`, so
-    /// that it compiles to arithmetic rather than jumps).
+    pub fn uses(&self) -> Option<u32> {
+        (!self.uses_left.is_nan()).then_some(self.uses_left as u32)
+    }
+
+    #[inline(always)]
+    fn shape(&self) -> KindShape {
+        Self::SHAPES[self.kind as usize]
+    }
+
+    /// Whether the state keeps the invariants every stored credential holds, whatever store or
+    /// path it came from: the plan's per-row fast path (`&`, not `&&`, so that it compiles to
+    /// arithmetic rather than jumps).
     #[inline(always)]
     pub fn is_valid(&self, has_template: bool) -> bool {
-        let (max_uses, expiring, templated) = Self::shape(self.kind);
-        let uses_ok = match self.uses_left {
-            None => self.kind == CredentialKind::LongTerm,
-            Some(n) => n <= max_uses,
-        };
-        uses_ok & (expiring == self.expire_at.is_some()) & (templated == has_template)
+        let shape = self.shape();
+        // NaN compares false: no count is valid only for a long-term subscription.
+        let uses_ok =
+            (self.uses_left <= shape.max_uses) | (self.uses_left.is_nan() & (self.kind == CredentialKind::LongTerm));
+        uses_ok & (shape.expiring != self.expire_at.is_nan()) & (shape.templated == has_template)
     }
 
     /// `is_valid`, with the broken invariant named.
@@ -187,17 +217,17 @@ impl CredState {
         if self.is_valid(has_template) {
             return Ok(());
         }
-        let (max_uses, expiring, templated) = Self::shape(self.kind);
+        let KindShape { max_uses, expiring, templated, .. } = self.shape();
         let name = self.kind.name();
-        Err(match self.uses_left {
+        Err(match self.uses() {
             None if self.kind != CredentialKind::LongTerm => {
                 format!("usesLeft: a {name} credential needs a usesLeft count")
             }
-            Some(n) if n > max_uses => {
+            Some(n) if n as f64 > max_uses => {
                 format!("usesLeft: {n} is more than a {name} credential allows ({max_uses}; long-term ones take null)")
             }
-            _ if expiring && self.expire_at.is_none() => format!("expireAt: a {name} credential needs expireAt"),
-            _ if !expiring && self.expire_at.is_some() => {
+            _ if expiring && self.expire_at.is_nan() => format!("expireAt: a {name} credential needs expireAt"),
+            _ if !expiring && !self.expire_at.is_nan() => {
                 format!("expireAt: a {name} does not expire, expireAt must be null")
             }
             _ if templated => format!("templateId: a {name} belongs to one template and needs its templateId"),
@@ -207,30 +237,50 @@ impl CredState {
 
     pub fn after(self, effect: SendEffect) -> CredState {
         let uses_left = match effect {
-            SendEffect::Consume => self.uses_left.map(|n| n.saturating_sub(1)),
-            SendEffect::Dead => Some(0),
-            SendEffect::Keep => self.uses_left,
+            // NaN (unlimited) stays NaN, and a spent count stays 0.
+            SendEffect::Consume if self.uses_left > 0.0 => self.uses_left - 1.0,
+            SendEffect::Consume | SendEffect::Keep => self.uses_left,
+            SendEffect::Dead => 0.0,
         };
         CredState { uses_left, ..self }
     }
 
     /// Dead at `now`: expired (the instant `expireAt` is reached) or no uses left.
     #[inline(always)]
-    pub fn death(&self, now: i64) -> Option<DeathReason> {
-        if self.uses_left == Some(0) {
-            Some(DeathReason::Spent)
-        } else if self.expire_at.is_some_and(|e| now >= e) {
-            Some(DeathReason::Expired)
-        } else {
-            None
-        }
+    pub fn death(&self, now: f64) -> Option<DeathReason> {
+        let (dead, reason) = self.death_code(now);
+        dead.then_some(reason)
+    }
+
+    /// `death` as flags the plan's per-row path can use without branching: whether it is dead,
+    /// and the reason it would be (spent wins over expired).
+    #[inline(always)]
+    pub fn death_code(&self, now: f64) -> (bool, DeathReason) {
+        // Counts are whole and not negative, so fewer than one is none; NaN (unlimited, never
+        // expires) compares false.
+        let spent = self.uses_left < 1.0;
+        let expired = now >= self.expire_at;
+        (spent | expired, if spent { DeathReason::Spent } else { DeathReason::Expired })
     }
 
     /// Safe to send with at `now`: a use left and alive for longer than `margin_ms`, since a send
     /// takes time and a credential that dies in flight costs a 41028.
     #[inline(always)]
-    pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
-        (self.uses_left != Some(0)) & self.expire_at.is_none_or(|e| now.saturating_add(margin_ms) < e)
+    pub fn usable(&self, now: f64, margin_ms: f64) -> bool {
+        // NaN (unlimited, never expires) compares false, so it passes.
+        let spent = self.uses_left < 1.0;
+        let dies_soon = self.expire_at <= now + margin_ms;
+        !(spent | dies_soon)
+    }
+
+    /// The spend order as one number, lower first: the earliest expiry, then the kind's rank; no
+    /// expiry sorts after every instant. Worked out in f64, exactly (instants are below 2^48 ms, so
+    /// the sum is below 2^51), and given as the f64's bits: positive floats order as their bits do.
+    #[inline(always)]
+    pub fn spend_key(&self) -> u64 {
+        const NEVER: f64 = (1u64 << 48) as f64;
+        let expire = if self.expire_at.is_nan() { NEVER } else { self.expire_at };
+        (expire * 4.0 + self.shape().spend_rank).to_bits()
     }
 }
 
@@ -278,20 +328,20 @@ pub enum DeathReason {
 
 impl Credential {
     pub fn state(&self) -> CredState {
-        CredState { kind: self.kind, uses_left: self.uses_left, expire_at: self.expire_at.map(|e| e.0) }
+        CredState::new(self.kind, self.uses_left, self.expire_at.map(|e| e.0))
     }
 
     /// The credential as it must be stored after a send with this effect.
     pub fn after(&self, effect: SendEffect) -> Credential {
-        Credential { uses_left: self.state().after(effect).uses_left, ..self.clone() }
+        Credential { uses_left: self.state().after(effect).uses(), ..self.clone() }
     }
 
     pub fn death(&self, now: i64) -> Option<DeathReason> {
-        self.state().death(now)
+        self.state().death(now as f64)
     }
 
     pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
-        self.state().usable(now, margin_ms)
+        self.state().usable(now as f64, margin_ms as f64)
     }
 }
 

@@ -4,14 +4,15 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::hint::select_unpredictable;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Millis, MAX_EPOCH_MS};
-use crate::credential::{CredState, Credential, CredentialKind, DeadCredential, DeathReason, UserId};
+use crate::credential::{CredState, Credential, CredentialKind, DeadCredential, DeathReason, SendEffect, UserId};
 use crate::error::{Error, Result};
 use crate::policy::{Policy, SkipReason};
-use crate::select::{spend_rank, MessageKind};
+use crate::select::MessageKind;
 
 /// `reason` codes of a columnar plan: 0 is "send", the rest index `SKIP_REASONS` from 1.
 pub const SEND: u8 = 0;
@@ -28,8 +29,18 @@ pub const NO_TEMPLATE: u32 = u32::MAX;
 pub const DEATH_REASONS: [DeathReason; 2] = [DeathReason::Expired, DeathReason::Spent];
 const _: () = assert!(DEATH_REASONS[0] as u8 == 0 && DEATH_REASONS[1] as u8 == 1);
 
+// Skip codes are the declaration order plus one, so a reason's code is arithmetic, not a search.
+const _: () = {
+    let mut i = 0;
+    while i < SKIP_REASONS.len() {
+        assert!(SKIP_REASONS[i] as usize == i);
+        i += 1;
+    }
+};
+
+#[inline(always)]
 fn reason_code(r: SkipReason) -> u8 {
-    SKIP_REASONS.iter().position(|&x| x == r).map_or(0, |i| i as u8 + 1)
+    r as u8 + 1
 }
 
 /// A page in columns. Users are indices `0..user_count`; every credential and push row names one.
@@ -90,18 +101,11 @@ pub struct ColumnPlan {
     pub dead_reason: Vec<u8>,
 }
 
+/// A user's best row so far: its spend key (`CredState::spend_key`; `NONE` for none) and row.
 #[derive(Clone, Copy)]
 struct Best {
     key: u64,
     row: u32,
-}
-
-/// `spend_rank` packed in one integer: expiry (< 2^48 ms) above the kind rank; no expiry sorts last.
-#[inline(always)]
-fn spend_key(s: &CredState) -> u64 {
-    let (expire, rank) = spend_rank(s);
-    let expire = if expire == i64::MAX { 1u64 << 48 } else { expire as u64 };
-    expire << 2 | rank as u64
 }
 
 /// Whether row `r` goes before row `b` of equal spend key: by credential id when the caller gave
@@ -216,23 +220,13 @@ fn instant(field: &str, i: usize, v: f64) -> Result<i64> {
     Millis::from_f64(v).map(|m| m.0).map_err(|reason| Error::InvalidTime { field: format!("{field}[{i}]"), reason })
 }
 
-/// A row's columns as a credential state, or `None` if any is out of shape. The fast path only
-/// compares; `row_error` says what is wrong.
+/// Whether `x` is a whole number in `0..=max`, without leaving the float domain (the per-row path
+/// reads millions of them): adding 2^52 rounds a number below 2^52 to a whole one, so the round
+/// trip holds only for whole numbers. `max` is below 2^52; NaN fails every comparison.
 #[inline(always)]
-fn cred_state(kind: u8, uses: f64, expire: f64, template: u32, templates: usize) -> Option<CredState> {
-    let kind = *CredentialKind::ALL.get(kind as usize)?;
-    // Saturating casts: a round trip holds only for whole numbers in range (NaN means none).
-    let uses_left = (uses as u32) as f64 == uses;
-    let expire_at = (expire as i64) as f64 == expire && (0.0..=MAX_EPOCH_MS as f64).contains(&expire);
-    if !(uses_left || uses.is_nan())
-        || !(expire_at || expire.is_nan())
-        || (template != NO_TEMPLATE && template as usize >= templates)
-    {
-        return None;
-    }
-    let state =
-        CredState { kind, uses_left: uses_left.then_some(uses as u32), expire_at: expire_at.then_some(expire as i64) };
-    state.is_valid(template != NO_TEMPLATE).then_some(state)
+fn whole_upto(x: f64, max: f64) -> bool {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    (x >= 0.0) & (x <= max) & ((x + TWO_52) - TWO_52 == x)
 }
 
 /// What is wrong with row `r`, if anything.
@@ -249,23 +243,20 @@ fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
         return Some(Error::invalid(field("kind"), format!("{} is not a kind code (0-3)", c.cred_kind[r])));
     };
     let u = c.cred_uses[r];
-    if !u.is_nan() && u as u32 as f64 != u {
+    if !u.is_nan() && !whole_upto(u, u32::MAX as f64) {
         return Some(Error::invalid(field("usesLeft"), format!("{u} is not a use count")));
     }
     let e = c.cred_expire[r];
-    let expire_at = if e.is_nan() {
-        None
-    } else {
-        match Millis::from_f64(e) {
-            Ok(m) => Some(m.0),
-            Err(reason) => return Some(Error::InvalidTime { field: field("expireAt"), reason }),
+    if !e.is_nan() {
+        if let Err(reason) = Millis::from_f64(e) {
+            return Some(Error::InvalidTime { field: field("expireAt"), reason });
         }
-    };
+    }
     let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
     if template != NO_TEMPLATE && template as usize >= templates {
         return Some(Error::invalid(field("template"), format!("{template} is not an index into templates")));
     }
-    let state = CredState { kind, uses_left: (!u.is_nan()).then_some(u as u32), expire_at };
+    let state = CredState { kind, uses_left: u, expire_at: e };
     state.check(template != NO_TEMPLATE).err().map(|e| Error::invalid(field("state"), e))
 }
 
@@ -326,45 +317,9 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
     let target =
         o.message.template().map(|t| o.templates.iter().position(|x| x == t).map_or(NO_TEMPLATE, |i| i as u32));
-    let now = o.now.0;
-    let margin = o.policy.safety_margin_ms.0;
-
-    // One pass over the credentials: the best usable one per user, and the dead. Each user's best
-    // is one 16-byte slot (spend key and row), so a row costs one random access. Columns are
-    // sliced to one length first so the loop carries no bounds checks.
-    let mut best: Vec<Best> = vec![Best { key: u64::MAX, row: u32::MAX }; n];
-    let mut dead = 0;
-    let (users, kinds, uses, expires) =
-        (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
-    let templates = o.templates.len();
-    let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
-    for r in 0..rows {
-        let u = users[r] as usize;
-        let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
-        let state = if u < n { cred_state(kinds[r], uses[r], expires[r], template, templates) } else { None };
-        let Some(s) = state else {
-            return Err(row_error(c, r, templates)
-                .unwrap_or_else(|| Error::invalid(format!("credentials[{r}]"), "is out of shape")));
-        };
-        // A row's fate is random data: it is computed, not branched on (a mispredicted branch
-        // costs more than the rest of the row). Every row is written to the dead list, and kept
-        // there by moving `dead` on.
-        let death = s.death(now);
-        out.dead_rows[dead] = r as u32;
-        out.dead_reason[dead] = death.map_or(0, |d| d as u8);
-        dead += death.is_some() as usize;
-        let usable =
-            death.is_none() & fits_kind[s.kind as usize] & target.is_none_or(|t| t == template) & s.usable(now, margin);
-        let key = if usable { spend_key(&s) } else { u64::MAX };
-        let b = &mut best[u];
-        // Equal keys are rare (a usable row's key is never u64::MAX): only they ask for ids.
-        if key == b.key && usable && tie_first(c.ids, r, b.row as usize)? {
-            b.row = r as u32;
-        }
-        let take = key < b.key;
-        b.row = if take { r as u32 } else { b.row };
-        b.key = if take { key } else { b.key };
-    }
+    let best = best_per_user(c, o, target, out)?;
+    let dead = best.dead;
+    let best = best.best;
 
     // Pushes grouped by user (a counting sort: no per-user allocation).
     let mut start = vec![0u32; n + 1];
@@ -376,37 +331,184 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     }
     let mut fill = start.clone();
     let mut pushes = vec![0i64; c.push_user.len()];
-    for (i, (&u, &at)) in c.push_user.iter().zip(c.push_at).enumerate() {
-        pushes[fill[u as usize] as usize] = instant("pushes.at", i, at)?;
+    let mut bad_push = false;
+    for (&u, &at) in c.push_user.iter().zip(c.push_at) {
+        pushes[fill[u as usize] as usize] = at as i64;
         fill[u as usize] += 1;
+        bad_push |= !whole_upto(at, MAX_EPOCH_MS as f64);
+    }
+    if bad_push {
+        for (i, &at) in c.push_at.iter().enumerate() {
+            instant("pushes.at", i, at)?;
+        }
     }
 
-    let today = o.policy.local_day(now);
-    out.choice.fill(-1);
-    out.reason.fill(SEND);
-    out.not_before.fill(f64::NAN);
-    out.uses_after.fill(f64::NAN);
+    // One pass over the users, each output written once. Eligibility depends only on a user's
+    // pushes and today, so the answer for a user never pushed is worked out once for the page.
+    let today = o.policy.local_day(o.now.0);
+    let never_pushed = o.policy.eligibility_on(&[], today);
+    let (choice, reason, not_before, uses_after) =
+        (&mut out.choice[..n], &mut out.reason[..n], &mut out.not_before[..n], &mut out.uses_after[..n]);
     for u in 0..n {
-        if c.excluded.get(u).is_some_and(|&x| x != 0) {
-            out.reason[u] = reason_code(SkipReason::ExcludedByBusiness);
-            continue;
-        }
-        let e = o.policy.eligibility_on(&pushes[start[u] as usize..start[u + 1] as usize], today);
-        if let Some(r) = e.reason {
-            out.reason[u] = reason_code(r);
-            out.not_before[u] = e.not_before as f64;
-            continue;
-        }
-        match best[u].row {
-            u32::MAX => out.reason[u] = reason_code(SkipReason::NoCredential),
-            r => {
-                out.choice[u] = r as i32;
-                let uses = c.cred_uses[r as usize];
-                out.uses_after[u] = if uses.is_nan() { f64::NAN } else { uses - 1.0 };
+        let (first, last) = (start[u] as usize, start[u + 1] as usize);
+        let e = if first == last { never_pushed } else { o.policy.eligibility_on(&pushes[first..last], today) };
+        let row = best[u].row;
+        let code = if c.excluded.get(u).is_some_and(|&x| x != 0) {
+            reason_code(SkipReason::ExcludedByBusiness)
+        } else if let Some(r) = e.reason {
+            reason_code(r)
+        } else if row == u32::MAX {
+            reason_code(SkipReason::NoCredential)
+        } else {
+            SEND
+        };
+        let send = code == SEND;
+        // Read whatever the row, so that there is no branch: row 0 stands in when nothing is sent.
+        let r = if send { row as usize } else { 0 };
+        let field = |col: &[f64]| col.get(r).copied().unwrap_or(f64::NAN);
+        let chosen = row_state(c.cred_kind.get(r).copied().unwrap_or(0), field(c.cred_uses), field(c.cred_expire));
+        choice[u] = if send { row as i32 } else { -1 };
+        reason[u] = code;
+        not_before[u] = if e.reason.is_some() && code != reason_code(SkipReason::ExcludedByBusiness) {
+            e.not_before as f64
+        } else {
+            f64::NAN
+        };
+        uses_after[u] = if send { chosen.after(SendEffect::Consume).uses_left } else { f64::NAN };
+    }
+    Ok(dead)
+}
+
+struct BestRows {
+    /// Per user, and one more slot that bad rows write to and nobody reads.
+    best: Vec<Best>,
+    dead: usize,
+}
+
+/// One pass over the credentials: the best usable one per user, and the dead (written to `out`).
+fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut PlanOut) -> Result<BestRows> {
+    let rows = c.cred_user.len();
+    let templates = o.templates.len();
+    let in_shape = columns_in_shape(c, templates);
+    // Monomorphized twice, so that a page without templates reads no template column at all.
+    let scan = match c.cred_template {
+        [] => scan_rows(c, o, target, out, |_| NO_TEMPLATE),
+        t => scan_rows(c, o, target, out, |r| t[r]),
+    };
+    if !(in_shape & scan.in_shape) {
+        let first = (0..rows).find_map(|r| row_error(c, r, templates));
+        return Err(first.unwrap_or_else(|| Error::invalid("credentials", "is out of shape")));
+    }
+    let mut best = scan.best;
+    // The scan kept the first of rows with equal keys, and listed the others at the end of the
+    // dead list's room: the smallest id among the rows that hold a user's final best key wins,
+    // whatever their order.
+    if c.ids.is_some() {
+        for i in rows - scan.ties..rows {
+            let r = out.dead_rows[i] as usize;
+            let b = &mut best[c.cred_user[r] as usize];
+            if row_key(c, o, target, r) == b.key && tie_first(c.ids, r, b.row as usize)? {
+                b.row = r as u32;
             }
         }
     }
-    Ok(dead)
+    Ok(BestRows { best, dead: scan.dead })
+}
+
+/// Whether every number in the columns is of its field's form (user below the count, kind code,
+/// whole counts and instants, template index): column by column, so each loop is a plain fold
+/// the compiler vectorizes.
+fn columns_in_shape(c: &Columns, templates: usize) -> bool {
+    let users = c.cred_user.iter().fold(0, |m, &u| m.max(u)) < c.user_count as u32 || c.cred_user.is_empty();
+    let kinds = c.cred_kind.iter().fold(0, |m, &k| m.max(k)) < CredentialKind::ALL.len() as u8;
+    let uses = c.cred_uses.iter().fold(true, |ok, &x| ok & (whole_upto(x, u32::MAX as f64) | x.is_nan()));
+    let expires = c.cred_expire.iter().fold(true, |ok, &x| ok & (whole_upto(x, MAX_EPOCH_MS as f64) | x.is_nan()));
+    let templates = c.cred_template.iter().fold(true, |ok, &t| ok & ((t == NO_TEMPLATE) | ((t as usize) < templates)));
+    users & kinds & uses & expires & templates
+}
+
+struct Scan {
+    best: Vec<Best>,
+    dead: usize,
+    /// Every row kept its kind's invariants (`CredState::is_valid`).
+    in_shape: bool,
+    /// How many rows tied with their user's best so far: listed at the end of `dead_rows`.
+    ties: usize,
+}
+
+/// The key of a row that cannot be sent with: above every spend key.
+const NONE: u64 = u64::MAX;
+
+/// A row as a credential state, with its fate at `now`: dead or not, and why it would be; its
+/// spend key if it is usable for this message, `NONE` otherwise.
+#[inline(always)]
+fn fate(
+    s: CredState,
+    template: u32,
+    target: Option<u32>,
+    fits_kind: &[bool; 4],
+    now: f64,
+    margin: f64,
+) -> (bool, DeathReason, u64) {
+    let (is_dead, death) = s.death_code(now);
+    let usable = !is_dead & fits_kind[s.kind as usize] & target.is_none_or(|t| t == template) & s.usable(now, margin);
+    (is_dead, death, select_unpredictable(usable, s.spend_key(), NONE))
+}
+
+#[inline(always)]
+fn row_state(kind: u8, uses: f64, expire: f64) -> CredState {
+    CredState { kind: CredentialKind::ALL[(kind & 3) as usize], uses_left: uses, expire_at: expire }
+}
+
+/// Row `r`'s spend key, as the scan computed it.
+fn row_key(c: &Columns, o: &PlanOptions, target: Option<u32>, r: usize) -> u64 {
+    let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
+    let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
+    let s = row_state(c.cred_kind[r], c.cred_uses[r], c.cred_expire[r]);
+    fate(s, template, target, &fits_kind, o.now.0 as f64, o.policy.safety_margin_ms.0 as f64).2
+}
+
+#[inline(always)]
+fn scan_rows(
+    c: &Columns,
+    o: &PlanOptions,
+    target: Option<u32>,
+    out: &mut PlanOut,
+    template_of: impl Fn(usize) -> u32,
+) -> Scan {
+    let (n, rows) = (c.user_count, c.cred_user.len());
+    let (now, margin) = (o.now.0 as f64, o.policy.safety_margin_ms.0 as f64);
+    let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
+    // Each user's best is one 16-byte slot, so a row costs one random access; a row whose user
+    // is out of range writes to the sink `best[n]`, which nobody reads. Columns are sliced to one
+    // length first so the loop carries no bounds checks.
+    let mut best_slots = vec![Best { key: NONE, row: u32::MAX }; n + 1];
+    let best = &mut best_slots[..=n];
+    let (users, kinds, uses, expires) =
+        (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
+    let (dead_rows, dead_reason) = (&mut out.dead_rows[..rows], &mut out.dead_reason[..rows]);
+    let (mut dead, mut ties, mut in_shape) = (0, 0, true);
+    for r in 0..rows {
+        let template = template_of(r);
+        let s = row_state(kinds[r], uses[r], expires[r]);
+        in_shape &= s.is_valid(template != NO_TEMPLATE);
+        // A row's fate is random data: it is computed, not branched on (a mispredicted branch
+        // costs more than the rest of the row). Every row is written to the dead list, and kept
+        // there by moving `dead` on; a tie is written the same way from the end. A row is never
+        // both (a tie is usable), so the two lists never meet.
+        let (is_dead, death, key) = fate(s, template, target, &fits_kind, now, margin);
+        dead_rows[dead.min(rows - 1)] = r as u32;
+        dead_reason[dead.min(rows - 1)] = death as u8;
+        dead += is_dead as usize;
+        let slot = &mut best[(users[r] as usize).min(n)];
+        let b = *slot;
+        let tie = (key == b.key) & (key != NONE);
+        dead_rows[rows - 1 - ties] = r as u32;
+        ties += tie as usize;
+        let take = key < b.key;
+        *slot = Best { key: select_unpredictable(take, key, b.key), row: select_unpredictable(take, r as u32, b.row) };
+    }
+    Scan { best: best_slots, dead, in_shape, ties }
 }
 
 // ---------------------------------------------------------------- the object form
@@ -512,7 +614,7 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
                 Decision::Send {
                     user_id: user.user_id.clone(),
                     credential_index: i,
-                    after_delivery: credential.after(crate::credential::SendEffect::Consume),
+                    after_delivery: credential.after(SendEffect::Consume),
                     credential,
                 }
             }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::credential::{CredState, Credential, CredentialKind};
+use crate::credential::{Credential, CredentialKind};
 
 /// What is being sent: a template message (needs a formId or prepay_id) or a subscribe message for
 /// one template (needs a grant or long-term subscription for that template).
@@ -42,24 +42,15 @@ impl MessageKind {
     }
 }
 
-/// The order credentials are spent in: earliest expiry first (no expiry last), then a long-term
-/// subscription before one-time grants (it costs nothing), a formId before a prepay_id. Ties after
-/// that go by credential id, so the order of the input never matters.
-#[inline(always)]
-pub fn spend_rank(s: &CredState) -> (i64, u8) {
-    // By kind, in `CredentialKind::ALL` order: formId, prepayId, grant, longTerm.
-    const RANK: [u8; 4] = [1, 2, 3, 0];
-    (s.expire_at.unwrap_or(i64::MAX), RANK[s.kind as usize])
-}
-
 /// The credential to send with, as an index into `creds`: usable at `now` with `margin_ms` to spare,
-/// of the right kind, first in spend order.
+/// of the right kind, first in spend order (`CredState::spend_key`). Ties after that go by
+/// credential id, so the order of the input never matters.
 pub fn select(creds: &[Credential], kind: &MessageKind, now: i64, margin_ms: i64) -> Option<usize> {
     creds
         .iter()
         .enumerate()
         .filter(|(_, c)| kind.accepts(c) && c.usable(now, margin_ms))
-        .min_by_key(|(_, c)| (spend_rank(&c.state()), c.id.as_str()))
+        .min_by_key(|(_, c)| (c.state().spend_key(), c.id.as_str()))
         .map(|(i, _)| i)
 }
 
