@@ -302,12 +302,47 @@ describe.each(backends)('%s backend', (name, wn) => {
       )
       expect(() => wn.planColumns({ ...base, users: { count: 1.5 } })).toThrow(/^users\.count: /)
       expect(() => wn.planColumns({ ...base, users: { count: -1 } })).toThrow(/^users\.count: /)
+      // Past what the core takes, and within it but past what memory holds: both coded, by name.
+      for (const count of [2 ** 40, 2 ** 32 - 1])
+        expect(() => wn.planColumns({ ...base, users: { count } })).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/^users\.count: /) }),
+        )
       expect(() => wn.planColumns({ ...base, credentials: { ...base.credentials, user: Uint32Array.of(1) } })).toThrow(
         /^credentials\.user\[0\]: /,
       )
       expect(() =>
         wn.planColumns({ ...base, credentials: { ...base.credentials, kind: Uint8Array.of(0, 0) } }),
       ).toThrow(/^credentials\.kind: /)
+    })
+
+    test('a plan started from inside another (an ids getter) leaves the outer one intact', () => {
+      const columns = (ids) => ({
+        now: NOW,
+        message: { type: 'template' },
+        users: { count: 2 },
+        credentials: {
+          user: Uint32Array.of(0, 0, 1, 1),
+          kind: Uint8Array.of(0, 0, 0, 0),
+          usesLeft: Float64Array.of(1, 1, 0, 1),
+          expireAt: Float64Array.of(NOW + DAY, NOW + DAY, NOW + DAY, NOW + 2 * DAY),
+          ids,
+        },
+      })
+      const alone = wn.planColumns(columns(['b', 'a', 'x', 'y']))
+      const inner = []
+      const ids = ['b', 'a', 'x', 'y']
+      // Rows 0 and 1 tie, so the core asks for their ids, and each ask plans another page.
+      const nested = new Proxy(ids, {
+        get(target, key) {
+          if (key === '0' || key === '1') inner.push(wn.planPage({ ...page(), now: NOW }))
+          return Reflect.get(target, key)
+        },
+      })
+      const outer = wn.planColumns(columns(nested))
+      expect(inner.length).toBeGreaterThan(0)
+      expect(outer).toEqual(alone)
+      expect([...outer.choice]).toEqual([1, 3])
+      expect([...outer.deadRows]).toEqual([2])
     })
 
     test('a page reuses memory without leaking one page into the next', () => {

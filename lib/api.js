@@ -147,7 +147,11 @@ function createApi(binding, backend) {
   // Grow-only scratch arrays for planPage, one per role: a page reuses the previous page's memory
   // instead of allocating (and later collecting) sixteen typed arrays.
   const scratch = new Map()
+  // Plans under way: one started from inside another (a getter, an ids callback) gets fresh
+  // arrays, so that it cannot overwrite the outer plan's.
+  let planning = 0
   function scratchArray(role, Type, length) {
+    if (planning > 1) return new Type(length)
     let a = scratch.get(role)
     if (a === undefined || a.length < length) {
       a = new Type(Math.max(length, a === undefined ? 0 : a.length * 2))
@@ -191,6 +195,15 @@ function createApi(binding, backend) {
    * The columnar plan: typed arrays in, typed arrays out; nothing per row crosses as an object.
    */
   function planColumns(input) {
+    planning++
+    try {
+      return planColumnsOnce(input)
+    } finally {
+      planning--
+    }
+  }
+
+  function planColumnsOnce(input) {
     if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
     const { users, pushes = {}, credentials, templates, message, now, policy } = input
     if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded? }')
@@ -208,9 +221,10 @@ function createApi(binding, backend) {
     } else {
       user = column(credentials.user, Uint32Array, 'credentials.user')
     }
-    const n = Number.isInteger(users.count) && users.count >= 0 ? users.count : 0
+    // A count the core refuses plans nothing here: the core's error names it.
+    const n = Number.isInteger(users.count) && users.count >= 0 && users.count <= 0xffffffff ? users.count : 0
     const rows = user.length
-    return planInto(
+    const plan = planInto(
       toJson({ message, now, policy, templates }),
       users.count,
       column(users.excluded, Uint8Array, 'users.excluded', EMPTY.u8),
@@ -226,15 +240,32 @@ function createApi(binding, backend) {
         template: column(credentials.template, Uint32Array, 'credentials.template', EMPTY.u32),
       },
       ids === undefined ? undefined : (r) => ids[r],
-      {
-        choice: new Int32Array(n),
-        reason: new Uint8Array(n),
-        notBefore: new Float64Array(n),
-        usesAfter: new Float64Array(n),
-        deadRows: new Uint32Array(rows),
-        deadReason: new Uint8Array(rows),
-      },
+      freshOutputs(n, rows),
     )
+    // The dead lists were written to reused room as long as the credentials; the result keeps
+    // only the dead.
+    plan.deadRows = plan.deadRows.slice()
+    plan.deadReason = plan.deadReason.slice()
+    return plan
+  }
+
+  // One allocation for a plan's four per-user outputs (the f64 ones first, so each view is
+  // aligned), and reused room for the dead lists, as long as the credentials.
+  function freshOutputs(n, rows) {
+    let buffer
+    try {
+      buffer = new ArrayBuffer(21 * n)
+    } catch {
+      throw invalid('users.count', `${n} users are more than one page can hold`)
+    }
+    return {
+      notBefore: new Float64Array(buffer, 0, n),
+      usesAfter: new Float64Array(buffer, 8 * n, n),
+      choice: new Int32Array(buffer, 16 * n, n),
+      reason: new Uint8Array(buffer, 20 * n, n),
+      deadRows: scratchArray('deadRows', Uint32Array, rows),
+      deadReason: scratchArray('deadReason', Uint8Array, rows),
+    }
   }
 
   function epochMs(v, field) {
@@ -287,6 +318,15 @@ function createApi(binding, backend) {
    * joined through a Map here.
    */
   function planPage(input) {
+    planning++
+    try {
+      return planPageOnce(input)
+    } finally {
+      planning--
+    }
+  }
+
+  function planPageOnce(input) {
     if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
     const { users, credentials, message, now, policy } = input
     if (!Array.isArray(users)) throw invalid('users', 'must be an array')

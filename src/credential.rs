@@ -625,6 +625,21 @@ mod tests {
     }
 
     #[test]
+    fn spend_keys_order_by_expiry_then_kind() {
+        let key = |kind, uses, expire| CredState::new(kind, uses, expire).spend_key();
+        let e = T0 + WEEK_MS;
+        assert!(key(CredentialKind::FormId, Some(1), Some(e)) < key(CredentialKind::PrepayId, Some(3), Some(e)));
+        assert!(key(CredentialKind::PrepayId, Some(3), Some(e)) < key(CredentialKind::FormId, Some(1), Some(e + 1)));
+        assert!(key(CredentialKind::LongTerm, None, None) < key(CredentialKind::Grant, Some(1), None));
+        assert!(
+            key(CredentialKind::FormId, Some(1), Some(crate::clock::MAX_EPOCH_MS))
+                < key(CredentialKind::LongTerm, None, None)
+        );
+        let s = CredState::new(CredentialKind::Grant, Some(u32::MAX), None);
+        assert_eq!((s.uses(), s.after(SendEffect::Consume).uses()), (Some(u32::MAX), Some(u32::MAX - 1)));
+    }
+
+    #[test]
     fn margin_edge() {
         let c = form("f").unwrap();
         let e = T0 + WEEK_MS;

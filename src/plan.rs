@@ -124,20 +124,28 @@ fn tie_first(ids: Option<&dyn Fn(usize) -> Result<String>>, r: usize, b: usize) 
 pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> Result<()> {
     column_len("output", out.len(), cred_keys.len())?;
     const SAFE: f64 = 9_007_199_254_740_991.0;
-    let key = |field: &str, i: usize, v: f64| -> Result<u64> {
-        let k = v as u64;
-        if k as f64 == v && v <= SAFE {
-            Ok(k)
-        } else {
-            Err(Error::invalid(format!("{field}[{i}]"), format!("{v} is not a whole user key below 2^53")))
-        }
+    let whole = |v: f64| (v as u64) as f64 == v && v <= SAFE;
+    let not_a_key = |field: &str, i: usize, v: f64| {
+        Error::invalid(format!("{field}[{i}]"), format!("{v} is not a whole user key below 2^53"))
     };
     let n = user_keys.len();
-    let keys: Vec<u64> = user_keys.iter().enumerate().map(|(i, &v)| key("users.key", i, v)).collect::<Result<_>>()?;
+    let mut keys = Vec::with_capacity(n);
+    for (i, &v) in user_keys.iter().enumerate() {
+        if !whole(v) {
+            return Err(not_a_key("users.key", i, v));
+        }
+        keys.push(v as u64);
+    }
     let (min, max) = keys.iter().fold((u64::MAX, 0), |(lo, hi), &k| (lo.min(k), hi.max(k)));
     let duplicate = |i: usize| Error::invalid(format!("users.key[{i}]"), "appears twice in the page");
-    let missing =
-        |r: usize, v: f64| Error::invalid(format!("credentials.userKey[{r}]"), format!("{v} is not one of users.key"));
+    // The first row that is not a key, or whose key is not a user's.
+    let row_error = |r: usize, v: f64| {
+        if whole(v) {
+            Error::invalid(format!("credentials.userKey[{r}]"), format!("{v} is not one of users.key"))
+        } else {
+            not_a_key("credentials.userKey", r, v)
+        }
+    };
     // Pages of consecutive ids (keyset paging) index a table directly; anything else hashes.
     if n > 0 && max - min <= 4 * n as u64 + 1024 {
         let mut table = vec![u32::MAX; (max - min) as usize + 1];
@@ -148,14 +156,17 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> 
             }
             *slot = i as u32;
         }
-        for (r, (&v, o)) in cred_keys.iter().zip(out.iter_mut()).enumerate() {
-            let k = key("credentials.userKey", r, v)?;
-            *o = k
-                .checked_sub(min)
-                .and_then(|d| table.get(d as usize))
-                .copied()
-                .filter(|&i| i != u32::MAX)
-                .ok_or_else(|| missing(r, v))?;
+        // A row that is not whole, or not in the table, is only noted: the loop stays a plain
+        // lookup, and the first such row is found again for its error.
+        let mut missed = false;
+        for (&v, o) in cred_keys.iter().zip(out.iter_mut()) {
+            let i = table.get((v as u64).wrapping_sub(min) as usize).copied().unwrap_or(u32::MAX);
+            missed |= (i == u32::MAX) | !whole(v);
+            *o = i;
+        }
+        if missed {
+            let r = out.iter().zip(cred_keys).position(|(&i, &v)| i == u32::MAX || !whole(v)).unwrap_or(0);
+            return Err(row_error(r, cred_keys[r]));
         }
     } else {
         let mut index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> =
@@ -166,7 +177,7 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> 
             }
         }
         for (r, (&v, o)) in cred_keys.iter().zip(out.iter_mut()).enumerate() {
-            *o = index.get(&key("credentials.userKey", r, v)?).copied().ok_or_else(|| missing(r, v))?;
+            *o = index.get(&(v as u64)).copied().filter(|_| whole(v)).ok_or_else(|| row_error(r, v))?;
         }
     }
     Ok(())
@@ -321,22 +332,35 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     let dead = best.dead;
     let best = best.best;
 
-    // Pushes grouped by user (a counting sort: no per-user allocation).
+    // Pushes grouped by user (a counting sort: no per-user allocation). Pushes that come grouped
+    // already, in user order (as a caller builds them from rows), are only converted.
     let mut start = vec![0u32; n + 1];
+    let mut grouped = true;
+    let mut previous = 0;
     for (i, &u) in c.push_user.iter().enumerate() {
         start[user_index("pushes.user", i, u, n)? + 1] += 1;
+        grouped &= u >= previous;
+        previous = u;
     }
     for i in 0..n {
         start[i + 1] += start[i];
     }
-    let mut fill = start.clone();
-    let mut pushes = vec![0i64; c.push_user.len()];
     let mut bad_push = false;
-    for (&u, &at) in c.push_user.iter().zip(c.push_at) {
-        pushes[fill[u as usize] as usize] = at as i64;
-        fill[u as usize] += 1;
+    let mut instant_of = |at: f64| {
         bad_push |= !whole_upto(at, MAX_EPOCH_MS as f64);
-    }
+        at as i64
+    };
+    let pushes: Vec<i64> = if grouped {
+        c.push_at.iter().map(|&at| instant_of(at)).collect()
+    } else {
+        let mut fill = start.clone();
+        let mut pushes = vec![0i64; c.push_user.len()];
+        for (&u, &at) in c.push_user.iter().zip(c.push_at) {
+            pushes[fill[u as usize] as usize] = instant_of(at);
+            fill[u as usize] += 1;
+        }
+        pushes
+    };
     if bad_push {
         for (i, &at) in c.push_at.iter().enumerate() {
             instant("pushes.at", i, at)?;
@@ -794,6 +818,105 @@ mod tests {
         assert!(err(&[f64::NAN], &[]).starts_with("users.key[0]"));
         assert!(err(&[1.0], &[-1.0]).starts_with("credentials.userKey[0]"));
         assert!(err(&[9_007_199_254_740_992.0], &[]).starts_with("users.key[0]"));
+        // The first bad row is named, for what is wrong with it, on both paths.
+        for users in [&[1.0, 2.0][..], &[1.0, 1e12][..]] {
+            let e = err(users, &[1.0, 7.0, 1.5]);
+            assert!(e.starts_with("credentials.userKey[1]") && e.contains("not one of users.key"), "{e}");
+            let e = err(users, &[1.0, 1.5, 7.0]);
+            assert!(e.starts_with("credentials.userKey[1]") && e.contains("not a whole user key"), "{e}");
+        }
+    }
+
+    /// Columns for one user's rows of (kind code, usesLeft, expireAt).
+    fn one_user(rows: &[(u8, f64, f64)]) -> (Vec<u32>, Vec<u8>, Vec<f64>, Vec<f64>) {
+        (
+            vec![0; rows.len()],
+            rows.iter().map(|r| r.0).collect(),
+            rows.iter().map(|r| r.1).collect(),
+            rows.iter().map(|r| r.2).collect(),
+        )
+    }
+
+    fn template_options() -> PlanOptions {
+        PlanOptions { message: MessageKind::Template, now: Millis(NOW), policy: Policy::default(), templates: vec![] }
+    }
+
+    #[test]
+    fn equal_keys_go_to_the_smallest_id_in_any_row_order() {
+        let e = (NOW + DAY) as f64;
+        // Rows 1, 2 and 4 tie on the best key; row 0 ties with row 3 on a worse one first.
+        let base = [(1, 3.0, e + 1000.0), (0, 1.0, e), (0, 1.0, e), (1, 3.0, e + 1000.0), (0, 1.0, e)];
+        let ids = ["a", "m", "c", "b", "k"];
+        let mut order: Vec<usize> = (0..base.len()).collect();
+        let mut rng = 11u64;
+        for _ in 0..40 {
+            for i in (1..order.len()).rev() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                order.swap(i, (rng >> 33) as usize % (i + 1));
+            }
+            let rows: Vec<_> = order.iter().map(|&i| base[i]).collect();
+            let (user, kind, uses, expire) = one_user(&rows);
+            let id = |r: usize| Ok(ids[order[r]].to_string());
+            let cols = Columns {
+                user_count: 1,
+                excluded: &[],
+                push_user: &[],
+                push_at: &[],
+                cred_user: &user,
+                cred_kind: &kind,
+                cred_uses: &uses,
+                cred_expire: &expire,
+                cred_template: &[],
+                ids: Some(&id),
+            };
+            let p = plan_columns(&cols, &template_options()).unwrap();
+            assert_eq!(ids[order[p.choice[0] as usize]], "c", "order {order:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_row_is_named_even_after_ties() {
+        let e = (NOW + DAY) as f64;
+        let (user, kind, uses, expire) = one_user(&[(0, 1.0, e), (0, 1.0, e), (0, 1.5, e), (0, 1.0, e)]);
+        let id = |_: usize| -> Result<String> { panic!("ids are read only once every row is known to be sound") };
+        let cols = Columns {
+            user_count: 1,
+            excluded: &[],
+            push_user: &[],
+            push_at: &[],
+            cred_user: &user,
+            cred_kind: &kind,
+            cred_uses: &uses,
+            cred_expire: &expire,
+            cred_template: &[],
+            ids: Some(&id),
+        };
+        let err = plan_columns(&cols, &template_options()).unwrap_err().to_string();
+        assert!(err.starts_with("credentials.usesLeft[2]"), "{err}");
+    }
+
+    #[test]
+    fn pushes_in_any_order_group_alike() {
+        let cols = |push_user: &'static [u32], push_at: &'static [f64]| Columns {
+            user_count: 3,
+            excluded: &[],
+            push_user,
+            push_at,
+            cred_user: &[],
+            cred_kind: &[],
+            cred_uses: &[],
+            cred_expire: &[],
+            cred_template: &[],
+            ids: None,
+        };
+        const TODAY: f64 = (NOW - 3_600_000) as f64;
+        const YESTERDAY: f64 = (NOW - DAY) as f64;
+        let grouped = plan_columns(&cols(&[0, 0, 2], &[YESTERDAY, TODAY, YESTERDAY]), &template_options()).unwrap();
+        let shuffled = plan_columns(&cols(&[2, 0, 0], &[YESTERDAY, TODAY, YESTERDAY]), &template_options()).unwrap();
+        assert_eq!(format!("{grouped:?}"), format!("{shuffled:?}"), "NaN is not equal to itself, its Debug text is");
+        assert_eq!(grouped.reason, [reason_code(SkipReason::AlreadyPushedToday), 1, 1]);
+        let err = plan_columns(&cols(&[2, 0], &[YESTERDAY, 0.5]), &template_options()).unwrap_err().to_string();
+        assert!(err.starts_with("pushes.at[1]"), "{err}");
     }
 
     #[test]

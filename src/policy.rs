@@ -148,6 +148,7 @@ impl Policy {
     }
 
     /// `eligibility`, with now's local day already worked out.
+    #[inline]
     pub fn eligibility_on(&self, pushes: &[i64], today: LocalDay) -> Eligibility {
         let Some((reason, mut t)) = self.blocker(pushes, today) else {
             return Eligibility { allowed: true, reason: None, not_before: today.at };
