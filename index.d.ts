@@ -220,7 +220,8 @@ export interface PlanColumnsInput {
 
 /** Per user: `choice` (credential row, -1 for none), `reason` (0 send, else `SKIP_REASONS[reason - 1]`),
  * `notBefore` (NaN unless the policy gave a time), `usesAfter` (the chosen credential's usesLeft after
- * delivery, NaN for unlimited). Dead credentials by row, with `deadReason` 0 expired, 1 spent. */
+ * delivery, NaN for unlimited). Dead credentials by row, with `deadReason` 0 expired, 1 spent.
+ * The four per-user arrays are views of one `ArrayBuffer` of their own; the dead lists are copies. */
 export interface ColumnPlan {
   choice: Int32Array
   reason: Uint8Array

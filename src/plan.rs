@@ -827,18 +827,29 @@ mod tests {
         }
     }
 
-    /// Columns for one user's rows of (kind code, usesLeft, expireAt).
-    fn one_user(rows: &[(u8, f64, f64)]) -> (Vec<u32>, Vec<u8>, Vec<f64>, Vec<f64>) {
-        (
-            vec![0; rows.len()],
-            rows.iter().map(|r| r.0).collect(),
-            rows.iter().map(|r| r.1).collect(),
-            rows.iter().map(|r| r.2).collect(),
-        )
-    }
-
     fn template_options() -> PlanOptions {
         PlanOptions { message: MessageKind::Template, now: Millis(NOW), policy: Policy::default(), templates: vec![] }
+    }
+
+    /// Plans one user's rows of (kind code, usesLeft, expireAt) for a template message.
+    fn plan_one_user(rows: &[(u8, f64, f64)], ids: &dyn Fn(usize) -> Result<String>) -> Result<ColumnPlan> {
+        let user = vec![0; rows.len()];
+        let kind: Vec<u8> = rows.iter().map(|r| r.0).collect();
+        let uses: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let expire: Vec<f64> = rows.iter().map(|r| r.2).collect();
+        let cols = Columns {
+            user_count: 1,
+            excluded: &[],
+            push_user: &[],
+            push_at: &[],
+            cred_user: &user,
+            cred_kind: &kind,
+            cred_uses: &uses,
+            cred_expire: &expire,
+            cred_template: &[],
+            ids: Some(ids),
+        };
+        plan_columns(&cols, &template_options())
     }
 
     #[test]
@@ -855,21 +866,7 @@ mod tests {
                 order.swap(i, (rng >> 33) as usize % (i + 1));
             }
             let rows: Vec<_> = order.iter().map(|&i| base[i]).collect();
-            let (user, kind, uses, expire) = one_user(&rows);
-            let id = |r: usize| Ok(ids[order[r]].to_string());
-            let cols = Columns {
-                user_count: 1,
-                excluded: &[],
-                push_user: &[],
-                push_at: &[],
-                cred_user: &user,
-                cred_kind: &kind,
-                cred_uses: &uses,
-                cred_expire: &expire,
-                cred_template: &[],
-                ids: Some(&id),
-            };
-            let p = plan_columns(&cols, &template_options()).unwrap();
+            let p = plan_one_user(&rows, &|r| Ok(ids[order[r]].to_string())).unwrap();
             assert_eq!(ids[order[p.choice[0] as usize]], "c", "order {order:?}");
         }
     }
@@ -877,21 +874,9 @@ mod tests {
     #[test]
     fn a_bad_row_is_named_even_after_ties() {
         let e = (NOW + DAY) as f64;
-        let (user, kind, uses, expire) = one_user(&[(0, 1.0, e), (0, 1.0, e), (0, 1.5, e), (0, 1.0, e)]);
-        let id = |_: usize| -> Result<String> { panic!("ids are read only once every row is known to be sound") };
-        let cols = Columns {
-            user_count: 1,
-            excluded: &[],
-            push_user: &[],
-            push_at: &[],
-            cred_user: &user,
-            cred_kind: &kind,
-            cred_uses: &uses,
-            cred_expire: &expire,
-            cred_template: &[],
-            ids: Some(&id),
-        };
-        let err = plan_columns(&cols, &template_options()).unwrap_err().to_string();
+        let rows = [(0, 1.0, e), (0, 1.0, e), (0, 1.5, e), (0, 1.0, e)];
+        let ids = |_: usize| -> Result<String> { panic!("ids are read only once every row is known to be sound") };
+        let err = plan_one_user(&rows, &ids).unwrap_err().to_string();
         assert!(err.starts_with("credentials.usesLeft[2]"), "{err}");
     }
 
