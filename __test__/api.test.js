@@ -345,6 +345,27 @@ describe.each(backends)('%s backend', (name, wn) => {
       expect([...outer.deadRows]).toEqual([2])
     })
 
+    test('users with more pushes than the page has users are read whole', () => {
+      const pushedAt = [NOW - 5 * DAY, NOW - 4 * DAY, NOW - 3 * DAY, NOW - 2 * DAY, NOW - 3600000]
+      const policy = { maxPushesPerDay: 2, minGapMs: 2 * 3600000 }
+      const { decisions } = wn.planPage({
+        users: [
+          { userId: 1, pushedAt },
+          { userId: 2, pushedAt: pushedAt.slice(0, 4) },
+        ],
+        credentials: [],
+        message: { type: 'template' },
+        now: NOW,
+        policy,
+      })
+      const alone = wn.checkEligibility({ pushedAt, now: NOW, policy })
+      expect(alone.reason).toBe('tooSoon')
+      expect(decisions.map((d) => [d.reason, d.notBefore])).toEqual([
+        ['tooSoon', alone.notBefore],
+        ['noCredential', null],
+      ])
+    })
+
     test('a page reuses memory without leaking one page into the next', () => {
       const a = wn.planPage(page())
       const small = { ...page(), users: [{ userId: 10 }], credentials: [page().credentials[0]] }

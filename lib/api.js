@@ -160,6 +160,13 @@ function createApi(binding, backend) {
     return a.subarray(0, length)
   }
 
+  // Room for `need` entries, keeping the first `used` of `a` (the role's room so far).
+  function grown(role, Type, a, used, need) {
+    const b = scratchArray(role, Type, Math.max(need, 2 * a.length))
+    b.set(a.subarray(0, used))
+    return b
+  }
+
   function planInto(options, n, excluded, pushes, credentials, idOf, out) {
     const dead = binding.planColumns(
       options,
@@ -334,10 +341,14 @@ function createApi(binding, backend) {
     const n = users.length
     const m = credentials.length
 
+    // One pass over the users (a page of row objects is read from memory once): their pushes go
+    // to room as long as the page, which grows if some user has a longer history.
     const excluded = scratchArray('excluded', Uint8Array, n).fill(0)
     const userKey = scratchArray('userKey', Float64Array, n)
+    let pushUser = scratchArray('pushUser', Uint32Array, n)
+    let pushAt = scratchArray('pushAt', Float64Array, n)
     let numeric = true
-    let pushCount = 0
+    let p = 0
     for (let i = 0; i < n; i++) {
       const u = users[i]
       if (u === null || typeof u !== 'object') throw invalid(`users[${i}]`, 'must be an object')
@@ -349,22 +360,20 @@ function createApi(binding, backend) {
       if (ex === true) excluded[i] = 1
       else if (ex !== undefined && ex !== false) throw invalid(`users[${i}].excluded`, 'must be a boolean')
       const at = u.pushedAt
-      if (at !== undefined) {
-        if (!Array.isArray(at)) throw invalid(`users[${i}].pushedAt`, 'must be an array')
-        pushCount += at.length
-      }
-    }
-    const pushUser = scratchArray('pushUser', Uint32Array, pushCount)
-    const pushAt = scratchArray('pushAt', Float64Array, pushCount)
-    for (let i = 0, p = 0; i < n; i++) {
-      const at = users[i].pushedAt
       if (at === undefined) continue
+      if (!Array.isArray(at)) throw invalid(`users[${i}].pushedAt`, 'must be an array')
+      if (p + at.length > pushAt.length) {
+        pushUser = grown('pushUser', Uint32Array, pushUser, p, p + at.length)
+        pushAt = grown('pushAt', Float64Array, pushAt, p, p + at.length)
+      }
       for (let j = 0; j < at.length; j++, p++) {
         pushUser[p] = i
         const t = at[j]
         pushAt[p] = typeof t === 'number' ? t : epochMs(t === null ? undefined : t, `users[${i}].pushedAt[${j}]`)
       }
     }
+    pushUser = pushUser.subarray(0, p)
+    pushAt = pushAt.subarray(0, p)
 
     const lookup = numeric ? null : userLookup(users)
     const credKey = numeric ? scratchArray('credKey', Float64Array, m) : null
