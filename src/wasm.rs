@@ -33,6 +33,8 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> 
 }
 
 /// `planColumns`: the columnar plan, written into the output arrays. Returns the dead count.
+/// The outputs are planned in wasm memory and copied out once, the dead lists only as far as
+/// they were filled: nothing is copied in for them.
 #[wasm_bindgen(js_name = planColumns)]
 #[allow(clippy::too_many_arguments)]
 pub fn plan_columns(
@@ -47,12 +49,12 @@ pub fn plan_columns(
     cred_expire: &[f64],
     cred_template: &[u32],
     id_of: Option<js_sys::Function>,
-    choice: &mut [i32],
-    reason: &mut [u8],
-    not_before: &mut [f64],
-    uses_after: &mut [f64],
-    dead_rows: &mut [u32],
-    dead_reason: &mut [u8],
+    choice: js_sys::Int32Array,
+    reason: js_sys::Uint8Array,
+    not_before: js_sys::Float64Array,
+    uses_after: js_sys::Float64Array,
+    dead_rows: js_sys::Uint32Array,
+    dead_reason: js_sys::Uint8Array,
 ) -> Result<u32, JsValue> {
     // Ids are asked of JS only on a tie, one at a time.
     let ids = |r: usize| match &id_of {
@@ -75,6 +77,30 @@ pub fn plan_columns(
         cred_template,
         ids: id_of.is_some().then_some(&ids as &dyn Fn(usize) -> crate::error::Result<String>),
     };
-    let mut out = PlanOut { choice, reason, not_before, uses_after, dead_rows, dead_reason };
-    crate::api::plan_columns(options, &cols, &mut out).map_err(to_js)
+    let room = |len: u32| len as usize;
+    let mut plan = plan::ColumnPlan {
+        choice: vec![0; room(choice.length())],
+        reason: vec![0; room(reason.length())],
+        not_before: vec![0.0; room(not_before.length())],
+        uses_after: vec![0.0; room(uses_after.length())],
+        dead_rows: vec![0; room(dead_rows.length())],
+        dead_reason: vec![0; room(dead_reason.length())],
+    };
+    let mut out = PlanOut {
+        choice: &mut plan.choice,
+        reason: &mut plan.reason,
+        not_before: &mut plan.not_before,
+        uses_after: &mut plan.uses_after,
+        dead_rows: &mut plan.dead_rows,
+        dead_reason: &mut plan.dead_reason,
+    };
+    let dead = crate::api::plan_columns(options, &cols, &mut out).map_err(to_js)?;
+    // Each copy is between arrays of one length: the room above, or the dead part of it.
+    choice.copy_from(&plan.choice);
+    reason.copy_from(&plan.reason);
+    not_before.copy_from(&plan.not_before);
+    uses_after.copy_from(&plan.uses_after);
+    dead_rows.subarray(0, dead).copy_from(&plan.dead_rows[..dead as usize]);
+    dead_reason.subarray(0, dead).copy_from(&plan.dead_reason[..dead as usize]);
+    Ok(dead)
 }
