@@ -81,7 +81,8 @@ pub struct PlanOptions {
 /// after delivery; NaN: unlimited or no choice). Dead credentials by row, with their reason code
 /// (0 expired, 1 spent).
 /// Where `plan_columns_into` writes: the per-user outputs are `user_count` long, the dead outputs
-/// at least as long as the credential columns (only the first `dead` are written).
+/// at least as long as the credential columns (the first `dead` entries are the dead; the rest is
+/// the plan's scratch).
 pub struct PlanOut<'a> {
     pub choice: &'a mut [i32],
     pub reason: &'a mut [u8],
