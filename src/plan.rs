@@ -329,9 +329,7 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
     let target =
         o.message.template().map(|t| o.templates.iter().position(|x| x == t).map_or(NO_TEMPLATE, |i| i as u32));
-    let best = best_per_user(c, o, target, out)?;
-    let dead = best.dead;
-    let best = best.best;
+    let BestRows { best, dead } = best_per_user(c, o, target, out)?;
 
     // Pushes grouped by user (a counting sort: no per-user allocation). Pushes that come grouped
     // already, in user order (as a caller builds them from rows), are only converted.
