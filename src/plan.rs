@@ -272,6 +272,20 @@ fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
     state.check(template != NO_TEMPLATE).err().map(|e| Error::invalid(field("state"), e))
 }
 
+impl ColumnPlan {
+    /// The plan's own vectors as the place `plan_columns_into` writes to.
+    pub fn out(&mut self) -> PlanOut<'_> {
+        PlanOut {
+            choice: &mut self.choice,
+            reason: &mut self.reason,
+            not_before: &mut self.not_before,
+            uses_after: &mut self.uses_after,
+            dead_rows: &mut self.dead_rows,
+            dead_reason: &mut self.dead_reason,
+        }
+    }
+}
+
 /// Plans one page in columns, allocating the outputs.
 pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
     let (n, rows) = (c.user_count, c.cred_user.len());
@@ -283,18 +297,7 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
         dead_rows: vec![0; rows],
         dead_reason: vec![0; rows],
     };
-    let dead = plan_columns_into(
-        c,
-        o,
-        &mut PlanOut {
-            choice: &mut p.choice,
-            reason: &mut p.reason,
-            not_before: &mut p.not_before,
-            uses_after: &mut p.uses_after,
-            dead_rows: &mut p.dead_rows,
-            dead_reason: &mut p.dead_reason,
-        },
-    )?;
+    let dead = plan_columns_into(c, o, &mut p.out())?;
     p.dead_rows.truncate(dead);
     p.dead_reason.truncate(dead);
     Ok(p)

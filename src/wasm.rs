@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::plan::{self, Columns, PlanOut};
+use crate::plan::{self, Columns};
 
 /// A JS Error whose `code` is the core's stable code.
 fn to_js(e: Error) -> JsValue {
@@ -86,15 +86,7 @@ pub fn plan_columns(
         dead_rows: vec![0; room(dead_rows.length())],
         dead_reason: vec![0; room(dead_reason.length())],
     };
-    let mut out = PlanOut {
-        choice: &mut plan.choice,
-        reason: &mut plan.reason,
-        not_before: &mut plan.not_before,
-        uses_after: &mut plan.uses_after,
-        dead_rows: &mut plan.dead_rows,
-        dead_reason: &mut plan.dead_reason,
-    };
-    let dead = crate::api::plan_columns(options, &cols, &mut out).map_err(to_js)?;
+    let dead = crate::api::plan_columns(options, &cols, &mut plan.out()).map_err(to_js)?;
     // Each copy is between arrays of one length: the room above, or the dead part of it.
     choice.copy_from(&plan.choice);
     reason.copy_from(&plan.reason);
