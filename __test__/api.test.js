@@ -243,6 +243,28 @@ describe.each(backends)('%s backend', (name, wn) => {
       const mixed = page()
       mixed.users[1].userId = '10'
       expect(() => wn.planPage(mixed)).toThrow(/^users\[1\]\.userId: /)
+      // Every row field named, whichever loop finds it (the names are built only on error).
+      const broken = [
+        [(p) => (p.users[2] = 7), /^users\[2\]: must be an object/],
+        [(p) => (p.users[1].userId = true), /^users\[1\]\.userId: must be a string or a number/],
+        [(p) => (p.users[2].excluded = 'yes'), /^users\[2\]\.excluded: must be a boolean/],
+        [(p) => (p.users[1].pushedAt = 5), /^users\[1\]\.pushedAt: must be an array/],
+        [(p) => (p.users[1].pushedAt = [NOW, 'noon']), /^users\[1\]\.pushedAt\[1\]: must be epoch milliseconds/],
+        [(p) => (p.credentials[1] = null), /^credentials\[1\]: must be an object/],
+        [(p) => (p.credentials[2].kind = 'coupon'), /^credentials\[2\]\.kind: must be one of formId, prepayId, /],
+        [(p) => (p.credentials[3].expireAt = '2024'), /^credentials\[3\]\.expireAt: must be epoch milliseconds/],
+        [(p) => (p.credentials[0].templateId = 3), /^credentials\[0\]\.templateId: must be a string/],
+      ]
+      for (const [breakIt, message] of broken) {
+        const bad = page()
+        breakIt(bad)
+        expect(() => wn.planPage(bad)).toThrow(message)
+      }
+      const stringIds = page()
+      stringIds.users[0].userId = 'u10'
+      stringIds.credentials[0].userId = 'u10'
+      stringIds.credentials[1].userId = 'nobody'
+      expect(() => wn.planPage(stringIds)).toThrow(/^credentials\[1\]\.userId: is not one of the page's users/)
     })
 
     test('columns: the same decisions, by row index', () => {
