@@ -417,11 +417,12 @@ struct BestRows {
 fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut PlanOut) -> Result<BestRows> {
     let rows = c.cred_user.len();
     let templates = o.templates.len();
-    let in_shape = columns_in_shape(c, templates);
-    // Monomorphized twice, so that a page without templates reads no template column at all.
+    let (in_shape, any_template) = columns_in_shape(c, templates);
+    // Monomorphized twice, so that a page without templates (no column, or a column of
+    // NO_TEMPLATE only, as template messages' pages are) reads no template column in the scan.
     let scan = match c.cred_template {
-        [] => scan_rows(c, o, target, out, |_| NO_TEMPLATE),
-        t => scan_rows(c, o, target, out, |r| t[r]),
+        t if any_template => scan_rows(c, o, target, out, |r| t[r]),
+        _ => scan_rows(c, o, target, out, |_| NO_TEMPLATE),
     };
     if !(in_shape & scan.in_shape) {
         let first = (0..rows).find_map(|r| row_error(c, r, templates));
@@ -445,14 +446,16 @@ fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut Pl
 
 /// Whether every number in the columns is of its field's form (user below the count, kind code,
 /// whole counts and instants, template index): column by column, so each loop is a plain fold
-/// the compiler vectorizes.
-fn columns_in_shape(c: &Columns, templates: usize) -> bool {
+/// the compiler vectorizes. Also whether any row names a template.
+fn columns_in_shape(c: &Columns, templates: usize) -> (bool, bool) {
     let users = c.cred_user.iter().fold(0, |m, &u| m.max(u)) < c.user_count as u32 || c.cred_user.is_empty();
     let kinds = c.cred_kind.iter().fold(0, |m, &k| m.max(k)) < CredentialKind::ALL.len() as u8;
     let uses = c.cred_uses.iter().fold(true, |ok, &x| ok & (whole_upto(x, u32::MAX as f64) | x.is_nan()));
     let expires = c.cred_expire.iter().fold(true, |ok, &x| ok & (whole_upto(x, MAX_EPOCH_MS as f64) | x.is_nan()));
-    let templates = c.cred_template.iter().fold(true, |ok, &t| ok & ((t == NO_TEMPLATE) | ((t as usize) < templates)));
-    users & kinds & uses & expires & templates
+    // NO_TEMPLATE is u32::MAX, so `t + 1` (wrapping) is 0 for none and the index plus one
+    // otherwise: one fold tells whether every index is in range and whether any row has one.
+    let top = c.cred_template.iter().fold(0, |m, &t| m.max(t.wrapping_add(1)));
+    (users & kinds & uses & expires & (top as usize <= templates), top > 0)
 }
 
 struct Scan {
@@ -937,5 +940,36 @@ mod tests {
         assert!(err(cols(&[0, 0], &[1.0], &[1e12], &[0])).starts_with("credentials.kind"));
         let ok = plan_columns(&cols(&[1], &[3.0], &[(NOW + DAY) as f64], &[0]), &o).unwrap();
         assert_eq!((ok.choice, ok.uses_after), (vec![0], vec![2.0]));
+    }
+
+    #[test]
+    fn a_template_column_of_none_plans_as_no_column() {
+        let o = PlanOptions {
+            message: MessageKind::Subscribe { template_id: "T".into() },
+            now: Millis(NOW),
+            policy: Policy::default(),
+            templates: vec!["T".into()],
+        };
+        let cols = |kind: &'static [u8], uses: &'static [f64], template: &'static [u32]| Columns {
+            user_count: 2,
+            excluded: &[],
+            push_user: &[],
+            push_at: &[],
+            cred_user: &[0, 1],
+            cred_kind: kind,
+            cred_uses: uses,
+            cred_expire: &[f64::NAN, f64::NAN],
+            cred_template: template,
+            ids: None,
+        };
+        // Grants need their template: a column of none refuses them as no column does.
+        let err = |c: Columns| plan_columns(&c, &o).unwrap_err().to_string();
+        assert!(err(cols(&[2, 2], &[1.0, 1.0], &[NO_TEMPLATE, NO_TEMPLATE])).starts_with("credentials.state[0]"));
+        assert!(err(cols(&[2, 2], &[1.0, 1.0], &[])).starts_with("credentials.state[0]"));
+        // One row with a template is read as such: only it fits the message.
+        let mixed = plan_columns(&cols(&[3, 2], &[f64::NAN, 1.0], &[0, 0]), &o).unwrap();
+        assert_eq!(mixed.choice, vec![0, 1]);
+        let other = plan_columns(&cols(&[3, 3], &[f64::NAN, f64::NAN], &[0, NO_TEMPLATE]), &o);
+        assert!(other.unwrap_err().to_string().starts_with("credentials.state[1]"));
     }
 }
