@@ -236,13 +236,18 @@ impl CredState {
     }
 
     pub fn after(self, effect: SendEffect) -> CredState {
-        let uses_left = match effect {
+        CredState { uses_left: Self::uses_after(self.uses_left, effect), ..self }
+    }
+
+    /// `usesLeft` after a send with this effect: the only field a send changes.
+    #[inline(always)]
+    pub fn uses_after(uses_left: f64, effect: SendEffect) -> f64 {
+        match effect {
             // NaN (unlimited) stays NaN, and a spent count stays 0.
-            SendEffect::Consume if self.uses_left > 0.0 => self.uses_left - 1.0,
-            SendEffect::Consume | SendEffect::Keep => self.uses_left,
+            SendEffect::Consume if uses_left > 0.0 => uses_left - 1.0,
+            SendEffect::Consume | SendEffect::Keep => uses_left,
             SendEffect::Dead => 0.0,
-        };
-        CredState { uses_left, ..self }
+        }
     }
 
     /// Dead at `now`: expired (the instant `expireAt` is reached) or no uses left.

@@ -127,7 +127,7 @@ pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> 
     const SAFE: f64 = 9_007_199_254_740_991.0;
     // Through i64 (one instruction each way on x86-64; u64 takes a branchy sequence): keys are
     // below 2^53, and anything larger or not whole fails the round trip or the bounds.
-    let whole = |v: f64| ((v as i64) as f64 == v) & (v >= 0.0) & (v <= SAFE);
+    let whole = |v: f64| ((v as i64) as f64 == v) & (0.0..=SAFE).contains(&v);
     let not_a_key = |field: &str, i: usize, v: f64| {
         Error::invalid(format!("{field}[{i}]"), format!("{v} is not a whole user key below 2^53"))
     };
@@ -377,11 +377,15 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     let never_pushed = o.policy.eligibility_on(&[], today);
     let (choice, reason, not_before, uses_after) =
         (&mut out.choice[..n], &mut out.reason[..n], &mut out.not_before[..n], &mut out.uses_after[..n]);
+    let (start, best) = (&start[..=n], &best[..n]);
     for u in 0..n {
         let (first, last) = (start[u] as usize, start[u + 1] as usize);
-        let e = if first == last { never_pushed } else { o.policy.eligibility_on(&pushes[first..last], today) };
+        let excluded = c.excluded.get(u).is_some_and(|&x| x != 0);
+        // An excluded user is skipped whatever their pushes say.
+        let e =
+            if first == last || excluded { never_pushed } else { o.policy.eligibility_on(&pushes[first..last], today) };
         let row = best[u].row;
-        let code = if c.excluded.get(u).is_some_and(|&x| x != 0) {
+        let code = if excluded {
             reason_code(SkipReason::ExcludedByBusiness)
         } else if let Some(r) = e.reason {
             reason_code(r)
@@ -392,17 +396,11 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
         };
         let send = code == SEND;
         // Read whatever the row, so that there is no branch: row 0 stands in when nothing is sent.
-        let r = if send { row as usize } else { 0 };
-        let field = |col: &[f64]| col.get(r).copied().unwrap_or(f64::NAN);
-        let chosen = row_state(c.cred_kind.get(r).copied().unwrap_or(0), field(c.cred_uses), field(c.cred_expire));
+        let uses = c.cred_uses.get(if send { row as usize } else { 0 }).copied().unwrap_or(f64::NAN);
         choice[u] = if send { row as i32 } else { -1 };
         reason[u] = code;
-        not_before[u] = if e.reason.is_some() && code != reason_code(SkipReason::ExcludedByBusiness) {
-            e.not_before as f64
-        } else {
-            f64::NAN
-        };
-        uses_after[u] = if send { chosen.after(SendEffect::Consume).uses_left } else { f64::NAN };
+        not_before[u] = if e.reason.is_some() && !excluded { e.not_before as f64 } else { f64::NAN };
+        uses_after[u] = if send { CredState::uses_after(uses, SendEffect::Consume) } else { f64::NAN };
     }
     Ok(dead)
 }
@@ -525,17 +523,20 @@ fn scan_rows(
         in_shape &= s.is_valid(template != NO_TEMPLATE);
         // A row's fate is random data: it is computed, not branched on (a mispredicted branch
         // costs more than the rest of the row). Every row is written to the dead list, and kept
-        // there by moving `dead` on; a tie is written the same way from the end. A row is never
-        // both (a tie is usable), so the two lists never meet.
+        // there by moving `dead` on.
         let (is_dead, death, key) = fate(s, template, target, &fits_kind, now, margin);
         dead_rows[dead.min(rows - 1)] = r as u32;
         dead_reason[dead.min(rows - 1)] = death as u8;
         dead += is_dead as usize;
         let slot = &mut best[(users[r] as usize).min(n)];
         let b = *slot;
-        let tie = (key == b.key) & (key != NONE);
-        dead_rows[rows - 1 - ties] = r as u32;
-        ties += tie as usize;
+        // A tie is rare (one user's rows of equal expiry and kind), so it may branch; it is
+        // listed from the end of the dead list's room (a tie is usable, never dead, so the two
+        // lists never meet).
+        if (key == b.key) & (key != NONE) {
+            dead_rows[rows - 1 - ties] = r as u32;
+            ties += 1;
+        }
         let take = key < b.key;
         *slot = Best { key: select_unpredictable(take, key, b.key), row: select_unpredictable(take, r as u32, b.row) };
     }
