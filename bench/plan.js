@@ -24,16 +24,19 @@ function backends() {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // Runs each variant `rounds` times, interleaved so that machine noise hits all alike; returns
-// the median milliseconds per variant.
+// the median milliseconds per variant. Each round starts one variant further on, so that a
+// collection that recurs every round (each round allocates the same) does not land on the same
+// variant every time.
 function race(variants, rounds, warmup) {
   for (const [, f] of variants) for (let i = 0; i < warmup; i++) f()
   const times = variants.map(() => [])
   for (let r = 0; r < rounds; r++) {
-    variants.forEach(([, f], i) => {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (r + k) % variants.length
       const t = process.hrtime.bigint()
-      f()
+      variants[i][1]()
       times[i].push(Number(process.hrtime.bigint() - t) / 1e6)
-    })
+    }
   }
   return Object.fromEntries(variants.map(([name], i) => [name, median(times[i])]))
 }
