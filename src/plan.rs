@@ -826,6 +826,14 @@ mod tests {
         assert!(err(&[f64::NAN], &[]).starts_with("users.key[0]"));
         assert!(err(&[1.0], &[-1.0]).starts_with("credentials.userKey[0]"));
         assert!(err(&[9_007_199_254_740_992.0], &[]).starts_with("users.key[0]"));
+        // Past i64's range (where the conversion saturates), negative, infinite: none is a key.
+        for v in [9.223_372_036_854_775_808e18, 1e300, -1.0, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(err(&[v], &[]).starts_with("users.key[0]"), "{v}");
+            for users in [&[1.0, 2.0][..], &[1.0, 1e12][..]] {
+                assert!(err(users, &[v]).starts_with("credentials.userKey[0]"), "{v}");
+            }
+        }
+        assert_eq!(join_user_keys(&[9_007_199_254_740_991.0, 0.0], &[0.0, 9_007_199_254_740_991.0]).unwrap(), [1, 0]);
         // The first bad row is named, for what is wrong with it, on both paths.
         for users in [&[1.0, 2.0][..], &[1.0, 1e12][..]] {
             let e = err(users, &[1.0, 7.0, 1.5]);
