@@ -150,6 +150,14 @@ function createApi(binding, backend) {
   // Plans under way: one started from inside another (a getter, an ids callback) gets fresh
   // arrays, so that it cannot overwrite the outer plan's.
   let planning = 0
+  const counted = (plan) => (input) => {
+    planning++
+    try {
+      return plan(input)
+    } finally {
+      planning--
+    }
+  }
   function scratchArray(role, Type, length) {
     if (planning > 1) return new Type(length)
     let a = scratch.get(role)
@@ -201,14 +209,7 @@ function createApi(binding, backend) {
   /**
    * The columnar plan: typed arrays in, typed arrays out; nothing per row crosses as an object.
    */
-  function planColumns(input) {
-    planning++
-    try {
-      return planColumnsOnce(input)
-    } finally {
-      planning--
-    }
-  }
+  const planColumns = counted(planColumnsOnce)
 
   function planColumnsOnce(input) {
     if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
@@ -332,14 +333,7 @@ function createApi(binding, backend) {
    * Numeric user ids (the common DB case) cross as numbers and are joined natively; string ids are
    * joined through a Map here.
    */
-  function planPage(input) {
-    planning++
-    try {
-      return planPageOnce(input)
-    } finally {
-      planning--
-    }
-  }
+  const planPage = counted(planPageOnce)
 
   function planPageOnce(input) {
     if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')

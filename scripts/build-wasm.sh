@@ -31,7 +31,7 @@ if [ ! -x "$cli" ] || [ "$("$cli" --version)" != "wasm-bindgen $version" ]; then
 fi
 
 start=$(date +%s)
-# SIMD (every Node the package supports has it): the plan's column checks run four lanes wide.
+# SIMD (every Node the package supports has it): the plan's column checks run in vector lanes.
 RUSTFLAGS="-C target-feature=+simd128" /usr/bin/cargo build -q --release --locked --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --target-dir target/wasm
 "$cli" --target nodejs --out-dir wasm/pkg target/wasm/wasm32-unknown-unknown/release/weapp_notify.wasm
 log "wasm/pkg built in $(($(date +%s) - start)) s ($(stat -c %s wasm/pkg/weapp_notify_bg.wasm) bytes)"

@@ -17,14 +17,26 @@ pub const DATE_TAG: &str = "$date";
 #[serde(transparent)]
 pub struct Millis(pub i64);
 
+/// Whether `x` is a whole number in `0..=max`, without leaving the float domain (the plan's
+/// per-row checks read millions of them): adding 2^52 rounds a number below 2^52 to a whole one,
+/// so the round trip holds only for whole numbers. `max` is below 2^52; NaN fails every comparison.
+#[inline(always)]
+pub fn whole_upto(x: f64, max: f64) -> bool {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    (x >= 0.0) & (x <= max) & ((x + TWO_52) - TWO_52 == x)
+}
+
 impl Millis {
+    /// Whether a JS number is an epoch-ms instant: `from_f64`'s test, for paths that only check.
+    #[inline(always)]
+    pub fn is_instant(v: f64) -> bool {
+        whole_upto(v, MAX_EPOCH_MS as f64)
+    }
+
     /// Validates a JS number as an epoch-ms instant.
     pub fn from_f64(v: f64) -> Result<Millis, String> {
-        // The cast saturates (NaN becomes 0), so a round trip holds exactly for whole numbers in range;
-        // it is also far cheaper than `fract()` on the plan's hot path.
-        let i = v as i64;
-        if i as f64 == v && (0..=MAX_EPOCH_MS).contains(&i) {
-            return Ok(Millis(i));
+        if Self::is_instant(v) {
+            return Ok(Millis(v as i64));
         }
         Err(if !v.is_finite() {
             format!("{v} is not a finite number of epoch milliseconds")

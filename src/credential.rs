@@ -261,9 +261,8 @@ impl CredState {
     /// and the reason it would be (spent wins over expired).
     #[inline(always)]
     pub fn death_code(&self, now: f64) -> (bool, DeathReason) {
-        // Counts are whole and not negative, so fewer than one is none; NaN (unlimited, never
-        // expires) compares false.
-        let spent = self.uses_left < 1.0;
+        let spent = self.spent();
+        // NaN (never expires) compares false.
         let expired = now >= self.expire_at;
         (spent | expired, if spent { DeathReason::Spent } else { DeathReason::Expired })
     }
@@ -272,10 +271,16 @@ impl CredState {
     /// takes time and a credential that dies in flight costs a 41028.
     #[inline(always)]
     pub fn usable(&self, now: f64, margin_ms: f64) -> bool {
-        // NaN (unlimited, never expires) compares false, so it passes.
-        let spent = self.uses_left < 1.0;
+        // NaN (never expires) compares false, so it passes.
         let dies_soon = self.expire_at <= now + margin_ms;
-        !(spent | dies_soon)
+        !(self.spent() | dies_soon)
+    }
+
+    /// No use left. Counts are whole and not negative, so fewer than one is none; NaN (unlimited)
+    /// compares false.
+    #[inline(always)]
+    fn spent(&self) -> bool {
+        self.uses_left < 1.0
     }
 
     /// The spend order as one number, lower first: the earliest expiry, then the kind's rank; no

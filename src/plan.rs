@@ -8,7 +8,7 @@ use std::hint::select_unpredictable;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Millis, MAX_EPOCH_MS};
+use crate::clock::{whole_upto, Millis};
 use crate::credential::{CredState, Credential, CredentialKind, DeadCredential, DeathReason, SendEffect, UserId};
 use crate::error::{Error, Result};
 use crate::policy::{Policy, SkipReason};
@@ -234,15 +234,6 @@ fn instant(field: &str, i: usize, v: f64) -> Result<i64> {
     Millis::from_f64(v).map(|m| m.0).map_err(|reason| Error::InvalidTime { field: format!("{field}[{i}]"), reason })
 }
 
-/// Whether `x` is a whole number in `0..=max`, without leaving the float domain (the per-row path
-/// reads millions of them): adding 2^52 rounds a number below 2^52 to a whole one, so the round
-/// trip holds only for whole numbers. `max` is below 2^52; NaN fails every comparison.
-#[inline(always)]
-fn whole_upto(x: f64, max: f64) -> bool {
-    const TWO_52: f64 = 4_503_599_627_370_496.0;
-    (x >= 0.0) & (x <= max) & ((x + TWO_52) - TWO_52 == x)
-}
-
 /// What is wrong with row `r`, if anything.
 #[cold]
 fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
@@ -351,7 +342,7 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     }
     let mut bad_push = false;
     let mut instant_of = |at: f64| {
-        bad_push |= !whole_upto(at, MAX_EPOCH_MS as f64);
+        bad_push |= !Millis::is_instant(at);
         at as i64
     };
     let pushes: Vec<i64> = if grouped {
@@ -416,11 +407,12 @@ fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut Pl
     let rows = c.cred_user.len();
     let templates = o.templates.len();
     let (in_shape, any_template) = columns_in_shape(c, templates);
+    let rules = RowRules::of(o, target);
     // Monomorphized twice, so that a page without templates (no column, or a column of
     // NO_TEMPLATE only, as template messages' pages are) reads no template column in the scan.
     let scan = match c.cred_template {
-        t if any_template => scan_rows(c, o, target, out, |r| t[r]),
-        _ => scan_rows(c, o, target, out, |_| NO_TEMPLATE),
+        t if any_template => scan_rows(c, &rules, out, |r| t[r]),
+        _ => scan_rows(c, &rules, out, |_| NO_TEMPLATE),
     };
     if !(in_shape & scan.in_shape) {
         let first = (0..rows).find_map(|r| row_error(c, r, templates));
@@ -434,7 +426,7 @@ fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut Pl
         for i in rows - scan.ties..rows {
             let r = out.dead_rows[i] as usize;
             let b = &mut best[c.cred_user[r] as usize];
-            if row_key(c, o, target, r) == b.key && tie_first(c.ids, r, b.row as usize)? {
+            if row_key(c, &rules, r) == b.key && tie_first(c.ids, r, b.row as usize)? {
                 b.row = r as u32;
             }
         }
@@ -449,7 +441,7 @@ fn columns_in_shape(c: &Columns, templates: usize) -> (bool, bool) {
     let users = c.cred_user.iter().fold(0, |m, &u| m.max(u)) < c.user_count as u32 || c.cred_user.is_empty();
     let kinds = c.cred_kind.iter().fold(0, |m, &k| m.max(k)) < CredentialKind::ALL.len() as u8;
     let uses = c.cred_uses.iter().fold(true, |ok, &x| ok & (whole_upto(x, u32::MAX as f64) | x.is_nan()));
-    let expires = c.cred_expire.iter().fold(true, |ok, &x| ok & (whole_upto(x, MAX_EPOCH_MS as f64) | x.is_nan()));
+    let expires = c.cred_expire.iter().fold(true, |ok, &x| ok & (Millis::is_instant(x) | x.is_nan()));
     // NO_TEMPLATE is u32::MAX, so `t + 1` (wrapping) is 0 for none and the index plus one
     // otherwise: one fold tells whether every index is in range and whether any row has one.
     let top = c.cred_template.iter().fold(0, |m, &t| m.max(t.wrapping_add(1)));
@@ -468,20 +460,36 @@ struct Scan {
 /// The key of a row that cannot be sent with: above every spend key.
 const NONE: u64 = u64::MAX;
 
-/// A row as a credential state, with its fate at `now`: dead or not, and why it would be; its
-/// spend key if it is usable for this message, `NONE` otherwise.
-#[inline(always)]
-fn fate(
-    s: CredState,
-    template: u32,
+/// What a row is judged by on this page, worked out once: which kinds and template the message
+/// takes, now, and the safety margin.
+struct RowRules {
+    fits_kind: [bool; 4],
     target: Option<u32>,
-    fits_kind: &[bool; 4],
     now: f64,
     margin: f64,
-) -> (bool, DeathReason, u64) {
-    let (is_dead, death) = s.death_code(now);
-    let usable = !is_dead & fits_kind[s.kind as usize] & target.is_none_or(|t| t == template) & s.usable(now, margin);
-    (is_dead, death, select_unpredictable(usable, s.spend_key(), NONE))
+}
+
+impl RowRules {
+    fn of(o: &PlanOptions, target: Option<u32>) -> RowRules {
+        RowRules {
+            fits_kind: CredentialKind::ALL.map(|k| o.message.fits_kind(k)),
+            target,
+            now: o.now.0 as f64,
+            margin: o.policy.safety_margin_ms.0 as f64,
+        }
+    }
+
+    /// A row as a credential state, with its fate at `now`: dead or not, and why it would be; its
+    /// spend key if it is usable for this message, `NONE` otherwise.
+    #[inline(always)]
+    fn fate(&self, s: CredState, template: u32) -> (bool, DeathReason, u64) {
+        let (is_dead, death) = s.death_code(self.now);
+        let usable = !is_dead
+            & self.fits_kind[s.kind as usize]
+            & self.target.is_none_or(|t| t == template)
+            & s.usable(self.now, self.margin);
+        (is_dead, death, select_unpredictable(usable, s.spend_key(), NONE))
+    }
 }
 
 #[inline(always)]
@@ -490,24 +498,14 @@ fn row_state(kind: u8, uses: f64, expire: f64) -> CredState {
 }
 
 /// Row `r`'s spend key, as the scan computed it.
-fn row_key(c: &Columns, o: &PlanOptions, target: Option<u32>, r: usize) -> u64 {
+fn row_key(c: &Columns, rules: &RowRules, r: usize) -> u64 {
     let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
-    let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
-    let s = row_state(c.cred_kind[r], c.cred_uses[r], c.cred_expire[r]);
-    fate(s, template, target, &fits_kind, o.now.0 as f64, o.policy.safety_margin_ms.0 as f64).2
+    rules.fate(row_state(c.cred_kind[r], c.cred_uses[r], c.cred_expire[r]), template).2
 }
 
 #[inline(always)]
-fn scan_rows(
-    c: &Columns,
-    o: &PlanOptions,
-    target: Option<u32>,
-    out: &mut PlanOut,
-    template_of: impl Fn(usize) -> u32,
-) -> Scan {
+fn scan_rows(c: &Columns, rules: &RowRules, out: &mut PlanOut, template_of: impl Fn(usize) -> u32) -> Scan {
     let (n, rows) = (c.user_count, c.cred_user.len());
-    let (now, margin) = (o.now.0 as f64, o.policy.safety_margin_ms.0 as f64);
-    let fits_kind = CredentialKind::ALL.map(|k| o.message.fits_kind(k));
     // Each user's best is one 16-byte slot, so a row costs one random access; a row whose user
     // is out of range writes to the sink `best[n]`, which nobody reads. Columns are sliced to one
     // length first so the loop carries no bounds checks.
@@ -524,7 +522,7 @@ fn scan_rows(
         // A row's fate is random data: it is computed, not branched on (a mispredicted branch
         // costs more than the rest of the row). Every row is written to the dead list, and kept
         // there by moving `dead` on.
-        let (is_dead, death, key) = fate(s, template, target, &fits_kind, now, margin);
+        let (is_dead, death, key) = rules.fate(s, template);
         dead_rows[dead.min(rows - 1)] = r as u32;
         dead_reason[dead.min(rows - 1)] = death as u8;
         dead += is_dead as usize;
@@ -827,7 +825,7 @@ mod tests {
         assert!(err(&[1.0], &[-1.0]).starts_with("credentials.userKey[0]"));
         assert!(err(&[9_007_199_254_740_992.0], &[]).starts_with("users.key[0]"));
         // Past i64's range (where the conversion saturates), negative, infinite: none is a key.
-        for v in [9.223_372_036_854_775_808e18, 1e300, -1.0, f64::INFINITY, f64::NEG_INFINITY] {
+        for v in [(1u64 << 63) as f64, 1e300, -1.0, f64::INFINITY, f64::NEG_INFINITY] {
             assert!(err(&[v], &[]).starts_with("users.key[0]"), "{v}");
             for users in [&[1.0, 2.0][..], &[1.0, 1e12][..]] {
                 assert!(err(users, &[v]).starts_with("credentials.userKey[0]"), "{v}");
@@ -975,9 +973,10 @@ mod tests {
         let err = |c: Columns| plan_columns(&c, &o).unwrap_err().to_string();
         assert!(err(cols(&[2, 2], &[1.0, 1.0], &[NO_TEMPLATE, NO_TEMPLATE])).starts_with("credentials.state[0]"));
         assert!(err(cols(&[2, 2], &[1.0, 1.0], &[])).starts_with("credentials.state[0]"));
-        // One row with a template is read as such: only it fits the message.
+        // Rows with their template are read as such, and fit the message.
         let mixed = plan_columns(&cols(&[3, 2], &[f64::NAN, 1.0], &[0, 0]), &o).unwrap();
         assert_eq!(mixed.choice, vec![0, 1]);
+        // A column with any template is read row by row: a row without one is refused.
         let other = plan_columns(&cols(&[3, 3], &[f64::NAN, f64::NAN], &[0, NO_TEMPLATE]), &o);
         assert!(other.unwrap_err().to_string().starts_with("credentials.state[1]"));
     }
