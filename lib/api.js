@@ -335,28 +335,79 @@ function createApi(binding, backend) {
    */
   const planPage = counted(planPageOnce)
 
+  // Each of planPage's loops is a function of its own that ends at its loop, with its result made
+  // before the loop and only filled in it. V8 compiles a long loop while it runs (OSR) on the
+  // first call, before the code after the loop has ever run; code there that needs type feedback
+  // (a new object, a property read) then sent the compiled loop back to the interpreter on later
+  // calls too. `node --trace-deopt` on the bench's 10k page, 102 calls: 3 to 38 deopts with one
+  // long function, about 2 a call with the results made after the loops, 1 (the first) now.
   function planPageOnce(input) {
     if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
     const { users, credentials, message, now, policy } = input
     if (!Array.isArray(users)) throw invalid('users', 'must be an array')
     if (!Array.isArray(credentials)) throw invalid('credentials', 'must be an array')
+    const page = packUsers(users)
+    const pushUser = page.pushUser.subarray(0, page.pushes)
+    const pushAt = page.pushAt.subarray(0, page.pushes)
+    const rows = packCredentials(credentials, page.numeric ? null : userLookup(users))
+    if (page.numeric) {
+      try {
+        binding.joinUserKeys(page.userKey, rows.key, rows.user)
+      } catch (e) {
+        throw renameField(
+          renameField(e, /^users\.key\[(\d+)\]/, 'users[$1].userId'),
+          /^credentials\.userKey\[(\d+)\]/,
+          'credentials[$1].userId',
+        )
+      }
+    }
     const n = users.length
     const m = credentials.length
+    let plan
+    try {
+      plan = planInto(
+        toJson({ message, now, policy, templates: rows.templates }),
+        n,
+        page.excluded,
+        { user: pushUser, at: pushAt },
+        rows,
+        (r) => credentials[r].id,
+        {
+          choice: scratchArray('choice', Int32Array, n),
+          reason: scratchArray('reason', Uint8Array, n),
+          notBefore: scratchArray('notBefore', Float64Array, n),
+          usesAfter: scratchArray('usesAfter', Float64Array, n),
+          deadRows: scratchArray('deadRows', Uint32Array, m),
+          deadReason: scratchArray('deadReason', Uint8Array, m),
+        },
+      )
+    } catch (e) {
+      throw renameField(e, /^credentials\.(\w+)\[(\d+)\]/, 'credentials[$2].$1')
+    }
+    return { decisions: decisionsOf(users, credentials, plan), dead: deadOf(credentials, plan) }
+  }
 
-    // One pass over the users (a page of row objects is read from memory once): their pushes go
-    // to room as long as the page, which grows if some user has a longer history.
-    const excluded = scratchArray('excluded', Uint8Array, n).fill(0)
-    const userKey = scratchArray('userKey', Float64Array, n)
-    let pushUser = scratchArray('pushUser', Uint32Array, n)
-    let pushAt = scratchArray('pushAt', Float64Array, n)
-    let numeric = true
+  // One pass over the users (a page of row objects is read from memory once): their pushes go
+  // to room as long as the page, which grows if some user has a longer history.
+  function packUsers(users) {
+    const n = users.length
+    const page = {
+      excluded: scratchArray('excluded', Uint8Array, n).fill(0),
+      userKey: scratchArray('userKey', Float64Array, n),
+      pushUser: scratchArray('pushUser', Uint32Array, n),
+      pushAt: scratchArray('pushAt', Float64Array, n),
+      pushes: 0,
+      numeric: true,
+    }
+    const { excluded, userKey } = page
+    let { pushUser, pushAt } = page
     let p = 0
     for (let i = 0; i < n; i++) {
       const u = users[i]
       if (u === null || typeof u !== 'object') throw invalid(userField(i, ''), 'must be an object')
       const id = u.userId
       if (typeof id === 'number') userKey[i] = id
-      else if (typeof id === 'string') numeric = false
+      else if (typeof id === 'string') page.numeric = false
       else throw invalid(userField(i, '.userId'), 'must be a string or a number')
       const ex = u.excluded
       if (ex === true) excluded[i] = 1
@@ -365,42 +416,47 @@ function createApi(binding, backend) {
       if (at === undefined) continue
       if (!Array.isArray(at)) throw invalid(userField(i, '.pushedAt'), 'must be an array')
       if (p + at.length > pushAt.length) {
-        pushUser = grown('pushUser', Uint32Array, pushUser, p, p + at.length)
-        pushAt = grown('pushAt', Float64Array, pushAt, p, p + at.length)
+        page.pushUser = pushUser = grown('pushUser', Uint32Array, pushUser, p, p + at.length)
+        page.pushAt = pushAt = grown('pushAt', Float64Array, pushAt, p, p + at.length)
       }
       for (let j = 0; j < at.length; j++, p++) {
         pushUser[p] = i
         const t = at[j]
         pushAt[p] = typeof t === 'number' ? t : epochMs(t === null ? undefined : t, pushField, i, j)
       }
+      page.pushes = p
     }
-    pushUser = pushUser.subarray(0, p)
-    pushAt = pushAt.subarray(0, p)
+    return page
+  }
 
-    const lookup = numeric ? null : userLookup(users)
-    const credKey = numeric ? scratchArray('credKey', Float64Array, m) : null
+  // The credentials as columns: each row's user as its numeric id (`key`, joined natively after)
+  // or, given `lookup`, as its index; template ids as indices into `templates`.
+  function packCredentials(credentials, lookup) {
+    const m = credentials.length
+    const key = lookup === null ? scratchArray('credKey', Float64Array, m) : null
     const user = scratchArray('credUser', Uint32Array, m)
-    const credKind = scratchArray('credKind', Uint8Array, m)
+    const kind = scratchArray('credKind', Uint8Array, m)
     const usesLeft = scratchArray('usesLeft', Float64Array, m)
     const expireAt = scratchArray('expireAt', Float64Array, m)
     const template = scratchArray('template', Uint32Array, m)
     const templates = []
+    const rows = { key, user, kind, usesLeft, expireAt, template, templates }
     let templateIndex = null
     for (let r = 0; r < m; r++) {
       const c = credentials[r]
       if (c === null || typeof c !== 'object') throw invalid(credField(r, ''), 'must be an object')
-      if (numeric) {
+      if (lookup === null) {
         const id = c.userId
-        credKey[r] = typeof id === 'number' ? id : numericUserId(id, r)
+        key[r] = typeof id === 'number' ? id : numericUserId(id, r)
       } else {
         const u = lookup(c.userId)
         if (u === undefined) throw invalid(credField(r, '.userId'), "is not one of the page's users")
         user[r] = u
       }
       const k = c.kind
-      const kind = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
-      if (kind < 0) throw invalid(credField(r, '.kind'), KIND_LIST)
-      credKind[r] = kind
+      const code = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
+      if (code < 0) throw invalid(credField(r, '.kind'), KIND_LIST)
+      kind[r] = code
       const uses = c.usesLeft
       usesLeft[r] = typeof uses === 'number' ? uses : nullableNumber(uses, credField, r, '.usesLeft')
       const exp = c.expireAt
@@ -421,40 +477,12 @@ function createApi(binding, backend) {
         throw invalid(credField(r, '.templateId'), 'must be a string')
       }
     }
+    return rows
+  }
 
-    if (numeric) {
-      try {
-        binding.joinUserKeys(userKey, credKey, user)
-      } catch (e) {
-        throw renameField(
-          renameField(e, /^users\.key\[(\d+)\]/, 'users[$1].userId'),
-          /^credentials\.userKey\[(\d+)\]/,
-          'credentials[$1].userId',
-        )
-      }
-    }
-    let plan
-    try {
-      plan = planInto(
-        toJson({ message, now, policy, templates }),
-        n,
-        excluded,
-        { user: pushUser, at: pushAt },
-        { user, kind: credKind, usesLeft, expireAt, template },
-        (r) => credentials[r].id,
-        {
-          choice: scratchArray('choice', Int32Array, n),
-          reason: scratchArray('reason', Uint8Array, n),
-          notBefore: scratchArray('notBefore', Float64Array, n),
-          usesAfter: scratchArray('usesAfter', Float64Array, n),
-          deadRows: scratchArray('deadRows', Uint32Array, m),
-          deadReason: scratchArray('deadReason', Uint8Array, m),
-        },
-      )
-    } catch (e) {
-      throw renameField(e, /^credentials\.(\w+)\[(\d+)\]/, 'credentials[$2].$1')
-    }
-
+  // One decision per user, in the order of `users`.
+  function decisionsOf(users, credentials, plan) {
+    const n = users.length
     const decisions = new Array(n)
     const { choice, reason, notBefore, usesAfter } = plan
     const reasons = constants.skipReasons
@@ -476,13 +504,17 @@ function createApi(binding, backend) {
         decisions[i] = { action: 'skip', userId, reason: reasons[code - 1], notBefore: nb === nb ? nb : null }
       }
     }
+    return decisions
+  }
+
+  function deadOf(credentials, plan) {
     const { deadRows, deadReason } = plan
     const dead = new Array(deadRows.length)
     for (let k = 0; k < dead.length; k++) {
       const c = credentials[deadRows[k]]
       dead[k] = { index: deadRows[k], id: c.id, userId: c.userId, reason: constants.deathReasons[deadReason[k]] }
     }
-    return { decisions, dead }
+    return dead
   }
 
   return {
