@@ -102,7 +102,7 @@ pub struct ColumnPlan {
     pub dead_reason: Vec<u8>,
 }
 
-/// A user's best row so far: its spend key (`CredState::spend_key`; `NONE` for none) and row.
+/// A user's best row so far: its spend key (`CredState::spend_key`; `EMPTY` for none) and row.
 #[derive(Clone, Copy)]
 struct Best {
     key: u64,
@@ -459,6 +459,10 @@ struct Scan {
 
 /// The key of a row that cannot be sent with: above every spend key.
 const NONE: u64 = u64::MAX;
+/// The key of a user's best before any usable row: below `NONE`, so that an unusable row is never
+/// taken, and above every spend key, so that a usable one always is. No row's key equals it, so
+/// a row ties with its user's best exactly when their keys are equal.
+const EMPTY: u64 = NONE - 1;
 
 /// What a row is judged by on this page, worked out once: which kinds and template the message
 /// takes, now, and the safety margin.
@@ -509,7 +513,7 @@ fn scan_rows(c: &Columns, rules: &RowRules, out: &mut PlanOut, template_of: impl
     // Each user's best is one 16-byte slot, so a row costs one random access; a row whose user
     // is out of range writes to the sink `best[n]`, which nobody reads. Columns are sliced to one
     // length first so the loop carries no bounds checks.
-    let mut best_slots = vec![Best { key: NONE, row: u32::MAX }; n + 1];
+    let mut best_slots = vec![Best { key: EMPTY, row: u32::MAX }; n + 1];
     let best = &mut best_slots[..=n];
     let (users, kinds, uses, expires) =
         (&c.cred_user[..rows], &c.cred_kind[..rows], &c.cred_uses[..rows], &c.cred_expire[..rows]);
@@ -531,7 +535,7 @@ fn scan_rows(c: &Columns, rules: &RowRules, out: &mut PlanOut, template_of: impl
         // A tie is rare (one user's rows of equal expiry and kind), so it may branch; it is
         // listed from the end of the dead list's room (a tie is usable, never dead, so the two
         // lists never meet).
-        if (key == b.key) & (key != NONE) {
+        if key == b.key {
             dead_rows[rows - 1 - ties] = r as u32;
             ties += 1;
         }
@@ -883,6 +887,20 @@ mod tests {
             let p = plan_one_user(&rows, &|r| Ok(ids[order[r]].to_string())).unwrap();
             assert_eq!(ids[order[p.choice[0] as usize]], "c", "order {order:?}");
         }
+    }
+
+    #[test]
+    fn rows_that_cannot_be_sent_never_tie() {
+        // Equal, unusable rows (spent, expired, dying inside the margin): no tie is listed, so
+        // ids are never read, and the user has no credential.
+        let e = (NOW + DAY) as f64;
+        let ids = |_: usize| -> Result<String> { panic!("only tied usable rows read ids") };
+        for row in [(0, 0.0, e), (0, 1.0, NOW as f64), (0, 1.0, (NOW + 60_000) as f64)] {
+            assert_eq!(plan_one_user(&[row, row, row], &ids).unwrap().choice, vec![-1], "{row:?}");
+        }
+        // Behind a usable row, the unusable ones still do not tie with it.
+        let p = plan_one_user(&[(0, 1.0, e), (0, 0.0, e), (0, 0.0, e)], &ids).unwrap();
+        assert_eq!(p.choice, vec![0]);
     }
 
     #[test]
