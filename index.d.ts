@@ -355,3 +355,13 @@ export declare function refreshAfterTokenError(input: { failedToken: string; cac
 /** The local day an instant falls in, by the policy's offset: its number (days since 1970-01-01
  * there) and its bounds. Stores key a user's daily push slot by `day`. */
 export declare function localDay(input: { at: Instant; policy?: Policy }): { day: number; start: number; end: number }
+
+/** The push history the rules can still read at `now`: every push since `since` (today's, and
+ * those inside `minGapMs`); pushes before it never change a decision. `today` is now's local day
+ * number (day slots of earlier days are done), and a push stays readable for `keepMs` after it was
+ * made. Stores read pages and drop old pushes by these numbers. */
+export declare function historyWindow(input: { now: Instant; policy?: Policy }): {
+  since: number
+  today: number
+  keepMs: number
+}

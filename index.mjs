@@ -24,5 +24,6 @@ export const {
   tokenRefreshDue,
   refreshAfterTokenError,
   localDay,
+  historyWindow,
 } = weappNotify
 export default weappNotify

@@ -540,6 +540,7 @@ function createApi(binding, backend) {
     tokenRefreshDue: op('tokenRefreshDue'),
     refreshAfterTokenError: op('refreshAfterTokenError'),
     localDay: op('localDay'),
+    historyWindow: op('historyWindow'),
   }
 }
 

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 triple=$(node -p "require('./binding.js').triple")
 cargo build --quiet --release --locked --lib --features napi
-cp target/release/libweapp_notify.so "weapp-notify.$triple.node"
+# Copied then renamed: a process that has the old binary loaded keeps its file.
+cp target/release/libweapp_notify.so "weapp-notify.$triple.node.tmp"
+mv "weapp-notify.$triple.node.tmp" "weapp-notify.$triple.node"

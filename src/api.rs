@@ -130,6 +130,14 @@ struct Day {
     end: i64,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {now, policy?}")]
+struct HistoryInput {
+    now: Millis,
+    #[serde(default)]
+    policy: Policy,
+}
+
 #[derive(Serialize)]
 struct Refresh {
     refresh: bool,
@@ -203,6 +211,7 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "refreshAfterTokenError" => {
             run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) }))
         }
+        "historyWindow" => run(json, |i: HistoryInput| Ok(i.policy.history_window(i.now.0))),
         "localDay" => run(json, |i: DayInput| {
             let d = i.policy.local_day(i.at.0);
             Ok(Day {

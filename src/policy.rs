@@ -65,6 +65,19 @@ impl QuietHours {
     }
 }
 
+/// What of a user's push history the rules can still read at some instant: every push since
+/// `since` (today's, for the daily limit, and those inside the minimum gap), which is all that
+/// eligibility reads; a push stays readable for `keep_ms` after it was made. Stores read pages and
+/// drop old pushes by these numbers, so a gap of any length the policy accepts is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryWindow {
+    pub since: i64,
+    /// The local day number of the instant: day slots of earlier days are done.
+    pub today: i64,
+    pub keep_ms: i64,
+}
+
 /// The local day an instant falls in, worked out once so that a page of users costs no date
 /// arithmetic per user.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +137,16 @@ pub struct Eligibility {
 impl Policy {
     pub fn local_day(&self, at: i64) -> LocalDay {
         LocalDay { at, start: day_start(local_day(at, self.utc_offset), self.utc_offset) }
+    }
+
+    /// The pushes eligibility at `now` reads, and how long a push stays readable.
+    pub fn history_window(&self, now: i64) -> HistoryWindow {
+        let day = self.local_day(now);
+        HistoryWindow {
+            since: day.start.min(now.saturating_sub(self.min_gap_ms.0)),
+            today: local_day(now, self.utc_offset),
+            keep_ms: self.min_gap_ms.0.max(DAY_MS),
+        }
     }
 
     /// The first rule that forbids a push at `day.at`, and the instant that rule stops forbidding it.
@@ -190,6 +213,27 @@ mod tests {
         // Read with a UTC policy the same pushes are still "today" at 16:00 UTC.
         let utc = policy(r#"{"utcOffset":"+00:00"}"#);
         assert!(!utc.eligibility(&pushed, CN_MIDNIGHT).allowed);
+    }
+
+    #[test]
+    fn pushes_before_the_history_window_never_change_eligibility() {
+        let mut rng = 5u64;
+        let mut next = |m: i64| {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((rng >> 33) as i64).rem_euclid(m)
+        };
+        for gap_days in [0, 1, 3, 40, 366] {
+            let p = policy(&format!(r#"{{"minGapMs":{},"maxPushesPerDay":2}}"#, gap_days * DAY_MS));
+            for _ in 0..200 {
+                let now = CN_MIDNIGHT + next(3 * DAY_MS);
+                let pushes: Vec<i64> = (0..next(6)).map(|_| now - next(400 * DAY_MS)).collect();
+                let w = p.history_window(now);
+                let kept: Vec<i64> = pushes.iter().copied().filter(|&t| t >= w.since).collect();
+                assert_eq!(p.eligibility(&pushes, now), p.eligibility(&kept, now), "{pushes:?} at {now}");
+                // A push older than keep_ms is before the window.
+                assert!(now - w.keep_ms <= w.since);
+            }
+        }
     }
 
     #[test]
