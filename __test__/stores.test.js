@@ -1,16 +1,24 @@
 'use strict'
-// The store contract, one suite for every store: saving, paging, claims and their guards,
-// confirm, release, leases, prepay uses, grants, injection-looking ids, concurrency.
+// The store contract, one suite for every store: saving, paging every stored credential, claims
+// and their guards, confirm as compare-and-set of the state the core computed, release, removal of
+// what the core lists dead, leases, history kept by the core's window, injection-looking ids,
+// concurrency, and what a store refuses to be given.
 const wn = require('..')
 const { factories } = require('./stores')
+const { runDailyPush } = require('../lib/worker')
+const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+const { MysqlStore } = require('../lib/stores/mysql')
+const { RedisStore } = require('../lib/stores/redis')
+const { EmbeddedStore } = require('../lib/stores/embedded')
 
 const DAY = 86400000
 const now = Date.now()
 const today = wn.localDay({ at: now }).day
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const form = (userId, formId, collectedAt = now) => wn.intakeFormId({ userId, formId, collectedAt })
-const prepay = (userId, prepayId) => wn.intakePrepayId({ userId, prepayId, paidAt: now })
+const prepay = (userId, prepayId, paidAt = now) => wn.intakePrepayId({ userId, prepayId, paidAt })
 const grant = (userId, templateId) => wn.intakeSubscribeResult({ userId, result: { [templateId]: 'accept' } }).grants
+const ref = (kind, id, usesLeft) => ({ kind, id, usesLeft })
 const claimOf = (userId, credential, extra = {}) => ({
   userId,
   day: today,
@@ -19,6 +27,22 @@ const claimOf = (userId, credential, extra = {}) => ({
   leaseMs: 60000,
   ...extra,
 })
+const keepMs = wn.historyWindow({ now }).keepMs
+// What the worker does after a send: the core computes the credential's state, the store sets it.
+const outcome = (claim, effect, { pushed = effect !== 'keep', at = now } = {}) => {
+  const c = claim.credential
+  const credential = {
+    ...c,
+    userId: claim.userId,
+    templateId: c.kind === 'grant' || c.kind === 'longTerm' ? c.id : null,
+    expireAt: c.kind === 'grant' || c.kind === 'longTerm' ? null : now + DAY,
+  }
+  const after = wn.applySendEffect({ credential, effect })
+  const remove = wn.deadCredentials({ credentials: [after], now }).length > 0
+  return { usesLeft: after.usesLeft, remove, pushed, at, keepMs }
+}
+const send = (store, claim, effect, opts) => store.confirm(claim, outcome(claim, effect, opts))
+const byKindId = (a, b) => (a.kind + a.id < b.kind + b.id ? -1 : 1)
 
 describe.each(factories)('%s store', (_name, factory) => {
   let ctx
@@ -37,7 +61,7 @@ describe.each(factories)('%s store', (_name, factory) => {
     await store.saveCredentials([form('u1', 'f1'), form('u1', 'f1'), form('u1', evil), prepay('u1', 'wx1')])
     await store.saveCredentials([...grant('u1', 'T1'), ...grant('u1', 'T1'), ...grant('u1', 'T1')])
     await store.saveCredentials([wn.intakeLongTermSubscription({ userId: 'u1', templateId: 'L1' })])
-    const creds = (await store.credentials('u1')).sort((a, b) => (a.kind + a.id < b.kind + b.id ? -1 : 1))
+    const creds = (await store.credentials('u1')).sort(byKindId)
     expect(creds.map((c) => [c.kind, c.id, c.usesLeft])).toEqual([
       ['formId', 'f1', 1],
       ['formId', evil, 1],
@@ -46,109 +70,163 @@ describe.each(factories)('%s store', (_name, factory) => {
       ['prepayId', 'wx1', 3],
     ])
     expect(creds.find((c) => c.id === 'f1').expireAt).toBe(now + 7 * DAY)
-    const claim = await store.claim(claimOf('u1', { kind: 'formId', id: evil }))
+    const claim = await store.claim(claimOf('u1', ref('formId', evil, 1)))
     expect(claim).not.toBeNull()
-    await store.confirm(claim, { effect: 'consume', pushed: true, at: now })
+    expect(await send(store, claim, 'consume')).toEqual({ ok: true })
     expect((await store.credentials('u1')).map((c) => c.id)).not.toContain(evil)
   })
 
-  test('pages users with live credentials, in order, with their recent pushes', async () => {
+  test('pages every user with a stored credential, in order, with every credential and the pushes since `since`', async () => {
     const ids = Array.from({ length: 25 }, (_, i) => `user${String(i).padStart(3, '0')}`)
     await store.saveCredentials(ids.map((u) => form(u, `f-${u}`)))
-    await store.saveCredentials([form('user000', 'old', now - 8 * DAY), form('zzz-dead', 'old2', now - 8 * DAY)])
+    // Dead rows reach the core, which lists them: an expired formId, a spent grant, legacy junk.
+    const expired = form('user000', 'old', now - 8 * DAY)
+    const spent = { ...grant('zzz-spent', 'T')[0], usesLeft: 0 }
+    const junk = { ...form('zzz-junk', 'x'), id: 'the formId is a mock one' }
+    await store.saveCredentials([expired, spent, junk])
     const seen = []
+    const credentials = []
     let after = null
     let pages = 0
     do {
-      const page = await store.pageUsers({ after, limit: 10, now })
+      const page = await store.pageUsers({ after, limit: 10, since: now - DAY })
       pages++
       seen.push(...page.users.map((u) => u.userId))
-      for (const c of page.credentials) expect(c.expireAt).toBeGreaterThan(now)
+      credentials.push(...page.credentials)
       after = page.next
     } while (after !== null)
-    expect(seen).toEqual(ids)
+    expect(seen).toEqual([...ids, 'zzz-junk', 'zzz-spent'])
     expect(pages).toBe(3)
-    const c = await store.claim(claimOf('user003', { kind: 'formId', id: 'f-user003' }))
-    await store.confirm(c, { effect: 'consume', pushed: true, at: now - 5 })
+    expect(credentials.filter((c) => c.userId === 'user000').sort(byKindId)).toEqual(
+      [form('user000', 'f-user000'), expired].sort(byKindId),
+    )
+    expect(credentials.filter((c) => c.userId.startsWith('zzz')).sort(byKindId)).toEqual([junk, spent].sort(byKindId))
+    const c = await store.claim(claimOf('user003', ref('formId', 'f-user003', 1)))
+    await send(store, c, 'consume', { at: now - 5 })
     await store.saveCredentials([form('user003', 'again')])
-    const page = await store.pageUsers({ after: 'user002', limit: 1, now })
-    expect(page.users).toEqual([{ userId: 'user003', pushedAt: [now - 5] }])
+    expect((await store.pageUsers({ after: 'user002', limit: 1, since: now - DAY })).users).toEqual([
+      { userId: 'user003', pushedAt: [now - 5] },
+    ])
+    expect((await store.pageUsers({ after: 'user002', limit: 1, since: now })).users).toEqual([
+      { userId: 'user003', pushedAt: [] },
+    ])
   })
 
-  test('a claim holds the credential and the user’s day until confirmed', async () => {
+  test('a claim holds the credential and the user’s day until confirmed, and carries the state it was made on', async () => {
     await store.saveCredentials([form('u1', 'a'), form('u1', 'b')])
-    const c = await store.claim(claimOf('u1', { kind: 'formId', id: 'a' }))
-    expect(c).toEqual(expect.objectContaining({ userId: 'u1', day: today, credential: { kind: 'formId', id: 'a' } }))
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'b' }))).toBeNull()
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'a' }, { day: today + 1 }))).toBeNull()
-    await store.confirm(c, { effect: 'consume', pushed: true, at: now })
+    const c = await store.claim(claimOf('u1', ref('formId', 'a', 1)))
+    expect(c).toEqual(expect.objectContaining({ userId: 'u1', day: today, credential: ref('formId', 'a', 1) }))
+    expect(await store.claim(claimOf('u1', ref('formId', 'b', 1)))).toBeNull()
+    expect(await store.claim(claimOf('u1', ref('formId', 'a', 1), { day: today + 1 }))).toBeNull()
+    await send(store, c, 'consume')
     expect((await store.credentials('u1')).map((x) => x.id)).toEqual(['b'])
     expect(await store.pushes('u1')).toEqual([now])
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'b' }))).toBeNull()
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'b' }, { maxPerDay: 2 }))).not.toBeNull()
+    expect(await store.claim(claimOf('u1', ref('formId', 'b', 1)))).toBeNull()
+    expect(await store.claim(claimOf('u1', ref('formId', 'b', 1), { maxPerDay: 2 }))).not.toBeNull()
   })
 
-  test('the store refuses what it must: expired, spent, unknown credentials', async () => {
-    await store.saveCredentials([form('u1', 'expired', now - 7 * DAY - 1000), form('u2', 'x')])
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'expired' }))).toBeNull()
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'nope' }))).toBeNull()
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'x' }))).toBeNull()
+  test('the store refuses what it must: expired, unknown, and a state other than the plan read', async () => {
+    await store.saveCredentials([form('u1', 'expired', now - 7 * DAY - 1000), form('u2', 'x'), prepay('u3', 'p')])
+    expect(await store.claim(claimOf('u1', ref('formId', 'expired', 1)))).toBeNull()
+    expect(await store.claim(claimOf('u1', ref('formId', 'nope', 1)))).toBeNull()
+    expect(await store.claim(claimOf('u1', ref('formId', 'x', 1)))).toBeNull()
+    expect(await store.claim(claimOf('u3', ref('prepayId', 'p', 2)))).toBeNull()
+    expect(await store.claim(claimOf('u3', ref('prepayId', 'p', null)))).toBeNull()
+    expect(await store.claim(claimOf('u3', ref('prepayId', 'p', 3)))).not.toBeNull()
   })
 
-  test('a prepay_id serves three sends, then none', async () => {
+  test('a prepay_id serves three sends, then is removed as the core says', async () => {
     await store.saveCredentials([prepay('u1', 'wx9')])
     for (let d = 0; d < 3; d++) {
-      const c = await store.claim(claimOf('u1', { kind: 'prepayId', id: 'wx9' }, { day: today + d }))
+      const c = await store.claim(claimOf('u1', ref('prepayId', 'wx9', 3 - d), { day: today + d }))
       expect(c).not.toBeNull()
-      await store.confirm(c, { effect: 'consume', pushed: true, at: now + d * DAY })
+      await send(store, c, 'consume', { at: now + d * DAY })
     }
-    expect(await store.claim(claimOf('u1', { kind: 'prepayId', id: 'wx9' }, { day: today + 3 }))).toBeNull()
+    expect(await store.claim(claimOf('u1', ref('prepayId', 'wx9', 0), { day: today + 3 }))).toBeNull()
     expect(await store.credentials('u1')).toEqual([])
   })
 
-  test('grants are counted down, and a dead grant is gone', async () => {
+  test('grants are counted down and removed; a long-term subscription stays unlimited', async () => {
     await store.saveCredentials([...grant('u1', 'T'), ...grant('u1', 'T')])
-    const c1 = await store.claim(claimOf('u1', { kind: 'grant', id: 'T' }))
-    await store.confirm(c1, { effect: 'consume', pushed: true, at: now })
-    expect((await store.credentials('u1'))[0].usesLeft).toBe(1)
-    const c2 = await store.claim(claimOf('u1', { kind: 'grant', id: 'T' }, { day: today + 1 }))
-    await store.confirm(c2, { effect: 'dead', pushed: false, at: now })
-    expect(await store.credentials('u1')).toEqual([])
+    await store.saveCredentials([wn.intakeLongTermSubscription({ userId: 'u1', templateId: 'L' })])
+    const c1 = await store.claim(claimOf('u1', ref('grant', 'T', 2)))
+    await send(store, c1, 'consume')
+    expect((await store.credentials('u1')).find((c) => c.id === 'T').usesLeft).toBe(1)
+    const c2 = await store.claim(claimOf('u1', ref('grant', 'T', 1), { day: today + 1 }))
+    await send(store, c2, 'dead', { pushed: false })
+    expect((await store.credentials('u1')).map((c) => c.id)).toEqual(['L'])
+    const c3 = await store.claim(claimOf('u1', ref('longTerm', 'L', null), { day: today + 1 }))
+    await send(store, c3, 'consume')
+    expect((await store.credentials('u1')).map((c) => [c.id, c.usesLeft])).toEqual([['L', null]])
   })
 
-  test('keep and release leave the credential claimable again; a stale claim is refused', async () => {
+  test('confirm is compare-and-set: a grant that grew while claimed answers a conflict and stays claimed', async () => {
+    await store.saveCredentials(grant('u1', 'T'))
+    const c = await store.claim(claimOf('u1', ref('grant', 'T', 1)))
+    await store.saveCredentials([...grant('u1', 'T'), ...grant('u1', 'T')])
+    // The core's state from the claimed one (1 -> 0, removed) would lose the two new accepts.
+    expect(await send(store, c, 'consume')).toEqual({ conflict: { usesLeft: 3 } })
+    expect((await store.credentials('u1'))[0].usesLeft).toBe(3)
+    expect(await store.pushes('u1')).toEqual([])
+    expect(await store.claim(claimOf('u1', ref('grant', 'T', 3)))).toBeNull()
+    // Computed again from the stored state, it applies.
+    const again = { ...c, credential: { ...c.credential, usesLeft: 3 } }
+    expect(await send(store, again, 'consume')).toEqual({ ok: true })
+    expect((await store.credentials('u1'))[0].usesLeft).toBe(2)
+    expect(await store.pushes('u1')).toEqual([now])
+    await expect(send(store, again, 'consume')).rejects.toMatchObject({ code: 'ERR_CLAIM_LOST' })
+  })
+
+  test('release lets the claim go and changes nothing; a stale claim is refused', async () => {
     await store.saveCredentials([form('u1', 'a')])
-    const c = await store.claim(claimOf('u1', { kind: 'formId', id: 'a' }))
-    await store.confirm(c, { effect: 'keep', pushed: false, at: now })
-    const c2 = await store.claim(claimOf('u1', { kind: 'formId', id: 'a' }))
+    const c = await store.claim(claimOf('u1', ref('formId', 'a', 1)))
+    await send(store, c, 'keep')
+    const c2 = await store.claim(claimOf('u1', ref('formId', 'a', 1)))
     await store.release(c2)
     await expect(store.release(c2)).rejects.toMatchObject({ code: 'ERR_CLAIM_LOST' })
-    expect(await store.claim(claimOf('u1', { kind: 'formId', id: 'a' }))).not.toBeNull()
+    expect((await store.credentials('u1')).map((x) => x.usesLeft)).toEqual([1])
+    expect(await store.pushes('u1')).toEqual([])
+    expect(await store.claim(claimOf('u1', ref('formId', 'a', 1)))).not.toBeNull()
   })
 
-  test('a lease runs out on the store’s clock, and the claim is handed over once', async () => {
+  test('removeCredentials deletes only unclaimed rows still in the state given', async () => {
+    await store.saveCredentials([form('u1', 'old', now - 8 * DAY), form('u1', 'held'), ...grant('u2', 'T')])
+    await store.saveCredentials([{ ...grant('u3', 'T')[0], usesLeft: 0 }])
+    await store.claim(claimOf('u1', ref('formId', 'held', 1)))
+    await store.saveCredentials(grant('u2', 'T'))
+    const removed = await store.removeCredentials([
+      { userId: 'u1', ...ref('formId', 'old', 1) },
+      { userId: 'u1', ...ref('formId', 'held', 1) }, // claimed
+      { userId: 'u2', ...ref('grant', 'T', 1) }, // grew to 2 meanwhile
+      { userId: 'u3', ...ref('grant', 'T', 0) },
+      { userId: 'u4', ...ref('formId', 'none', 1) },
+    ])
+    expect(removed).toBe(2)
+    expect((await store.credentials('u1')).map((c) => c.id)).toEqual(['held'])
+    expect((await store.credentials('u2')).map((c) => c.usesLeft)).toEqual([2])
+    expect(await store.credentials('u3')).toEqual([])
+    expect(await store.removeCredentials([])).toBe(0)
+  })
+
+  test('a lease runs out on the store’s clock, and the claim is handed over once, with its state', async () => {
     await store.saveCredentials([form('u1', 'a'), form('u2', 'b')])
-    const c = await store.claim(claimOf('u1', { kind: 'formId', id: 'a' }, { leaseMs: 300 }))
-    await store.claim(claimOf('u2', { kind: 'formId', id: 'b' }, { leaseMs: 60000 }))
+    const c = await store.claim(claimOf('u1', ref('formId', 'a', 1), { leaseMs: 300 }))
+    await store.claim(claimOf('u2', ref('formId', 'b', 1), { leaseMs: 60000 }))
     expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
     await sleep(450)
     const taken = await store.takeOverExpired({ leaseMs: 60000 })
-    expect(taken).toEqual([
-      expect.objectContaining({ userId: 'u1', day: today, credential: { kind: 'formId', id: 'a' } }),
-    ])
+    expect(taken).toEqual([expect.objectContaining({ userId: 'u1', day: today, credential: ref('formId', 'a', 1) })])
     expect(taken[0].token).not.toBe(c.token)
     expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
-    await expect(store.confirm(c, { effect: 'consume', pushed: true, at: now })).rejects.toMatchObject({
-      code: 'ERR_CLAIM_LOST',
-    })
-    await store.confirm(taken[0], { effect: 'consume', pushed: true, at: now })
+    await expect(send(store, c, 'consume')).rejects.toMatchObject({ code: 'ERR_CLAIM_LOST' })
+    await send(store, taken[0], 'consume')
     expect((await store.credentials('u1')).length).toBe(0)
   })
 
   test('of many concurrent claims on one user, exactly one wins', async () => {
     await store.saveCredentials(Array.from({ length: 10 }, (_, i) => form('u1', `f${i}`)))
     const attempts = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => store.claim(claimOf('u1', { kind: 'formId', id: `f${i % 10}` }))),
+      Array.from({ length: 30 }, (_, i) => store.claim(claimOf('u1', ref('formId', `f${i % 10}`, 1)))),
     )
     expect(attempts.filter(Boolean)).toHaveLength(1)
   })
@@ -162,27 +240,32 @@ describe.each(factories)('%s store', (_name, factory) => {
       form('d', 'fd'),
       form('e', 'fe', now - 7 * DAY - 1000),
       form('f', 'ff'),
+      ...grant('g', 'T'),
     ])
-    const done = await store.claim(claimOf('d', { kind: 'formId', id: 'fd' }))
-    await store.confirm(done, { effect: 'consume', pushed: true, at: now })
+    const done = await store.claim(claimOf('d', ref('formId', 'fd', 1)))
+    await send(store, done, 'consume')
     const claims = await Promise.all([
-      store.claim(claimOf('a', { kind: 'formId', id: 'fa' })),
-      store.claim(claimOf('b', { kind: 'prepayId', id: 'pb' }, { maxPerDay: 2 })),
-      store.claim(claimOf('c', { kind: 'grant', id: 'T' })),
-      store.claim(claimOf('d', { kind: 'formId', id: 'none' })), // unknown credential
-      store.claim(claimOf('e', { kind: 'formId', id: 'fe' })), // expired
-      store.claim(claimOf('f', { kind: 'formId', id: 'ff' })),
-      store.claim(claimOf('f', { kind: 'formId', id: 'ff' })), // the same, twice
+      store.claim(claimOf('a', ref('formId', 'fa', 1))),
+      store.claim(claimOf('b', ref('prepayId', 'pb', 3), { maxPerDay: 2 })),
+      store.claim(claimOf('c', ref('grant', 'T', 1))),
+      store.claim(claimOf('d', ref('formId', 'none', 1))), // unknown credential
+      store.claim(claimOf('e', ref('formId', 'fe', 1))), // expired
+      store.claim(claimOf('f', ref('formId', 'ff', 1))),
+      store.claim(claimOf('f', ref('formId', 'ff', 1))), // the same, twice
+      store.claim(claimOf('g', ref('grant', 'T', 1))),
+      store.claim(claimOf('b', ref('prepayId', 'pb', 2), { day: today + 1 })), // not the stored state
     ])
-    expect(claims.map(Boolean)).toEqual([true, true, true, false, false, true, false])
-    const [a, b, c, , , f] = claims
+    expect(claims.map(Boolean)).toEqual([true, true, true, false, false, true, false, true, false])
+    const [a, b, c, , , f, , g] = claims
+    await store.saveCredentials(grant('g', 'T'))
     const outcomes = await Promise.allSettled([
-      store.confirm(a, { effect: 'consume', pushed: true, at: now + 1 }),
-      store.confirm(b, { effect: 'consume', pushed: true, at: now + 2 }),
-      store.confirm(c, { effect: 'dead', pushed: false, at: now + 3 }),
+      send(store, a, 'consume', { at: now + 1 }),
+      send(store, b, 'consume', { at: now + 2 }),
+      send(store, c, 'dead', { pushed: false, at: now + 3 }),
       store.release(f),
-      store.confirm(done, { effect: 'consume', pushed: true, at: now }), // confirmed before
-      store.confirm(a, { effect: 'consume', pushed: true, at: now + 1 }), // the same, twice
+      send(store, done, 'consume'), // confirmed before
+      send(store, a, 'consume', { at: now + 1 }), // the same, twice
+      send(store, g, 'consume'), // grew meanwhile
     ])
     expect(outcomes.map((o) => o.status)).toEqual([
       'fulfilled',
@@ -191,27 +274,41 @@ describe.each(factories)('%s store', (_name, factory) => {
       'fulfilled',
       'rejected',
       'rejected',
+      'fulfilled',
+    ])
+    expect(outcomes.map((o) => o.value)).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true },
+      undefined,
+      undefined,
+      undefined,
+      { conflict: { usesLeft: 2 } },
     ])
     expect(outcomes[4].reason.code).toBe('ERR_CLAIM_LOST')
     expect(await store.credentials('a')).toEqual([])
     expect((await store.credentials('b')).map((x) => x.usesLeft)).toEqual([2])
     expect(await store.credentials('c')).toEqual([])
     expect((await store.credentials('f')).map((x) => x.id)).toEqual(['ff'])
+    expect((await store.credentials('g')).map((x) => x.usesLeft)).toEqual([2])
     expect([await store.pushes('a'), await store.pushes('b'), await store.pushes('c')]).toEqual([
       [now + 1],
       [now + 2],
       [],
     ])
-    // b's day has room for a second push (maxPerDay 2), f's slot was let go, c has nothing left.
-    expect(await store.claim(claimOf('b', { kind: 'prepayId', id: 'pb' }, { maxPerDay: 2 }))).not.toBeNull()
-    expect(await store.claim(claimOf('f', { kind: 'formId', id: 'ff' }))).not.toBeNull()
-    expect(await store.claim(claimOf('c', { kind: 'grant', id: 'T' }))).toBeNull()
+    // b's day has room for a second push (maxPerDay 2), f's slot was let go, c has nothing left,
+    // g's claim is still held after its conflict.
+    expect(await store.claim(claimOf('b', ref('prepayId', 'pb', 2), { maxPerDay: 2 }))).not.toBeNull()
+    expect(await store.claim(claimOf('f', ref('formId', 'ff', 1)))).not.toBeNull()
+    expect(await store.claim(claimOf('c', ref('grant', 'T', 1)))).toBeNull()
+    expect(await store.claim(claimOf('g', ref('grant', 'T', 2), { day: today + 1 }))).toBeNull()
   })
 
   test('state survives reopening the store', async () => {
     await store.saveCredentials([form('u1', 'a'), prepay('u1', 'p')])
-    const c = await store.claim(claimOf('u1', { kind: 'prepayId', id: 'p' }))
-    await store.confirm(c, { effect: 'consume', pushed: true, at: now })
+    const c = await store.claim(claimOf('u1', ref('prepayId', 'p', 3)))
+    await send(store, c, 'consume')
+    const held = await store.claim(claimOf('u1', ref('formId', 'a', 1), { day: today + 1 }))
     await store.close()
     store = await ctx.reopen()
     const creds = await store.credentials('u1')
@@ -220,11 +317,168 @@ describe.each(factories)('%s store', (_name, factory) => {
       ['p', 2],
     ])
     expect(await store.pushes('u1')).toEqual([now])
+    expect(await send(store, held, 'consume')).toEqual({ ok: true })
   })
 
-  test('sweep deletes what is dead and nothing else', async () => {
-    await store.saveCredentials([form('u1', 'old', now - 6 * DAY), form('u1', 'new')])
-    expect(await store.sweep(now + DAY + 1)).toBe(1)
-    expect((await store.credentials('u1')).map((c) => c.id)).toEqual(['new'])
+  test('sweep drops the history before the core’s window and nothing it reads', async () => {
+    const policy = { minGapMs: 3 * DAY }
+    await store.saveCredentials([prepay('u1', 'p'), form('u1', 'kept-even-if-dead', now - 8 * DAY)])
+    for (const [ago, uses] of [
+      [5, 3],
+      [2, 2],
+    ]) {
+      const c = await store.claim(claimOf('u1', ref('prepayId', 'p', uses), { day: today - ago }))
+      await store.confirm(c, { ...outcome(c, 'consume', { at: now - ago * DAY }), keepMs: 3 * DAY })
+    }
+    const history = wn.historyWindow({ now, policy })
+    const dropped = await store.sweep(history)
+    expect(dropped.pushes).toBe(1)
+    expect(await store.pushes('u1')).toEqual([now - 2 * DAY])
+    expect((await store.credentials('u1')).length).toBe(2)
+    // Day slots before today are done; today's stays and still counts.
+    const t = await store.claim(claimOf('u1', ref('prepayId', 'p', 1)))
+    await send(store, t, 'consume')
+    expect(await store.sweep(history)).toEqual({ pushes: 0, days: expect.any(Number) })
+    await store.saveCredentials([prepay('u1', 'q')])
+    expect(await store.claim(claimOf('u1', ref('prepayId', 'q', 3)))).toBeNull()
+  })
+
+  test('a 40-day minimum gap holds through runDailyPush and its sweep', async () => {
+    const fake = await createFakeWeChat()
+    const policy = { minGapMs: 40 * DAY }
+    try {
+      const users = { recent: 'gap-35', old: 'gap-41' }
+      for (const [userId, ago] of [
+        [users.recent, 35],
+        [users.old, 41],
+      ]) {
+        const id = fake.issuePrepayId(userId)
+        await store.saveCredentials([prepay(userId, id)])
+        // The push of `ago` days back, as that day's run recorded it.
+        const c = await store.claim(claimOf(userId, ref('prepayId', id, 3), { day: today - ago }))
+        const { keepMs: keep } = wn.historyWindow({ now, policy })
+        await store.confirm(c, { ...outcome(c, 'consume', { at: now - ago * DAY }), keepMs: keep })
+      }
+      await store.sweep(wn.historyWindow({ now, policy }))
+      const run = () =>
+        runDailyPush({
+          store,
+          message: { type: 'template' },
+          content: (userId) => ({ touser: userId, templateId: 'TPL', data: { keyword1: 'hi' } }),
+          wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+          policy,
+        })
+      const summary = await run()
+      expect(summary).toMatchObject({ sent: 1, skipped: { tooSoon: 1 } })
+      expect(fake.deliveries.map((d) => d.openid)).toEqual([users.old])
+      // The run's own sweep kept the 35-day-old push: a second run still says too soon.
+      expect(await store.pushes(users.recent)).toHaveLength(1)
+      expect((await run()).skipped).toEqual({ tooSoon: 1, alreadyPushedToday: 1 })
+    } finally {
+      await fake.close()
+    }
+  })
+
+  test('what the store is given is checked: coded errors naming the field, not driver errors', async () => {
+    const refused = async (call, code, field) => {
+      const e = await call().then(
+        () => null,
+        (err) => err,
+      )
+      expect(e).toMatchObject({ code })
+      expect(e.message.startsWith(field)).toBe(true)
+    }
+    const ok = form('u1', 'f')
+    await refused(
+      () => store.saveCredentials([{ ...ok, kind: 'coupon' }]),
+      'ERR_INVALID_ARGUMENT',
+      'credentials[0].kind',
+    )
+    await refused(
+      () => store.saveCredentials([ok, { ...ok, usesLeft: -1 }]),
+      'ERR_INVALID_ARGUMENT',
+      'credentials[1].usesLeft',
+    )
+    await refused(
+      () => store.saveCredentials([{ ...ok, id: 'x'.repeat(10000) }]),
+      'ERR_INVALID_ARGUMENT',
+      'credentials[0]',
+    )
+    await refused(() => store.saveCredentials('u1'), 'ERR_INVALID_ARGUMENT', 'credentials')
+    await refused(() => store.claim(claimOf('u1', ref('formId', '', 1))), 'ERR_INVALID_ARGUMENT', 'credential.id')
+    await refused(() => store.claim(claimOf('u1', ref('coupon', 'f', 1))), 'ERR_INVALID_ARGUMENT', 'credential.kind')
+    await refused(
+      () => store.claim(claimOf('u1', ref('formId', 'f', -1))),
+      'ERR_INVALID_ARGUMENT',
+      'credential.usesLeft',
+    )
+    await refused(
+      () => store.claim(claimOf('u1', ref('formId', 'x'.repeat(10000), 1))),
+      'ERR_INVALID_ARGUMENT',
+      'credential.id',
+    )
+    await refused(
+      () => store.claim({ ...claimOf('u1', ref('formId', 'f', 1)), lease: 1 }),
+      'ERR_INVALID_ARGUMENT',
+      'lease',
+    )
+    await refused(
+      () => store.removeCredentials([{ userId: 'u1', ...ref('formId', 'f', -2) }]),
+      'ERR_INVALID_ARGUMENT',
+      'credentials[0].usesLeft',
+    )
+    await refused(() => store.pageUsers({ after: null, limit: 10 }), 'ERR_INVALID_ARGUMENT', 'since')
+    await refused(() => store.sweep(Date.now()), 'ERR_INVALID_ARGUMENT', 'history')
+    await store.saveCredentials([ok])
+    const c = await store.claim(claimOf('u1', ref('formId', 'f', 1)))
+    await refused(
+      () => store.confirm(c, { effect: 'consume', pushed: true, at: now }),
+      'ERR_INVALID_ARGUMENT',
+      'effect',
+    )
+    await refused(
+      () => store.confirm(c, { usesLeft: -1, remove: false, pushed: false, at: null }),
+      'ERR_INVALID_ARGUMENT',
+      'usesLeft',
+    )
+    await refused(
+      () => store.confirm(c, { usesLeft: 0, remove: true, pushed: true, at: now }),
+      'ERR_INVALID_ARGUMENT',
+      'keepMs',
+    )
+    expect((await store.credentials('u1')).map((x) => x.usesLeft)).toEqual([1])
+  })
+})
+
+describe('store options', () => {
+  const refused = (make, field) => {
+    let error = null
+    try {
+      make()
+    } catch (e) {
+      error = e
+    }
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(error.message.startsWith(field)).toBe(true)
+  }
+
+  test('MysqlStore wants a mysql2/promise pool and nothing unknown', () => {
+    refused(() => new MysqlStore({ pool: 'mysql://wn:wn@127.0.0.1/db' }), 'pool')
+    refused(() => new MysqlStore({}), 'pool')
+    refused(() => new MysqlStore(), 'options')
+    refused(() => new MysqlStore({ pool: { query() {}, getConnection() {}, end() {} }, pol: 1 }), 'pol')
+  })
+
+  test('RedisStore wants an ioredis client, a usable prefix and nothing unknown', () => {
+    const client = { defineCommand() {}, quit() {} }
+    refused(() => new RedisStore({ redis: 'redis://127.0.0.1:6379' }), 'redis')
+    refused(() => new RedisStore({}), 'redis')
+    refused(() => new RedisStore({ redis: client, prefix: 'a{b}' }), 'prefix')
+    refused(() => new RedisStore({ redis: client, prefx: 'x' }), 'prefx')
+  })
+
+  test('EmbeddedStore wants a file', () => {
+    refused(() => new EmbeddedStore({}), 'file')
+    refused(() => new EmbeddedStore({ file: '/tmp/x', clok: Date.now }), 'clok')
   })
 })

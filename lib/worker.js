@@ -7,6 +7,7 @@
 const http = require('node:http')
 const https = require('node:https')
 const wn = require('../index.js')
+const check = require('./stores/check')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -114,6 +115,72 @@ function limit(n) {
   }
 }
 
+const OPTIONS = [
+  'store',
+  'pages',
+  'excluded',
+  'message',
+  'content',
+  'wechat',
+  'transport',
+  'tokens',
+  'policy',
+  'clock',
+  'concurrency',
+  'usersInFlight',
+  'leaseMs',
+  'pageSize',
+  'random',
+  'onProgress',
+  'sweep',
+]
+const STORE_METHODS = ['claim', 'confirm', 'release', 'removeCredentials', 'takeOverExpired', 'credentials', 'pushes']
+
+// The options' shapes; the message and the policy are the core's to check (see runDailyPush).
+function checkOptions(options) {
+  check.options(options, 'options', OPTIONS)
+  const { store, wechat, transport, tokens } = options
+  if (store === undefined) check.fail('store', 'is required: a weapp-notify store (embedded, MySQL, Redis)')
+  check.object(store, 'store')
+  for (const m of [
+    ...STORE_METHODS,
+    ...(options.pages ? [] : ['pageUsers']),
+    ...(options.sweep === false ? [] : ['sweep']),
+  ])
+    if (typeof store[m] !== 'function') check.fail('store', `has no ${m}() method: expected a weapp-notify store`)
+  check.func(options.content, 'content')
+  if (wechat === undefined && transport === undefined)
+    check.fail('wechat', 'or transport is required: { baseUrl, appid, secret } or a { post(path, body) }')
+  if (wechat !== undefined) {
+    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'])
+    if (transport === undefined) check.string(wechat.baseUrl, 'wechat.baseUrl')
+  }
+  if (transport !== undefined) {
+    check.object(transport, 'transport')
+    check.func(transport.post, 'transport.post')
+  }
+  if (tokens !== undefined) {
+    check.object(tokens, 'tokens')
+    check.func(tokens.get, 'tokens.get')
+    check.func(tokens.failed, 'tokens.failed')
+  } else {
+    if (wechat === undefined)
+      check.fail('wechat', 'is required to fetch tokens: { baseUrl, appid, secret } (or pass tokens)')
+    check.string(wechat.appid, 'wechat.appid')
+    check.string(wechat.secret, 'wechat.secret')
+  }
+  if (options.pages !== undefined && typeof options.pages?.[Symbol.asyncIterator] !== 'function')
+    check.fail('pages', 'expected an async iterable of pages')
+  for (const f of ['excluded', 'clock', 'random', 'onProgress']) if (options[f] !== undefined) check.func(options[f], f)
+  for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
+    if (options[n] !== undefined) check.integer(options[n], n, 1)
+  if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
+}
+
+// A user's work that failed, named: the run's error.
+const failed = (userId, e) =>
+  Object.assign(new Error(`user ${userId}: ${e.message}`, { cause: e }), { code: e.code, userId })
+
 /**
  * Runs the daily push. Options:
  * - store: a weapp-notify store (embedded, MySQL, Redis) or one with the same contract;
@@ -122,14 +189,18 @@ function limit(n) {
  * - message: `{ type: 'template' }` or `{ type: 'subscribe', templateId }`;
  * - content: (userId) => `{ touser, templateId, page?, data, ... }`: the message for one user,
  *   without the credential (the worker adds formId);
- * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive HTTP);
+ * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive
+ *   HTTP to wechat.baseUrl); one of the two is required;
  * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far).
- * Returns the summary: sent, skipped by reason, dead credentials, errors by errcode, stopped.
+ * Returns the summary: sent, skipped by reason, dead credentials deleted (by reason), errors by
+ * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
+ * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
  */
 async function runDailyPush(options) {
+  checkOptions(options)
   const {
     store,
     excluded = async () => new Set(),
@@ -145,17 +216,31 @@ async function runDailyPush(options) {
     random = Math.random,
     onProgress = () => {},
   } = options
+  // The core checks the message and the policy (planning nothing) before anything is claimed.
+  wn.planPage({ users: [], credentials: [], message, now: clock(), policy })
   const resolved = wn.resolvePolicy(policy)
+  // How long a push is kept depends on the policy alone.
+  const { keepMs } = wn.historyWindow({ now: clock(), policy })
   const transport = options.transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency })
   const tokens = options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock })
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
-  const summary = { sent: 0, skipped: {}, dead: 0, errors: {}, stopped: null, recovered: 0 }
+  const summary = {
+    sent: 0,
+    skipped: {},
+    dead: 0,
+    deadByReason: {},
+    errors: {},
+    lostClaims: 0,
+    stopped: null,
+    recovered: 0,
+  }
+  // The first user's error that is not a lost claim: it ends the run.
+  let failure = null
+  const halted = () => summary.stopped !== null || failure !== null
   let waitUntil = 0
   // The sends are limited here, not only by the transport's sockets: with more users in flight than
   // sends, the others are at the store meanwhile.
   const sending = limit(concurrency)
-
-  const since = (now) => now - Math.max(2 * 86400000, resolved.minGapMs)
 
   // The local day a claim is booked on; asked again only once the clock leaves its bounds.
   let today = { day: 0, start: 0, end: 0 }
@@ -165,20 +250,53 @@ async function runDailyPush(options) {
     return today.day
   }
 
+  // The credentials a plan lists dead are deleted, each only if still unclaimed and as the plan saw
+  // it; counted by the core's reason.
+  async function removeDead(credentials, dead) {
+    const byReason = new Map()
+    for (const { index, reason } of dead) {
+      if (!byReason.has(reason)) byReason.set(reason, [])
+      byReason.get(reason).push(credentials[index])
+    }
+    for (const [reason, list] of byReason) {
+      const n = await store.removeCredentials(list)
+      summary.dead += n
+      bump(summary.deadByReason, reason, n)
+    }
+  }
+
   // One user's decision from fresh rows: after a lost claim or a dead credential.
   async function replan(userId, excludedUser) {
-    const now = clock()
-    const credentials = (await store.credentials(userId)).filter((c) => c.usesLeft !== 0)
-    const pushedAt = (await store.pushes(userId)).filter((t) => t >= since(now))
+    const credentials = await store.credentials(userId)
+    const pushedAt = await store.pushes(userId)
     const { decisions, dead } = wn.planPage({
       users: [{ userId, pushedAt, excluded: excludedUser }],
       credentials,
       message,
-      now,
+      now: clock(),
       policy,
     })
-    summary.dead += dead.length
+    await removeDead(credentials, dead)
     return decisions[0]
+  }
+
+  // Stores the credential's state after the send, as the core computes it, compare-and-set against
+  // the state the claim was made on. If the stored state moved meanwhile (a grant's count grew), the
+  // core computes again from it.
+  async function settle(claim, credential, effect, pushed) {
+    for (let round = 1; ; round++) {
+      const at = clock()
+      const after = wn.applySendEffect({ credential: { ...credential, usesLeft: claim.credential.usesLeft }, effect })
+      const remove = wn.deadCredentials({ credentials: [after], now: at }).length > 0
+      const { conflict } = await store.confirm(claim, { usesLeft: after.usesLeft, remove, pushed, at, keepMs })
+      if (!conflict) return
+      // Each conflict is a save that landed in between: a handful in a row means something is wrong.
+      if (round === 5)
+        throw Object.assign(new Error(`credential ${claim.credential.id}: its uses left kept changing while claimed`), {
+          code: 'ERR_CONFIRM_CONFLICT',
+        })
+      claim = { ...claim, credential: { ...claim.credential, usesLeft: conflict.usesLeft } }
+    }
   }
 
   // Sends one claimed credential until the core says the user is done; returns the final decision.
@@ -198,22 +316,26 @@ async function runDailyPush(options) {
     let earlierTokenError = false
     let d = null
     for (let attempt = 1; ; attempt++) {
-      if (summary.stopped) break
+      if (halted()) break
       if (waitUntil > clock()) await sleep(waitUntil - clock())
       const token = await orStop(() => tokens.get())
       if (token === null) break
-      let response
-      try {
-        const { status, json } = await sending(() =>
-          transport.post(`${body.path}?access_token=${encodeURIComponent(token)}`, body.json),
-        )
-        response =
-          json && typeof json.errcode === 'number'
+      // Checked again as the send starts: the run may have stopped or failed while this one waited.
+      const response = await sending(async () => {
+        if (halted()) return null
+        try {
+          const { status, json } = await transport.post(
+            `${body.path}?access_token=${encodeURIComponent(token)}`,
+            body.json,
+          )
+          return json && typeof json.errcode === 'number'
             ? { errcode: json.errcode, errmsg: String(json.errmsg ?? '') }
             : { httpStatus: status }
-      } catch (e) {
-        response = { networkError: String(e.code ?? e.message) }
-      }
+        } catch (e) {
+          return { networkError: String(e.code ?? e.message) }
+        }
+      })
+      if (response === null) break
       d = wn.classifyOutcome({
         response,
         credentialKind: credential.kind,
@@ -232,7 +354,7 @@ async function runDailyPush(options) {
       if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
       if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
       earlierAmbiguous ||= d.ambiguous
-      if (d.user !== 'retry' || summary.stopped) break
+      if (d.user !== 'retry' || halted()) break
       await sleep(d.retryInMs)
     }
     if (d === null) {
@@ -240,15 +362,19 @@ async function runDailyPush(options) {
       return { user: 'later', credential: 'keep' }
     }
     const pushed = d.user === 'pushed'
-    await store.confirm(claim, { effect: d.credential, pushed, at: clock() })
+    await settle(claim, credential, d.credential, pushed)
     if (pushed) summary.sent++
-    if (d.credential === 'dead') summary.dead++
+    if (d.credential === 'dead') {
+      summary.dead++
+      bump(summary.deadByReason, 'killed')
+    }
     return d
   }
 
-  // A claim none of whose sends went out (the run stopped first, or its message was refused) is
-  // released whole: held, it would block a rerun and later pass for a send of unknown fate. One
-  // taken over from a dead worker, whose send's fate is unknown, stays held for the next recovery.
+  // A claim none of whose sends went out (the run stopped or failed first, or its message was
+  // refused) is released whole: held, it would block a rerun and later pass for a send of unknown
+  // fate. One taken over from a dead worker, whose send's fate is unknown, stays held for the next
+  // recovery.
   async function letGo(claim, earlierAmbiguous) {
     if (!earlierAmbiguous) await store.release(claim)
   }
@@ -267,10 +393,10 @@ async function runDailyPush(options) {
 
   // A planned send: claim, deliver; a lost claim or a dead credential re-plans from fresh rows. A
   // claim lost twice means another worker is pushing this user now: that worker finishes it.
-  async function push(decision, excludedUser) {
+  async function pushUser(decision, excludedUser) {
     let lostClaims = 0
     for (let round = 0; round < 6 && decision.action === 'send'; round++) {
-      if (summary.stopped) return
+      if (halted()) return
       const day = dayNow()
       const { credential, userId } = decision
       const claim = await store.claim({ userId, day, maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
@@ -285,61 +411,78 @@ async function runDailyPush(options) {
     if (decision.action === 'skip') bump(summary.skipped, decision.reason)
   }
 
+  // A claim left by a worker that died, resolved by the core's rule for an unknown outcome.
+  async function recover(claim) {
+    summary.recovered++
+    const response = { networkError: 'claim lease expired: the outcome of its send is unknown' }
+    const d = wn.classifyOutcome({ response, credentialKind: claim.credential.kind, attempt: 1, random: random() })
+    const pushed = d.user === 'pushed'
+    const credential = (await store.credentials(claim.userId)).find(
+      (c) => c.kind === claim.credential.kind && c.id === claim.credential.id,
+    )
+    if (credential && d.user === 'retry') return void (await deliver(claim, credential, claim.userId, true))
+    // A credential gone with its expired key (Redis) leaves nothing to write but the push.
+    if (credential) await settle(claim, credential, d.credential, pushed)
+    else await store.confirm(claim, { usesLeft: null, remove: true, pushed, at: clock(), keepMs })
+    if (pushed) summary.sent++
+  }
+
+  // One user's work; a lost claim is counted, anything else ends the run, naming the user.
+  async function guarded(userId, work) {
+    try {
+      await work()
+    } catch (e) {
+      if (e.code === 'ERR_CLAIM_LOST') summary.lostClaims++
+      else failure ??= failed(userId, e)
+    }
+  }
+
   async function pool(items, work) {
     let next = 0
     const runners = Array.from({ length: Math.min(usersInFlight, items.length) }, async () => {
-      while (next < items.length && !summary.stopped) await work(items[next++])
+      while (next < items.length && !halted()) await work(items[next++])
     })
     await Promise.all(runners)
-  }
-
-  // Claims left by a worker that died: resolved by the core's rule for an unknown outcome.
-  for (;;) {
-    const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
-    if (!taken.length) break
-    await pool(taken, async (claim) => {
-      summary.recovered++
-      const response = { networkError: 'claim lease expired: the outcome of its send is unknown' }
-      const d = wn.classifyOutcome({ response, credentialKind: claim.credential.kind, attempt: 1, random: random() })
-      if (d.user === 'retry') {
-        const credential = (await store.credentials(claim.userId)).find(
-          (c) => c.kind === claim.credential.kind && c.id === claim.credential.id,
-        )
-        if (credential) return void (await deliver(claim, credential, claim.userId, true))
-      }
-      await store.confirm(claim, { effect: d.credential, pushed: d.user === 'pushed', at: clock() })
-      if (d.user === 'pushed') summary.sent++
-    })
   }
 
   const pages =
     options.pages ??
     (async function* () {
       for (let after = null; ;) {
-        const now = clock()
-        const page = await store.pageUsers({ after, limit: pageSize, now, since: since(now) })
+        const { since } = wn.historyWindow({ now: clock(), policy })
+        const page = await store.pageUsers({ after, limit: pageSize, since })
         if (page.users.length) yield page
         if (page.next === null) return
         after = page.next
       }
     })()
 
-  for await (const page of pages) {
-    if (summary.stopped) break
-    const out = await excluded(page.users.map((u) => u.userId))
-    const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
-    const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
-    summary.dead += dead.length
-    for (const d of decisions) if (d.action === 'skip') bump(summary.skipped, d.reason)
-    await pool(
-      decisions.filter((d) => d.action === 'send'),
-      (d) => push(d, out.has(d.userId)),
-    )
-    onProgress({ ...summary })
+  try {
+    while (!halted()) {
+      const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
+      if (!taken.length) break
+      await pool(taken, (claim) => guarded(claim.userId, () => recover(claim)))
+    }
+    if (!halted())
+      for await (const page of pages) {
+        if (halted()) break
+        const out = await excluded(page.users.map((u) => u.userId))
+        const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
+        const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
+        await removeDead(page.credentials, dead)
+        for (const d of decisions) if (d.action === 'skip') bump(summary.skipped, d.reason)
+        await pool(
+          decisions.filter((d) => d.action === 'send'),
+          (d) => guarded(d.userId, () => pushUser(d, out.has(d.userId))),
+        )
+        onProgress({ ...summary })
+      }
+    if (failure) throw failure
+    if (options.sweep !== false) summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
+    return summary
+  } finally {
+    if (!options.transport) transport.close()
   }
-  if (options.sweep !== false) summary.swept = await store.sweep(clock())
-  if (!options.transport) transport.close()
-  return summary
 }
 
 module.exports = { runDailyPush, httpTransport, TokenKeeper }

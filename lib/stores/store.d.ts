@@ -1,15 +1,25 @@
 import type { CredentialKind, StoredCredential } from '../../index'
 
-/** A planned send, held in a store: the user's slot for the local day and the credential. */
+/** A credential as a claim or a removal names it: its key, and its uses left as the caller read
+ * them (`null`: unlimited). Stores compare that state before they change anything. */
+export interface CredentialState {
+  kind: CredentialKind
+  id: string
+  usesLeft: number | null
+}
+
+/** A planned send, held in a store: the user's slot for the local day, and the credential with the
+ * state the claim was made on (what `confirm` compares against). */
 export interface Claim {
   token: string
   userId: string
   /** The local day number (weapp-notify `localDay`). */
   day: number
-  credential: { kind: CredentialKind; id: string }
+  credential: CredentialState
 }
 
-/** One page of the daily push: users with live credentials, their recent pushes, and those credentials. */
+/** One page of the daily push: users with any stored credential, their pushes since `since`, and
+ * every stored credential of theirs (dead and invalid ones too: the core's plan lists those). */
 export interface Page {
   users: { userId: string; pushedAt: number[] }[]
   credentials: StoredCredential[]
@@ -17,36 +27,66 @@ export interface Page {
   next: string | null
 }
 
+/** How a send left its credential, computed by the core: `usesLeft` from `applySendEffect`, and
+ * `remove` when `deadCredentials` lists the result. */
+export interface Outcome {
+  usesLeft: number | null
+  remove: boolean
+  /** The user was pushed: the day slot counts it and the push is recorded at `at`. */
+  pushed: boolean
+  at: number | null
+  /** How long a push is kept (`historyWindow`'s `keepMs`); required when `pushed`. */
+  keepMs?: number
+}
+
+/** The core's `historyWindow` at some instant, as `sweep` takes it. */
+export interface HistoryWindow {
+  since: number
+  today: number
+  keepMs?: number
+}
+
 /** The contract every weapp-notify store keeps (the embedded, MySQL and Redis stores pass one
- * conformance suite). Stores guard claims; they never choose a credential. */
+ * conformance suite). Stores only guard: every state they write was computed by the core. Wrong
+ * input is an `ERR_INVALID_ARGUMENT` error whose message starts with the field. */
 export interface Store {
   /** Creates or upgrades what the store needs (tables, nothing for Redis). */
   migrate(): Promise<void>
-  /** Saves intake results: a formId or prepay_id once, a grant adding its accepts to the count. */
+  /** Saves credentials as given (legacy rows the core will list dead included): a formId or
+   * prepay_id once, a grant adding its accepts to the count. Ids hold at most 128 characters. */
   saveCredentials(credentials: StoredCredential[]): Promise<void>
-  /** Users after `after` (by id) with a live credential at `now`, with their pushes since `since`. */
-  pageUsers(input: { after: string | null; limit: number; now: number; since?: number }): Promise<Page>
-  /** Claims a planned send atomically: succeeds only while the credential is unclaimed, unexpired
-   * (by the store's clock) and has uses left, and the user's day has fewer than `maxPerDay` pushes
-   * and no other claim. `null` when not: re-plan the user from fresh rows. */
+  /** Users after `after` (by id) with any stored credential, with their pushes since `since`
+   * (`historyWindow`'s `since`) and all their stored credentials. */
+  pageUsers(input: { after: string | null; limit: number; since: number }): Promise<Page>
+  /** Claims a planned send atomically: succeeds only while the credential is unclaimed, its stored
+   * uses left equal `credential.usesLeft`, it is unexpired by the store's clock, and the user's day
+   * has fewer than `maxPerDay` pushes and no other claim. `null` when not: re-plan the user from
+   * fresh rows. */
   claim(input: {
     userId: string | number
     day: number
     maxPerDay: number
-    credential: { kind: CredentialKind; id: string }
+    credential: CredentialState
     leaseMs: number
   }): Promise<Claim | null>
-  /** Applies the send's outcome as the core classified it. Throws `ERR_CLAIM_LOST` if the claim is no longer held. */
-  confirm(
-    claim: Claim,
-    outcome: { effect: 'consume' | 'dead' | 'keep'; pushed: boolean; at: number | null },
-  ): Promise<void>
-  /** Gives the claim up with nothing changed. */
+  /** Stores the credential state the core computed (and the push), compare-and-set: only while the
+   * claim is held (else throws `ERR_CLAIM_LOST`) and the stored uses left still equal
+   * `claim.credential.usesLeft`. If they changed meanwhile (a grant's count grew), nothing is
+   * applied, the claim stays held, and the answer is `{ conflict: { usesLeft } }` with the stored
+   * value: compute again from it and confirm with `claim.credential.usesLeft` set to it. A
+   * credential already gone (a Redis key that expired) has nothing to compare or write. */
+  confirm(claim: Claim, outcome: Outcome): Promise<{ ok: true; conflict?: undefined } | { conflict: { usesLeft: number | null } }>
+  /** Lets the claim go, changing nothing. Throws `ERR_CLAIM_LOST` if it is not held. */
   release(claim: Claim): Promise<void>
-  /** Claims whose lease ran out (a worker died), handed to the caller under a new lease. */
+  /** Deletes the credentials the core listed dead, each only if unclaimed and its uses left are
+   * still those given; returns how many it deleted. */
+  removeCredentials(credentials: (CredentialState & { userId: string | number })[]): Promise<number>
+  /** Claims whose lease ran out (a worker died), handed to the caller under a new lease, each with
+   * the credential state it was made on. */
   takeOverExpired(input: { leaseMs: number; limit?: number }): Promise<Claim[]>
-  /** Deletes dead credentials (set-based); returns how many. */
-  sweep(now: number): Promise<number>
+  /** Drops push records before `history.since` and unclaimed day slots before `history.today`
+   * (pass `historyWindow({ now, policy })`); returns how many of each. */
+  sweep(history: HistoryWindow): Promise<{ pushes: number; days: number }>
   /** One user's stored credentials. */
   credentials(userId: string | number): Promise<StoredCredential[]>
   /** One user's recorded push instants. */

@@ -24,6 +24,8 @@ export interface FakeWeChat {
   secret: string
   deliveries: Delivery[]
   readonly tokenCalls: number
+  /** Connections clients hold open now (a sender that closed its keep-alive sockets holds none). */
+  readonly openConnections: number
   addUser(openid: string): void
   issueFormId(openid: string, options?: { id?: string; at?: number }): string
   issuePrepayId(openid: string, options?: { id?: string; at?: number }): string

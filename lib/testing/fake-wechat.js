@@ -173,6 +173,11 @@ async function createFakeWeChat(options = {}) {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e) => answer(res, { errcode: -1, errmsg: String(e) }, 500))
   })
+  const sockets = new Set()
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address()
 
@@ -184,6 +189,10 @@ async function createFakeWeChat(options = {}) {
     deliveries,
     get tokenCalls() {
       return tokenCalls
+    },
+    /** Connections clients hold open now (a sender that closed its keep-alive sockets holds none). */
+    get openConnections() {
+      return sockets.size
     },
     /** A user of the mini-program. */
     addUser(openid) {
