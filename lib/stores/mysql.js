@@ -1,12 +1,14 @@
 'use strict'
 // The MySQL/MariaDB store (mysql2): credentials, daily push slots and claims in InnoDB tables.
 // Every statement is parameterized. A claim succeeds only while the credential is unclaimed,
-// unexpired and has uses left and the user's slot for the local day is free; leases run on the
-// database's clock (NOW(3)). Claims (and outcomes) made together are applied together, set-based,
-// one transaction per batch. It guards; the core's plan chooses.
+// unexpired and in the state the plan read, and the user's slot for the local day is free; leases
+// run on the database's clock (NOW(3)). An outcome writes the state the core computed, only while
+// the credential is still in the claimed state. Claims (and outcomes) made together are applied
+// together, set-based, one transaction per batch. It guards; the core decides.
 
 const crypto = require('node:crypto')
 const wn = require('../../index.js')
+const check = require('./check')
 
 const DAY = 86400000
 
@@ -47,11 +49,15 @@ const MIGRATIONS = [
       KEY wn_claim_lease (lease_until)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // A claim keeps the credential state it was made on: recovery confirms against it.
+  [`ALTER TABLE wn_claim ADD COLUMN uses_left INT UNSIGNED NULL COMMENT 'NULL: unlimited' AFTER id`],
 ]
 
 // A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
 const slotOf = (c) => [c.userId, c.day]
-const LIVE = '(uses_left IS NULL OR uses_left > 0) AND (expire_at IS NULL OR expire_at > ?)'
+// A credential in the state a caller read, as a key for `(user_id, kind, id, IFNULL(uses_left, -1)) IN (?)`:
+// NULL (unlimited) never equals itself in SQL.
+const stateOf = (userId, c) => [userId, c.kind, c.id, c.usesLeft ?? -1]
 const toCredential = (r) => ({
   kind: r.kind,
   id: r.id,
@@ -95,7 +101,13 @@ function coalesce(runBatch, max = 1000) {
 
 class MysqlStore {
   /** @param {{ pool: import('mysql2/promise').Pool }} options a mysql2/promise pool */
-  constructor({ pool }) {
+  constructor(options) {
+    const { pool } = check.options(options, 'options', ['pool'])
+    if (typeof pool?.query !== 'function' || typeof pool.getConnection !== 'function')
+      check.fail(
+        'pool',
+        `expected a mysql2/promise pool (require('mysql2/promise').createPool(url)), got ${typeof pool === 'string' ? 'a string' : String(pool)}`,
+      )
     this.pool = pool
     // A worker keeps this many users in flight per send: while some users' sends are out, the
     // others' claims and outcomes fill the batches. MariaDB end to end at 30k users (users/s,
@@ -143,6 +155,7 @@ class MysqlStore {
 
   /** Saves intake results. A formId or prepay_id is saved once; a grant adds its accepts. */
   async saveCredentials(credentials) {
+    check.credentialRows(credentials, 'credentials')
     if (!credentials.length) return
     const rows = credentials.map((c) => [String(c.userId), c.kind, c.id, c.templateId ?? null, c.usesLeft, c.expireAt])
     await this.pool.query(
@@ -152,17 +165,18 @@ class MysqlStore {
     )
   }
 
-  /** A page of users with live credentials, ordered by user id: three queries, whatever the page size. */
-  async pageUsers({ after = null, limit, now, since = now - 2 * DAY }) {
+  /** A page of users with any stored credential, ordered by user id: three queries, whatever the page size. */
+  async pageUsers(input) {
+    const { after, limit, since } = check.pageInput(input)
     const [ids] = await this.pool.query(
-      `SELECT DISTINCT user_id FROM wn_credential WHERE user_id > ? AND ${LIVE} ORDER BY user_id LIMIT ?`,
-      [after ?? '', now, limit],
+      'SELECT DISTINCT user_id FROM wn_credential WHERE user_id > ? ORDER BY user_id LIMIT ?',
+      [after ?? '', limit],
     )
     const page = ids.map((r) => r.user_id)
     if (!page.length) return { users: [], credentials: [], next: null }
     const [creds] = await this.pool.query(
-      `SELECT user_id, kind, id, template_id, uses_left, expire_at FROM wn_credential WHERE user_id IN (?) AND ${LIVE}`,
-      [page, now],
+      'SELECT user_id, kind, id, template_id, uses_left, expire_at FROM wn_credential WHERE user_id IN (?)',
+      [page],
     )
     const [pushes] = await this.pool.query(
       'SELECT user_id, pushed_at FROM wn_push WHERE user_id IN (?) AND pushed_at >= ?',
@@ -177,16 +191,25 @@ class MysqlStore {
     }
   }
 
-  /** Claims one planned send, or returns null if the credential or the user's day slot is taken. */
-  claim({ userId, day, maxPerDay, credential, leaseMs }) {
-    const { kind, id } = credential
-    return this.claims({ token: crypto.randomUUID(), userId: String(userId), day, maxPerDay, leaseMs, kind, id })
+  /** Claims one planned send, or returns null if the credential (in the state given) or the
+   * user's day slot is not to be had. */
+  async claim(input) {
+    const { userId, day, maxPerDay, credential, leaseMs } = check.claimInput(input)
+    return this.claims({ token: crypto.randomUUID(), userId, day, maxPerDay, leaseMs, credential })
   }
 
-  /** Applies a send's outcome to a held claim: the credential's effect, and the push if there was one. */
-  async confirm(claim, { effect, pushed, at }) {
-    const held = await this.confirms({ claim, effect, pushed, at: at ?? 0 })
-    if (!held) throw lost(claim.token)
+  /** Stores the state the core computed on a held claim, if the credential is still in the claimed state. */
+  async confirm(claim, outcome) {
+    check.claim(claim)
+    const { usesLeft, remove, pushed, at } = check.outcome(outcome)
+    const result = await this.confirms({ claim, usesLeft, remove, pushed, at: at ?? 0 })
+    if (result === null) throw lost(claim.token)
+    return result
+  }
+
+  async release(claim) {
+    check.claim(claim)
+    if ((await this.confirms({ claim, release: true })) === null) throw lost(claim.token)
   }
 
   // The claims of one batch, in one transaction. Day slots are taken first, in user order (so that
@@ -197,7 +220,7 @@ class MysqlStore {
   async claimBatch(batch) {
     const sorted = [...batch].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
     const tokens = sorted.map((c) => c.token)
-    const credentialOf = (c) => [c.userId, c.kind, c.id]
+    const credentialOf = (c) => [c.userId, c.credential.kind, c.credential.id]
     const winners = await this.tx(async (conn) => {
       // A day slot is taken only if free and under the day's limit, which a batch may mix.
       for (const maxPerDay of new Set(sorted.map((c) => c.maxPerDay)))
@@ -212,9 +235,9 @@ class MysqlStore {
         `UPDATE wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN wn_credential c ON c.user_id = d.user_id
          SET c.claim_token = d.claim_token
          WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?) AND (c.user_id, c.kind, c.id) IN (?)
-           AND c.claim_token IS NULL AND (c.uses_left IS NULL OR c.uses_left > 0)
+           AND (c.user_id, c.kind, c.id, IFNULL(c.uses_left, -1)) IN (?) AND c.claim_token IS NULL
            AND (c.expire_at IS NULL OR c.expire_at > UNIX_TIMESTAMP(NOW(3)) * 1000)`,
-        [sorted.map(slotOf), tokens, sorted.map(credentialOf)],
+        [sorted.map(slotOf), tokens, sorted.map(credentialOf), sorted.map((c) => stateOf(c.userId, c.credential))],
       )
       const [rows] = await conn.query(
         'SELECT claim_token FROM wn_credential WHERE (user_id, kind, id) IN (?) AND claim_token IN (?)',
@@ -238,85 +261,122 @@ class MysqlStore {
       }
       if (won.length)
         await conn.query(
-          `INSERT INTO wn_claim (token, user_id, day, kind, id, lease_until) VALUES ${won
-            .map(() => '(?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND)')
+          `INSERT INTO wn_claim (token, user_id, day, kind, id, uses_left, lease_until) VALUES ${won
+            .map(() => '(?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND)')
             .join(', ')}`,
-          won.flatMap((c) => [c.token, c.userId, c.day, c.kind, c.id, c.leaseMs * 1000]),
+          won.flatMap((c) => [
+            c.token,
+            c.userId,
+            c.day,
+            c.credential.kind,
+            c.credential.id,
+            c.credential.usesLeft,
+            c.leaseMs * 1000,
+          ]),
         )
       return held
     })
     return batch.map((c) =>
-      winners.has(c.token)
-        ? { token: c.token, userId: c.userId, day: c.day, credential: { kind: c.kind, id: c.id } }
-        : null,
+      winners.has(c.token) ? { token: c.token, userId: c.userId, day: c.day, credential: c.credential } : null,
     )
   }
 
-  // The outcomes of one batch, in one transaction, reached through their day slots in user order
-  // (as a claim batch takes them). A claim is held while its slot has its token (a takeover
-  // renames it); a token confirmed twice in one batch counts once.
-  // -> for each outcome, whether its claim was held.
+  // The outcomes (and releases) of one batch, in one transaction, reached through their day slots
+  // in user order (as a claim batch takes them). A claim is held while its slot has its token (a
+  // takeover renames it); a token confirmed twice in one batch counts once. An outcome applies only
+  // while its credential holds the claimed uses left; a release changes nothing but the claim.
+  // -> for each: null if its claim was not held, else { ok: true } or { conflict: { usesLeft } }.
   async confirmBatch(batch) {
     const first = new Map()
     batch.forEach((o, i) => first.has(o.claim.token) || first.set(o.claim.token, i))
     const slots = batch.map((o) => slotOf(o.claim))
-    const held = await this.tx(async (conn) => {
+    const results = await this.tx(async (conn) => {
       const [rows] = await conn.query(
-        `SELECT claim_token FROM wn_user_day FORCE INDEX (PRIMARY) WHERE (user_id, day) IN (?) AND claim_token IN (?) FOR UPDATE`,
+        `SELECT d.claim_token, c.uses_left, c.id IS NOT NULL AS present
+         FROM wn_user_day d FORCE INDEX (PRIMARY)
+           LEFT JOIN wn_credential c ON c.user_id = d.user_id AND c.claim_token = d.claim_token
+         WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?) FOR UPDATE`,
         [slots, [...first.keys()]],
       )
-      const held = new Set(rows.map((r) => r.claim_token))
-      const mine = [...first.values()].map((i) => batch[i]).filter((o) => held.has(o.claim.token))
+      const found = new Map(rows.map((r) => [r.claim_token, r]))
+      const results = new Map()
+      const mine = []
+      for (const i of first.values()) {
+        const o = batch[i]
+        const row = found.get(o.claim.token)
+        if (!row) continue
+        if (!o.release && row.present && row.uses_left !== o.claim.credential.usesLeft)
+          results.set(o.claim.token, { conflict: { usesLeft: row.uses_left } })
+        else (results.set(o.claim.token, o.release ? undefined : { ok: true }), mine.push(o))
+      }
+      if (!mine.length) return results
       const tokensOf = (pick) => mine.filter(pick).map((o) => o.claim.token)
-      const [all, pushed, dead, consumed] = [
+      const [all, pushed, removed] = [
         tokensOf(() => true),
         tokensOf((o) => o.pushed),
-        tokensOf((o) => o.effect === 'dead'),
-        tokensOf((o) => o.effect === 'consume'),
+        tokensOf((o) => !o.release && o.remove),
       ]
-      if (!all.length) return held
+      const written = mine.filter((o) => !o.release && !o.remove)
       const mySlots = mine.map((o) => slotOf(o.claim))
       await conn.query(
         `DELETE w FROM wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN wn_claim w ON w.token = d.claim_token
          WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?)`,
         [mySlots, all],
       )
-      // IN (NULL) matches nothing: an empty list stays valid SQL. A dead credential's uses drop to
-      // 0, like a spent one's, and both are deleted next.
-      const orNone = (tokens) => (tokens.length ? tokens : [null])
+      if (removed.length)
+        await conn.query(
+          `DELETE c FROM wn_user_day d FORCE INDEX (PRIMARY)
+             STRAIGHT_JOIN wn_credential c ON c.user_id = d.user_id AND c.claim_token = d.claim_token
+           WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?)`,
+          [mySlots, removed],
+        )
+      // Each written credential gets its own new uses left; released ones keep theirs.
+      const cases = written.map(() => 'WHEN ? THEN ?').join(' ')
       await conn.query(
         `UPDATE wn_user_day d FORCE INDEX (PRIMARY)
            STRAIGHT_JOIN wn_credential c ON c.user_id = d.user_id AND c.claim_token = d.claim_token
-         SET c.claim_token = NULL, c.uses_left = IF(d.claim_token IN (?), 0,
-           IF(d.claim_token IN (?) AND c.uses_left IS NOT NULL, c.uses_left - 1, c.uses_left))
+         SET c.claim_token = NULL${written.length ? `, c.uses_left = CASE d.claim_token ${cases} ELSE c.uses_left END` : ''}
          WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?)`,
-        [orNone(dead), orNone(consumed), mySlots, all],
+        [...written.flatMap((o) => [o.claim.token, o.usesLeft]), mySlots, all],
       )
+      // IN (NULL) matches nothing: an empty list stays valid SQL.
       await conn.query(
         `UPDATE wn_user_day FORCE INDEX (PRIMARY) SET pushes = pushes + IF(claim_token IN (?), 1, 0), claim_token = NULL
          WHERE (user_id, day) IN (?) AND claim_token IN (?)`,
-        [orNone(pushed), mySlots, all],
-      )
-      await conn.query(
-        `DELETE c FROM wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN wn_credential c ON c.user_id = d.user_id
-         WHERE (d.user_id, d.day) IN (?) AND c.uses_left = 0`,
-        [mySlots],
+        [pushed.length ? pushed : [null], mySlots, all],
       )
       if (pushed.length)
         await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES ?', [
           mine.filter((o) => o.pushed).map((o) => [o.claim.userId, o.at]),
         ])
-      return held
+      return results
     })
-    return batch.map((o, i) => first.get(o.claim.token) === i && held.has(o.claim.token))
+    return batch.map((o, i) =>
+      first.get(o.claim.token) === i && results.has(o.claim.token) ? results.get(o.claim.token) : null,
+    )
   }
 
-  async release(claim) {
-    await this.confirm(claim, { effect: 'keep', pushed: false, at: null })
+  /** Deletes the credentials given, each only if unclaimed and still with the uses left given. */
+  async removeCredentials(credentials) {
+    const list = check.removals(credentials)
+    let removed = 0
+    for (let i = 0; i < list.length; i += 1000) {
+      const part = list.slice(i, i + 1000)
+      const [r] = await this.pool.query(
+        `DELETE FROM wn_credential WHERE (user_id, kind, id) IN (?)
+           AND (user_id, kind, id, IFNULL(uses_left, -1)) IN (?) AND claim_token IS NULL`,
+        [part.map((c) => [c.userId, c.kind, c.id]), part.map((c) => stateOf(c.userId, c))],
+      )
+      removed += r.affectedRows
+    }
+    return removed
   }
 
   /** Claims whose lease ran out by the database's clock, handed to the caller under a new lease. */
-  async takeOverExpired({ leaseMs, limit = 1000 }) {
+  async takeOverExpired(input = {}) {
+    const { leaseMs, limit = 1000 } = check.options(input, 'input', ['leaseMs', 'limit'])
+    check.integer(leaseMs, 'leaseMs', 1)
+    check.integer(limit, 'limit', 1)
     return this.tx(async (conn) => {
       const [rows] = await conn.query(
         'SELECT * FROM wn_claim WHERE lease_until <= NOW(3) ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED',
@@ -340,38 +400,44 @@ class MysqlStore {
           r.day,
           r.token,
         ])
-        taken.push({ token, userId: r.user_id, day: r.day, credential: { kind: r.kind, id: r.id } })
+        taken.push({
+          token,
+          userId: r.user_id,
+          day: r.day,
+          credential: { kind: r.kind, id: r.id, usesLeft: r.uses_left },
+        })
       }
       return taken
     })
   }
 
-  /** Deletes dead credentials and old push records, set-based, in bounded batches. */
-  async sweep(now) {
-    let deleted = 0
-    for (;;) {
-      const [r] = await this.pool.query(
-        'DELETE FROM wn_credential WHERE claim_token IS NULL AND (uses_left = 0 OR expire_at <= ?) LIMIT 10000',
-        [now],
-      )
-      deleted += r.affectedRows
-      if (r.affectedRows < 10000) break
-    }
-    await this.pool.query('DELETE FROM wn_push WHERE pushed_at < ?', [now - 30 * DAY])
-    await this.pool.query('DELETE FROM wn_user_day WHERE claim_token IS NULL AND day < ?', [Math.floor(now / DAY) - 30])
-    return deleted
+  /** Drops push records before the core's `since` and unclaimed day slots before its `today`,
+   * set-based, in bounded batches. */
+  async sweep(history) {
+    const { since, today } = check.history(history)
+    const dropped = { pushes: 0, days: 0 }
+    for (const [what, sql, arg] of [
+      ['pushes', 'DELETE FROM wn_push WHERE pushed_at < ? LIMIT 10000', since],
+      ['days', 'DELETE FROM wn_user_day WHERE claim_token IS NULL AND day < ? LIMIT 10000', today],
+    ])
+      for (;;) {
+        const [r] = await this.pool.query(sql, [arg])
+        dropped[what] += r.affectedRows
+        if (r.affectedRows < 10000) break
+      }
+    return dropped
   }
 
   async credentials(userId) {
     const [rows] = await this.pool.query('SELECT * FROM wn_credential WHERE user_id = ? ORDER BY kind, id', [
-      String(userId),
+      check.userId(userId, 'userId'),
     ])
     return rows.map(toCredential)
   }
 
   async pushes(userId) {
     const [rows] = await this.pool.query('SELECT pushed_at FROM wn_push WHERE user_id = ? ORDER BY pushed_at', [
-      String(userId),
+      check.userId(userId, 'userId'),
     ])
     return rows.map((r) => Number(r.pushed_at))
   }
