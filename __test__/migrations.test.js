@@ -58,8 +58,8 @@ const redis = factories.filter(([n]) => n.startsWith('redis'))
         ['f-live-2', now + 5 * DAY],
       ])
       expect((await store.credentials('1236')).map((c) => c.id)).toEqual(["x'); DROP TABLE wn_credential; --"])
-      const page = await store.pageUsers({ after: null, limit: 10, now })
-      const plan = wn.planPage({ ...page, message: { type: 'template' }, now })
+      const page = await store.pageUsers({ after: null, limit: 10, since: wn.historyWindow({ now }).since })
+      const plan = wn.planPage({ users: page.users, credentials: page.credentials, message: { type: 'template' }, now })
       expect(plan.decisions.map((d) => [d.userId, d.action, d.reason ?? d.credential.id])).toEqual([
         ['1234', 'send', 'f-live-1'],
         ['1236', 'skip', 'alreadyPushedToday'],

@@ -8,24 +8,31 @@
 //   wn:{u:ID}:expz   zset   "kind|id" scored by expiry          an idle user's credentials vanish
 //   wn:{u:ID}:sub    hash   "grant|T" -> count, "longTerm|T" -> ""   never expire by themselves
 //   wn:{u:ID}:claims hash   "cred:kind|id" / "day:N" -> claim token
-//   wn:{u:ID}:days   hash   day -> pushes that day
-//   wn:{u:ID}:pushes zset   push instants
+//   wn:{u:ID}:days   hash   day -> pushes that day      kept as long as the core's window says
+//   wn:{u:ID}:pushes zset   push instants               (keepMs, after the last push)
 //   wn:users         zset   user ids (lexicographic), for paging
 //   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery
 //
-// It guards; the core's plan chooses.
+// It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
 
 const crypto = require('node:crypto')
 const wn = require('../../index.js')
+const check = require('./check')
 
-const DAY = 86400000
 const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+// Whether stored uses left ('' for unlimited) are the state a caller read (ARGV, '' for null).
+const SAME = `local function same(v, want)
+  if want == '' then return v == '' end
+  return v ~= '' and tonumber(v) == tonumber(want)
+end`
+// A formId's or prepay_id's stored value: uses left, then '|' and its expiry.
+const USES = "string.sub(v, 1, string.find(v, '|', 1, true) - 1)"
 
 // Script parts over the keys and arguments a script names, so that one text serves a step alone
 // (a Cluster keeps the lease index in its own slot, apart from the user's keys) and two steps in
 // one call (one Redis). A part's `return` ends the step: wrapped in a Lua function to go on.
 
-// A claim's guards and writes (needs `now`). -> 1 claimed, 0 taken
+// A claim's guards and writes (needs `now` and `same`). -> 1 claimed, 0 not
 const claimLua = (k, a) => `
       if redis.call('HEXISTS', ${k.claims}, 'day:' .. ${a.day}) == 1 then return 0 end
       if redis.call('HEXISTS', ${k.claims}, 'cred:' .. ${a.field}) == 1 then return 0 end
@@ -33,43 +40,43 @@ const claimLua = (k, a) => `
       local v = redis.call('HGET', ${k.exp}, ${a.field})
       if v then
         local sep = string.find(v, '|', 1, true)
-        if tonumber(string.sub(v, 1, sep - 1)) <= 0 or tonumber(string.sub(v, sep + 1)) <= now then return 0 end
+        if not same(string.sub(v, 1, sep - 1), ${a.uses}) or tonumber(string.sub(v, sep + 1)) <= now then return 0 end
       else
         v = redis.call('HGET', ${k.sub}, ${a.field})
-        if not v or (v ~= '' and tonumber(v) <= 0) then return 0 end
+        if not v or not same(v, ${a.uses}) then return 0 end
       end
       redis.call('HSET', ${k.claims}, 'day:' .. ${a.day}, ${a.token}, 'cred:' .. ${a.field}, ${a.token})
       return 1`
 
-// An outcome applied to a held claim. -> 1, or 0 if the claim is not held
+const heldLua = (k, a) =>
+  `if redis.call('HGET', ${k.claims}, 'day:' .. ${a.day}) ~= ${a.token} or redis.call('HGET', ${k.claims}, 'cred:' .. ${a.field}) ~= ${a.token} then return 0 end`
+
+// The state the core computed, written on a held claim while the credential holds the claimed uses
+// left (needs `same`); a credential gone with its expired key has nothing to write.
+// -> 1, 0 if the claim is not held, or { 'conflict', stored uses left } with nothing changed
 const confirmLua = (k, a) => `
-      if redis.call('HGET', ${k.claims}, 'day:' .. ${a.day}) ~= ${a.token} or redis.call('HGET', ${k.claims}, 'cred:' .. ${a.field}) ~= ${a.token} then return 0 end
-      redis.call('HDEL', ${k.claims}, 'day:' .. ${a.day}, 'cred:' .. ${a.field})
-      local v = redis.call('HGET', ${k.exp}, ${a.field})
+      ${heldLua(k, a)}
+      local hash, v, rest = ${k.exp}, redis.call('HGET', ${k.exp}, ${a.field}), ''
       if v then
         local sep = string.find(v, '|', 1, true)
-        local uses = tonumber(string.sub(v, 1, sep - 1))
-        if ${a.effect} == 'consume' then uses = uses - 1 end
-        if ${a.effect} == 'dead' or uses <= 0 then
-          redis.call('HDEL', ${k.exp}, ${a.field})
-          redis.call('ZREM', ${k.expz}, ${a.field})
-        elseif ${a.effect} == 'consume' then
-          redis.call('HSET', ${k.exp}, ${a.field}, uses .. string.sub(v, sep))
-        end
+        v, rest = string.sub(v, 1, sep - 1), string.sub(v, sep)
       else
-        v = redis.call('HGET', ${k.sub}, ${a.field})
-        if v and (${a.effect} == 'dead' or (${a.effect} == 'consume' and v ~= '' and tonumber(v) <= 1)) then
-          redis.call('HDEL', ${k.sub}, ${a.field})
-        elseif v and ${a.effect} == 'consume' and v ~= '' then
-          redis.call('HINCRBY', ${k.sub}, ${a.field}, -1)
-        end
+        hash, v = ${k.sub}, redis.call('HGET', ${k.sub}, ${a.field})
+      end
+      if v and not same(v, ${a.expected}) then return { 'conflict', v } end
+      redis.call('HDEL', ${k.claims}, 'day:' .. ${a.day}, 'cred:' .. ${a.field})
+      if v and ${a.remove} == '1' then
+        redis.call('HDEL', hash, ${a.field})
+        redis.call('ZREM', ${k.expz}, ${a.field})
+      elseif v then
+        redis.call('HSET', hash, ${a.field}, ${a.uses} .. rest)
       end
       if ${a.pushed} == '1' then
         redis.call('HINCRBY', ${k.days}, ${a.day}, 1)
         redis.call('ZADD', ${k.pushes}, ${a.at}, ${a.at} .. ':' .. ${a.token})
-        redis.call('ZREMRANGEBYSCORE', ${k.pushes}, '-inf', tonumber(${a.at}) - ${30 * DAY})
-        redis.call('PEXPIRE', ${k.days}, ${40 * DAY})
-        redis.call('PEXPIRE', ${k.pushes}, ${40 * DAY})
+        redis.call('ZREMRANGEBYSCORE', ${k.pushes}, '-inf', '(' .. (tonumber(${a.at}) - tonumber(${a.keepMs})))
+        redis.call('PEXPIRE', ${k.days}, ${a.keepMs})
+        redis.call('PEXPIRE', ${k.pushes}, ${a.keepMs})
       end
       return 1`
 const CONFIRM_KEYS = {
@@ -84,10 +91,20 @@ const CONFIRM_ARGS = {
   field: 'ARGV[1]',
   day: 'ARGV[2]',
   token: 'ARGV[3]',
-  effect: 'ARGV[4]',
-  pushed: 'ARGV[5]',
-  at: 'ARGV[6]',
+  expected: 'ARGV[4]',
+  uses: 'ARGV[5]',
+  remove: 'ARGV[6]',
+  pushed: 'ARGV[7]',
+  at: 'ARGV[8]',
+  keepMs: 'ARGV[9]',
 }
+
+// A held claim let go, nothing else changed. -> 1, or 0 if not held
+const releaseLua = (k, a) => `
+      ${heldLua(k, a)}
+      redis.call('HDEL', ${k.claims}, 'day:' .. ${a.day}, 'cred:' .. ${a.field})
+      return 1`
+const RELEASE_ARGS = { field: 'ARGV[1]', day: 'ARGV[2]', token: 'ARGV[3]' }
 
 // A claim's lease, ending `leaseMs` after `now` by this node's clock, and what it claims.
 const leaseLua = (k, a) =>
@@ -114,40 +131,54 @@ const SCRIPTS = {
     numberOfKeys: 3,
     lua: `return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '+inf', 'WITHSCORES') }`,
   },
-  // KEYS exp sub claims days. ARGV field day maxPerDay token. -> 1 claimed, 0 taken
+  // KEYS exp sub claims days. ARGV field day maxPerDay token usesLeft. -> 1 claimed, 0 not
   wnClaim: {
     numberOfKeys: 4,
-    lua: `${NOW_MS}${claimLua(
+    lua: `${NOW_MS} ${SAME}${claimLua(
       { exp: 'KEYS[1]', sub: 'KEYS[2]', claims: 'KEYS[3]', days: 'KEYS[4]' },
-      { field: 'ARGV[1]', day: 'ARGV[2]', max: 'ARGV[3]', token: 'ARGV[4]' },
+      { field: 'ARGV[1]', day: 'ARGV[2]', max: 'ARGV[3]', token: 'ARGV[4]', uses: 'ARGV[5]' },
     )}`,
   },
   // One Redis: the claim and, if it is won, its lease. KEYS z info exp sub claims days.
-  // ARGV token leaseMs info field day maxPerDay. -> 1 claimed, 0 taken
+  // ARGV token leaseMs info field day maxPerDay usesLeft. -> 1 claimed, 0 not
   wnLeaseClaim: {
     numberOfKeys: 6,
-    lua: `${NOW_MS}
+    lua: `${NOW_MS} ${SAME}
       local function claim() ${claimLua(
         { exp: 'KEYS[3]', sub: 'KEYS[4]', claims: 'KEYS[5]', days: 'KEYS[6]' },
-        { field: 'ARGV[4]', day: 'ARGV[5]', max: 'ARGV[6]', token: 'ARGV[1]' },
+        { field: 'ARGV[4]', day: 'ARGV[5]', max: 'ARGV[6]', token: 'ARGV[1]', uses: 'ARGV[7]' },
       )} end
       if claim() == 0 then return 0 end
       ${leaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
       return 1`,
   },
-  // KEYS exp expz sub claims days pushes. ARGV field day token effect pushed at. -> 1, or 0 if not held
+  // KEYS exp expz sub claims days pushes. ARGV field day token expected usesLeft remove pushed at keepMs.
   wnConfirm: {
     numberOfKeys: 6,
-    lua: confirmLua(CONFIRM_KEYS, CONFIRM_ARGS),
+    lua: `${SAME}${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)}`,
   },
-  // One Redis: the outcome and, if the claim was held, forgetting its lease. KEYS as wnConfirm's,
-  // then z info. ARGV as wnConfirm's. -> 1, or 0 if not held
+  // One Redis: the outcome and, if it applied, forgetting the claim's lease. KEYS as wnConfirm's,
+  // then z info. ARGV as wnConfirm's.
   wnConfirmUnlease: {
     numberOfKeys: 8,
-    lua: `
+    lua: `${SAME}
       local function confirm() ${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)} end
-      if confirm() == 0 then return 0 end
-      ${unleaseLua({ z: 'KEYS[7]', info: 'KEYS[8]' }, { token: 'ARGV[3]' })}
+      local done = confirm()
+      if done == 1 then ${unleaseLua({ z: 'KEYS[7]', info: 'KEYS[8]' }, { token: 'ARGV[3]' })} end
+      return done`,
+  },
+  // KEYS claims. ARGV field day token. -> 1, or 0 if not held
+  wnRelease: {
+    numberOfKeys: 1,
+    lua: releaseLua({ claims: 'KEYS[1]' }, RELEASE_ARGS),
+  },
+  // One Redis: the release and forgetting the lease. KEYS claims z info. ARGV as wnRelease's.
+  wnReleaseUnlease: {
+    numberOfKeys: 3,
+    lua: `
+      local function release() ${releaseLua({ claims: 'KEYS[1]' }, RELEASE_ARGS)} end
+      if release() == 0 then return 0 end
+      ${unleaseLua({ z: 'KEYS[2]', info: 'KEYS[3]' }, { token: 'ARGV[3]' })}
       return 1`,
   },
   // KEYS claims. ARGV field day old new. -> 1 if the old token still held both, now the new one
@@ -187,13 +218,42 @@ const SCRIPTS = {
       redis.call('ZREM', KEYS[2], ARGV[1])
       return redis.call('HDEL', KEYS[1], ARGV[1])`,
   },
-  // KEYS exp expz sub. ARGV now. Drops expired and spent credentials of one user; -> how many, and whether any are left
+  // KEYS exp expz sub claims. ARGV field, usesLeft, field, usesLeft... Removes each credential that
+  // is unclaimed and still holds the uses left given; -> how many
+  wnRemove: {
+    numberOfKeys: 4,
+    lua: `${SAME}
+      local n = 0
+      for i = 1, #ARGV, 2 do
+        local f, want = ARGV[i], ARGV[i + 1]
+        if redis.call('HEXISTS', KEYS[4], 'cred:' .. f) == 0 then
+          local v = redis.call('HGET', KEYS[1], f)
+          if v and same(${USES}, want) then
+            redis.call('HDEL', KEYS[1], f)
+            redis.call('ZREM', KEYS[2], f)
+            n = n + 1
+          elseif not v then
+            v = redis.call('HGET', KEYS[3], f)
+            if v and same(v, want) then
+              redis.call('HDEL', KEYS[3], f)
+              n = n + 1
+            end
+          end
+        end
+      end
+      return n`,
+  },
+  // KEYS exp sub pushes days. ARGV since today. Drops one user's pushes before since and day counts
+  // before today; -> pushes dropped, days dropped, credentials left
   wnSweep: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `
-      local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-      for i, f in ipairs(dead) do redis.call('HDEL', KEYS[1], f) redis.call('ZREM', KEYS[2], f) end
-      return { #dead, redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[3]) }`,
+      local pushes = redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1])
+      local days = 0
+      for _, d in ipairs(redis.call('HKEYS', KEYS[4])) do
+        if tonumber(d) < tonumber(ARGV[2]) then days = days + redis.call('HDEL', KEYS[4], d) end
+      end
+      return { pushes, days, redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2]) }`,
   },
 }
 
@@ -205,10 +265,22 @@ const pairs = (flat) => {
   return out
 }
 
+// Uses left as a script argument: '' for unlimited.
+const usesArg = (usesLeft) => (usesLeft === null ? '' : usesLeft)
+
 class RedisStore {
   /** @param {{ redis: import('ioredis').Redis | import('ioredis').Cluster, prefix?: string }} options
    * `prefix` (default "wn") starts every key, so several stores can share one Redis. */
-  constructor({ redis, prefix = 'wn' }) {
+  constructor(options) {
+    const { redis, prefix = 'wn' } = check.options(options, 'options', ['redis', 'prefix'])
+    if (typeof redis?.defineCommand !== 'function')
+      check.fail(
+        'redis',
+        `expected an ioredis client (new Redis(url) or new Redis.Cluster(nodes)), got ${typeof redis === 'string' ? 'a string' : String(redis)}`,
+      )
+    // A brace would move the user keys' hash tag, and a user's keys would no longer share a slot.
+    if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
+      check.fail('prefix', `expected a non-empty string without braces, got ${JSON.stringify(prefix)}`)
     this.redis = redis
     this.prefix = prefix
     this.users = `${prefix}:users`
@@ -234,38 +306,47 @@ class RedisStore {
   async migrate() {}
 
   async saveCredentials(credentials) {
+    check.credentialRows(credentials, 'credentials')
     await Promise.all(
       credentials.map(async (c) => {
         const k = this.keysOf(c.userId)
         const id = c.kind === 'grant' || c.kind === 'longTerm' ? c.templateId : c.id
-        await this.redis.wnSave(k.exp, k.expz, k.sub, c.kind, id, c.usesLeft ?? '', c.expireAt ?? '')
+        await this.redis.wnSave(k.exp, k.expz, k.sub, c.kind, id, usesArg(c.usesLeft), c.expireAt ?? '')
         await this.redis.zadd(this.users, 0, String(c.userId))
       }),
     )
   }
 
-  // One user's live credentials and recent pushes, in one script call.
-  async readUser(userId, now, since) {
+  // One user's stored credentials and pushes since `since`, in one script call.
+  async readUser(userId, since) {
     const k = this.keysOf(userId)
     const [exp, sub, pushes] = await this.redis.wnRead(k.exp, k.sub, k.pushes, since)
     const credentials = []
     for (const [f, v] of pairs(exp)) {
       const [kind, id] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
-      const [uses, expireAt] = v.split('|').map(Number)
-      if (uses > 0 && expireAt > now) credentials.push({ kind, id, userId, templateId: null, usesLeft: uses, expireAt })
+      const [usesLeft, expireAt] = v.split('|').map(Number)
+      credentials.push({ kind, id, userId, templateId: null, usesLeft, expireAt })
     }
     for (const [f, v] of pairs(sub)) {
       const [kind, templateId] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
-      const usesLeft = v === '' ? null : Number(v)
-      if (usesLeft !== 0) credentials.push({ kind, id: templateId, userId, templateId, usesLeft, expireAt: null })
+      credentials.push({
+        kind,
+        id: templateId,
+        userId,
+        templateId,
+        usesLeft: v === '' ? null : Number(v),
+        expireAt: null,
+      })
     }
     return { credentials, pushedAt: pairs(pushes).map(([, at]) => Number(at)) }
   }
 
-  /** A page of user ids from the index, each read by one script call, all sent at once. */
-  async pageUsers({ after = null, limit, now, since = now - 2 * DAY }) {
+  /** A page of user ids from the index, each read by one script call, all sent at once. Users whose
+   * keys all expired are left out (and dropped from the index by `sweep`). */
+  async pageUsers(input) {
+    const { after, limit, since } = check.pageInput(input)
     const ids = await this.redis.zrangebylex(this.users, after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit)
-    const reads = await Promise.all(ids.map((u) => this.readUser(u, now, since)))
+    const reads = await Promise.all(ids.map((u) => this.readUser(u, since)))
     const users = []
     const credentials = []
     ids.forEach((userId, i) => {
@@ -280,12 +361,13 @@ class RedisStore {
     return `${credential.kind}|${credential.id}`
   }
 
-  async claim({ userId, day, maxPerDay, credential, leaseMs }) {
-    userId = String(userId)
+  async claim(input) {
+    const { userId, day, maxPerDay, credential, leaseMs } = check.claimInput(input)
     const token = crypto.randomUUID()
-    const claim = { token, userId, day, credential: { kind: credential.kind, id: credential.id } }
+    const claim = { token, userId, day, credential }
     const k = this.keysOf(userId)
     const field = this.field(credential)
+    const uses = usesArg(credential.usesLeft)
     if (this.oneNode) {
       const ok = await this.redis.wnLeaseClaim(
         ...this.leases,
@@ -299,35 +381,76 @@ class RedisStore {
         field,
         day,
         maxPerDay,
+        uses,
       )
       return ok === 1 ? claim : null
     }
     // The lease is recorded first: a worker that dies between the two steps leaves a lease with
     // no claim (recovery drops it), never a claim that recovery cannot see.
     await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(claim))
-    const ok = await this.redis.wnClaim(k.exp, k.sub, k.claims, k.days, field, day, maxPerDay, token)
+    const ok = await this.redis.wnClaim(k.exp, k.sub, k.claims, k.days, field, day, maxPerDay, token, uses)
     if (ok === 1) return claim
     await this.redis.wnUnlease(...this.leases, token)
     return null
   }
 
-  async confirm(claim, { effect, pushed, at }) {
+  async confirm(claim, outcome) {
+    check.claim(claim)
+    const { usesLeft, remove, pushed, at, keepMs } = check.outcome(outcome)
     const k = this.keysOf(claim.userId)
     const keys = [k.exp, k.expz, k.sub, k.claims, k.days, k.pushes]
-    const args = [this.field(claim.credential), claim.day, claim.token, effect, pushed ? 1 : 0, at ?? 0]
-    if (this.oneNode) {
-      if ((await this.redis.wnConfirmUnlease(...keys, ...this.leases, ...args)) !== 1) throw lost(claim.token)
-      return
-    }
-    if ((await this.redis.wnConfirm(...keys, ...args)) !== 1) throw lost(claim.token)
-    await this.redis.wnUnlease(...this.leases, claim.token)
+    const args = [
+      this.field(claim.credential),
+      claim.day,
+      claim.token,
+      usesArg(claim.credential.usesLeft),
+      usesArg(usesLeft),
+      remove ? 1 : 0,
+      pushed ? 1 : 0,
+      at ?? 0,
+      keepMs ?? 0,
+    ]
+    const done = this.oneNode
+      ? await this.redis.wnConfirmUnlease(...keys, ...this.leases, ...args)
+      : await this.redis.wnConfirm(...keys, ...args)
+    if (done === 0) throw lost(claim.token)
+    if (Array.isArray(done)) return { conflict: { usesLeft: done[1] === '' ? null : Number(done[1]) } }
+    if (!this.oneNode) await this.redis.wnUnlease(...this.leases, claim.token)
+    return { ok: true }
   }
 
   async release(claim) {
-    await this.confirm(claim, { effect: 'keep', pushed: false, at: null })
+    check.claim(claim)
+    const k = this.keysOf(claim.userId)
+    const args = [this.field(claim.credential), claim.day, claim.token]
+    if (this.oneNode) {
+      if ((await this.redis.wnReleaseUnlease(k.claims, ...this.leases, ...args)) !== 1) throw lost(claim.token)
+      return
+    }
+    if ((await this.redis.wnRelease(k.claims, ...args)) !== 1) throw lost(claim.token)
+    await this.redis.wnUnlease(...this.leases, claim.token)
   }
 
-  async takeOverExpired({ leaseMs, limit = 1000 }) {
+  /** One script call per user: each credential removed only if unclaimed and as given. */
+  async removeCredentials(credentials) {
+    const byUser = new Map()
+    for (const c of check.removals(credentials)) {
+      if (!byUser.has(c.userId)) byUser.set(c.userId, [])
+      byUser.get(c.userId).push(this.field(c), usesArg(c.usesLeft))
+    }
+    const counts = await Promise.all(
+      [...byUser].map(([userId, args]) => {
+        const k = this.keysOf(userId)
+        return this.redis.wnRemove(k.exp, k.expz, k.sub, k.claims, ...args)
+      }),
+    )
+    return counts.reduce((n, c) => n + c, 0)
+  }
+
+  async takeOverExpired(input = {}) {
+    const { leaseMs, limit = 1000 } = check.options(input, 'input', ['leaseMs', 'limit'])
+    check.integer(leaseMs, 'leaseMs', 1)
+    check.integer(limit, 'limit', 1)
     const taken = []
     for (const [oldToken, info] of pairs(await this.redis.wnExpired(...this.leases, limit))) {
       const claim = info ? JSON.parse(info) : null
@@ -345,30 +468,32 @@ class RedisStore {
     return taken
   }
 
-  /** Expired formIds vanish by TTL; this drops expired ones of users who still have live keys,
-   * and removes users with nothing left from the paging index. */
-  async sweep(now) {
-    let deleted = 0
+  /** Drops every user's pushes before the core's `since` and day counts before its `today` (confirm
+   * already trims a user's pushes as it adds one), and takes users whose keys all expired off the
+   * paging index. */
+  async sweep(history) {
+    const { since, today } = check.history(history)
+    const dropped = { pushes: 0, days: 0 }
     let after = '-'
     for (;;) {
       const ids = await this.redis.zrangebylex(this.users, after, '+', 'LIMIT', 0, 1000)
       const results = await Promise.all(
-        ids.map((u) => ((k) => this.redis.wnSweep(k.exp, k.expz, k.sub, now))(this.keysOf(u))),
+        ids.map((u) => ((k) => this.redis.wnSweep(k.exp, k.sub, k.pushes, k.days, since, today))(this.keysOf(u))),
       )
-      const empty = ids.filter((_, i) => results[i][1] === 0)
+      const empty = ids.filter((_, i) => results[i][2] === 0)
       if (empty.length) await this.redis.zrem(this.users, ...empty)
-      deleted += results.reduce((n, r) => n + r[0], 0)
-      if (ids.length < 1000) return deleted
+      for (const [pushes, days] of results) ((dropped.pushes += pushes), (dropped.days += days))
+      if (ids.length < 1000) return dropped
       after = `(${ids[ids.length - 1]}`
     }
   }
 
   async credentials(userId) {
-    return (await this.readUser(String(userId), 0, 0)).credentials
+    return (await this.readUser(check.userId(userId, 'userId'), 0)).credentials
   }
 
   async pushes(userId) {
-    const k = this.keysOf(String(userId))
+    const k = this.keysOf(check.userId(userId, 'userId'))
     return (await this.redis.zrangebyscore(k.pushes, '-inf', '+inf', 'WITHSCORES')).filter((_, i) => i % 2).map(Number)
   }
 
@@ -394,14 +519,17 @@ class FormIdCompat {
     await this.store.saveCredentials([wn.intakeFormId({ userId, formId, collectedAt: this.clock() })])
   }
 
-  async live(userId) {
-    const { credentials } = await this.store.readUser(String(userId), this.clock(), 0)
-    return credentials.filter((c) => c.kind === 'formId')
+  // The user's stored formIds, and which of them the core lists dead now.
+  async formIds(userId) {
+    const { credentials } = await this.store.readUser(String(userId), 0)
+    const formIds = credentials.filter((c) => c.kind === 'formId')
+    const dead = wn.deadCredentials({ credentials: formIds, now: this.clock() })
+    return { formIds, dead: dead.map((d) => formIds[d.index]) }
   }
 
   /** get_one(user_id): the formId to use next, or null. */
   async getOne(userId, skip = new Set()) {
-    const credentials = (await this.live(userId)).filter((c) => !skip.has(c.id))
+    const credentials = (await this.formIds(userId)).formIds.filter((c) => !skip.has(c.id))
     const picked = wn.selectCredential({
       credentials,
       message: { type: 'template' },
@@ -411,9 +539,10 @@ class FormIdCompat {
     return picked ? picked.credential.id : null
   }
 
-  /** get_all(user_id): every unexpired formId. */
+  /** get_all(user_id): every formId the core does not list dead. */
   async getAll(userId) {
-    return (await this.live(userId)).map((c) => c.id)
+    const { formIds, dead } = await this.formIds(userId)
+    return formIds.filter((c) => !dead.includes(c)).map((c) => c.id)
   }
 
   /** pop(user_id): get_one and delete as one step: two callers never get the same formId. */
@@ -432,10 +561,9 @@ class FormIdCompat {
     return (await this.store.redis.wnTake(k.exp, k.expz, k.claims, `formId|${formId}`)) === 1
   }
 
-  /** delete_expire(user_id): drops the user's expired formIds; returns how many. */
+  /** delete_expire(user_id): drops the formIds the core lists dead (expired); returns how many. */
   async deleteExpire(userId) {
-    const k = this.store.keysOf(String(userId))
-    return (await this.store.redis.wnSweep(k.exp, k.expz, k.sub, this.clock()))[0]
+    return this.store.removeCredentials((await this.formIds(userId)).dead)
   }
 }
 
