@@ -170,11 +170,91 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
   test('a message the core refuses fails the run with its error, and its claim is let go', async () => {
     const [a, b] = await users(2)
     const refused = (userId) => ({ ...content(userId), data: { keyword1: userId === b ? 'a\u0000b' : 'ok' } })
-    await expect(run({ content: refused, concurrency: 1 })).rejects.toMatchObject({ code: 'ERR_CONTROL_CHARACTER' })
+    const e = await run({ content: refused, concurrency: 1 }).catch((err) => err)
+    expect(e).toMatchObject({ code: 'ERR_CONTROL_CHARACTER', userId: b })
+    expect(e.message.startsWith(`user ${b}: `)).toBe(true)
     expect(await store.credentials(b)).toHaveLength(1)
     const rerun = await run()
     expect(rerun.skipped.claimedElsewhere).toBeUndefined()
     expect(fake.deliveries.map((d) => d.openid).sort()).toEqual([a, b])
+  })
+
+  test('one junk row among 100 users: the other 99 are pushed, the junk is deleted and reported', async () => {
+    const ids = await users(99)
+    // A legacy row, written as it was found: the DevTools placeholder stored as a formId.
+    const junk = {
+      ...wn.intakeFormId({ userId: 'o-junk', formId: 'x', collectedAt: Date.now() }),
+      id: 'the formId is a mock one',
+    }
+    await store.saveCredentials([junk])
+    const summary = await run()
+    expect(summary).toMatchObject({ sent: 99, dead: 1, deadByReason: { invalid: 1 }, stopped: null, lostClaims: 0 })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+    expect(await store.credentials('o-junk')).toEqual([])
+  })
+
+  test('a user whose work throws ends the run cleanly: no send starts after, unsent claims are released, the transport is closed', async () => {
+    const ids = await users(40)
+    const failing = ids[12]
+    let failedAt = null
+    let startedAfter = 0
+    const http = httpTransport({ baseUrl: fake.url, concurrency: 4 })
+    const transport = {
+      async post(path, body) {
+        if (failedAt !== null && path.startsWith('/cgi-bin/message/')) startedAfter++
+        return http.post(path, body)
+      },
+    }
+    const throwing = (userId) => {
+      if (userId === failing) {
+        failedAt = fake.deliveries.length
+        throw Object.assign(new Error('no such user in the CRM'), { code: 'E_CRM' })
+      }
+      return content(userId)
+    }
+    const e = await run({ content: throwing, transport, concurrency: 4, usersInFlight: 8 }).catch((err) => err)
+    http.close()
+    expect(e).toMatchObject({ code: 'E_CRM', userId: failing })
+    expect(e.message).toBe(`user ${failing}: no such user in the CRM`)
+    expect(startedAfter).toBe(0)
+    // Every user not delivered to is claimable again: a rerun reaches them all, nobody twice.
+    const rerun = await run()
+    expect(rerun).toMatchObject({ stopped: null, recovered: 0, lostClaims: 0 })
+    expect(rerun.skipped.claimedElsewhere).toBeUndefined()
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+    // The worker's own transport is closed on the way out, too.
+    await store.saveCredentials([
+      wn.intakeFormId({ userId: 'o-late', formId: fake.issueFormId('o-late'), collectedAt: Date.now() }),
+    ])
+    const again = await run({ content: (userId) => (userId === 'o-late' ? throwing(failing) : content(userId)) }).catch(
+      (err) => err,
+    )
+    expect(again).toMatchObject({ userId: 'o-late' })
+    for (let i = 0; i < 50 && fake.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(fake.openConnections).toBe(0)
+  })
+
+  test('a claim lost mid-send is counted, and the run goes on', async () => {
+    const ids = await users(3)
+    const slow = ids[0]
+    const http = httpTransport({ baseUrl: fake.url, concurrency: 4 })
+    const transport = {
+      async post(path, body) {
+        if (JSON.parse(body).touser === slow) await new Promise((r) => setTimeout(r, 600))
+        return http.post(path, body)
+      },
+    }
+    const running = run({ transport, leaseMs: 200 })
+    // Another worker's recovery takes the slow user's claim over once its lease has run out.
+    let taken = []
+    while (!taken.length) {
+      await new Promise((r) => setTimeout(r, 50))
+      taken = await store.takeOverExpired({ leaseMs: 60000 })
+    }
+    const summary = await running
+    http.close()
+    expect(taken.map((c) => c.userId)).toEqual([slow])
+    expect(summary).toMatchObject({ sent: 2, lostClaims: 1, stopped: null })
   })
 
   test('45009 stops the day and keeps every unsent credential', async () => {
@@ -270,4 +350,36 @@ test('TokenKeeper serves the cached token until the core says it is due, then as
     http.close()
     await fake.close()
   }
+})
+
+test('runDailyPush checks its options: coded errors that start with the option', async () => {
+  const store = {
+    claim() {},
+    confirm() {},
+    release() {},
+    removeCredentials() {},
+    takeOverExpired() {},
+    credentials() {},
+    pushes() {},
+    pageUsers() {},
+    sweep() {},
+  }
+  const ok = { store, message, content, wechat: { baseUrl: 'http://127.0.0.1:1', appid: 'a', secret: 's' } }
+  const refused = async (options, field) => {
+    const e = await runDailyPush(options).catch((err) => err)
+    expect(e).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(e.message.startsWith(`${field}`)).toBe(true)
+  }
+  await refused({ ...ok, store: undefined }, 'store')
+  await refused({ ...ok, store: {} }, 'store')
+  await refused({ ...ok, wechat: undefined }, 'wechat')
+  await refused({ ...ok, concurency: 8 }, 'concurency')
+  await refused({ ...ok, concurrency: '8' }, 'concurrency')
+  await refused({ ...ok, pageSize: 0 }, 'pageSize')
+  await refused({ ...ok, content: 'hi' }, 'content')
+  await refused({ ...ok, wechat: { ...ok.wechat, secret: undefined } }, 'wechat.secret')
+  await refused({ ...ok, wechat: { ...ok.wechat, baseURL: 'x' } }, 'baseURL')
+  await refused({ ...ok, message: { type: 'templat' } }, 'message.type')
+  await refused({ ...ok, policy: { maxPushesPerDay: 0 } }, 'policy.maxPushesPerDay')
+  await refused(undefined, 'options')
 })

@@ -308,8 +308,9 @@ async function runDailyPush(options) {
         ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
       })
     } catch (e) {
-      // A message the core refuses (a value over its limit, say) fails the run with the core's
-      // error, but nothing was sent: the claim is let go first.
+      // A message the core refuses (a value over its limit, say), or content() throwing, fails the
+      // run, from now on (no send starts while the claim is let go); nothing was sent for this one.
+      failure ??= failed(userId, e)
       await letGo(claim, earlierAmbiguous)
       throw e
     }
