@@ -29,23 +29,27 @@ export interface PushSummary {
   sent: number
   /** Skips by plan reason (`alreadyPushedToday`, `noCredential`...) or `after errcode N`. */
   skipped: Record<string, number>
-  /** Credentials found dead or killed by an answer. */
+  /** Credentials deleted as dead: those a plan listed dead, and those an answer killed. */
   dead: number
+  /** `dead` by reason: the core's (`expired`, `spent`, `invalid`: an id intake would refuse) and
+   * `killed` (an answer such as 41028 found it dead). */
+  deadByReason: Record<string, number>
   /** Errcodes seen (and `network`, `http N`), including retried ones. */
   errors: Record<string, number>
+  /** Claims found no longer held when their outcome was applied (another worker's recovery took
+   * them over): that worker resolves them. Never fatal to the run. */
+  lostClaims: number
   /** Why the run stopped early: `stopForToday` (45009), `stopConfigError`, or `tokenUnavailable`
    * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`). Claims
    * not yet sent are released, so a rerun picks their users up. */
   stopped: null | 'stopForToday' | 'stopConfigError' | 'tokenUnavailable'
   /** Claims of a crashed worker resolved at the start. */
   recovered: number
-  /** Dead credentials the closing sweep deleted. */
-  swept?: number
+  /** What the closing sweep dropped: push records and day slots older than the policy's window. */
+  swept?: { pushes: number; days: number }
 }
 
-/** The daily push: pages of users planned by the core, each send claimed in the store, POSTed with
- * bounded concurrency and one send per user at a time, and its outcome applied as the core decides. */
-export declare function runDailyPush(options: {
+interface PushOptionsBase {
   store: Store
   /** Pages to push (default: the store's own `pageUsers`). */
   pages?: AsyncIterable<Page>
@@ -60,9 +64,6 @@ export declare function runDailyPush(options: {
     data: Record<string, unknown>
     [k: string]: unknown
   }
-  wechat?: { baseUrl: string; appid: string; secret: string }
-  transport?: Transport
-  tokens?: TokenKeeper
   policy?: Policy
   clock?: () => number
   /** Sends in flight at once (default 128). */
@@ -76,6 +77,31 @@ export declare function runDailyPush(options: {
   /** Uniform in [0, 1), for retry jitter (default Math.random). */
   random?: () => number
   onProgress?: (summary: PushSummary) => void
-  /** Sweep dead credentials at the end (default true). */
+  /** Sweep history older than the policy's window at the end (default true). */
   sweep?: boolean
-}): Promise<PushSummary>
+}
+
+/** Where the sends go: WeChat's address and app (the worker makes a keep-alive transport and a
+ * TokenKeeper), or your own transport (and then tokens, or wechat's appid and secret). */
+export type PushOptions = PushOptionsBase &
+  (
+    | { wechat: { baseUrl: string; appid: string; secret: string }; transport?: Transport; tokens?: TokenKeeper }
+    | { wechat: { baseUrl?: string; appid: string; secret: string }; transport: Transport; tokens?: TokenKeeper }
+    | { wechat?: undefined; transport: Transport; tokens: TokenKeeper }
+  )
+
+/** An error `runDailyPush` rejects with when one user's work threw: the message starts with
+ * `user <id>: `, `code` is the original error's, `cause` the original error. */
+export interface PushUserError extends Error {
+  userId: UserId
+  code?: string
+  cause: unknown
+}
+
+/** The daily push: pages of users planned by the core, each send claimed in the store, POSTed with
+ * bounded concurrency and one send per user at a time, and the credential state the core computes
+ * from each answer stored compare-and-set. Wrong options reject with `ERR_INVALID_ARGUMENT` (the
+ * message starts with the option). If one user's work throws (anything but a lost claim), no send
+ * starts after it, unsent claims are released, a transport the worker made is closed, and the run
+ * rejects with a `PushUserError`. */
+export declare function runDailyPush(options: PushOptions): Promise<PushSummary>

@@ -1,8 +1,9 @@
 import type { Store } from './store'
-export type { Store, Claim, Page } from './store'
+export type { Store, Claim, Page, CredentialState, Outcome, HistoryWindow } from './store'
 
 /** MySQL or MariaDB through a mysql2/promise pool: InnoDB tables, parameterized statements,
- * leases on the database clock. `migrate()` creates or upgrades the tables. */
+ * leases on the database clock. `migrate()` creates or upgrades the tables. The constructor throws
+ * `ERR_INVALID_ARGUMENT` for anything but a pool (a URL string, say) or an unknown option. */
 export interface MysqlStore extends Store {
   readonly pool: import('mysql2/promise').Pool
 }

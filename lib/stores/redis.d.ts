@@ -1,8 +1,10 @@
 import type { Store } from './store'
-export type { Store, Claim, Page } from './store'
+export type { Store, Claim, Page, CredentialState, Outcome, HistoryWindow } from './store'
 
 /** Redis or Redis Cluster through ioredis: one Lua script per claim, confirm and release, over one
- * user's hash-tagged keys; leases on Redis TIME. `prefix` (default "wn") starts every key. */
+ * user's hash-tagged keys; leases on Redis TIME. `prefix` (default "wn", no braces) starts every
+ * key. The constructor throws `ERR_INVALID_ARGUMENT` for anything but an ioredis client (a URL
+ * string, say), a bad prefix or an unknown option. */
 export interface RedisStore extends Store {}
 export declare const RedisStore: {
   new (options: { redis: import('ioredis').Redis | import('ioredis').Cluster; prefix?: string }): RedisStore
@@ -13,10 +15,12 @@ export declare class FormIdCompat {
   constructor(options: { store: RedisStore; clock?: () => number })
   save(userId: string | number, formId: string): Promise<void>
   getOne(userId: string | number): Promise<string | null>
+  /** The formIds the core does not list dead. */
   getAll(userId: string | number): Promise<string[]>
   /** getOne and delete as one step: two callers never get the same formId. */
   pop(userId: string | number): Promise<string | null>
   delete(userId: string | number, formId: string): Promise<boolean>
+  /** Removes the formIds the core lists dead; returns how many. */
   deleteExpire(userId: string | number): Promise<number>
 }
 

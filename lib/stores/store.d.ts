@@ -75,7 +75,10 @@ export interface Store {
    * applied, the claim stays held, and the answer is `{ conflict: { usesLeft } }` with the stored
    * value: compute again from it and confirm with `claim.credential.usesLeft` set to it. A
    * credential already gone (a Redis key that expired) has nothing to compare or write. */
-  confirm(claim: Claim, outcome: Outcome): Promise<{ ok: true; conflict?: undefined } | { conflict: { usesLeft: number | null } }>
+  confirm(
+    claim: Claim,
+    outcome: Outcome,
+  ): Promise<{ ok: true; conflict?: undefined } | { conflict: { usesLeft: number | null } }>
   /** Lets the claim go, changing nothing. Throws `ERR_CLAIM_LOST` if it is not held. */
   release(claim: Claim): Promise<void>
   /** Deletes the credentials the core listed dead, each only if unclaimed and its uses left are
