@@ -88,7 +88,7 @@ async function main() {
 
   // The fake WeChat lives in memory: teach it the credentials the store still holds.
   for (let after = null; ;) {
-    const page = await store.pageUsers({ after, limit: 1000, now })
+    const page = await store.pageUsers({ after, limit: 1000, since: now })
     for (const c of page.credentials) {
       if (c.kind === 'formId') fake.issueFormId(openid(c.userId), { id: c.id, at: c.expireAt - 7 * DAY })
       else if (c.kind === 'prepayId') fake.issuePrepayId(openid(c.userId), { id: c.id, at: c.expireAt - 7 * DAY })
@@ -225,8 +225,8 @@ async function main() {
       both('alreadyPushedToday'),
       both('excludedByBusiness'),
       r.subscribe.skipped.noCredential ?? 0,
-      r.template.dead + r.subscribe.dead,
-      r.subscribe.swept,
+      (r.template.deadByReason.killed ?? 0) + (r.subscribe.deadByReason.killed ?? 0),
+      (r.template.deadByReason.expired ?? 0) + (r.subscribe.deadByReason.expired ?? 0),
       Object.entries(errors)
         .map(([k, v]) => `${k}:${v}`)
         .join(' ') || '-',
