@@ -236,24 +236,32 @@ describe.each(backends)('%s backend', (name, wn) => {
       expect(() => wn.planPage(uses)).toThrow(/^credentials\[2\]\.usesLeft: /)
       const four = page()
       four.credentials[2].usesLeft = 4
-      expect(() => wn.planPage(four)).toThrow(/^credentials\[2\]\.state: /)
+      expect(() => wn.planPage(four)).toThrow(/^credentials\[2\]\.usesLeft: 4 is more than/)
       const frac = page()
       frac.credentials[2].expireAt = NOW + 0.5
       expect(() => wn.planPage(frac)).toThrow(code('ERR_INVALID_TIME'))
       const mixed = page()
       mixed.users[1].userId = '10'
       expect(() => wn.planPage(mixed)).toThrow(/^users\[1\]\.userId: /)
-      // Every row field named, whichever loop finds it (the names are built only on error).
+      // Every row field named: the core's object path names them.
       const broken = [
-        [(p) => (p.users[2] = 7), /^users\[2\]: must be an object/],
-        [(p) => (p.users[1].userId = true), /^users\[1\]\.userId: must be a string or a number/],
-        [(p) => (p.users[2].excluded = 'yes'), /^users\[2\]\.excluded: must be a boolean/],
-        [(p) => (p.users[1].pushedAt = 5), /^users\[1\]\.pushedAt: must be an array/],
-        [(p) => (p.users[1].pushedAt = [NOW, 'noon']), /^users\[1\]\.pushedAt\[1\]: must be epoch milliseconds/],
-        [(p) => (p.credentials[1] = null), /^credentials\[1\]: must be an object/],
-        [(p) => (p.credentials[2].kind = 'coupon'), /^credentials\[2\]\.kind: must be one of formId, prepayId, /],
-        [(p) => (p.credentials[3].expireAt = '2024'), /^credentials\[3\]\.expireAt: must be epoch milliseconds/],
-        [(p) => (p.credentials[0].templateId = 3), /^credentials\[0\]\.templateId: must be a string/],
+        [(p) => (p.users[2] = 7), /^users\[2\]: invalid type: integer `7`, expected a user/],
+        [(p) => (p.users[1].userId = true), /^users\[1\]\.userId: invalid type: boolean `true`, expected a user id/],
+        [(p) => (p.users[2].excluded = 'yes'), /^users\[2\]\.excluded: invalid type: string "yes", expected a boolean/],
+        [(p) => (p.users[2].exclude = true), /^users\[2\]\.exclude: unknown field `exclude`/],
+        [(p) => (p.users[1].pushedAt = 5), /^users\[1\]\.pushedAt: invalid type: integer `5`, expected a sequence/],
+        [(p) => (p.users[1].pushedAt = [NOW, 'noon']), /^users\[1\]\.pushedAt\[1\]: .*expected epoch milliseconds/],
+        [(p) => (p.users[1].pushedAt = [NOW, NaN]), /^users\[1\]\.pushedAt\[1\]: NaN is not a finite number/],
+        [(p) => (p.users[1].pushedAt = [new Date('x')]), /^users\[1\]\.pushedAt\[0\]: an invalid Date/],
+        [(p) => (p.now = new Date('x')), /^now: an invalid Date/],
+        [(p) => (p.polcy = {}), /^polcy: unknown field `polcy`/],
+        [(p) => (p.credentials[1] = null), /^credentials\[1\]: invalid type: null, expected a credential/],
+        [(p) => (p.credentials[2].kind = 'coupon'), /^credentials\[2\]\.kind: unknown variant `coupon`/],
+        [(p) => (p.credentials[3].expireAt = '2024'), /^credentials\[3\]\.expireAt: .*expected epoch milliseconds/],
+        [(p) => (p.credentials[3].expireAt = new Date('x')), /^credentials\[3\]\.expireAt: an invalid Date/],
+        [(p) => (p.credentials[0].templateId = 3), /^credentials\[0\]\.templateId: invalid type: integer `3`/],
+        [(p) => (p.credentials[0].id = 7), /^credentials\[0\]\.id: invalid type: integer `7`/],
+        [(p) => (p.credentials[0].id = 'a\ud800'), /^credentials\[0\]\.id: contains a lone surrogate/],
       ]
       for (const [breakIt, message] of broken) {
         const bad = page()
@@ -264,7 +272,9 @@ describe.each(backends)('%s backend', (name, wn) => {
       stringIds.users[0].userId = 'u10'
       stringIds.credentials[0].userId = 'u10'
       stringIds.credentials[1].userId = 'nobody'
-      expect(() => wn.planPage(stringIds)).toThrow(/^credentials\[1\]\.userId: is not one of the page's users/)
+      expect(() => wn.planPage(stringIds)).toThrow(
+        /^credentials\[1\]\.userId: "nobody" \(of credential "f10a"\) is not one of the page's users/,
+      )
     })
 
     test('columns: the same decisions, by row index', () => {

@@ -35,6 +35,7 @@ const valid = {
   tokenRefreshDue: { expiresAt: NOW + 7200000, now: NOW },
   refreshAfterTokenError: { failedToken: 'a', cachedToken: 'b' },
   localDay: { at: NOW },
+  historyWindow: { now: NOW, policy: { minGapMs: 40 * 86400000 } },
 }
 
 const throwing = {}

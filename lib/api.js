@@ -3,8 +3,8 @@
 // as a JS function. The rules all live in the Rust core: this file converts arguments to what the
 // core reads (JSON, or typed-array columns for the plan) and results back.
 //
-// A binding has four functions: call(op, json) -> json, classifyFields(...) (classifyOutcome's
-// hot path), planColumns(...), joinUserKeys(...).
+// A binding has three functions: call(op, json) -> json, classifyFields(...) (classifyOutcome's
+// hot path), and planColumns(input) (the plan over typed arrays, one object of named fields).
 
 function createApi(binding, backend) {
   function codedError(code, message) {
@@ -19,8 +19,9 @@ function createApi(binding, backend) {
   // number); NaN and ±Infinity become strings the core rejects by name (JSON would turn them into
   // null); BigInts become their decimal string.
   function toWire(key, value) {
-    // A Date has already become a string through its toJSON: look at the raw value only then.
-    if (typeof value === 'string') {
+    // A Date has already become a string (an invalid one null) through its toJSON: look at the
+    // raw value only then.
+    if (typeof value === 'string' || value === null) {
       const raw = this[key]
       if (
         typeof raw === 'object' &&
@@ -138,17 +139,11 @@ function createApi(binding, backend) {
 
   const NO_TEMPLATE = constants.noTemplate
 
-  const EMPTY = {
-    u8: new Uint8Array(0),
-    u32: new Uint32Array(0),
-    f64: new Float64Array(0),
-  }
-
-  // Grow-only scratch arrays for planPage, one per role: a page reuses the previous page's memory
-  // instead of allocating (and later collecting) sixteen typed arrays.
+  // Grow-only scratch arrays, one per role: a page reuses the previous page's memory instead of
+  // allocating (and later collecting) a dozen typed arrays.
   const scratch = new Map()
-  // Plans under way: one started from inside another (a getter, an ids callback) gets fresh
-  // arrays, so that it cannot overwrite the outer plan's.
+  // Plans under way: one started from inside another (a getter) gets fresh arrays, so that it
+  // cannot overwrite the outer plan's.
   let planning = 0
   const counted = (plan) => (input) => {
     planning++
@@ -175,97 +170,35 @@ function createApi(binding, backend) {
     return b
   }
 
-  function planInto(options, n, excluded, pushes, credentials, idOf, out) {
-    const dead = binding.planColumns(
-      options,
-      n,
-      excluded,
-      pushes.user,
-      pushes.at,
-      credentials.user,
-      credentials.kind,
-      credentials.usesLeft,
-      credentials.expireAt,
-      credentials.template,
-      idOf,
-      out.choice,
-      out.reason,
-      out.notBefore,
-      out.usesAfter,
-      out.deadRows,
-      out.deadReason,
-    )
-    out.deadRows = out.deadRows.subarray(0, dead)
-    out.deadReason = out.deadReason.subarray(0, dead)
-    return out
-  }
-
-  function column(value, Type, name, optional) {
-    if (value === undefined && optional) return optional
-    if (value instanceof Type) return value
-    throw invalid(name, `must be a ${Type.name}`)
-  }
-
-  /**
-   * The columnar plan: typed arrays in, typed arrays out; nothing per row crosses as an object.
-   */
-  const planColumns = counted(planColumnsOnce)
-
-  function planColumnsOnce(input) {
-    if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
-    const { users, pushes = {}, credentials, templates, message, now, policy } = input
-    if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded? }')
-    if (credentials === null || typeof credentials !== 'object')
-      throw invalid('credentials', 'must be an object of columns')
-    const ids = credentials.ids
-    if (ids !== undefined && !Array.isArray(ids)) throw invalid('credentials.ids', 'must be an array of strings')
-    if (typeof users.count !== 'number') throw invalid('users.count', 'must be a number')
-    const kind = column(credentials.kind, Uint8Array, 'credentials.kind')
-    let user
-    if (credentials.userKey !== undefined) {
-      const keys = column(credentials.userKey, Float64Array, 'credentials.userKey')
-      user = new Uint32Array(keys.length)
-      binding.joinUserKeys(column(users.key, Float64Array, 'users.key'), keys, user)
-    } else {
-      user = column(credentials.user, Uint32Array, 'credentials.user')
+  // Strings cross as one text and their lengths (`plan::Texts`); an entry that is not a string
+  // gets length -1, which the core refuses by its field name.
+  function textsOf(values, role) {
+    const lengths = scratchArray(role, Float64Array, values.length)
+    let text = ''
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      if (typeof v === 'string') {
+        text += v
+        lengths[i] = v.length
+      } else {
+        lengths[i] = -1
+      }
     }
-    // A count the core refuses plans nothing here: the core's error names it.
-    const n = Number.isInteger(users.count) && users.count >= 0 && users.count <= 0xffffffff ? users.count : 0
-    const rows = user.length
-    const plan = planInto(
-      toJson({ message, now, policy, templates }),
-      users.count,
-      column(users.excluded, Uint8Array, 'users.excluded', EMPTY.u8),
-      {
-        user: column(pushes.user, Uint32Array, 'pushes.user', EMPTY.u32),
-        at: column(pushes.at, Float64Array, 'pushes.at', EMPTY.f64),
-      },
-      {
-        user,
-        kind,
-        usesLeft: column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
-        expireAt: column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
-        template: column(credentials.template, Uint32Array, 'credentials.template', EMPTY.u32),
-      },
-      ids === undefined ? undefined : (r) => ids[r],
-      freshOutputs(n, rows),
-    )
-    // The dead lists were written to reused room as long as the credentials; the result keeps
-    // only the dead.
-    plan.deadRows = plan.deadRows.slice()
-    plan.deadReason = plan.deadReason.slice()
-    return plan
+    return { text, lengths }
   }
 
-  // One allocation for a plan's four per-user outputs (the f64 ones first, so each view is
-  // aligned), and reused room for the dead lists, as long as the credentials.
-  function freshOutputs(n, rows) {
-    let buffer
-    try {
-      buffer = new ArrayBuffer(21 * n)
-    } catch {
-      throw invalid('users.count', `${n} users are more than one page can hold`)
-    }
+  // The per-user outputs, the f64 ones first so each view is aligned, and room for the dead lists.
+  function outputs(n, rows, fresh) {
+    if (!fresh)
+      return {
+        choice: scratchArray('choice', Int32Array, n),
+        reason: scratchArray('reason', Uint8Array, n),
+        notBefore: scratchArray('notBefore', Float64Array, n),
+        usesAfter: scratchArray('usesAfter', Float64Array, n),
+        deadRows: scratchArray('deadRows', Uint32Array, rows),
+        deadReason: scratchArray('deadReason', Uint8Array, rows),
+      }
+    const buffer = new ArrayBuffer(21 * n)
     return {
       notBefore: new Float64Array(buffer, 0, n),
       usesAfter: new Float64Array(buffer, 8 * n, n),
@@ -276,145 +209,189 @@ function createApi(binding, backend) {
     }
   }
 
-  // A page row's field name, built only once something is wrong with it: a template literal in
-  // a per-row loop makes V8 compile the whole loop about 3x slower (measured on planPage's
-  // credentials loop), so the loops pass (where, row, name) instead.
-  const userField = (i, name) => `users[${i}]${name}`
-  const credField = (r, name) => `credentials[${r}]${name}`
-  const pushField = (i, j) => `users[${i}].pushedAt[${j}]`
-
-  function epochMs(v, where, i, name) {
-    if (typeof v === 'number') return v
-    if (v instanceof Date) return v.getTime()
-    if (v === null) return NaN
-    throw invalid(where(i, name), 'must be epoch milliseconds (a number or a Date), or null')
+  // Runs the core's columnar plan on one object of named fields (`plan::ColumnsInput`), every
+  // field a plain data property, so that no JS runs while the core reads the arrays.
+  function planInto(input, output) {
+    const dead = binding.planColumns({ ...input, output })
+    output.deadRows = output.deadRows.subarray(0, dead)
+    output.deadReason = output.deadReason.subarray(0, dead)
+    return output
   }
 
-  function nullableNumber(v, where, i, name) {
-    if (typeof v === 'number') return v
-    if (v === null) return NaN
-    throw invalid(where(i, name), 'must be a number, or null for unlimited')
-  }
-
-  // Looks a user up by id through a Map: the path for string ids. A number and its decimal string
-  // are the same user, as in the core.
-  function userLookup(users) {
-    const index = new Map()
-    for (let i = 0; i < users.length; i++) {
-      const id = users[i].userId
-      const other = typeof id === 'number' ? String(id) : Number(id)
-      if (index.has(id) || index.has(other)) throw invalid(userField(i, '.userId'), 'appears twice in the page')
-      index.set(id, i)
+  /**
+   * The columnar plan: typed arrays in, typed arrays out; nothing per row crosses as an object.
+   * Every check is the core's; the arrays are handed over as they are.
+   */
+  const planColumns = counted(function planColumnsOnce(input) {
+    if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
+    const { users, pushes = {}, credentials } = input
+    if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded?, key?, ids? }')
+    if (credentials === null || typeof credentials !== 'object')
+      throw invalid('credentials', 'must be an object of columns')
+    if (pushes === null || typeof pushes !== 'object') throw invalid('pushes', 'must be { user, at }')
+    const strings = (value, name, role) => {
+      if (value === undefined) return undefined
+      if (!Array.isArray(value)) throw invalid(name, 'must be an array of strings')
+      return textsOf(value, role)
     }
-    return (id) => {
-      const i = index.get(id)
-      return i !== undefined ? i : index.get(typeof id === 'number' ? String(id) : Number(id))
+    const kind = column(credentials.kind, Uint8Array, 'credentials.kind')
+    // The outputs' sizes; a count the core refuses plans nothing, and the core's error names it.
+    const count = users.count
+    const n = Number.isInteger(count) && count >= 0 && count <= 0xffffffff ? count : 0
+    let output
+    try {
+      output = outputs(n, kind.length, true)
+    } catch {
+      throw invalid('users.count', `${n} users are more than one page can hold`)
     }
-  }
+    const { message, now, policy, templates } = input
+    const plan = planInto(
+      {
+        options: toJson({ message, now, policy, templates }),
+        users: {
+          count,
+          excluded: column(users.excluded, Uint8Array, 'users.excluded', true),
+          key: column(users.key, Float64Array, 'users.key', true),
+          ids: strings(users.ids, 'users.ids', 'userIdLengths'),
+        },
+        pushes: {
+          user: column(pushes.user, Uint32Array, 'pushes.user', true),
+          at: column(pushes.at, Float64Array, 'pushes.at', true),
+        },
+        credentials: {
+          user: column(credentials.user, Uint32Array, 'credentials.user', true),
+          userKey: column(credentials.userKey, Float64Array, 'credentials.userKey', true),
+          userIds: strings(credentials.userIds, 'credentials.userIds', 'credUserIdLengths'),
+          kind,
+          usesLeft: column(credentials.usesLeft, Float64Array, 'credentials.usesLeft'),
+          expireAt: column(credentials.expireAt, Float64Array, 'credentials.expireAt'),
+          template: column(credentials.template, Uint32Array, 'credentials.template', true),
+          ids: strings(credentials.ids, 'credentials.ids', 'idLengths'),
+        },
+      },
+      output,
+    )
+    // The dead lists were written to reused room; the result keeps only the dead.
+    plan.deadRows = plan.deadRows.slice()
+    plan.deadReason = plan.deadReason.slice()
+    return plan
+  })
 
-  // The numeric form of a credential's user id, when the page's users all have numeric ids.
-  function numericUserId(id, r) {
-    if (typeof id === 'number') return id
-    if (typeof id === 'string' && String(Number(id)) === id) return Number(id)
-    throw invalid(credField(r, '.userId'), "is not one of the page's users")
-  }
-
-  function renameField(e, from, to) {
-    if (e && typeof e.message === 'string' && from.test(e.message)) e.message = e.message.replace(from, to)
-    return e
+  // A column of the type the binding reads (it checks again, in the core's binding types).
+  function column(value, Type, name, optional) {
+    if (value === undefined && optional) return undefined
+    if (value instanceof Type) return value
+    throw invalid(name, `must be a ${Type.name}`)
   }
 
   const [KIND0, KIND1, KIND2, KIND3] = constants.credentialKinds
-  const KIND_LIST = `must be one of ${constants.credentialKinds.join(', ')}`
+  const isDate = (v) => v instanceof Date
 
   /**
-   * Plans one page given as row objects (what a DB driver returns). The rows are packed into
-   * columns here, planned natively, and unpacked into one decision per user, in the order of `users`.
-   * Numeric user ids (the common DB case) cross as numbers and are joined natively; string ids are
-   * joined through a Map here.
+   * Plans one page given as row objects (what a DB driver returns), in the order of `users`.
+   * The core's object path (JSON) decides; a page of the plain shape a driver returns is packed
+   * into columns instead, and planned by the same core on the columnar path, which is several
+   * times faster. Anything that does not pack, and any page the core refuses there, takes the
+   * object path, so that every answer and every error is the object path's.
    */
-  const planPage = counted(planPageOnce)
+  const planPage = counted(function planPageOnce(input) {
+    return planRows(input) ?? fromObjectPath(input, call('planPage', input))
+  })
 
-  // Each of planPage's loops is a function of its own that ends at its loop, with its result made
-  // before the loop and only filled in it. V8 compiles a long loop while it runs (OSR) on the
-  // first call, before the code after the loop has ever run; code there that needs type feedback
-  // (a new object, a property read) then sent the compiled loop back to the interpreter on later
-  // calls too. `node --trace-deopt` on the bench's 10k page, 102 calls: 3 to 38 deopts with one
-  // long function, about 2 a call with the results made after the loops, 1 (the first) now.
-  function planPageOnce(input) {
-    if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
-    const { users, credentials, message, now, policy } = input
-    if (!Array.isArray(users)) throw invalid('users', 'must be an array')
-    if (!Array.isArray(credentials)) throw invalid('credentials', 'must be an array')
+  // The object path's plan, told in the caller's own rows (the core returns them normalized).
+  function fromObjectPath({ users, credentials }, plan) {
+    const decisions = plan.decisions.map((d, i) => {
+      const userId = users[i].userId
+      if (d.action !== 'send') return { ...d, userId }
+      const credential = credentials[d.credentialIndex]
+      const afterDelivery = { ...credential, usesLeft: d.afterDelivery.usesLeft }
+      return { action: 'send', userId, credentialIndex: d.credentialIndex, credential, afterDelivery }
+    })
+    const dead = plan.dead.map(({ index, reason }) => {
+      const { id, userId } = credentials[index]
+      return { index, id, userId, reason }
+    })
+    return { decisions, dead }
+  }
+
+  // The columnar path for planPage: null when the page does not pack, or the core refuses it.
+  function planRows(input) {
+    if (input === null || typeof input !== 'object') return null
+    for (const k in input)
+      if (k !== 'users' && k !== 'credentials' && k !== 'message' && k !== 'now' && k !== 'policy') return null
+    const { users, credentials } = input
+    if (!Array.isArray(users) || !Array.isArray(credentials)) return null
     const page = packUsers(users)
-    const pushUser = page.pushUser.subarray(0, page.pushes)
-    const pushAt = page.pushAt.subarray(0, page.pushes)
-    const rows = packCredentials(credentials, page.numeric ? null : userLookup(users))
-    if (page.numeric) {
-      try {
-        binding.joinUserKeys(page.userKey, rows.key, rows.user)
-      } catch (e) {
-        throw renameField(
-          renameField(e, /^users\.key\[(\d+)\]/, 'users[$1].userId'),
-          /^credentials\.userKey\[(\d+)\]/,
-          'credentials[$1].userId',
-        )
-      }
-    }
+    if (page === null) return null
+    const rows = packCredentials(credentials, page.numeric)
+    if (rows === null || !wellFormed(page.numeric ? rows.ids.text : page.ids.text + rows.userIds.text + rows.ids.text))
+      return null
     const n = users.length
-    const m = credentials.length
     let plan
     try {
       plan = planInto(
-        toJson({ message, now, policy, templates: rows.templates }),
-        n,
-        page.excluded,
-        { user: pushUser, at: pushAt },
-        rows,
-        (r) => credentials[r].id,
         {
-          choice: scratchArray('choice', Int32Array, n),
-          reason: scratchArray('reason', Uint8Array, n),
-          notBefore: scratchArray('notBefore', Float64Array, n),
-          usesAfter: scratchArray('usesAfter', Float64Array, n),
-          deadRows: scratchArray('deadRows', Uint32Array, m),
-          deadReason: scratchArray('deadReason', Uint8Array, m),
+          options: toJson({ message: input.message, now: input.now, policy: input.policy, templates: rows.templates }),
+          users: page.numeric
+            ? { count: n, excluded: page.excluded, key: page.userKey }
+            : { count: n, excluded: page.excluded, ids: page.ids },
+          pushes: { user: page.pushUser.subarray(0, page.pushes), at: page.pushAt.subarray(0, page.pushes) },
+          credentials: {
+            ...(page.numeric ? { userKey: rows.userKey } : { userIds: rows.userIds }),
+            kind: rows.kind,
+            usesLeft: rows.usesLeft,
+            expireAt: rows.expireAt,
+            template: rows.template,
+            ids: rows.ids,
+          },
         },
+        outputs(n, credentials.length, false),
       )
-    } catch (e) {
-      throw renameField(e, /^credentials\.(\w+)\[(\d+)\]/, 'credentials[$2].$1')
+    } catch {
+      return null
     }
     return { decisions: decisionsOf(users, credentials, plan), dead: deadOf(credentials, plan) }
   }
 
-  // One pass over the users (a page of row objects is read from memory once): their pushes go
-  // to room as long as the page, which grows if some user has a longer history.
+  // Lone surrogates cannot cross as text; the object path names them.
+  const wellFormed =
+    typeof String.prototype.isWellFormed === 'function'
+      ? (s) => s.isWellFormed()
+      : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+
+  // Each of the packing loops is a function of its own that ends at its loop, with its result
+  // made before the loop and only filled in it: V8 compiles a long loop while it runs (OSR), and
+  // code after the loop that had not run yet sent the compiled loop back to the interpreter.
+
+  // The users as columns, or null when a row is not of the plain shape. One pass: pushes go to
+  // room as long as the page, which grows if some user has a longer history.
   function packUsers(users) {
     const n = users.length
     const page = {
       excluded: scratchArray('excluded', Uint8Array, n).fill(0),
       userKey: scratchArray('userKey', Float64Array, n),
+      ids: null,
       pushUser: scratchArray('pushUser', Uint32Array, n),
       pushAt: scratchArray('pushAt', Float64Array, n),
       pushes: 0,
-      numeric: true,
+      numeric: n === 0 || typeof users[0].userId === 'number',
     }
-    const { excluded, userKey } = page
+    const { excluded, userKey, numeric } = page
     let { pushUser, pushAt } = page
     let p = 0
     for (let i = 0; i < n; i++) {
       const u = users[i]
-      if (u === null || typeof u !== 'object') throw invalid(userField(i, ''), 'must be an object')
+      if (u === null || typeof u !== 'object') return null
+      for (const k in u) if (k !== 'userId' && k !== 'pushedAt' && k !== 'excluded') return null
       const id = u.userId
-      if (typeof id === 'number') userKey[i] = id
-      else if (typeof id === 'string') page.numeric = false
-      else throw invalid(userField(i, '.userId'), 'must be a string or a number')
+      if (numeric ? typeof id !== 'number' : typeof id !== 'string') return null
+      if (numeric) userKey[i] = id
       const ex = u.excluded
       if (ex === true) excluded[i] = 1
-      else if (ex !== undefined && ex !== false) throw invalid(userField(i, '.excluded'), 'must be a boolean')
+      else if (ex !== undefined && ex !== false) return null
       const at = u.pushedAt
       if (at === undefined) continue
-      if (!Array.isArray(at)) throw invalid(userField(i, '.pushedAt'), 'must be an array')
+      if (!Array.isArray(at)) return null
       if (p + at.length > pushAt.length) {
         page.pushUser = pushUser = grown('pushUser', Uint32Array, pushUser, p, p + at.length)
         page.pushAt = pushAt = grown('pushAt', Float64Array, pushAt, p, p + at.length)
@@ -422,45 +399,54 @@ function createApi(binding, backend) {
       for (let j = 0; j < at.length; j++, p++) {
         pushUser[p] = i
         const t = at[j]
-        pushAt[p] = typeof t === 'number' ? t : epochMs(t === null ? undefined : t, pushField, i, j)
+        if (typeof t === 'number') pushAt[p] = t
+        else if (isDate(t)) pushAt[p] = t.getTime()
+        else return null
       }
       page.pushes = p
     }
+    if (!numeric)
+      page.ids = textsOf(
+        users.map((u) => u.userId),
+        'userIdLengths',
+      )
     return page
   }
 
-  // The credentials as columns: each row's user as its numeric id (`key`, joined natively after)
-  // or, given `lookup`, as its index; template ids as indices into `templates`.
-  function packCredentials(credentials, lookup) {
+  // The credentials as columns, or null when a row is not of the plain shape (a row may carry
+  // other columns of its table, as the core's object path allows): each row's user as
+  // its numeric id or its string id (matched to the users by the core), template ids as indices
+  // into `templates`.
+  function packCredentials(credentials, numeric) {
     const m = credentials.length
-    const key = lookup === null ? scratchArray('credKey', Float64Array, m) : null
-    const user = scratchArray('credUser', Uint32Array, m)
+    const userKey = scratchArray('credKey', Float64Array, m)
     const kind = scratchArray('credKind', Uint8Array, m)
     const usesLeft = scratchArray('usesLeft', Float64Array, m)
     const expireAt = scratchArray('expireAt', Float64Array, m)
     const template = scratchArray('template', Uint32Array, m)
     const templates = []
-    const rows = { key, user, kind, usesLeft, expireAt, template, templates }
+    const rows = { userKey, userIds: null, kind, usesLeft, expireAt, template, templates, ids: null }
     let templateIndex = null
     for (let r = 0; r < m; r++) {
       const c = credentials[r]
-      if (c === null || typeof c !== 'object') throw invalid(credField(r, ''), 'must be an object')
-      if (lookup === null) {
-        const id = c.userId
-        key[r] = typeof id === 'number' ? id : numericUserId(id, r)
-      } else {
-        const u = lookup(c.userId)
-        if (u === undefined) throw invalid(credField(r, '.userId'), "is not one of the page's users")
-        user[r] = u
-      }
+      if (c === null || typeof c !== 'object') return null
+      const user = c.userId
+      if (numeric ? typeof user !== 'number' : typeof user !== 'string') return null
+      if (numeric) userKey[r] = user
+      if (typeof c.id !== 'string') return null
       const k = c.kind
       const code = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
-      if (code < 0) throw invalid(credField(r, '.kind'), KIND_LIST)
+      if (code < 0) return null
       kind[r] = code
       const uses = c.usesLeft
-      usesLeft[r] = typeof uses === 'number' ? uses : nullableNumber(uses, credField, r, '.usesLeft')
+      if (typeof uses === 'number') usesLeft[r] = uses
+      else if (uses === null || uses === undefined) usesLeft[r] = NaN
+      else return null
       const exp = c.expireAt
-      expireAt[r] = typeof exp === 'number' ? exp : epochMs(exp === undefined ? null : exp, credField, r, '.expireAt')
+      if (typeof exp === 'number') expireAt[r] = exp
+      else if (exp === null || exp === undefined) expireAt[r] = NaN
+      else if (isDate(exp) && exp.getTime() === exp.getTime()) expireAt[r] = exp.getTime()
+      else return null
       const t = c.templateId
       if (t === undefined || t === null) {
         template[r] = NO_TEMPLATE
@@ -474,9 +460,18 @@ function createApi(binding, backend) {
         }
         template[r] = ti
       } else {
-        throw invalid(credField(r, '.templateId'), 'must be a string')
+        return null
       }
     }
+    rows.ids = textsOf(
+      credentials.map((c) => c.id),
+      'idLengths',
+    )
+    if (!numeric)
+      rows.userIds = textsOf(
+        credentials.map((c) => c.userId),
+        'credUserIdLengths',
+      )
     return rows
   }
 

@@ -24,7 +24,21 @@ pub fn parse<I: DeserializeOwned>(json: &str) -> Result<I> {
         let field = if path == "." { "input".to_string() } else { path };
         // serde_json appends the byte position, which means nothing to a caller who passed an object.
         let full = e.inner().to_string();
-        let reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
+        let mut reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
+        // JSON.stringify writes a lone surrogate as a hex escape serde_json refuses; any other
+        // escape it writes is sound.
+        if reason.contains("surrogate") || reason.contains("hex escape") {
+            reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
+        }
+        // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
+        // that field joins the path.
+        let mut field = field;
+        if let Some((name, rest)) = reason.split_once(": ") {
+            if field != "input" && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                field = format!("{field}.{name}");
+                reason = rest.to_string();
+            }
+        }
         // Millis' own messages all say "epoch milliseconds".
         if reason.contains("epoch milliseconds") {
             Error::InvalidTime { field, reason }
@@ -105,7 +119,7 @@ struct Constants {
     /// Index + 1 = skip code of the columnar plan (0 is "send").
     skip_reasons: [SkipReason; 5],
     /// Index = dead reason code of the columnar plan.
-    death_reasons: [DeathReason; 2],
+    death_reasons: [DeathReason; 3],
     /// `credentials.template` of the columnar plan for "no template".
     no_template: u32,
     template_send_path: &'static str,
@@ -141,13 +155,6 @@ struct HistoryInput {
 #[derive(Serialize)]
 struct Refresh {
     refresh: bool,
-}
-
-/// The columnar plan as the bindings call it: options as JSON, columns and outputs as slices.
-/// Returns how many dead credentials were written.
-pub fn plan_columns(options: &str, cols: &plan::Columns, out: &mut plan::PlanOut) -> Result<u32> {
-    let opts: plan::PlanOptions = parse(options)?;
-    plan::plan_columns_into(cols, &opts, out).map(|dead| dead as u32)
 }
 
 /// `classifyOutcome` from the plain fields of its input, for the hot path (no JSON in), answering
@@ -271,5 +278,18 @@ mod tests {
         assert!(super::call("resolvePolicy", "{").is_err());
         let deep = "[".repeat(100_000);
         assert_eq!(super::call("countSends", &deep).unwrap_err().code(), "ERR_INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn errors_name_the_field_a_type_found_wrong_and_say_lone_surrogate() {
+        let four = r#"{"credentials":[{"kind":"prepayId","id":"p","userId":"u","usesLeft":4,"expireAt":5}],"now":1}"#;
+        let e = super::call("countSends", four).unwrap_err().to_string();
+        assert!(e.starts_with("credentials[0].usesLeft: 4 is more than"), "{e}");
+        // JSON.stringify('a\ud800b') and ('\udc00'): lone halves of a pair.
+        for text in [r#""a\ud800b""#, r#""\udc00""#, r#""\ud800""#] {
+            let json = format!(r#"{{"userId":"u","formId":{text},"collectedAt":1}}"#);
+            let e = super::call("intakeFormId", &json).unwrap_err().to_string();
+            assert!(e.starts_with("formId: contains a lone surrogate"), "{e}");
+        }
     }
 }

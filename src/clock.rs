@@ -71,6 +71,16 @@ impl<'de> Deserialize<'de> for Millis {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Millis, E> {
                 Millis::from_f64(v).map_err(E::custom)
             }
+            /// What the JS entry point sends for an invalid Date and a non-finite number.
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Millis, E> {
+                match s {
+                    "Invalid Date" => Err(E::custom("an invalid Date (its time is NaN) is not epoch milliseconds")),
+                    "NaN" | "Infinity" | "-Infinity" => {
+                        Err(E::custom(format!("{s} is not a finite number of epoch milliseconds")))
+                    }
+                    _ => Err(E::invalid_type(de::Unexpected::Str(s), &self)),
+                }
+            }
             /// `{"$date": ms}`: how the JS entry point sends a `Date`, so message values can tell a
             /// Date from a plain number.
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Millis, A::Error> {

@@ -34,33 +34,62 @@ pub enum CredentialKind {
 
 /// Checks an identifier: present, not a stringified `undefined`/`null`, no control characters, sane length.
 pub fn check_id(field: &str, value: Option<&str>) -> Result<String> {
-    let s = match value {
-        None => return Err(Error::EmptyValue { field: field.into(), got: "null or undefined".into() }),
-        Some(s) => s,
-    };
+    let s = value.ok_or_else(|| Error::EmptyValue { field: field.into(), got: "null or undefined".into() })?;
+    match id_error(field, s) {
+        Some(e) => Err(e),
+        None => Ok(s.to_owned()),
+    }
+}
+
+/// What is wrong with an identifier, if anything (`check_id` without the copy).
+fn id_error(field: &str, s: &str) -> Option<Error> {
     if s.trim().is_empty() || s == "undefined" || s == "null" {
-        return Err(Error::EmptyValue { field: field.into(), got: format!("{s:?}") });
+        return Some(Error::EmptyValue { field: field.into(), got: format!("{s:?}") });
     }
     for (i, c) in s.chars().enumerate() {
         if i == MAX_ID_CHARS {
-            return Err(Error::TooLong { field: field.into(), length: s.chars().count(), limit: MAX_ID_CHARS });
+            return Some(Error::TooLong { field: field.into(), length: s.chars().count(), limit: MAX_ID_CHARS });
         }
         if c.is_control() {
-            return Err(Error::ControlCharacter { field: field.into(), position: i });
+            return Some(Error::ControlCharacter { field: field.into(), position: i });
         }
     }
-    Ok(s.to_owned())
+    None
 }
 
 /// `check_id`, plus the placeholders WeChat hands out instead of a formId.
 pub fn check_form_id(field: &str, value: Option<&str>) -> Result<String> {
-    match value {
-        Some(MOCK_FORM_ID) => Err(Error::MockFormId { field: field.into() }),
-        Some(DEV_TRIAL_FORM_ID) => Err(Error::DevTrialFormId { field: field.into() }),
-        Some(s) if s.starts_with(FORM_ID_FAIL_PREFIX) => {
-            Err(Error::FormIdRequestFailed { field: field.into(), value: s.chars().take(64).collect() })
+    let s = value.ok_or_else(|| Error::EmptyValue { field: field.into(), got: "null or undefined".into() })?;
+    match form_id_error(field, s) {
+        Some(e) => Err(e),
+        None => Ok(s.to_owned()),
+    }
+}
+
+fn form_id_error(field: &str, s: &str) -> Option<Error> {
+    match s {
+        MOCK_FORM_ID => Some(Error::MockFormId { field: field.into() }),
+        DEV_TRIAL_FORM_ID => Some(Error::DevTrialFormId { field: field.into() }),
+        s if s.starts_with(FORM_ID_FAIL_PREFIX) => {
+            Some(Error::FormIdRequestFailed { field: field.into(), value: s.chars().take(64).collect() })
         }
-        _ => check_id(field, value),
+        _ => id_error(field, s),
+    }
+}
+
+/// Whether intake would refuse `id` as a credential of this kind (a formId, a prepay_id, or the
+/// template id a grant or long-term subscription is stored under). A stored credential with such
+/// an id is never sent with: it is dead, for the reason `invalid`, whatever table it came from.
+pub fn intake_refuses(kind: CredentialKind, id: &str) -> bool {
+    // Ids are ASCII in practice: a short, clean ASCII id is accepted without building an error.
+    let plain = id.len() <= MAX_ID_CHARS && id.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if plain && id != "undefined" && id != "null" && !id.is_empty() {
+        // Of the formId placeholders only the failed-request prefix is free of spaces.
+        return kind == CredentialKind::FormId && id.starts_with(FORM_ID_FAIL_PREFIX);
+    }
+    match kind {
+        CredentialKind::FormId => form_id_error("", id).is_some(),
+        _ => id_error("", id).is_some(),
     }
 }
 
@@ -120,7 +149,7 @@ pub struct Credential {
 )]
 struct RawCredential {
     kind: CredentialKind,
-    id: Option<String>,
+    id: String,
     user_id: UserId,
     #[serde(default)]
     template_id: Option<String>,
@@ -132,18 +161,15 @@ struct RawCredential {
 impl TryFrom<RawCredential> for Credential {
     type Error = String;
     fn try_from(r: RawCredential) -> std::result::Result<Self, String> {
-        let id = check_id("id", r.id.as_deref()).map_err(|e| e.to_string())?;
+        // The ids are not checked here: a stored credential with an id intake refuses is still a
+        // credential, reported dead (`invalid`) rather than refusing the whole input.
         let state = CredState::new(r.kind, r.uses_left, r.expire_at.map(|e| e.0));
         state.check(r.template_id.is_some())?;
-        let template_id = match r.template_id {
-            Some(t) => Some(check_id("templateId", Some(&t)).map_err(|e| e.to_string())?),
-            None => None,
-        };
         Ok(Credential {
             kind: r.kind,
-            id,
+            id: r.id,
             user_id: r.user_id,
-            template_id,
+            template_id: r.template_id,
             uses_left: r.uses_left,
             expire_at: r.expire_at,
         })
@@ -334,6 +360,8 @@ pub enum SendEffect {
 pub enum DeathReason {
     Expired,
     Spent,
+    /// Its id (or template id) is one intake refuses: a placeholder, empty, garbage.
+    Invalid,
 }
 
 impl Credential {
@@ -346,12 +374,21 @@ impl Credential {
         Credential { uses_left: self.state().after(effect).uses(), ..self.clone() }
     }
 
+    /// Whether intake would refuse this credential's id or template id.
+    pub fn refused_by_intake(&self) -> bool {
+        intake_refuses(self.kind, &self.id)
+            || self.template_id.as_deref().is_some_and(|t| intake_refuses(CredentialKind::LongTerm, t))
+    }
+
     pub fn death(&self, now: i64) -> Option<DeathReason> {
+        if self.refused_by_intake() {
+            return Some(DeathReason::Invalid);
+        }
         self.state().death(now as f64)
     }
 
     pub fn usable(&self, now: i64, margin_ms: i64) -> bool {
-        self.state().usable(now as f64, margin_ms as f64)
+        !self.refused_by_intake() && self.state().usable(now as f64, margin_ms as f64)
     }
 }
 
@@ -564,7 +601,7 @@ pub fn count_sends(creds: &[Credential], now: i64) -> Vec<UserSends> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const T0: i64 = 1_700_000_000_000;
@@ -693,7 +730,8 @@ mod tests {
             r#"{"kind":"grant","id":"g","userId":"u","usesLeft":1}"#,
             r#"{"kind":"grant","id":"g","userId":"u","templateId":"T","usesLeft":1,"expireAt":5}"#,
             r#"{"kind":"longTerm","id":"g","userId":"u","templateId":"T","usesLeft":1}"#,
-            r#"{"kind":"formId","id":"","userId":"u","usesLeft":1,"expireAt":1}"#,
+            r#"{"kind":"formId","id":null,"userId":"u","usesLeft":1,"expireAt":1}"#,
+            r#"{"kind":"formId","userId":"u","usesLeft":1,"expireAt":1}"#,
             r#"{"kind":"formId","id":"f","userId":"u","usesLeft":-1,"expireAt":1}"#,
             r#"{"kind":"formId","id":"f","userId":"u","templateId":"T","usesLeft":1,"expireAt":1}"#,
         ];
@@ -703,6 +741,52 @@ mod tests {
         let ok: Credential =
             serde_json::from_str(r#"{"kind":"grant","id":"T","userId":42,"templateId":"T","usesLeft":7}"#).unwrap();
         assert_eq!(ok.user_id, UserId("42".into()));
+    }
+
+    /// Stored rows whose ids intake refuses, as legacy tables hold them.
+    pub(crate) const REFUSED_IDS: [&str; 9] = [
+        "",
+        "   ",
+        "undefined",
+        "null",
+        MOCK_FORM_ID,
+        DEV_TRIAL_FORM_ID,
+        "requestFormId:fail deprecated",
+        "ab\u{7}c",
+        "x\u{0}",
+    ];
+
+    #[test]
+    fn stored_ids_intake_refuses_are_dead_as_invalid_never_chosen_never_counted() {
+        let long = "x".repeat(MAX_ID_CHARS + 1);
+        for id in REFUSED_IDS.iter().copied().chain([long.as_str()]) {
+            let c = Credential { id: id.into(), ..form("good").unwrap() };
+            assert!(form(id).is_err(), "intake refuses {id:?}");
+            assert!(c.refused_by_intake(), "{id:?}");
+            assert_eq!(c.death(T0), Some(DeathReason::Invalid), "{id:?}");
+            assert!(!c.usable(T0, 0), "{id:?}");
+            let pair = [c.clone(), form("good").unwrap()];
+            assert_eq!(count_sends(&pair, T0)[0].template_message, 1, "{id:?}");
+            assert_eq!(dead_credentials(&pair, T0)[0].reason, DeathReason::Invalid);
+        }
+        // The placeholders are formId rules: a prepay_id or a template id is only checked as an id.
+        assert!(!intake_refuses(CredentialKind::PrepayId, "requestFormId:fail"));
+        assert!(intake_refuses(CredentialKind::PrepayId, "null"));
+        // A grant is refused for a bad template id, too.
+        let grant: Credential =
+            serde_json::from_str(r#"{"kind":"grant","id":"T","userId":"u","templateId":"undefined","usesLeft":1}"#)
+                .unwrap();
+        assert_eq!(grant.death(T0), Some(DeathReason::Invalid));
+        // The fast ASCII test agrees with the full one on every short ASCII string it lets through.
+        for id in ["a", "requestFormId:fai", "requestFormId:failX", "nul", "undefined1", "~!"] {
+            for kind in CredentialKind::ALL {
+                let full = match kind {
+                    CredentialKind::FormId => form_id_error("", id).is_some(),
+                    _ => id_error("", id).is_some(),
+                };
+                assert_eq!(intake_refuses(kind, id), full, "{kind:?} {id:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The Node-API binding: converts and delegates to `api` and `plan`, nothing else.
 
-use napi::bindgen_prelude::{Float64ArraySlice, Function, Int32ArraySlice, Uint32ArraySlice, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+    Float64Array, Float64ArraySlice, FromNapiValue, Int32Array, Uint32Array, Uint8Array, Unknown,
+};
+use napi::{Env, JsValue};
 use napi_derive::napi;
 
 use crate::error::Error;
-use crate::plan::{self, Columns, PlanOut};
+use crate::plan::{self, ColumnsInput, PlanOut, Texts};
 
 /// A thrown error whose JS `code` is the core's stable code.
 pub struct Code(&'static str);
@@ -31,70 +34,101 @@ pub fn classify_fields(fields: Float64ArraySlice, errmsg: Option<String>) -> nap
     crate::api::classify_fields(&fields, errmsg).map_err(to_js)
 }
 
-/// `joinUserKeys`: writes each credential row's user index (its key's position in `userKeys`) into `out`.
-#[napi(catch_unwind)]
-pub fn join_user_keys(
-    user_keys: Float64ArraySlice,
-    cred_keys: Float64ArraySlice,
-    mut out: Uint32ArraySlice,
-) -> napi::Result<(), Code> {
-    // SAFETY: see `plan_columns`.
-    plan::join_user_keys(&user_keys, &cred_keys, unsafe { out.as_mut() }).map_err(to_js)
+// The columnar plan's input, field by field as `plan::ColumnsInput` names them (camelCase in JS).
+
+#[napi(object, object_to_js = false)]
+pub struct TextsJs {
+    pub text: String,
+    pub lengths: Float64Array,
 }
 
-/// `planColumns`: the columnar plan over typed arrays the JS side owns (borrowed, not copied),
-/// written into the output arrays it passes. Returns how many dead credentials it wrote.
+#[napi(object, object_to_js = false)]
+pub struct UsersJs {
+    pub count: f64,
+    pub excluded: Option<Uint8Array>,
+    pub key: Option<Float64Array>,
+    pub ids: Option<TextsJs>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct PushesJs {
+    pub user: Option<Uint32Array>,
+    pub at: Option<Float64Array>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct CredentialsJs {
+    pub user: Option<Uint32Array>,
+    pub user_key: Option<Float64Array>,
+    pub user_ids: Option<TextsJs>,
+    pub kind: Uint8Array,
+    pub uses_left: Float64Array,
+    pub expire_at: Float64Array,
+    pub template: Option<Uint32Array>,
+    pub ids: Option<TextsJs>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct OutputJs {
+    pub choice: Int32Array,
+    pub reason: Uint8Array,
+    pub not_before: Float64Array,
+    pub uses_after: Float64Array,
+    pub dead_rows: Uint32Array,
+    pub dead_reason: Uint8Array,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct PlanColumnsJs {
+    pub options: String,
+    pub users: UsersJs,
+    pub pushes: Option<PushesJs>,
+    pub credentials: CredentialsJs,
+    pub output: OutputJs,
+}
+
+fn texts(t: &Option<TextsJs>) -> Option<Texts<'_>> {
+    t.as_ref().map(|t| Texts { text: &t.text, lengths: &t.lengths })
+}
+
+/// `planColumns(input)`: the columnar plan over typed arrays the JS side owns (borrowed, not
+/// copied), written into `input.output`. Returns how many dead credentials it wrote.
 #[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn plan_columns(
-    options: String,
-    user_count: f64,
-    excluded: Uint8ArraySlice,
-    push_user: Uint32ArraySlice,
-    push_at: Float64ArraySlice,
-    cred_user: Uint32ArraySlice,
-    cred_kind: Uint8ArraySlice,
-    cred_uses: Float64ArraySlice,
-    cred_expire: Float64ArraySlice,
-    cred_template: Uint32ArraySlice,
-    id_of: Option<Function<u32, String>>,
-    mut choice: Int32ArraySlice,
-    mut reason: Uint8ArraySlice,
-    mut not_before: Float64ArraySlice,
-    mut uses_after: Float64ArraySlice,
-    mut dead_rows: Uint32ArraySlice,
-    mut dead_reason: Uint8ArraySlice,
-) -> napi::Result<u32, Code> {
-    // Ids are asked of JS only on a tie, one at a time.
-    let ids = |r: usize| match &id_of {
-        Some(f) => f
-            .call(r as u32)
-            .map_err(|e| Error::invalid(format!("credentials.ids[{r}]"), format!("must be a string ({})", e.reason))),
-        None => Ok(String::new()),
+pub fn plan_columns(env: Env, input: Unknown) -> napi::Result<u32, Code> {
+    // Every field is read (JS getters included) before any slice of JS memory is used.
+    let i = unsafe { PlanColumnsJs::from_napi_value(env.raw(), input.raw()) }
+        .map_err(|e| to_js(Error::invalid("input", e.reason)))?;
+    let pushes = i.pushes.as_ref();
+    let c = &i.credentials;
+    let columns = ColumnsInput {
+        options: &i.options,
+        user_count: i.users.count,
+        excluded: i.users.excluded.as_deref(),
+        user_keys: i.users.key.as_deref(),
+        user_ids: texts(&i.users.ids),
+        push_user: pushes.and_then(|p| p.user.as_deref()),
+        push_at: pushes.and_then(|p| p.at.as_deref()),
+        cred_user: c.user.as_deref(),
+        cred_user_keys: c.user_key.as_deref(),
+        cred_user_ids: texts(&c.user_ids),
+        cred_kind: &c.kind,
+        cred_uses: &c.uses_left,
+        cred_expire: &c.expire_at,
+        cred_template: c.template.as_deref(),
+        cred_ids: texts(&c.ids),
     };
-    let cols = Columns {
-        user_count: plan::user_count(user_count).map_err(to_js)?,
-        excluded: &excluded,
-        push_user: &push_user,
-        push_at: &push_at,
-        cred_user: &cred_user,
-        cred_kind: &cred_kind,
-        cred_uses: &cred_uses,
-        cred_expire: &cred_expire,
-        cred_template: &cred_template,
-        ids: id_of.is_some().then_some(&ids as &dyn Fn(usize) -> crate::error::Result<String>),
-    };
-    // SAFETY: JS cannot run while this synchronous call does, and index.js hands in six distinct
-    // output arrays that no input shares, so these are the only references to that memory.
+    let mut o = i.output;
+    // SAFETY: no JS runs during this synchronous call, and lib/api.js passes six fresh output
+    // arrays that no input shares, so these are the only references to that memory.
     let mut out = unsafe {
         PlanOut {
-            choice: choice.as_mut(),
-            reason: reason.as_mut(),
-            not_before: not_before.as_mut(),
-            uses_after: uses_after.as_mut(),
-            dead_rows: dead_rows.as_mut(),
-            dead_reason: dead_reason.as_mut(),
+            choice: o.choice.as_mut(),
+            reason: o.reason.as_mut(),
+            not_before: o.not_before.as_mut(),
+            uses_after: o.uses_after.as_mut(),
+            dead_rows: o.dead_rows.as_mut(),
+            dead_reason: o.dead_reason.as_mut(),
         }
     };
-    crate::api::plan_columns(&options, &cols, &mut out).map_err(to_js)
+    plan::plan_input_into(&columns, &mut out).map(|dead| dead as u32).map_err(to_js)
 }

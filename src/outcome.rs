@@ -169,7 +169,7 @@ fn ambiguous(ctx: &SendContext, mut d: Decision) -> Decision {
     if ctx.credential_kind != CredentialKind::FormId {
         d.credential = SendEffect::Consume;
         d.user = UserAction::Pushed;
-    } else if ctx.attempt < ctx.retry.max_attempts {
+    } else {
         d.user = UserAction::Retry;
         d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
     }
@@ -182,11 +182,12 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
     }
     let r = &ctx.response;
     let Some(code) = r.errcode else {
-        return match (&r.network_error, r.http_status) {
-            (Some(_), _) => Ok(ambiguous(ctx, Decision::new(None, "network failure: the request may have arrived"))),
-            (None, Some(_)) => Ok(ambiguous(ctx, Decision::new(None, "HTTP reply without a JSON answer"))),
-            (None, None) => Err(Error::invalid("response", "needs errcode, httpStatus or networkError")),
+        let meaning = match (&r.network_error, r.http_status) {
+            (Some(_), _) => "network failure: the request may have arrived",
+            (None, Some(_)) => "HTTP reply without a JSON answer",
+            (None, None) => return Err(Error::invalid("response", "needs errcode, httpStatus or networkError")),
         };
+        return Ok(bounded(ctx, ambiguous(ctx, Decision::new(None, meaning))));
     };
     let mut d = Decision::new(Some(code), "");
     match code {
@@ -269,13 +270,24 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
         }
         _ => {
             d.meaning = "unknown errcode: kept the credential, retrying a bounded number of times";
-            if ctx.attempt < ctx.retry.max_attempts {
-                d.user = UserAction::Retry;
-                d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
-            }
+            d.user = UserAction::Retry;
+            d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
         }
     }
-    Ok(d)
+    Ok(bounded(ctx, d))
+}
+
+/// No send is retried past `retry.maxAttempts`, whatever the answer: the user is given up for
+/// now (a later run may push them), so that no caller can loop forever on one send. What the
+/// answer means for the token and the batch stands.
+fn bounded(ctx: &SendContext, mut d: Decision) -> Decision {
+    if d.user == UserAction::Retry && ctx.attempt >= ctx.retry.max_attempts {
+        d.user = UserAction::Later;
+        if d.batch != BatchAction::Wait {
+            d.retry_in_ms = None;
+        }
+    }
+    d
 }
 
 // ---------------------------------------------------------------- token policy
@@ -409,6 +421,38 @@ mod tests {
         let mut u = ctx(12345, CredentialKind::FormId);
         u.attempt = NonZeroU32::new(4).unwrap();
         assert_eq!(classify(&u).unwrap().user, U::Later, "unknown errcodes stop after maxAttempts");
+    }
+
+    #[test]
+    fn no_answer_is_retried_past_max_attempts() {
+        // Every errcode of the table, a few unknown ones, and the responses without one; with and
+        // without the earlier flags: at the last attempt nothing says retry.
+        let codes = [0, -1, 40001, 40014, 42001, 40003, 40037, 41028, 41029, 41030, 43101, 43108, 45009, 45011];
+        let more = [45168, 47003, 48001, 12345, -2, i64::MAX];
+        let responses = codes
+            .iter()
+            .chain(&more)
+            .map(|&e| serde_json::json!({ "errcode": e }))
+            .chain([serde_json::json!({ "networkError": "ECONNRESET" }), serde_json::json!({ "httpStatus": 502 })]);
+        for resp in responses {
+            for kind in CredentialKind::ALL {
+                for flags in 0..4 {
+                    let mut c: SendContext = serde_json::from_value(serde_json::json!({
+                        "response": resp, "credentialKind": kind, "attempt": 4, "random": 0.5,
+                        "earlierAmbiguous": flags & 1 != 0, "earlierTokenError": flags & 2 != 0,
+                    }))
+                    .unwrap();
+                    assert_ne!(classify(&c).unwrap().user, U::Retry, "{resp} {kind:?} {flags}");
+                    c.attempt = NonZeroU32::new(1881).unwrap();
+                    assert_ne!(classify(&c).unwrap().user, U::Retry, "{resp} {kind:?} {flags}");
+                }
+            }
+        }
+        // A refused token still asks for a refresh when the user is given up.
+        let mut c = ctx(40001, CredentialKind::FormId);
+        c.attempt = NonZeroU32::new(4).unwrap();
+        let d = classify(&c).unwrap();
+        assert_eq!((d.user, d.token, d.retry_in_ms), (U::Later, TokenAction::Refresh, None));
     }
 
     #[test]

@@ -9,7 +9,9 @@ use std::hint::select_unpredictable;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{whole_upto, Millis};
-use crate::credential::{CredState, Credential, CredentialKind, DeadCredential, DeathReason, SendEffect, UserId};
+use crate::credential::{
+    check_id, intake_refuses, CredState, Credential, CredentialKind, DeadCredential, DeathReason, SendEffect, UserId,
+};
 use crate::error::{Error, Result};
 use crate::policy::{Policy, SkipReason};
 use crate::select::MessageKind;
@@ -26,8 +28,14 @@ pub const SKIP_REASONS: [SkipReason; 5] = [
 /// `credentials.template` value for "no template".
 pub const NO_TEMPLATE: u32 = u32::MAX;
 /// `dead_reason` codes of a columnar plan: the index here, which is the declaration order.
-pub const DEATH_REASONS: [DeathReason; 2] = [DeathReason::Expired, DeathReason::Spent];
-const _: () = assert!(DEATH_REASONS[0] as u8 == 0 && DEATH_REASONS[1] as u8 == 1);
+pub const DEATH_REASONS: [DeathReason; 3] = [DeathReason::Expired, DeathReason::Spent, DeathReason::Invalid];
+const _: () = {
+    let mut i = 0;
+    while i < DEATH_REASONS.len() {
+        assert!(DEATH_REASONS[i] as usize == i);
+        i += 1;
+    }
+};
 
 // Skip codes are the declaration order plus one, so a reason's code is arithmetic, not a search.
 const _: () = {
@@ -59,9 +67,10 @@ pub struct Columns<'a> {
     pub cred_expire: &'a [f64],
     /// Index into `PlanOptions::templates`, `NO_TEMPLATE` for none. May be empty for template messages.
     pub cred_template: &'a [u32],
-    /// A credential's id by row, read only to break a tie between equal expiries, so that the
-    /// plan never depends on row order; `None`: ties go by row.
-    pub ids: Option<&'a dyn Fn(usize) -> Result<String>>,
+    /// Each row's credential id: a row whose id intake refuses is dead (`invalid`), and equal
+    /// expiries go to the smallest id, so that the plan never depends on row order. `None`: ids
+    /// were checked at intake, and ties go by row.
+    pub ids: Option<&'a [&'a str]>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,11 +119,11 @@ struct Best {
 }
 
 /// Whether row `r` goes before row `b` of equal spend key: by credential id when the caller gave
-/// ids (read only here, on a tie, so they cost nothing otherwise), else by row.
-fn tie_first(ids: Option<&dyn Fn(usize) -> Result<String>>, r: usize, b: usize) -> Result<bool> {
+/// ids, else by row.
+fn tie_first(ids: Option<&[&str]>, r: usize, b: usize) -> bool {
     match ids {
-        None => Ok(r < b),
-        Some(id) => Ok(id(r)? < id(b)?),
+        None => r < b,
+        Some(id) => id[r] < id[b],
     }
 }
 
@@ -322,6 +331,9 @@ pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Res
     if !c.cred_template.is_empty() {
         column_len("credentials.template", c.cred_template.len(), rows)?;
     }
+    if let Some(ids) = c.ids {
+        column_len("credentials.ids", ids.len(), rows)?;
+    }
     // A template nobody holds a grant for matches no row: NO_TEMPLATE is never a grant's.
     let target =
         o.message.template().map(|t| o.templates.iter().position(|x| x == t).map_or(NO_TEMPLATE, |i| i as u32));
@@ -408,11 +420,16 @@ fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut Pl
     let templates = o.templates.len();
     let (in_shape, any_template) = columns_in_shape(c, templates);
     let rules = RowRules::of(o, target);
-    // Monomorphized twice, so that a page without templates (no column, or a column of
-    // NO_TEMPLATE only, as template messages' pages are) reads no template column in the scan.
-    let scan = match c.cred_template {
-        t if any_template => scan_rows(c, &rules, out, |r| t[r]),
-        _ => scan_rows(c, &rules, out, |_| NO_TEMPLATE),
+    let refused = refused_rows(c, o);
+    // Monomorphized per case, so that a page without templates (no column, or a column of
+    // NO_TEMPLATE only, as template messages' pages are) reads no template column in the scan,
+    // and one without ids or refused templates no refusal column.
+    let t = c.cred_template;
+    let scan = match (any_template, refused.as_deref()) {
+        (true, Some(x)) => scan_rows(c, &rules, out, |r| t[r], |r| x[r]),
+        (true, None) => scan_rows(c, &rules, out, |r| t[r], |_| false),
+        (false, Some(x)) => scan_rows(c, &rules, out, |_| NO_TEMPLATE, |r| x[r]),
+        (false, None) => scan_rows(c, &rules, out, |_| NO_TEMPLATE, |_| false),
     };
     if !(in_shape & scan.in_shape) {
         let first = (0..rows).find_map(|r| row_error(c, r, templates));
@@ -426,12 +443,35 @@ fn best_per_user(c: &Columns, o: &PlanOptions, target: Option<u32>, out: &mut Pl
         for i in rows - scan.ties..rows {
             let r = out.dead_rows[i] as usize;
             let b = &mut best[c.cred_user[r] as usize];
-            if row_key(c, &rules, r) == b.key && tie_first(c.ids, r, b.row as usize)? {
+            if row_key(c, &rules, r) == b.key && tie_first(c.ids, r, b.row as usize) {
                 b.row = r as u32;
             }
         }
     }
     Ok(BestRows { best, dead: scan.dead })
+}
+
+/// Per row, whether intake would refuse its id or its template id: `None` when no row can be
+/// (no ids given, and every template id is sound), so that the scan reads no such column.
+fn refused_rows(c: &Columns, o: &PlanOptions) -> Option<Vec<bool>> {
+    let template_refused: Vec<bool> = o.templates.iter().map(|t| intake_refuses(CredentialKind::LongTerm, t)).collect();
+    let any_template_refused = template_refused.iter().any(|&x| x);
+    if c.ids.is_none() && !any_template_refused {
+        return None;
+    }
+    let by_template = |r: usize| {
+        let t = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
+        template_refused.get(t as usize).copied().unwrap_or(false)
+    };
+    Some(
+        (0..c.cred_user.len())
+            .map(|r| {
+                // A kind code out of range is refused by the column checks; read as a formId here.
+                let kind = CredentialKind::ALL.get(c.cred_kind[r] as usize).copied().unwrap_or(CredentialKind::FormId);
+                c.ids.is_some_and(|ids| intake_refuses(kind, ids[r])) || (any_template_refused && by_template(r))
+            })
+            .collect(),
+    )
 }
 
 /// Whether every number in the columns is of its field's form (user below the count, kind code,
@@ -484,15 +524,18 @@ impl RowRules {
     }
 
     /// A row as a credential state, with its fate at `now`: dead or not, and why it would be; its
-    /// spend key if it is usable for this message, `NONE` otherwise.
+    /// spend key if it is usable for this message, `NONE` otherwise. A row whose id intake refuses
+    /// is dead for that reason first.
     #[inline(always)]
-    fn fate(&self, s: CredState, template: u32) -> (bool, DeathReason, u64) {
-        let (is_dead, death) = s.death_code(self.now);
+    fn fate(&self, s: CredState, template: u32, refused: bool) -> (bool, DeathReason, u64) {
+        let (dead, death) = s.death_code(self.now);
+        let is_dead = dead | refused;
         let usable = !is_dead
             & self.fits_kind[s.kind as usize]
             & self.target.is_none_or(|t| t == template)
             & s.usable(self.now, self.margin);
-        (is_dead, death, select_unpredictable(usable, s.spend_key(), NONE))
+        let reason = select_unpredictable(refused, DeathReason::Invalid, death);
+        (is_dead, reason, select_unpredictable(usable, s.spend_key(), NONE))
     }
 }
 
@@ -501,14 +544,20 @@ fn row_state(kind: u8, uses: f64, expire: f64) -> CredState {
     CredState { kind: CredentialKind::ALL[(kind & 3) as usize], uses_left: uses, expire_at: expire }
 }
 
-/// Row `r`'s spend key, as the scan computed it.
+/// Row `r`'s spend key, as the scan computed it for a row it listed as a tie (so not refused).
 fn row_key(c: &Columns, rules: &RowRules, r: usize) -> u64 {
     let template = c.cred_template.get(r).copied().unwrap_or(NO_TEMPLATE);
-    rules.fate(row_state(c.cred_kind[r], c.cred_uses[r], c.cred_expire[r]), template).2
+    rules.fate(row_state(c.cred_kind[r], c.cred_uses[r], c.cred_expire[r]), template, false).2
 }
 
 #[inline(always)]
-fn scan_rows(c: &Columns, rules: &RowRules, out: &mut PlanOut, template_of: impl Fn(usize) -> u32) -> Scan {
+fn scan_rows(
+    c: &Columns,
+    rules: &RowRules,
+    out: &mut PlanOut,
+    template_of: impl Fn(usize) -> u32,
+    refused_of: impl Fn(usize) -> bool,
+) -> Scan {
     let (n, rows) = (c.user_count, c.cred_user.len());
     // Each user's best is one 16-byte slot, so a row costs one random access; a row whose user
     // is out of range writes to the sink `best[n]`, which nobody reads. Columns are sliced to one
@@ -526,7 +575,7 @@ fn scan_rows(c: &Columns, rules: &RowRules, out: &mut PlanOut, template_of: impl
         // A row's fate is random data: it is computed, not branched on (a mispredicted branch
         // costs more than the rest of the row). Every row is written to the dead list, and kept
         // there by moving `dead` on.
-        let (is_dead, death, key) = rules.fate(s, template);
+        let (is_dead, death, key) = rules.fate(s, template, refused_of(r));
         dead_rows[dead.min(rows - 1)] = r as u32;
         dead_reason[dead.min(rows - 1)] = death as u8;
         dead += is_dead as usize;
@@ -543,6 +592,143 @@ fn scan_rows(c: &Columns, rules: &RowRules, out: &mut PlanOut, template_of: impl
         *slot = Best { key: select_unpredictable(take, key, b.key), row: select_unpredictable(take, r as u32, b.row) };
     }
     Scan { best: best_slots, dead, in_shape, ties }
+}
+
+// ---------------------------------------------------------------- the boundary
+
+/// Strings as they cross from JS in one piece: their concatenation, and each one's length in
+/// UTF-16 code units (as JS counts them). A negative length marks an entry that is not a string.
+#[derive(Clone, Copy)]
+pub struct Texts<'a> {
+    pub text: &'a str,
+    pub lengths: &'a [f64],
+}
+
+impl<'a> Texts<'a> {
+    /// The strings, each a slice of `text`; `field[i]` names an entry that is not one.
+    pub fn split(&self, field: &str) -> Result<Vec<&'a str>> {
+        let text = self.text;
+        let mismatch = || Error::invalid(field, "the text and its lengths disagree");
+        let ascii = text.is_ascii();
+        let mut out = Vec::with_capacity(self.lengths.len());
+        let mut pos = 0;
+        for (i, &len) in self.lengths.iter().enumerate() {
+            if !whole_upto(len, text.len() as f64) {
+                return Err(Error::invalid(format!("{field}[{i}]"), "must be a string"));
+            }
+            let units = len as usize;
+            let end = if ascii {
+                pos + units
+            } else {
+                let mut counted = 0;
+                let mut end = pos;
+                for ch in text[pos..].chars() {
+                    if counted >= units {
+                        break;
+                    }
+                    counted += ch.len_utf16();
+                    end += ch.len_utf8();
+                }
+                if counted != units {
+                    return Err(mismatch());
+                }
+                end
+            };
+            out.push(text.get(pos..end).ok_or_else(mismatch)?);
+            pos = end;
+        }
+        if pos != text.len() {
+            return Err(mismatch());
+        }
+        Ok(out)
+    }
+}
+
+/// The columnar plan's input as the bindings receive it, one named field per JS property:
+/// `users: { count, excluded?, key?, ids? }`, `pushes: { user?, at? }`, `credentials: { user? |
+/// userKey? | userIds?, kind, usesLeft, expireAt, template?, ids? }`, and the options (message,
+/// now, policy, templates) as JSON. Each credential row names its user in one of three ways: by
+/// index (`user`), by numeric key (`userKey`, matched to `users.key`), or by string id
+/// (`userIds`, matched to `users.ids`).
+pub struct ColumnsInput<'a> {
+    pub options: &'a str,
+    pub user_count: f64,
+    pub excluded: Option<&'a [u8]>,
+    pub user_keys: Option<&'a [f64]>,
+    pub user_ids: Option<Texts<'a>>,
+    pub push_user: Option<&'a [u32]>,
+    pub push_at: Option<&'a [f64]>,
+    pub cred_user: Option<&'a [u32]>,
+    pub cred_user_keys: Option<&'a [f64]>,
+    pub cred_user_ids: Option<Texts<'a>>,
+    pub cred_kind: &'a [u8],
+    pub cred_uses: &'a [f64],
+    pub cred_expire: &'a [f64],
+    pub cred_template: Option<&'a [u32]>,
+    pub cred_ids: Option<Texts<'a>>,
+}
+
+/// String user ids joined to user indices, as `join_user_keys` does for numbers: each user id is
+/// a user id by the core's rule (`UserId`), none appears twice, and every row's is one of them.
+pub fn join_user_ids(users: &[&str], creds: &[&str], out: &mut [u32]) -> Result<()> {
+    column_len("output", out.len(), creds.len())?;
+    let mut index: HashMap<&str, u32, BuildHasherDefault<KeyHasher>> =
+        HashMap::with_capacity_and_hasher(users.len(), Default::default());
+    for (i, &u) in users.iter().enumerate() {
+        check_id(&format!("users.ids[{i}]"), Some(u))?;
+        if index.insert(u, i as u32).is_some() {
+            return Err(Error::invalid(format!("users.ids[{i}]"), "appears twice in the page"));
+        }
+    }
+    for (r, (&u, o)) in creds.iter().zip(out.iter_mut()).enumerate() {
+        *o = *index.get(u).ok_or_else(|| {
+            Error::invalid(format!("credentials.userIds[{r}]"), format!("{u:?} is not one of users.ids"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Plans the boundary's input into `out`; returns how many dead credentials were written.
+pub fn plan_input_into(i: &ColumnsInput, out: &mut PlanOut) -> Result<usize> {
+    let opts: PlanOptions = crate::api::parse(i.options)?;
+    let user_count = user_count(i.user_count)?;
+    let joined;
+    let cred_user = match (i.cred_user, i.cred_user_keys, i.cred_user_ids) {
+        (Some(user), None, None) => user,
+        (None, Some(keys), None) => {
+            let users = i.user_keys.ok_or_else(|| Error::invalid("users.key", "is needed with credentials.userKey"))?;
+            column_len("users.key", users.len(), user_count)?;
+            let mut out = vec![0; keys.len()];
+            join_user_keys(users, keys, &mut out)?;
+            joined = out;
+            &joined
+        }
+        (None, None, Some(ids)) => {
+            let users = i.user_ids.ok_or_else(|| Error::invalid("users.ids", "is needed with credentials.userIds"))?;
+            let users = users.split("users.ids")?;
+            column_len("users.ids", users.len(), user_count)?;
+            let creds = ids.split("credentials.userIds")?;
+            let mut out = vec![0; creds.len()];
+            join_user_ids(&users, &creds, &mut out)?;
+            joined = out;
+            &joined
+        }
+        _ => return Err(Error::invalid("credentials", "needs exactly one of user, userKey and userIds")),
+    };
+    let ids = i.cred_ids.map(|t| t.split("credentials.ids")).transpose()?;
+    let cols = Columns {
+        user_count,
+        excluded: i.excluded.unwrap_or(&[]),
+        push_user: i.push_user.unwrap_or(&[]),
+        push_at: i.push_at.unwrap_or(&[]),
+        cred_user,
+        cred_kind: i.cred_kind,
+        cred_uses: i.cred_uses,
+        cred_expire: i.cred_expire,
+        cred_template: i.cred_template.unwrap_or(&[]),
+        ids: ids.as_deref(),
+    };
+    plan_columns_into(&cols, &opts, out)
 }
 
 // ---------------------------------------------------------------- the object form
@@ -603,9 +789,12 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
     let (mut cred_user, mut cred_kind, mut cred_uses, mut cred_expire, mut cred_template) =
         (vec![], vec![], vec![], vec![], vec![]);
     for (i, c) in p.credentials.iter().enumerate() {
-        let u = *index
-            .get(&c.user_id)
-            .ok_or_else(|| Error::invalid(format!("credentials[{i}].userId"), "is not one of the page's users"))?;
+        let u = *index.get(&c.user_id).ok_or_else(|| {
+            Error::invalid(
+                format!("credentials[{i}].userId"),
+                format!("{:?} (of credential {:?}) is not one of the page's users", c.user_id.0, c.id),
+            )
+        })?;
         cred_user.push(u);
         cred_kind.push(CredentialKind::ALL.iter().position(|&k| k == c.kind).unwrap_or(0) as u8);
         cred_uses.push(c.uses_left.map_or(f64::NAN, f64::from));
@@ -618,7 +807,7 @@ pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
             }),
         });
     }
-    let ids = |r: usize| Ok(p.credentials[r].id.clone());
+    let ids: Vec<&str> = p.credentials.iter().map(|c| c.id.as_str()).collect();
     let (push_user, push_at): (Vec<u32>, Vec<f64>) =
         p.users.iter().enumerate().flat_map(|(i, u)| u.pushed_at.iter().map(move |t| (i as u32, t.0 as f64))).unzip();
     let excluded: Vec<u8> = p.users.iter().map(|u| u.excluded as u8).collect();
@@ -850,7 +1039,7 @@ mod tests {
     }
 
     /// Plans one user's rows of (kind code, usesLeft, expireAt) for a template message.
-    fn plan_one_user(rows: &[(u8, f64, f64)], ids: &dyn Fn(usize) -> Result<String>) -> Result<ColumnPlan> {
+    fn plan_one_user(rows: &[(u8, f64, f64)], ids: &[&str]) -> Result<ColumnPlan> {
         let user = vec![0; rows.len()];
         let kind: Vec<u8> = rows.iter().map(|r| r.0).collect();
         let uses: Vec<f64> = rows.iter().map(|r| r.1).collect();
@@ -884,22 +1073,23 @@ mod tests {
                 order.swap(i, (rng >> 33) as usize % (i + 1));
             }
             let rows: Vec<_> = order.iter().map(|&i| base[i]).collect();
-            let p = plan_one_user(&rows, &|r| Ok(ids[order[r]].to_string())).unwrap();
+            let row_ids: Vec<&str> = order.iter().map(|&i| ids[i]).collect();
+            let p = plan_one_user(&rows, &row_ids).unwrap();
             assert_eq!(ids[order[p.choice[0] as usize]], "c", "order {order:?}");
         }
     }
 
     #[test]
     fn rows_that_cannot_be_sent_never_tie() {
-        // Equal, unusable rows (spent, expired, dying inside the margin): no tie is listed, so
-        // ids are never read, and the user has no credential.
+        // Equal, unusable rows (spent, expired, dying inside the margin): the user has no
+        // credential, whatever their ids.
         let e = (NOW + DAY) as f64;
-        let ids = |_: usize| -> Result<String> { panic!("only tied usable rows read ids") };
+        let ids = ["a", "b", "c"];
         for row in [(0, 0.0, e), (0, 1.0, NOW as f64), (0, 1.0, (NOW + 60_000) as f64)] {
             assert_eq!(plan_one_user(&[row, row, row], &ids).unwrap().choice, vec![-1], "{row:?}");
         }
-        // Behind a usable row, the unusable ones still do not tie with it.
-        let p = plan_one_user(&[(0, 1.0, e), (0, 0.0, e), (0, 0.0, e)], &ids).unwrap();
+        // Behind a usable row, the unusable ones still do not tie with it, even with smaller ids.
+        let p = plan_one_user(&[(0, 1.0, e), (0, 0.0, e), (0, 0.0, e)], &["z", "a", "b"]).unwrap();
         assert_eq!(p.choice, vec![0]);
     }
 
@@ -907,8 +1097,7 @@ mod tests {
     fn a_bad_row_is_named_even_after_ties() {
         let e = (NOW + DAY) as f64;
         let rows = [(0, 1.0, e), (0, 1.0, e), (0, 1.5, e), (0, 1.0, e)];
-        let ids = |_: usize| -> Result<String> { panic!("ids are read only once every row is known to be sound") };
-        let err = plan_one_user(&rows, &ids).unwrap_err().to_string();
+        let err = plan_one_user(&rows, &["a", "b", "c", "d"]).unwrap_err().to_string();
         assert!(err.starts_with("credentials.usesLeft[2]"), "{err}");
     }
 
@@ -997,5 +1186,55 @@ mod tests {
         // A column with any template is read row by row: a row without one is refused.
         let other = plan_columns(&cols(&[3, 3], &[f64::NAN, f64::NAN], &[0, NO_TEMPLATE]), &o);
         assert!(other.unwrap_err().to_string().starts_with("credentials.state[1]"));
+    }
+
+    #[test]
+    fn a_legacy_page_sends_only_sound_credentials_and_lists_the_rest_invalid() {
+        // Each user holds one refused id that expires first (so it would be chosen) and a sound one.
+        let refused = crate::credential::tests::REFUSED_IDS;
+        let users: Vec<serde_json::Value> =
+            (0..refused.len()).map(|i| serde_json::json!({ "userId": format!("u{i}") })).collect();
+        let mut creds = vec![];
+        for (i, id) in refused.iter().enumerate() {
+            creds.push(form(&format!("u{i}"), id, NOW + DAY));
+            creds.push(form(&format!("u{i}"), &format!("good{i}"), NOW + 2 * DAY));
+        }
+        let p = plan_page(page(users.into(), creds.into(), serde_json::json!({ "type": "template" }))).unwrap();
+        let sent: Vec<String> = summary(&p);
+        let want: Vec<String> = {
+            let mut w: Vec<String> = (0..refused.len()).map(|i| format!("u{i}:send:good{i}")).collect();
+            w.sort();
+            w
+        };
+        assert_eq!(sent, want);
+        assert_eq!(p.dead.len(), refused.len());
+        assert!(p.dead.iter().all(|d| d.reason == DeathReason::Invalid && d.index % 2 == 0));
+    }
+
+    #[test]
+    fn texts_split_by_utf16_lengths() {
+        let t = |text: &'static str, lengths: &'static [f64]| Texts { text, lengths }.split("f");
+        assert_eq!(t("abcde", &[2.0, 0.0, 3.0]).unwrap(), ["ab", "", "cde"]);
+        // An emoji is two UTF-16 units, a CJK character one.
+        assert_eq!(t("a😀中b", &[3.0, 1.0, 1.0]).unwrap(), ["a😀", "中", "b"]);
+        let err = |r: Result<Vec<&str>>| r.unwrap_err().to_string();
+        assert!(err(t("ab", &[1.0, -1.0, 1.0])).starts_with("f[1]: must be a string"));
+        assert!(err(t("ab", &[1.0])).contains("disagree"));
+        assert!(err(t("ab", &[3.0])).starts_with("f[0]"));
+        assert!(err(t("a😀", &[2.0, 1.0])).contains("disagree"), "a length that ends inside a character");
+        assert!(err(t("ab", &[0.5, 1.5])).starts_with("f[0]"));
+    }
+
+    #[test]
+    fn string_user_ids_join_exactly() {
+        let join = |u: &[&str], c: &[&str]| {
+            let mut out = vec![0; c.len()];
+            join_user_ids(u, c, &mut out).map(|_| out)
+        };
+        assert_eq!(join(&["b", "a", "a "], &["a", "a ", "b"]).unwrap(), [1, 2, 0]);
+        let err = |u: &[&str], c: &[&str]| join(u, c).unwrap_err().to_string();
+        assert!(err(&["a", "a"], &[]).starts_with("users.ids[1]: appears twice"));
+        assert!(err(&["a", ""], &[]).starts_with("users.ids[1]"));
+        assert!(err(&["a"], &["A"]).starts_with("credentials.userIds[0]"));
     }
 }

@@ -1,10 +1,11 @@
-//! The WebAssembly binding: the same three functions as the napi binding, converting and
-//! delegating to `api` and `plan`. Slices are copied into wasm memory, `&mut` ones back out.
+//! The WebAssembly binding: the same functions as the napi binding, converting and delegating to
+//! `api` and `plan`. Typed arrays are copied into wasm memory, the outputs back out.
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-use crate::error::Error;
-use crate::plan::{self, Columns};
+use crate::error::{Error, Result};
+use crate::plan::{self, ColumnsInput, Texts};
 
 /// A JS Error whose `code` is the core's stable code.
 fn to_js(e: Error) -> JsValue {
@@ -16,66 +17,122 @@ fn to_js(e: Error) -> JsValue {
 
 /// `call(op, inputJson)`: runs one core operation on JSON, returns JSON.
 #[wasm_bindgen]
-pub fn call(op: &str, input: &str) -> Result<String, JsValue> {
+pub fn call(op: &str, input: &str) -> std::result::Result<String, JsValue> {
     crate::api::call(op, input).map_err(to_js)
 }
 
 /// `classifyFields`: `classifyOutcome` from plain fields (`api::classify_fields`), answering JSON.
 #[wasm_bindgen(js_name = classifyFields)]
-pub fn classify_fields(fields: &[f64], errmsg: Option<String>) -> Result<String, JsValue> {
+pub fn classify_fields(fields: &[f64], errmsg: Option<String>) -> std::result::Result<String, JsValue> {
     crate::api::classify_fields(fields, errmsg).map_err(to_js)
 }
 
-/// `joinUserKeys`: writes each credential row's user index into `out`.
-#[wasm_bindgen(js_name = joinUserKeys)]
-pub fn join_user_keys(user_keys: &[f64], cred_keys: &[f64], out: &mut [u32]) -> Result<(), JsValue> {
-    plan::join_user_keys(user_keys, cred_keys, out).map_err(to_js)
+/// One field of the input object, read once; `undefined` and `null` are absent.
+fn field(obj: &JsValue, parent: &str, name: &str) -> Result<Option<JsValue>> {
+    if !obj.is_object() {
+        return Err(Error::invalid(parent, "must be an object"));
+    }
+    let v = js_sys::Reflect::get(obj, &name.into())
+        .map_err(|_| Error::invalid(format!("{parent}.{name}"), "cannot be read"))?;
+    Ok((!v.is_undefined() && !v.is_null()).then_some(v))
 }
 
-/// `planColumns`: the columnar plan, written into the output arrays. Returns the dead count.
+/// A typed-array field, copied into wasm memory.
+fn column<A: JsCast, T>(
+    obj: &JsValue,
+    parent: &str,
+    name: &str,
+    copy: impl Fn(&A) -> Vec<T>,
+) -> Result<Option<Vec<T>>> {
+    let Some(v) = field(obj, parent, name)? else { return Ok(None) };
+    let a = v
+        .dyn_ref::<A>()
+        .ok_or_else(|| Error::invalid(format!("{parent}.{name}"), "is not a typed array of the right kind"))?;
+    Ok(Some(copy(a)))
+}
+
+fn required<T>(v: Option<T>, path: &str) -> Result<T> {
+    v.ok_or_else(|| Error::invalid(path, "is missing"))
+}
+
+fn f64s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<f64>>> {
+    column(o, p, n, js_sys::Float64Array::to_vec)
+}
+fn u32s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<u32>>> {
+    column(o, p, n, js_sys::Uint32Array::to_vec)
+}
+fn u8s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<u8>>> {
+    column(o, p, n, js_sys::Uint8Array::to_vec)
+}
+
+/// A `{ text, lengths }` field (`plan::Texts`).
+fn texts(o: &JsValue, p: &str, n: &str) -> Result<Option<(String, Vec<f64>)>> {
+    let Some(t) = field(o, p, n)? else { return Ok(None) };
+    let path = format!("{p}.{n}");
+    let text = required(field(&t, &path, "text")?, &format!("{path}.text"))?
+        .as_string()
+        .ok_or_else(|| Error::invalid(format!("{path}.text"), "must be a string"))?;
+    Ok(Some((text, required(f64s(&t, &path, "lengths")?, &format!("{path}.lengths"))?)))
+}
+
+fn as_texts(t: &Option<(String, Vec<f64>)>) -> Option<Texts<'_>> {
+    t.as_ref().map(|(text, lengths)| Texts { text, lengths })
+}
+
+/// `planColumns(input)`: the columnar plan, written into `input.output`. Returns the dead count.
 /// The outputs are planned in wasm memory and copied out once, the dead lists only as far as
-/// they were filled: nothing is copied in for them.
+/// they were filled.
 #[wasm_bindgen(js_name = planColumns)]
-#[allow(clippy::too_many_arguments)]
-pub fn plan_columns(
-    options: &str,
-    user_count: f64,
-    excluded: &[u8],
-    push_user: &[u32],
-    push_at: &[f64],
-    cred_user: &[u32],
-    cred_kind: &[u8],
-    cred_uses: &[f64],
-    cred_expire: &[f64],
-    cred_template: &[u32],
-    id_of: Option<js_sys::Function>,
-    choice: js_sys::Int32Array,
-    reason: js_sys::Uint8Array,
-    not_before: js_sys::Float64Array,
-    uses_after: js_sys::Float64Array,
-    dead_rows: js_sys::Uint32Array,
-    dead_reason: js_sys::Uint8Array,
-) -> Result<u32, JsValue> {
-    // Ids are asked of JS only on a tie, one at a time.
-    let ids = |r: usize| match &id_of {
-        Some(f) => f
-            .call1(&JsValue::NULL, &JsValue::from(r as u32))
-            .ok()
-            .and_then(|v| v.as_string())
-            .ok_or_else(|| Error::invalid(format!("credentials.ids[{r}]"), "must be a string")),
-        None => Ok(String::new()),
-    };
-    let cols = Columns {
-        user_count: plan::user_count(user_count).map_err(to_js)?,
-        excluded,
-        push_user,
-        push_at,
-        cred_user,
-        cred_kind,
-        cred_uses,
-        cred_expire,
-        cred_template,
-        ids: id_of.is_some().then_some(&ids as &dyn Fn(usize) -> crate::error::Result<String>),
+pub fn plan_columns(input: JsValue) -> std::result::Result<u32, JsValue> {
+    plan_columns_js(&input).map_err(to_js)
+}
+
+fn plan_columns_js(input: &JsValue) -> Result<u32> {
+    let options = required(field(input, "input", "options")?, "options")?
+        .as_string()
+        .ok_or_else(|| Error::invalid("options", "must be a string"))?;
+    let users = required(field(input, "input", "users")?, "users")?;
+    let count = required(field(&users, "users", "count")?, "users.count")?
+        .as_f64()
+        .ok_or_else(|| Error::invalid("users.count", "must be a number"))?;
+    let (excluded, user_keys, user_ids) =
+        (u8s(&users, "users", "excluded")?, f64s(&users, "users", "key")?, texts(&users, "users", "ids")?);
+    let pushes = field(input, "input", "pushes")?.unwrap_or_else(|| js_sys::Object::new().into());
+    let (push_user, push_at) = (u32s(&pushes, "pushes", "user")?, f64s(&pushes, "pushes", "at")?);
+    let c = required(field(input, "input", "credentials")?, "credentials")?;
+    let p = "credentials";
+    let (cred_user, cred_user_keys, cred_user_ids) =
+        (u32s(&c, p, "user")?, f64s(&c, p, "userKey")?, texts(&c, p, "userIds")?);
+    let kind = required(u8s(&c, p, "kind")?, "credentials.kind")?;
+    let uses = required(f64s(&c, p, "usesLeft")?, "credentials.usesLeft")?;
+    let expire = required(f64s(&c, p, "expireAt")?, "credentials.expireAt")?;
+    let (template, ids) = (u32s(&c, p, "template")?, texts(&c, p, "ids")?);
+    let out = required(field(input, "input", "output")?, "output")?;
+    let array = |name: &str| -> Result<JsValue> { required(field(&out, "output", name)?, name) };
+    let (choice, reason, not_before, uses_after, dead_rows, dead_reason) = (
+        array("choice")?.unchecked_into::<js_sys::Int32Array>(),
+        array("reason")?.unchecked_into::<js_sys::Uint8Array>(),
+        array("notBefore")?.unchecked_into::<js_sys::Float64Array>(),
+        array("usesAfter")?.unchecked_into::<js_sys::Float64Array>(),
+        array("deadRows")?.unchecked_into::<js_sys::Uint32Array>(),
+        array("deadReason")?.unchecked_into::<js_sys::Uint8Array>(),
+    );
+    let columns = ColumnsInput {
+        options: &options,
+        user_count: count,
+        excluded: excluded.as_deref(),
+        user_keys: user_keys.as_deref(),
+        user_ids: as_texts(&user_ids),
+        push_user: push_user.as_deref(),
+        push_at: push_at.as_deref(),
+        cred_user: cred_user.as_deref(),
+        cred_user_keys: cred_user_keys.as_deref(),
+        cred_user_ids: as_texts(&cred_user_ids),
+        cred_kind: &kind,
+        cred_uses: &uses,
+        cred_expire: &expire,
+        cred_template: template.as_deref(),
+        cred_ids: as_texts(&ids),
     };
     let room = |len: u32| len as usize;
     let mut plan = plan::ColumnPlan {
@@ -86,7 +143,7 @@ pub fn plan_columns(
         dead_rows: vec![0; room(dead_rows.length())],
         dead_reason: vec![0; room(dead_reason.length())],
     };
-    let dead = crate::api::plan_columns(options, &cols, &mut plan.out()).map_err(to_js)?;
+    let dead = plan::plan_input_into(&columns, &mut plan.out())? as u32;
     // Each copy is between arrays of one length: the room above, or the dead part of it.
     choice.copy_from(&plan.choice);
     reason.copy_from(&plan.reason);
