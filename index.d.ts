@@ -118,7 +118,8 @@ export declare function resolvePolicy(policy: Policy): ResolvedPolicy
 /** A template message needs a formId or prepay_id; a subscribe message a grant for its template. */
 export type MessageKind = { type: 'template' } | { type: 'subscribe'; templateId: string }
 
-/** The credential to send with: usable (uses left, alive past now + safetyMarginMs), earliest
+/** The credential to send with: usable (an id intake accepts, uses left, alive past now +
+ * safetyMarginMs), earliest
  * expiry first, then long-term before grants and formId before prepay_id, then by id. `null` if none.
  * All credentials must belong to one user. */
 export declare function selectCredential(input: {
@@ -147,15 +148,22 @@ export type SendEffect = 'consume' | 'dead' | 'keep'
 /** The credential as it must be stored after a send with this effect. */
 export declare function applySendEffect(input: { credential: Credential; effect: SendEffect }): StoredCredential
 
-/** The credentials dead at `now` (expired at `expireAt` exactly, or no uses left), by input index. */
+/** Why a stored credential is dead: `expired` at `expireAt` exactly, `spent` (no uses left), or
+ * `invalid`: its id (or template id) is one intake refuses (empty, `"undefined"`, `"null"`, a
+ * DevTools or dev/trial placeholder, `requestFormId:fail ...`, a control character, over 128
+ * characters), as legacy tables hold them. Invalid wins over the other two. */
+export type DeathReason = 'expired' | 'spent' | 'invalid'
+
+/** The credentials dead at `now`, by input index: delete them. */
 export declare function deadCredentials(input: { credentials: Credential[]; now: Instant }): {
   index: number
   id: string
   userId: string
-  reason: 'expired' | 'spent'
+  reason: DeathReason
 }[]
 
-/** Sends left per user and per user x template, computed from live credentials (no counter to drift). */
+/** Sends left per user and per user x template, computed from live credentials (no counter to
+ * drift; a credential dead for any reason counts nothing). */
 export declare function countSends(input: { credentials: Credential[]; now: Instant }): {
   userId: string
   templateMessage: number
@@ -184,31 +192,43 @@ export type PlanDecision<C extends Credential = Credential> =
   | { action: 'skip'; userId: UserId; reason: SkipReason; notBefore: number | null }
 
 /** Plans one page of the daily push from row objects: one decision per user, in the order of
- * `users`, and the credentials found dead, in the order of `credentials`. Row order never changes
- * a decision (ties go by credential id). */
+ * `users`, and the credentials found dead (delete them), in the order of `credentials`. Row order
+ * never changes a decision (ties go by credential id). A credential row may carry other columns
+ * of its table; a user row or the input with an unknown field is `ERR_INVALID_ARGUMENT`. The
+ * decisions hand back the caller's own row objects. */
 export declare function planPage<C extends Credential>(input: {
   users: PlanUser[]
   credentials: C[]
   message: MessageKind
   now: Instant
   policy?: Policy
-}): { decisions: PlanDecision<C>[]; dead: { index: number; id: string; userId: UserId; reason: 'expired' | 'spent' }[] }
+}): { decisions: PlanDecision<C>[]; dead: { index: number; id: string; userId: UserId; reason: DeathReason }[] }
 
-/** The columnar input of `planColumns`. Users are indices `0..count-1`, or keys when
- * `credentials.userKey` is given. Kind codes index `CREDENTIAL_KINDS`; `NaN` usesLeft means
- * unlimited, `NaN` expireAt never; template `0xFFFFFFFF` means none. */
+/** The columnar input of `planColumns`. Each credential row names its user in one of three
+ * ways: by index `0..count-1` (`credentials.user`), by integer id (`credentials.userKey`, matched
+ * to `users.key`), or by string id (`credentials.userIds`, matched to `users.ids`). Kind codes
+ * index `CREDENTIAL_KINDS`; `NaN` usesLeft means unlimited, `NaN` expireAt never; template
+ * `0xFFFFFFFF` means none. */
 export interface PlanColumnsInput {
-  users: { count: number; excluded?: Uint8Array; key?: Float64Array }
-  pushes?: { user: Uint32Array; at: Float64Array }
+  users: {
+    count: number
+    excluded?: Uint8Array
+    /** Integer user ids, with `credentials.userKey`. */
+    key?: Float64Array
+    /** String user ids, with `credentials.userIds`. */
+    ids?: string[]
+  }
+  pushes?: { user?: Uint32Array; at?: Float64Array }
   credentials: {
-    /** User index per row; or give `userKey` (integer user ids, matched to `users.key`). */
     user?: Uint32Array
     userKey?: Float64Array
+    userIds?: string[]
     kind: Uint8Array
     usesLeft: Float64Array
     expireAt: Float64Array
     template?: Uint32Array
-    /** Credential ids, read only to break ties between equal expiries (else ties go by row). */
+    /** Credential ids: a row whose id intake refuses is dead (`invalid`), and equal expiries go
+     * to the smallest id. Without them ids are taken as checked at intake, and ties go by row. */
     ids?: string[]
   }
   /** The template ids `credentials.template` indexes. */
@@ -220,7 +240,8 @@ export interface PlanColumnsInput {
 
 /** Per user: `choice` (credential row, -1 for none), `reason` (0 send, else `SKIP_REASONS[reason - 1]`),
  * `notBefore` (NaN unless the policy gave a time), `usesAfter` (the chosen credential's usesLeft after
- * delivery, NaN for unlimited). Dead credentials by row, with `deadReason` 0 expired, 1 spent.
+ * delivery, NaN for unlimited). Dead credentials by row, with `deadReason` 0 expired, 1 spent,
+ * 2 invalid.
  * The four per-user arrays are views of one `ArrayBuffer` of their own; the dead lists are copies. */
 export interface ColumnPlan {
   choice: Int32Array

@@ -6,17 +6,21 @@ const path = require('node:path')
 
 const root = path.join(__dirname, '..')
 
-function loadBackends() {
-  const list = [
-    [
-      'native',
-      require(path.join(root, 'lib', 'api.js')).createApi(require(path.join(root, 'binding.js')).load(), 'native'),
-    ],
-  ]
+// The raw bindings by backend, for suites that look under the API (lib/api.js over a binding).
+function loadBindings() {
+  const list = [['native', require(path.join(root, 'binding.js')).load()]]
   const wasmBuilt = fs.existsSync(path.join(root, 'wasm', 'pkg', 'weapp_notify_bg.wasm'))
-  if (wasmBuilt) list.push(['wasm', require(path.join(root, 'wasm.js'))])
+  if (wasmBuilt) list.push(['wasm', require(path.join(root, 'wasm', 'pkg', 'weapp_notify.js'))])
   else if (process.env.CI) throw new Error('the wasm build is missing: run scripts/build-wasm.sh')
   return list
 }
 
-module.exports = { root, backends: loadBackends() }
+const bindings = loadBindings()
+const backends = bindings.map(([name]) => [
+  name,
+  name === 'native'
+    ? require(path.join(root, 'lib', 'api.js')).createApi(bindings[0][1], 'native')
+    : require(path.join(root, 'wasm.js')),
+])
+
+module.exports = { root, backends, bindings }

@@ -67,6 +67,25 @@ function eligible(R, pushes, lo, hi, now, out, u) {
   out.notBefore[u] = t
 }
 
+// Whether intake would refuse a stored id: blank, a stringified undefined/null, a control
+// character, over 128 characters, and for a formId WeChat's placeholders. A plain printable-ASCII
+// id (every real one) is settled by one regex test.
+const PLAIN_ID = /^[\x21-\x7e]{1,128}$/
+const FORM_ID_PLACEHOLDERS = new Set([
+  'the formId is a mock one',
+  'the formId is no longer available in develop or trial version of this mini program',
+])
+function refusedId(formId, id) {
+  if (id === 'undefined' || id === 'null') return true
+  if (formId && id.startsWith('requestFormId:fail')) return true
+  if (PLAIN_ID.test(id)) return false
+  if (formId && FORM_ID_PLACEHOLDERS.has(id)) return true
+  if (id.trim() === '') return true
+  let chars = 0
+  for (const ch of id) if (++chars > 128 || /\p{Cc}/u.test(ch)) return true
+  return false
+}
+
 // The best credential per user in one pass: earliest expiry, then kind rank, then id.
 function better(exp, rank, id, bExp, bRank, bId) {
   if (exp !== bExp) return exp < bExp
@@ -81,6 +100,7 @@ function planColumnsJs({ users, pushes = {}, credentials: c, templates = [], mes
   const m = c.user.length
   const ids = c.ids === undefined ? null : c.ids
   const target = message.type === 'subscribe' ? templates.indexOf(message.templateId) : -1
+  const templateRefused = templates.map((t) => refusedId(false, t))
   const subscribe = message.type === 'subscribe'
   const best = new Int32Array(n).fill(-1)
   const bestExp = new Float64Array(n)
@@ -90,6 +110,12 @@ function planColumnsJs({ users, pushes = {}, credentials: c, templates = [], mes
   for (let r = 0; r < m; r++) {
     const uses = c.usesLeft[r]
     const e = c.expireAt[r]
+    const t = c.template ? c.template[r] : NO_TEMPLATE
+    if ((ids && refusedId(c.kind[r] === 0, ids[r])) || (t !== NO_TEMPLATE && templateRefused[t])) {
+      deadRows.push(r)
+      deadReason.push(2)
+      continue
+    }
     if (uses === 0) {
       deadRows.push(r)
       deadReason.push(1)
@@ -163,6 +189,10 @@ function planRowsJs({ users, credentials, message, now, policy }) {
     const c = credentials[r]
     const uses = c.usesLeft
     const e = c.expireAt
+    if (refusedId(c.kind === 'formId', c.id) || (c.templateId != null && refusedId(false, c.templateId))) {
+      dead.push({ index: r, id: c.id, userId: c.userId, reason: 'invalid' })
+      continue
+    }
     if (uses === 0 || (e !== null && now >= e)) {
       dead.push({ index: r, id: c.id, userId: c.userId, reason: uses === 0 ? 'spent' : 'expired' })
       continue
