@@ -88,7 +88,7 @@ function pageFiller(pageUsers) {
         usesLeft: cr.usesLeft.subarray(0, rowsN),
         expireAt: cr.expireAt.subarray(0, rowsN),
         template: cr.template.subarray(0, rowsN),
-        ids: cr.ids,
+        ids: cr.ids.slice(0, rowsN),
       },
     }
   }

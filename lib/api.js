@@ -315,7 +315,16 @@ function createApi(binding, backend) {
   }
 
   // The columnar path for planPage: null when the page does not pack, or the core refuses it.
+  // Whatever goes wrong here (a getter that throws, say) is the object path's to report.
   function planRows(input) {
+    try {
+      return planRowsOnce(input)
+    } catch {
+      return null
+    }
+  }
+
+  function planRowsOnce(input) {
     if (input === null || typeof input !== 'object') return null
     for (const k in input)
       if (k !== 'users' && k !== 'credentials' && k !== 'message' && k !== 'now' && k !== 'policy') return null
@@ -324,32 +333,27 @@ function createApi(binding, backend) {
     const page = packUsers(users)
     if (page === null) return null
     const rows = packCredentials(credentials, page.numeric)
-    if (rows === null || !wellFormed(page.numeric ? rows.ids.text : page.ids.text + rows.userIds.text + rows.ids.text))
-      return null
+    if (rows === null || !wellFormed(rows.ids.text)) return null
+    if (!page.numeric && !(wellFormed(page.ids.text) && wellFormed(rows.userIds.text))) return null
     const n = users.length
-    let plan
-    try {
-      plan = planInto(
-        {
-          options: toJson({ message: input.message, now: input.now, policy: input.policy, templates: rows.templates }),
-          users: page.numeric
-            ? { count: n, excluded: page.excluded, key: page.userKey }
-            : { count: n, excluded: page.excluded, ids: page.ids },
-          pushes: { user: page.pushUser.subarray(0, page.pushes), at: page.pushAt.subarray(0, page.pushes) },
-          credentials: {
-            ...(page.numeric ? { userKey: rows.userKey } : { userIds: rows.userIds }),
-            kind: rows.kind,
-            usesLeft: rows.usesLeft,
-            expireAt: rows.expireAt,
-            template: rows.template,
-            ids: rows.ids,
-          },
+    const plan = planInto(
+      {
+        options: toJson({ message: input.message, now: input.now, policy: input.policy, templates: rows.templates }),
+        users: page.numeric
+          ? { count: n, excluded: page.excluded, key: page.userKey }
+          : { count: n, excluded: page.excluded, ids: page.ids },
+        pushes: { user: page.pushUser.subarray(0, page.pushes), at: page.pushAt.subarray(0, page.pushes) },
+        credentials: {
+          ...(page.numeric ? { userKey: rows.userKey } : { userIds: rows.userIds }),
+          kind: rows.kind,
+          usesLeft: rows.usesLeft,
+          expireAt: rows.expireAt,
+          template: rows.template,
+          ids: rows.ids,
         },
-        outputs(n, credentials.length, false),
-      )
-    } catch {
-      return null
-    }
+      },
+      outputs(n, credentials.length, false),
+    )
     return { decisions: decisionsOf(users, credentials, plan), dead: deadOf(credentials, plan) }
   }
 
@@ -371,12 +375,14 @@ function createApi(binding, backend) {
       excluded: scratchArray('excluded', Uint8Array, n).fill(0),
       userKey: scratchArray('userKey', Float64Array, n),
       ids: null,
+      idLengths: scratchArray('userIdLengths', Float64Array, n),
       pushUser: scratchArray('pushUser', Uint32Array, n),
       pushAt: scratchArray('pushAt', Float64Array, n),
       pushes: 0,
-      numeric: n === 0 || typeof users[0].userId === 'number',
+      numeric: n === 0 || typeof users[0]?.userId === 'number',
     }
-    const { excluded, userKey, numeric } = page
+    const { excluded, userKey, idLengths, numeric } = page
+    let idText = ''
     let { pushUser, pushAt } = page
     let p = 0
     for (let i = 0; i < n; i++) {
@@ -384,8 +390,14 @@ function createApi(binding, backend) {
       if (u === null || typeof u !== 'object') return null
       for (const k in u) if (k !== 'userId' && k !== 'pushedAt' && k !== 'excluded') return null
       const id = u.userId
-      if (numeric ? typeof id !== 'number' : typeof id !== 'string') return null
-      if (numeric) userKey[i] = id
+      if (numeric) {
+        if (typeof id !== 'number') return null
+        userKey[i] = id
+      } else {
+        if (typeof id !== 'string') return null
+        idText += id
+        idLengths[i] = id.length
+      }
       const ex = u.excluded
       if (ex === true) excluded[i] = 1
       else if (ex !== undefined && ex !== false) return null
@@ -405,11 +417,7 @@ function createApi(binding, backend) {
       }
       page.pushes = p
     }
-    if (!numeric)
-      page.ids = textsOf(
-        users.map((u) => u.userId),
-        'userIdLengths',
-      )
+    if (!numeric) page.ids = { text: idText, lengths: idLengths }
     return page
   }
 
@@ -424,16 +432,29 @@ function createApi(binding, backend) {
     const usesLeft = scratchArray('usesLeft', Float64Array, m)
     const expireAt = scratchArray('expireAt', Float64Array, m)
     const template = scratchArray('template', Uint32Array, m)
+    const idLengths = scratchArray('idLengths', Float64Array, m)
+    const userLengths = numeric ? null : scratchArray('credUserIdLengths', Float64Array, m)
     const templates = []
     const rows = { userKey, userIds: null, kind, usesLeft, expireAt, template, templates, ids: null }
+    let idText = ''
+    let userText = ''
     let templateIndex = null
     for (let r = 0; r < m; r++) {
       const c = credentials[r]
       if (c === null || typeof c !== 'object') return null
       const user = c.userId
-      if (numeric ? typeof user !== 'number' : typeof user !== 'string') return null
-      if (numeric) userKey[r] = user
-      if (typeof c.id !== 'string') return null
+      if (numeric) {
+        if (typeof user !== 'number') return null
+        userKey[r] = user
+      } else {
+        if (typeof user !== 'string') return null
+        userText += user
+        userLengths[r] = user.length
+      }
+      const id = c.id
+      if (typeof id !== 'string') return null
+      idText += id
+      idLengths[r] = id.length
       const k = c.kind
       const code = k === KIND0 ? 0 : k === KIND1 ? 1 : k === KIND2 ? 2 : k === KIND3 ? 3 : -1
       if (code < 0) return null
@@ -463,15 +484,8 @@ function createApi(binding, backend) {
         return null
       }
     }
-    rows.ids = textsOf(
-      credentials.map((c) => c.id),
-      'idLengths',
-    )
-    if (!numeric)
-      rows.userIds = textsOf(
-        credentials.map((c) => c.userId),
-        'credUserIdLengths',
-      )
+    rows.ids = { text: idText, lengths: idLengths }
+    if (!numeric) rows.userIds = { text: userText, lengths: userLengths }
     return rows
   }
 
