@@ -73,6 +73,38 @@ describe.each(backends.map(([name]) => [name]))('examples on %s', (backend) => {
     }
   })
 
+  test('send-loop.js against the package’s fake WeChat ends, whatever the token', async () => {
+    const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+    const wechat = await createFakeWeChat()
+    try {
+      // A token WeChat refuses: 40001 on every attempt, never retried past maxAttempts.
+      const refused = await run('examples/send-loop.js', {
+        ...env,
+        WECHAT_BASE_URL: wechat.url,
+        WECHAT_ACCESS_TOKEN: 'x',
+      })
+      expect(refused.match(/errcode 40001/g)).toHaveLength(4)
+      expect(refused).toContain('done: later')
+      // A real token from the fake's stable_token: the example's openid is no user of the fake's,
+      // so WeChat's 40003 ends it at once.
+      const res = await fetch(`${wechat.url}/cgi-bin/stable_token`, {
+        method: 'POST',
+        body: JSON.stringify({ grant_type: 'client_credential', appid: wechat.appid, secret: wechat.secret }),
+      })
+      const { access_token: token } = await res.json()
+      const out = await run('examples/send-loop.js', {
+        ...env,
+        WECHAT_BASE_URL: wechat.url,
+        WECHAT_ACCESS_TOKEN: token,
+      })
+      expect(out).toContain('errcode 40003')
+      expect(out).toContain('done: skipForGood')
+      expect(wechat.deliveries).toEqual([])
+    } finally {
+      await wechat.close()
+    }
+  })
+
   test('paging.js', async () => {
     const out = await run('examples/paging.js', env)
     expect(out).toMatch(/send: 19999/)

@@ -81,16 +81,30 @@ fn form_id_error(field: &str, s: &str) -> Option<Error> {
 /// template id a grant or long-term subscription is stored under). A stored credential with such
 /// an id is never sent with: it is dead, for the reason `invalid`, whatever table it came from.
 pub fn intake_refuses(kind: CredentialKind, id: &str) -> bool {
-    // Ids are ASCII in practice: a short, clean ASCII id is accepted without building an error.
-    let plain = id.len() <= MAX_ID_CHARS && id.bytes().all(|b| (0x21..0x7f).contains(&b));
-    if plain && id != "undefined" && id != "null" && !id.is_empty() {
-        // Of the formId placeholders only the failed-request prefix is free of spaces.
-        return kind == CredentialKind::FormId && id.starts_with(FORM_ID_FAIL_PREFIX);
+    if is_printable_ascii(id) {
+        return intake_refuses_printable(kind, id);
     }
     match kind {
         CredentialKind::FormId => form_id_error("", id).is_some(),
         _ => id_error("", id).is_some(),
     }
+}
+
+/// Only printable ASCII, no space: every real id.
+fn is_printable_ascii(text: &str) -> bool {
+    text.bytes().fold(true, |ok, b| ok & (0x21..0x7f).contains(&b))
+}
+
+/// `intake_refuses` for an id known to be printable ASCII (so no control character and no blank,
+/// one character per byte): of the formId placeholders only the failed-request prefix is free of
+/// spaces.
+#[inline]
+fn intake_refuses_printable(kind: CredentialKind, id: &str) -> bool {
+    id.is_empty()
+        || id.len() > MAX_ID_CHARS
+        || id == "undefined"
+        || id == "null"
+        || (kind == CredentialKind::FormId && id.starts_with(FORM_ID_FAIL_PREFIX))
 }
 
 /// A user key: a string, or an integer id as DB drivers return it (kept as its decimal string).
