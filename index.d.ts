@@ -339,6 +339,8 @@ export interface SendContext {
   random: number
   /** Now, so a per-minute quota waits for the next minute. */
   now?: Instant
+  /** Backoff and the most attempts of one send (default 500 ms, 30 s, 4): at attempt
+   * `maxAttempts` no answer says `retry`. */
   retry?: { baseMs?: number; capMs?: number; maxAttempts?: number }
 }
 
@@ -347,6 +349,7 @@ export interface SendDecision {
   /** `true`/`false`, or `null` when unknown (the decision then counts the send as it says). */
   delivered: boolean | null
   credential: SendEffect
+  /** `retry` only below `retry.maxAttempts`: at the last attempt a retryable answer is `later`. */
   user: 'pushed' | 'nextCredential' | 'retry' | 'later' | 'skipForGood'
   batch: 'continue' | 'wait' | 'stopForToday' | 'stopConfigError'
   token: 'keep' | 'refresh'

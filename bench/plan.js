@@ -115,7 +115,7 @@ function seedJit(impls) {
 }
 
 // One implementation planning 1M users in pages of 10k through the columnar path, in this process.
-function child(impl) {
+function child(impl, withIds) {
   const plan = impl === 'js' ? planColumnsJs : backends().find(([n]) => n === impl)[1].planColumns
   const pages = QUICK ? 10 : 100
   const fill = pageFiller(10000)
@@ -125,13 +125,14 @@ function child(impl) {
   let sends = 0
   for (let p = 0; p < pages; p++) {
     const page = fill(p)
+    if (!withIds) page.credentials.ids = undefined
     const t = process.hrtime.bigint()
     const out = plan({ ...page, ...opts })
     ms += Number(process.hrtime.bigint() - t) / 1e6
     for (let u = 0; u < out.reason.length; u++) sends += out.reason[u] === 0
   }
   const peak = process.resourceUsage().maxRSS * 1024
-  process.stdout.write(JSON.stringify({ impl, users: pages * 10000, ms, sends, before, peak }))
+  process.stdout.write(JSON.stringify({ impl, users: pages * 10000, ms, sends, before, peak, withIds }))
 }
 
 function main() {
@@ -152,19 +153,24 @@ function main() {
       const cols = columns(page)
       const input = { ...page, ...opts }
       const cinput = { ...cols, ...opts }
+      // Columns without ids are a caller's whose ids passed intake (ties go by row); with ids,
+      // every id is checked against intake's rule and ties go by id.
+      const noIds = { ...cinput, credentials: { ...cinput.credentials, ids: undefined } }
       const variants = [
         ['js-rows', () => planRowsJs(input)],
-        ['js-columns', () => planColumnsJs(cinput)],
+        ['js-columns', () => planColumnsJs(noIds)],
+        ['js-columns+ids', () => planColumnsJs(cinput)],
       ]
       for (const [name, wn] of impls) {
         variants.push([`${name}-rows`, () => wn.planPage(input)])
-        variants.push([`${name}-columns`, () => wn.planColumns(cinput)])
+        variants.push([`${name}-columns`, () => wn.planColumns(noIds)])
+        variants.push([`${name}-columns+ids`, () => wn.planColumns(cinput)])
       }
       const rounds = size >= 100000 ? (QUICK ? 3 : 9) : QUICK ? 9 : 41
       const t = race(variants, rounds, size >= 100000 ? 2 : 10)
       const inputRows = size + page.credentials.length
       for (const [name] of variants) {
-        const base = name.endsWith('rows') ? t['js-rows'] : t['js-columns']
+        const base = t[`js-${name.slice(name.indexOf('-') + 1)}`]
         const ratio = base / t[name]
         results.push({ size, order, name, ms: t[name], ratio })
         console.log(
@@ -182,6 +188,7 @@ function main() {
   const native = results.filter((r) => r.name.startsWith('native-'))
   const nativeRows = native.filter((r) => r.name === 'native-rows').map((r) => r.ratio)
   const nativeCols = native.filter((r) => r.name === 'native-columns').map((r) => r.ratio)
+  const nativeIds = native.filter((r) => r.name === 'native-columns+ids').map((r) => r.ratio)
   target(
     'native: row objects (packing included) never slower than js-rows',
     Math.min(...nativeRows) >= 1.0,
@@ -191,6 +198,9 @@ function main() {
     'native: columns at least 3x js-columns',
     Math.min(...nativeCols) >= 3.0,
     `worst ratio ${Math.min(...nativeCols).toFixed(2)}x`,
+  )
+  console.log(
+    `info  native: columns with ids, against js-columns with ids: worst ratio ${Math.min(...nativeIds).toFixed(2)}x`,
   )
   for (const path of ['rows', 'columns']) {
     const slowdowns = results
@@ -207,17 +217,25 @@ function main() {
   }
 
   console.log('\n# 1M users x ~3 credentials in pages of 10k, columnar, each implementation in its own process')
-  for (const impl of ['js', ...impls.map(([n]) => n)]) {
-    const out = JSON.parse(
-      execFileSync(process.execPath, ['--expose-gc', __filename, '--child', impl, ...(QUICK ? ['--quick'] : [])], {
-        encoding: 'utf8',
-      }),
-    )
+  const runs = ['js', ...impls.map(([n]) => n)].flatMap((impl) => [
+    [impl, false],
+    [impl, true],
+  ])
+  for (const [impl, withIds] of runs) {
+    const args = [
+      '--expose-gc',
+      __filename,
+      '--child',
+      impl,
+      ...(withIds ? ['--ids'] : []),
+      ...(QUICK ? ['--quick'] : []),
+    ]
+    const out = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }))
     const growth = (out.peak - out.before) / 2 ** 20
     console.log(
-      `${impl.padEnd(8)} ${out.users} users in ${out.ms.toFixed(1)} ms (${Math.round((out.users / out.ms) * 1000).toExponential(2)} users/s), ${out.sends} sends; RSS before ${(out.before / 2 ** 20).toFixed(1)} MB, peak ${(out.peak / 2 ** 20).toFixed(1)} MB (+${growth.toFixed(1)} MB)`,
+      `${(withIds ? `${impl}+ids` : impl).padEnd(12)} ${out.users} users in ${out.ms.toFixed(1)} ms (${Math.round((out.users / out.ms) * 1000).toExponential(2)} users/s), ${out.sends} sends; RSS before ${(out.before / 2 ** 20).toFixed(1)} MB, peak ${(out.peak / 2 ** 20).toFixed(1)} MB (+${growth.toFixed(1)} MB)`,
     )
-    if (impl === 'native') {
+    if (impl === 'native' && !withIds) {
       const limit = QUICK ? 15 : 150
       target(
         `${impl}: 1M users in pages of 10k under 150 ms`,
@@ -231,7 +249,7 @@ function main() {
 }
 
 if (process.argv[2] === '--child') {
-  child(process.argv[3])
+  child(process.argv[3], process.argv.includes('--ids'))
 } else {
   const misses = main()
   if (misses.length) {
