@@ -45,6 +45,7 @@ test('the tarballs hold what a user needs and nothing else', () => {
       'index.mjs',
       'package.json',
       'wasm.js',
+      'wasm.mjs',
       'wasm/pkg/weapp_notify.js',
       'wasm/pkg/weapp_notify_bg.wasm',
       ...lib.map((f) => `lib/${f}`),
@@ -77,6 +78,34 @@ test('without it, the package loads its WebAssembly build and says so', () => {
     expect(backendOf(dir, viaImport('weapp-notify'))).toBe('wasm')
     const code = `const wn = require('weapp-notify'); try { wn.intakeFormId({ userId: 1, formId: '', collectedAt: 0 }) } catch (e) { console.log(e.code) }`
     expect(sh(process.execPath, ['-e', code], dir).trim()).toBe('ERR_EMPTY_VALUE')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('every subpath gives the same named exports to import as to require', () => {
+  const dir = project(tgz('weapp-notify'), tgz('weapp-notify-linux-x64-gnu'))
+  try {
+    const subpaths = Object.keys(require(path.join(root, 'package.json')).exports)
+      .filter((s) => s !== './package.json')
+      .map((s) => s.replace(/^\./, 'weapp-notify'))
+    const code = `
+      const { createRequire } = await import('node:module')
+      const require = createRequire(process.cwd() + '/')
+      const out = {}
+      for (const spec of ${JSON.stringify(subpaths)}) {
+        const esm = Object.keys(await import(spec)).filter((k) => k !== 'default').sort()
+        out[spec] = { esm, cjs: Object.keys(require(spec)).sort() }
+      }
+      console.log(JSON.stringify(out))`
+    const out = JSON.parse(sh(process.execPath, ['--input-type=module', '-e', code], dir))
+    expect(Object.keys(out)).toHaveLength(subpaths.length)
+    for (const [spec, { esm, cjs }] of Object.entries(out)) {
+      expect(cjs.length).toBeGreaterThan(0)
+      expect([spec, esm]).toEqual([spec, cjs])
+    }
+    const named = `import { planPage, backend } from 'weapp-notify/wasm'; console.log(backend, typeof planPage)`
+    expect(sh(process.execPath, ['--input-type=module', '-e', named], dir).trim()).toBe('wasm function')
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

@@ -1,0 +1,30 @@
+// ESM entry of weapp-notify/wasm: the same named exports as wasm.js (and the package root), from
+// the WebAssembly build. A test checks both ESM lists against the CommonJS exports.
+import weappNotify from './wasm.js'
+
+export const {
+  backend,
+  ERROR_CODES,
+  CREDENTIAL_KINDS,
+  SKIP_REASONS,
+  intakeFormId,
+  intakePrepayId,
+  intakeSubscribeResult,
+  intakeLongTermSubscription,
+  selectCredential,
+  checkEligibility,
+  applySendEffect,
+  deadCredentials,
+  countSends,
+  resolvePolicy,
+  planPage,
+  planColumns,
+  buildSubscribeMessage,
+  buildTemplateMessage,
+  classifyOutcome,
+  tokenRefreshDue,
+  refreshAfterTokenError,
+  localDay,
+  historyWindow,
+} = weappNotify
+export default weappNotify
