@@ -5,6 +5,8 @@ import { EmbeddedStore } from 'weapp-notify/embedded'
 import { MysqlStore, importSeed000 } from 'weapp-notify/mysql'
 import { RedisStore, FormIdCompat } from 'weapp-notify/redis'
 import { createFakeWeChat } from 'weapp-notify/testing'
+import { createPool } from 'mysql2/promise'
+import { Redis, Cluster } from 'ioredis'
 
 async function usage(): Promise<void> {
   const c: wn.StoredCredential = wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: new Date() })
@@ -28,6 +30,10 @@ async function usage(): Promise<void> {
     content: (userId) => ({ touser: String(userId), templateId: 'T', data: { keyword1: 'x' } }),
     wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
   })
-  console.log(summary.sent, httpTransport, MysqlStore, importSeed000, RedisStore, FormIdCompat)
+  // The stores' typings spell out what they use of a driver's client: the real ones fit.
+  const mysql = new MysqlStore({ pool: createPool({ uri: 'mysql://localhost/db' }) })
+  const redis = new RedisStore({ redis: new Redis({ lazyConnect: true }) })
+  const cluster = new RedisStore({ redis: new Cluster([], { lazyConnect: true }) })
+  console.log(summary.sent, httpTransport, mysql, importSeed000, redis, cluster, FormIdCompat)
 }
 usage()

@@ -5,9 +5,17 @@ export type { Store, Claim, Page, CredentialState, Outcome, HistoryWindow } from
  * leases on the database clock. `migrate()` creates or upgrades the tables. The constructor throws
  * `ERR_INVALID_ARGUMENT` for anything but a pool (a URL string, say) or an unknown option. */
 export interface MysqlStore extends Store {
-  readonly pool: import('mysql2/promise').Pool
+  readonly pool: MysqlPool
 }
-export declare const MysqlStore: { new (options: { pool: import('mysql2/promise').Pool }): MysqlStore }
+export declare const MysqlStore: { new (options: { pool: MysqlPool }): MysqlStore }
+
+/** What the store uses of a mysql2/promise `Pool` (`mysql.createPool(...)` is one), written out so
+ * that these typings compile where mysql2 is not installed. */
+export interface MysqlPool {
+  query(sql: string, values?: unknown): Promise<unknown>
+  getConnection(): Promise<unknown>
+  end(): Promise<void>
+}
 
 /** Moves seed 000's wx_save_form_id / wx_message_push_status rows into the store's tables (same
  * database): unsent formIds through the core's intake, today's pushes marked. */

@@ -7,7 +7,14 @@ export type { Store, Claim, Page, CredentialState, Outcome, HistoryWindow } from
  * string, say), a bad prefix or an unknown option. */
 export interface RedisStore extends Store {}
 export declare const RedisStore: {
-  new (options: { redis: import('ioredis').Redis | import('ioredis').Cluster; prefix?: string }): RedisStore
+  new (options: { redis: RedisClient; prefix?: string }): RedisStore
+}
+
+/** What the store uses of an ioredis `Redis` or `Cluster` client, written out so that these
+ * typings compile where ioredis is not installed. */
+export interface RedisClient {
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void
+  quit(): Promise<unknown>
 }
 
 /** Seed 004's `Wechat::FormId`, operation for operation, atomic, choices made by the core. */
