@@ -225,6 +225,31 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect((await store.credentials('u1')).length).toBe(0)
   })
 
+  test('renew extends held leases, marks sends started, names the claims not held; 0 hands a claim over now', async () => {
+    await store.saveCredentials([form('u1', 'a'), form('u2', 'b'), form('u3', 'c')])
+    const a = await store.claim(claimOf('u1', ref('formId', 'a', 1), { leaseMs: 300 }))
+    const b = await store.claim(claimOf('u2', ref('formId', 'b', 1), { leaseMs: 300 }))
+    const c = await store.claim(claimOf('u3', ref('formId', 'c', 1)))
+    await send(store, c, 'consume')
+    expect(await store.renew({ claims: [a, b, c], leaseMs: 60000 })).toEqual([c.token])
+    expect(await store.renew({ claims: [a], leaseMs: 60000, started: true })).toEqual([])
+    await sleep(450)
+    expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
+    expect(await store.renew({ claims: [a, b], leaseMs: 0 })).toEqual([])
+    const taken = (await store.takeOverExpired({ leaseMs: 60000 })).sort((x, y) => (x.userId < y.userId ? -1 : 1))
+    expect(taken.map((t) => [t.userId, t.started])).toEqual([
+      ['u1', true],
+      ['u2', false],
+    ])
+    // The old tokens are lost (a mark or a renewal of them changes nothing); the new ones are held.
+    expect(await store.renew({ claims: [a, b], leaseMs: 60000, started: true })).toEqual([a.token, b.token])
+    expect(await store.renew({ claims: taken, leaseMs: 60000 })).toEqual([])
+    expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
+    expect(await send(store, taken[1], 'consume')).toEqual({ ok: true })
+    expect(await store.credentials('u2')).toEqual([])
+    expect(await store.renew({ claims: [], leaseMs: 1 })).toEqual([])
+  })
+
   test('of many concurrent claims on one user, exactly one wins', async () => {
     await store.saveCredentials(Array.from({ length: 10 }, (_, i) => form('u1', `f${i}`)))
     const attempts = await Promise.all(
@@ -430,6 +455,8 @@ describe.each(factories)('%s store', (_name, factory) => {
       'credentials[0].usesLeft',
     )
     await refused(() => store.pageUsers({ after: null, limit: 10 }), 'ERR_INVALID_ARGUMENT', 'since')
+    await refused(() => store.renew({ claims: [], leaseMs: -1 }), 'ERR_INVALID_ARGUMENT', 'leaseMs')
+    await refused(() => store.renew({ claims: [{ token: 't' }], leaseMs: 1 }), 'ERR_INVALID_ARGUMENT', 'claims[0]')
     await refused(() => store.sweep(Date.now()), 'ERR_INVALID_ARGUMENT', 'history')
     await store.saveCredentials([ok])
     const c = await store.claim(claimOf('u1', ref('formId', 'f', 1)))
@@ -449,6 +476,28 @@ describe.each(factories)('%s store', (_name, factory) => {
       'keepMs',
     )
     expect((await store.credentials('u1')).map((x) => x.usesLeft)).toEqual([1])
+  })
+})
+
+describe.each(factories.filter(([n]) => n.startsWith('redis')))('%s takeovers', (_name, factory) => {
+  test('a taker killed between renaming the lease and the user’s claim: the next takeover still gets it', async () => {
+    const ctx = await factory()
+    const { store } = ctx
+    try {
+      await store.saveCredentials([form('u1', 'a')])
+      const c = await store.claim(claimOf('u1', ref('formId', 'a', 1), { leaseMs: 100 }))
+      await store.renew({ claims: [c], leaseMs: 100, started: true })
+      await sleep(150)
+      await store.redis.wnTakeExpired(...store.leases, 100, 'killed-taker')
+      await sleep(150)
+      const taken = await store.takeOverExpired({ leaseMs: 60000 })
+      expect(taken).toEqual([expect.objectContaining({ userId: 'u1', started: true })])
+      await expect(send(store, c, 'consume')).rejects.toMatchObject({ code: 'ERR_CLAIM_LOST' })
+      expect(await send(store, taken[0], 'consume')).toEqual({ ok: true })
+    } finally {
+      await store.close()
+      await ctx.drop()
+    }
   })
 })
 

@@ -94,6 +94,44 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect((await run()).sent).toBe(0)
   })
 
+  // One user, two formIds; the first one's send is delivered, but every answer of the run reads -1.
+  async function ambiguousUser(openid) {
+    const first = fake.issueFormId(openid)
+    const second = fake.issueFormId(openid)
+    await store.saveCredentials([
+      wn.intakeFormId({ userId: openid, formId: first, collectedAt: Date.now() - DAY }),
+      wn.intakeFormId({ userId: openid, formId: second, collectedAt: Date.now() }),
+    ])
+    return [first, second]
+  }
+
+  test('a formId send left ambiguous when its retries run out: a rerun the same day resolves it, one message', async () => {
+    const [first, second] = await ambiguousUser('o-amb')
+    fake.inject('busyDelivered', 'busy', 'busy', 'busy')
+    const one = await run({ random: () => 0 })
+    expect(one).toMatchObject({ sent: 0, unresolved: 1, errors: { '-1': 4 } })
+    const two = await run({ random: () => 0 })
+    expect(two).toMatchObject({ sent: 1, recovered: 1, unresolved: 0, errors: { 41029: 1 } })
+    expect(fake.deliveries.map((d) => d.credential.id)).toEqual([first])
+    expect((await store.credentials('o-amb')).map((c) => c.id)).toEqual([second])
+    expect(await store.pushes('o-amb')).toHaveLength(1)
+    expect(await run()).toMatchObject({ sent: 0, recovered: 0, skipped: { alreadyPushedToday: 1 } })
+    expect(fake.deliveries).toHaveLength(1)
+  })
+
+  test('a run stopped (45009) right after an ambiguous answer leaves the fate to the rerun, one message', async () => {
+    const [first, second] = await ambiguousUser('o-stop')
+    fake.setDailyQuota(1)
+    fake.inject('busyDelivered')
+    const one = await run({ random: () => 0 })
+    expect(one).toMatchObject({ sent: 0, stopped: 'stopForToday', unresolved: 1, errors: { '-1': 1, 45009: 1 } })
+    fake.setDailyQuota(Infinity)
+    const two = await run({ random: () => 0 })
+    expect(two).toMatchObject({ sent: 1, recovered: 1, stopped: null })
+    expect(fake.deliveries.map((d) => d.credential.id)).toEqual([first])
+    expect((await store.credentials('o-stop')).map((c) => c.id)).toEqual([second])
+  })
+
   test('a token that expires mid-run is refreshed once and the run goes on', async () => {
     await users(30)
     const transport = httpTransport({ baseUrl: fake.url, concurrency: 8 })
@@ -359,6 +397,7 @@ test('runDailyPush checks its options: coded errors that start with the option',
     release() {},
     removeCredentials() {},
     takeOverExpired() {},
+    renew() {},
     credentials() {},
     pushes() {},
     pageUsers() {},

@@ -43,8 +43,12 @@ export interface PushSummary {
    * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`). Claims
    * not yet sent are released, so a rerun picks their users up. */
   stopped: null | 'stopForToday' | 'stopConfigError' | 'tokenUnavailable'
-  /** Claims of a crashed worker resolved at the start. */
+  /** Claims of unknown fate resolved at the start (a crashed worker's, or sends a run gave up
+   * after an ambiguous answer), by the core's rule for an ambiguous send. */
   recovered: number
+  /** Sends this run gave up with an ambiguous answer unresolved (retries ran out, or the run
+   * stopped): each is handed over in the store, and the next run resolves it first. */
+  unresolved: number
   /** What the closing sweep dropped: push records and day slots older than the policy's window. */
   swept?: { pushes: number; days: number }
 }

@@ -134,7 +134,16 @@ const OPTIONS = [
   'onProgress',
   'sweep',
 ]
-const STORE_METHODS = ['claim', 'confirm', 'release', 'removeCredentials', 'takeOverExpired', 'credentials', 'pushes']
+const STORE_METHODS = [
+  'claim',
+  'confirm',
+  'release',
+  'renew',
+  'removeCredentials',
+  'takeOverExpired',
+  'credentials',
+  'pushes',
+]
 
 // The options' shapes; the message and the policy are the core's to check (see runDailyPush).
 function checkOptions(options) {
@@ -176,6 +185,11 @@ function checkOptions(options) {
     if (options[n] !== undefined) check.integer(options[n], n, 1)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
 }
+
+const lostClaim = (claim) =>
+  Object.assign(new Error(`claim ${claim.token} is not held (confirmed, released or taken over)`), {
+    code: 'ERR_CLAIM_LOST',
+  })
 
 // A user's work that failed, named: the run's error.
 const failed = (userId, e) =>
@@ -233,6 +247,7 @@ async function runDailyPush(options) {
     lostClaims: 0,
     stopped: null,
     recovered: 0,
+    unresolved: 0,
   }
   // The first user's error that is not a lost claim: it ends the run.
   let failure = null
@@ -358,9 +373,11 @@ async function runDailyPush(options) {
       if (d.user !== 'retry' || halted()) break
       await sleep(d.retryInMs)
     }
-    if (d === null) {
+    // The send ended, or this run gave it up, with an ambiguous answer the core has not resolved:
+    // the fate stays unknown, in the store, for whoever takes the claim next.
+    if (d === null || (earlierAmbiguous && (d.user === 'retry' || d.user === 'later'))) {
       await letGo(claim, earlierAmbiguous)
-      return { user: 'later', credential: 'keep' }
+      return d ?? { user: 'later', credential: 'keep' }
     }
     const pushed = d.user === 'pushed'
     await settle(claim, credential, d.credential, pushed)
@@ -374,10 +391,12 @@ async function runDailyPush(options) {
 
   // A claim none of whose sends went out (the run stopped or failed first, or its message was
   // refused) is released whole: held, it would block a rerun and later pass for a send of unknown
-  // fate. One taken over from a dead worker, whose send's fate is unknown, stays held for the next
-  // recovery.
+  // fate. One whose send's fate is unknown is handed over: its lease ends now, and the next
+  // takeover resolves it by the core's rule for an ambiguous send.
   async function letGo(claim, earlierAmbiguous) {
-    if (!earlierAmbiguous) await store.release(claim)
+    if (!earlierAmbiguous) return store.release(claim)
+    summary.unresolved++
+    if ((await store.renew({ claims: [claim], leaseMs: 0 })).length) throw lostClaim(claim)
   }
 
   // A token step (get, or refresh after a failure); if it fails, the run stops: nothing can be sent
@@ -412,11 +431,19 @@ async function runDailyPush(options) {
     if (decision.action === 'skip') bump(summary.skipped, decision.reason)
   }
 
-  // A claim left by a worker that died, resolved by the core's rule for an unknown outcome.
+  // A claim whose send's fate is unknown (its worker died, or gave it up after an ambiguous
+  // answer), resolved by the core's rule for an ambiguous send: what the core says of an unknown
+  // answer that follows one.
   async function recover(claim) {
     summary.recovered++
-    const response = { networkError: 'claim lease expired: the outcome of its send is unknown' }
-    const d = wn.classifyOutcome({ response, credentialKind: claim.credential.kind, attempt: 1, random: random() })
+    const response = { networkError: 'the fate of this claim\'s send is unknown' }
+    const d = wn.classifyOutcome({
+      response,
+      credentialKind: claim.credential.kind,
+      attempt: 1,
+      earlierAmbiguous: true,
+      random: random(),
+    })
     const pushed = d.user === 'pushed'
     const credential = (await store.credentials(claim.userId)).find(
       (c) => c.kind === claim.credential.kind && c.id === claim.credential.id,

@@ -128,6 +128,19 @@ function outcome(value) {
   return value
 }
 
+/** Claims whose leases to renew: `leaseMs` from now (0: the lease ends now), and `started` when
+ * their sends start. */
+function renewal(value) {
+  options(value, 'input', ['claims', 'leaseMs', 'started'])
+  if (!Array.isArray(value.claims)) fail('claims', `expected an array, got ${typeOf(value.claims)}`)
+  value.claims.forEach((c, i) => claim(c, `claims[${i}]`))
+  return {
+    claims: value.claims,
+    leaseMs: integer(value.leaseMs, 'leaseMs'),
+    started: value.started === undefined ? false : boolean(value.started, 'started'),
+  }
+}
+
 function pageInput(value) {
   options(value, 'input', ['after', 'limit', 'since'])
   if (value.after !== null) text(value.after, 'after')
@@ -160,6 +173,7 @@ module.exports = {
   claim,
   claimInput,
   outcome,
+  renewal,
   pageInput,
   history,
   credentialRows,

@@ -102,6 +102,17 @@ class EmbeddedStore {
         cred.claim = day.claim = { token: c.token, until: c.until }
         return
       }
+      case 'renew': {
+        // Leases of the claims still held, and whether their sends started; -> the tokens not held.
+        const [tokens, until, started] = args
+        const lostTokens = []
+        for (const t of tokens) {
+          const c = this.claims.get(t)
+          if (!c) lostTokens.push(t)
+          else ((c.until = until), (c.started ||= started))
+        }
+        return lostTokens
+      }
       case 'retake': {
         const [oldToken, token, until] = args
         const c = this.claims.get(oldToken)
@@ -201,8 +212,8 @@ class EmbeddedStore {
       (entry.cred.expireAt === null || entry.cred.expireAt > now)
     const dayFree = !slot || (slot.claim === null && slot.pushes < maxPerDay)
     if (!credFree || !dayFree) return null
-    const claim = { token: crypto.randomUUID(), userId, day, credential, until: now + leaseMs }
-    this.record(['claim', claim])
+    const claim = { token: crypto.randomUUID(), userId, day, credential }
+    this.record(['claim', { ...claim, until: now + leaseMs, started: false }])
     return claim
   }
 
@@ -226,6 +237,11 @@ class EmbeddedStore {
     this.record(['release', claim.token])
   }
 
+  async renew(input) {
+    const { claims, leaseMs, started } = check.renewal(input)
+    return claims.length ? this.record(['renew', claims.map((c) => c.token), this.clock() + leaseMs, started]) : []
+  }
+
   async removeCredentials(credentials) {
     const list = check.removals(credentials)
     return list.length ? this.record(['remove', list]) : 0
@@ -237,7 +253,16 @@ class EmbeddedStore {
     check.integer(limit, 'limit', 1)
     const now = this.clock()
     const expired = [...this.claims.values()].filter((c) => c.until <= now).slice(0, limit)
-    return expired.map((c) => this.record(['retake', c.token, crypto.randomUUID(), now + leaseMs]))
+    return expired.map((c) => {
+      const { token, userId, day, credential, started } = this.record([
+        'retake',
+        c.token,
+        crypto.randomUUID(),
+        now + leaseMs,
+      ])
+      // A claim of a log written before sends were marked counts as started: its fate is unknown.
+      return { token, userId, day, credential, started: started !== false }
+    })
   }
 
   async sweep(history) {

@@ -51,6 +51,9 @@ const MIGRATIONS = [
   ],
   // A claim keeps the credential state it was made on: recovery confirms against it.
   [`ALTER TABLE wn_claim ADD COLUMN uses_left INT UNSIGNED NULL COMMENT 'NULL: unlimited' AFTER id`],
+  // Whether a claim's send started: one taken over unstarted was never sent. Claims made before
+  // this column count as started, their fate unknown.
+  [`ALTER TABLE wn_claim ADD COLUMN started TINYINT(1) NOT NULL DEFAULT 1 AFTER uses_left`],
 ]
 
 // A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
@@ -261,8 +264,8 @@ class MysqlStore {
       }
       if (won.length)
         await conn.query(
-          `INSERT INTO wn_claim (token, user_id, day, kind, id, uses_left, lease_until) VALUES ${won
-            .map(() => '(?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND)')
+          `INSERT INTO wn_claim (token, user_id, day, kind, id, uses_left, started, lease_until) VALUES ${won
+            .map(() => '(?, ?, ?, ?, ?, ?, 0, NOW(3) + INTERVAL ? MICROSECOND)')
             .join(', ')}`,
           won.flatMap((c) => [
             c.token,
@@ -356,6 +359,25 @@ class MysqlStore {
     )
   }
 
+  /** Extends held claims' leases by the database's clock (and marks their sends started); -> the
+   * tokens no longer held. A takeover renames a claim in one transaction, so a claim is held while
+   * its token has a wn_claim row. */
+  async renew(input) {
+    const { claims, leaseMs, started } = check.renewal(input)
+    if (!claims.length) return []
+    const tokens = claims.map((c) => c.token)
+    const held = await this.tx(async (conn) => {
+      await conn.query(
+        `UPDATE wn_claim SET lease_until = NOW(3) + INTERVAL ? MICROSECOND${started ? ', started = 1' : ''}
+         WHERE token IN (?)`,
+        [leaseMs * 1000, tokens],
+      )
+      const [rows] = await conn.query('SELECT token FROM wn_claim WHERE token IN (?)', [tokens])
+      return new Set(rows.map((r) => r.token))
+    })
+    return tokens.filter((t) => !held.has(t))
+  }
+
   /** Deletes the credentials given, each only if unclaimed and still with the uses left given. */
   async removeCredentials(credentials) {
     const list = check.removals(credentials)
@@ -405,6 +427,7 @@ class MysqlStore {
           userId: r.user_id,
           day: r.day,
           credential: { kind: r.kind, id: r.id, usesLeft: r.uses_left },
+          started: r.started === 1,
         })
       }
       return taken

@@ -11,7 +11,9 @@
 //   wn:{u:ID}:days   hash   day -> pushes that day      kept as long as the core's window says
 //   wn:{u:ID}:pushes zset   push instants               (keepMs, after the last push)
 //   wn:users         zset   user ids (lexicographic), for paging
-//   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery
+//   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery: the
+//                           tokens the claim held before (takeovers), then a newline and its JSON
+//   wn:{claims}:started     set: the claims whose sends started
 //
 // It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
 
@@ -108,8 +110,10 @@ const RELEASE_ARGS = { field: 'ARGV[1]', day: 'ARGV[2]', token: 'ARGV[3]' }
 
 // A claim's lease, ending `leaseMs` after `now` by this node's clock, and what it claims.
 const leaseLua = (k, a) =>
-  `redis.call('ZADD', ${k.z}, now + tonumber(${a.leaseMs}), ${a.token}) redis.call('HSET', ${k.info}, ${a.token}, ${a.info})`
-const unleaseLua = (k, a) => `redis.call('ZREM', ${k.z}, ${a.token}) redis.call('HDEL', ${k.info}, ${a.token})`
+  `redis.call('ZADD', ${k.z}, now + tonumber(${a.leaseMs}), ${a.token}) redis.call('HSET', ${k.info}, ${a.token}, ${a.token} .. '\\n' .. ${a.info})`
+const unleaseLua = (k, a) =>
+  `redis.call('ZREM', ${k.z}, ${a.token}) redis.call('HDEL', ${k.info}, ${a.token}) redis.call('SREM', ${k.started}, ${a.token})`
+const LEASE_KEYS = { z: 'KEYS[1]', info: 'KEYS[2]', started: 'KEYS[3]' }
 
 const SCRIPTS = {
   // KEYS exp expz sub. ARGV kind id usesLeft expireAt.
@@ -139,17 +143,17 @@ const SCRIPTS = {
       { field: 'ARGV[1]', day: 'ARGV[2]', max: 'ARGV[3]', token: 'ARGV[4]', uses: 'ARGV[5]' },
     )}`,
   },
-  // One Redis: the claim and, if it is won, its lease. KEYS z info exp sub claims days.
+  // One Redis: the claim and, if it is won, its lease. KEYS z info started exp sub claims days.
   // ARGV token leaseMs info field day maxPerDay usesLeft. -> 1 claimed, 0 not
   wnLeaseClaim: {
-    numberOfKeys: 6,
+    numberOfKeys: 7,
     lua: `${NOW_MS} ${SAME}
       local function claim() ${claimLua(
-        { exp: 'KEYS[3]', sub: 'KEYS[4]', claims: 'KEYS[5]', days: 'KEYS[6]' },
+        { exp: 'KEYS[4]', sub: 'KEYS[5]', claims: 'KEYS[6]', days: 'KEYS[7]' },
         { field: 'ARGV[4]', day: 'ARGV[5]', max: 'ARGV[6]', token: 'ARGV[1]', uses: 'ARGV[7]' },
       )} end
       if claim() == 0 then return 0 end
-      ${leaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
+      ${leaseLua(LEASE_KEYS, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
       return 1`,
   },
   // KEYS exp expz sub claims days pushes. ARGV field day token expected usesLeft remove pushed at keepMs.
@@ -158,13 +162,13 @@ const SCRIPTS = {
     lua: `${SAME}${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)}`,
   },
   // One Redis: the outcome and, if it applied, forgetting the claim's lease. KEYS as wnConfirm's,
-  // then z info. ARGV as wnConfirm's.
+  // then z info started. ARGV as wnConfirm's.
   wnConfirmUnlease: {
-    numberOfKeys: 8,
+    numberOfKeys: 9,
     lua: `${SAME}
       local function confirm() ${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)} end
       local done = confirm()
-      if done == 1 then ${unleaseLua({ z: 'KEYS[7]', info: 'KEYS[8]' }, { token: 'ARGV[3]' })} end
+      if done == 1 then ${unleaseLua({ z: 'KEYS[7]', info: 'KEYS[8]', started: 'KEYS[9]' }, { token: 'ARGV[3]' })} end
       return done`,
   },
   // KEYS claims. ARGV field day token. -> 1, or 0 if not held
@@ -172,43 +176,83 @@ const SCRIPTS = {
     numberOfKeys: 1,
     lua: releaseLua({ claims: 'KEYS[1]' }, RELEASE_ARGS),
   },
-  // One Redis: the release and forgetting the lease. KEYS claims z info. ARGV as wnRelease's.
+  // One Redis: the release and forgetting the lease. KEYS claims z info started. ARGV as wnRelease's.
   wnReleaseUnlease: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `
       local function release() ${releaseLua({ claims: 'KEYS[1]' }, RELEASE_ARGS)} end
       if release() == 0 then return 0 end
-      ${unleaseLua({ z: 'KEYS[2]', info: 'KEYS[3]' }, { token: 'ARGV[3]' })}
+      ${unleaseLua({ z: 'KEYS[2]', info: 'KEYS[3]', started: 'KEYS[4]' }, { token: 'ARGV[3]' })}
       return 1`,
   },
-  // KEYS claims. ARGV field day old new. -> 1 if the old token still held both, now the new one
+  // KEYS claims. ARGV field day new, then the tokens the claim may still hold in the user's keys
+  // (a takeover that died before this step left an older one). -> 1 if both held one of them, now the new one
   wnRetake: {
     numberOfKeys: 1,
     lua: `
-      if redis.call('HGET', KEYS[1], 'day:' .. ARGV[2]) ~= ARGV[3] or redis.call('HGET', KEYS[1], 'cred:' .. ARGV[1]) ~= ARGV[3] then return 0 end
-      redis.call('HSET', KEYS[1], 'day:' .. ARGV[2], ARGV[4], 'cred:' .. ARGV[1], ARGV[4])
-      return 1`,
+      local held = redis.call('HGET', KEYS[1], 'day:' .. ARGV[2])
+      if not held or redis.call('HGET', KEYS[1], 'cred:' .. ARGV[1]) ~= held then return 0 end
+      for i = 4, #ARGV do
+        if ARGV[i] == held then
+          redis.call('HSET', KEYS[1], 'day:' .. ARGV[2], ARGV[3], 'cred:' .. ARGV[1], ARGV[3])
+          return 1
+        end
+      end
+      return 0`,
   },
-  // KEYS z info. ARGV token leaseMs info. Records a claim's lease by this node's clock.
+  // KEYS z info started. ARGV token leaseMs info. Records a claim's lease by this node's clock.
   wnLease: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${NOW_MS}
-      ${leaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
+      ${leaseLua(LEASE_KEYS, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
       return now`,
   },
-  // KEYS z info. ARGV limit. -> tokens and infos whose lease ended
-  wnExpired: {
+  // KEYS z started. ARGV leaseMs started tokens... Extends the leases still recorded (and marks
+  // their sends started); -> the tokens not recorded. A takeover renames a lease in one step
+  // (wnTakeExpired), so a mark either lands before it and is carried over, or finds the claim lost.
+  wnRenew: {
     numberOfKeys: 2,
     lua: `${NOW_MS}
-      local tokens = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+      local lost = {}
+      for i = 3, #ARGV do
+        if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+          redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+          if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[i]) end
+        else
+          lost[#lost + 1] = ARGV[i]
+        end
+      end
+      return lost`,
+  },
+  // KEYS z info started. ARGV leaseMs, then one new token per lease to take. Renames leases that
+  // ended to the new tokens (new lease, started mark carried over, the old token added to the
+  // info's list); -> old, new, info, started (1/0) for each
+  wnTakeExpired: {
+    numberOfKeys: 3,
+    lua: `${NOW_MS}
+      local tokens = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, #ARGV - 1)
       local out = {}
-      for i, t in ipairs(tokens) do out[#out + 1] = t out[#out + 1] = redis.call('HGET', KEYS[2], t) or '' end
+      for i, t in ipairs(tokens) do
+        local fresh, info = ARGV[i + 1], redis.call('HGET', KEYS[2], t) or ''
+        local started = redis.call('SREM', KEYS[3], t)
+        -- A lease an earlier version recorded: its claim's JSON alone, never marked, so counted as started.
+        if info ~= '' and not string.find(info, '\\n', 1, true) then info, started = t .. '\\n' .. info, 1 end
+        redis.call('ZREM', KEYS[1], t)
+        redis.call('HDEL', KEYS[2], t)
+        if info ~= '' then
+          info = fresh .. ' ' .. info
+          redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), fresh)
+          redis.call('HSET', KEYS[2], fresh, info)
+          if started == 1 then redis.call('SADD', KEYS[3], fresh) end
+        end
+        out[#out + 1] = t out[#out + 1] = fresh out[#out + 1] = info out[#out + 1] = started
+      end
       return out`,
   },
-  // KEYS z info. ARGV token. Forgets a lease.
+  // KEYS z info started. ARGV token. Forgets a lease.
   wnUnlease: {
-    numberOfKeys: 2,
-    lua: `${unleaseLua({ z: 'KEYS[1]', info: 'KEYS[2]' }, { token: 'ARGV[1]' })} return 1`,
+    numberOfKeys: 3,
+    lua: `${unleaseLua(LEASE_KEYS, { token: 'ARGV[1]' })} return 1`,
   },
   // KEYS exp expz claims. ARGV field. Removes one unclaimed formId/prepay_id; -> 1 if this call removed it
   wnTake: {
@@ -284,7 +328,7 @@ class RedisStore {
     this.redis = redis
     this.prefix = prefix
     this.users = `${prefix}:users`
-    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`]
+    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`, `${prefix}:{claims}:started`]
     // On one Redis a claim and its lease (and an outcome and forgetting the lease) take one script
     // call each; a Cluster keeps the lease index in its own slot, so there they take two.
     this.oneNode = !redis.isCluster
@@ -447,25 +491,34 @@ class RedisStore {
     return counts.reduce((n, c) => n + c, 0)
   }
 
+  /** Expired leases are renamed to new tokens in one step on the lease index (a renewal or a
+   * started mark of the old token lands before it or finds the claim lost), then each user's claim
+   * is renamed; a claim already settled leaves its lease forgotten. */
   async takeOverExpired(input = {}) {
     const { leaseMs, limit = 1000 } = check.options(input, 'input', ['leaseMs', 'limit'])
     check.integer(leaseMs, 'leaseMs', 1)
     check.integer(limit, 'limit', 1)
+    const fresh = Array.from({ length: limit }, () => crypto.randomUUID())
+    const renamed = await this.redis.wnTakeExpired(...this.leases, leaseMs, ...fresh)
     const taken = []
-    for (const [oldToken, info] of pairs(await this.redis.wnExpired(...this.leases, limit))) {
-      const claim = info ? JSON.parse(info) : null
-      const token = crypto.randomUUID()
-      if (claim) {
-        const fresh = { ...claim, token }
-        await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(fresh))
-        const k = this.keysOf(claim.userId)
-        if ((await this.redis.wnRetake(k.claims, this.field(claim.credential), claim.day, oldToken, token)) === 1)
-          taken.push(fresh)
-        else await this.redis.wnUnlease(...this.leases, token)
-      }
-      await this.redis.wnUnlease(...this.leases, oldToken)
+    for (let i = 0; i < renamed.length; i += 4) {
+      const [, token, info, started] = renamed.slice(i, i + 4)
+      if (info === '') continue
+      const cut = info.indexOf('\n')
+      const { userId, day, credential } = JSON.parse(info.slice(cut + 1))
+      const k = this.keysOf(userId)
+      const held = info.slice(0, cut).split(' ')
+      if ((await this.redis.wnRetake(k.claims, this.field(credential), day, token, ...held)) === 1)
+        taken.push({ token, userId, day, credential, started: started === 1 })
+      else await this.redis.wnUnlease(...this.leases, token)
     }
     return taken
+  }
+
+  async renew(input) {
+    const { claims, leaseMs, started } = check.renewal(input)
+    if (!claims.length) return []
+    return this.redis.wnRenew(this.leases[0], this.leases[2], leaseMs, started ? 1 : 0, ...claims.map((c) => c.token))
   }
 
   /** Drops every user's pushes before the core's `since` and day counts before its `today` (confirm

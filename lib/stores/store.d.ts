@@ -16,6 +16,9 @@ export interface Claim {
   /** The local day number (weapp-notify `localDay`). */
   day: number
   credential: CredentialState
+  /** From `takeOverExpired`: whether the claim's send had started (marked by `renew`). One that
+   * had not was never sent; one that had is of unknown fate. */
+  started?: boolean
 }
 
 /** One page of the daily push: users with any stored credential, their pushes since `since`, and
@@ -81,11 +84,18 @@ export interface Store {
   ): Promise<{ ok: true; conflict?: undefined } | { conflict: { usesLeft: number | null } }>
   /** Lets the claim go, changing nothing. Throws `ERR_CLAIM_LOST` if it is not held. */
   release(claim: Claim): Promise<void>
+  /** Extends the leases of held claims to `leaseMs` from now by the store's clock (0: the lease
+   * ends now, and the next `takeOverExpired` hands the claim over), and with `started` records
+   * that their sends start (call it before the first send goes out). One call for many claims.
+   * Returns the tokens of the claims no longer held (confirmed, released or taken over): their
+   * leases are not touched. */
+  renew(input: { claims: Claim[]; leaseMs: number; started?: boolean }): Promise<string[]>
   /** Deletes the credentials the core listed dead, each only if unclaimed and its uses left are
    * still those given; returns how many it deleted. */
   removeCredentials(credentials: (CredentialState & { userId: string | number })[]): Promise<number>
-  /** Claims whose lease ran out (a worker died), handed to the caller under a new lease, each with
-   * the credential state it was made on. */
+  /** Claims whose lease ran out (a worker died, or handed the claim over), handed to the caller
+   * under a new lease, each with the credential state it was made on and whether its send had
+   * started. The old token is lost from then on: its confirm, release or renewal fails. */
   takeOverExpired(input: { leaseMs: number; limit?: number }): Promise<Claim[]>
   /** Drops push records before `history.since` and unclaimed day slots before `history.today`
    * (pass `historyWindow({ now, policy })`); returns how many of each. */
