@@ -75,21 +75,26 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
   })
 
-  test('claims of a crashed worker: a formId is sent again, a prepay_id counts as delivered', async () => {
+  test('claims of a crashed worker: a formId is sent again, a prepay_id counts as delivered, an unstarted one is released', async () => {
     const [a] = await users(1)
-    const b = 'o-prepay'
-    await store.saveCredentials([wn.intakePrepayId({ userId: b, prepayId: fake.issuePrepayId(b), paidAt: Date.now() })])
+    const [b, c] = ['o-prepay', 'o-prepay-unsent']
+    await store.saveCredentials(
+      [b, c].map((u) => wn.intakePrepayId({ userId: u, prepayId: fake.issuePrepayId(u), paidAt: Date.now() })),
+    )
     const day = wn.localDay({ at: Date.now() }).day
-    const [fa] = await store.credentials(a)
-    const [pb] = await store.credentials(b)
-    await store.claim({ userId: a, day, maxPerDay: 1, credential: fa, leaseMs: 200 })
-    await store.claim({ userId: b, day, maxPerDay: 1, credential: pb, leaseMs: 200 })
+    const claims = []
+    for (const u of [a, b, c]) {
+      const [credential] = await store.credentials(u)
+      claims.push(await store.claim({ userId: u, day, maxPerDay: 1, credential, leaseMs: 200 }))
+    }
+    // The worker died with a's and b's sends out, and c's not yet started.
+    await store.renew({ claims: claims.slice(0, 2), leaseMs: 200, started: true })
     await new Promise((r) => setTimeout(r, 350))
     const summary = await run()
-    expect(summary.recovered).toBe(2)
-    expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
+    expect(summary).toMatchObject({ recovered: 2, unstarted: 1, sent: 3 })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual([a, c].sort())
     expect(await store.credentials(a)).toEqual([])
-    expect((await store.credentials(b))[0].usesLeft).toBe(2)
+    for (const u of [b, c]) expect((await store.credentials(u))[0].usesLeft).toBe(2)
     expect(await store.pushes(b)).toHaveLength(1)
     expect((await run()).sent).toBe(0)
   })

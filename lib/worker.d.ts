@@ -46,6 +46,8 @@ export interface PushSummary {
   /** Claims of unknown fate resolved at the start (a crashed worker's, or sends a run gave up
    * after an ambiguous answer), by the core's rule for an ambiguous send. */
   recovered: number
+  /** Claims taken over at the start whose sends had never started: released, nothing to resolve. */
+  unstarted: number
   /** Sends this run gave up with an ambiguous answer unresolved (retries ran out, or the run
    * stopped): each is handed over in the store, and the next run resolves it first. */
   unresolved: number

@@ -8,6 +8,7 @@ const http = require('node:http')
 const https = require('node:https')
 const wn = require('../index.js')
 const check = require('./stores/check')
+const { coalesce } = require('./stores/coalesce')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -247,6 +248,7 @@ async function runDailyPush(options) {
     lostClaims: 0,
     stopped: null,
     recovered: 0,
+    unstarted: 0,
     unresolved: 0,
   }
   // The first user's error that is not a lost claim: it ends the run.
@@ -314,6 +316,24 @@ async function runDailyPush(options) {
     }
   }
 
+  // Marks sends started in the store before any of them goes out, one call for the sends starting
+  // together: a claim taken over unmarked was never sent, and is released, not resolved as unknown.
+  const markStarted = coalesce(async (claims) => {
+    const lostTokens = new Set(await store.renew({ claims, leaseMs, started: true }))
+    return claims.map((c) => !lostTokens.has(c.token))
+  })
+
+  async function post(body, token) {
+    try {
+      const { status, json } = await transport.post(`${body.path}?access_token=${encodeURIComponent(token)}`, body.json)
+      return json && typeof json.errcode === 'number'
+        ? { errcode: json.errcode, errmsg: String(json.errmsg ?? '') }
+        : { httpStatus: status }
+    } catch (e) {
+      return { networkError: String(e.code ?? e.message) }
+    }
+  }
+
   // Sends one claimed credential until the core says the user is done; returns the final decision.
   async function deliver(claim, credential, userId, earlierAmbiguous) {
     let body
@@ -326,58 +346,70 @@ async function runDailyPush(options) {
       // A message the core refuses (a value over its limit, say), or content() throwing, fails the
       // run, from now on (no send starts while the claim is let go); nothing was sent for this one.
       failure ??= failed(userId, e)
-      await letGo(claim, earlierAmbiguous)
+      await conclude(claim, credential, null, earlierAmbiguous)
       throw e
     }
     let earlierTokenError = false
-    let d = null
+    let last = null
     for (let attempt = 1; ; attempt++) {
-      if (halted()) break
+      if (halted()) return conclude(claim, credential, last, earlierAmbiguous)
       if (waitUntil > clock()) await sleep(waitUntil - clock())
       const token = await orStop(() => tokens.get())
-      if (token === null) break
-      // Checked again as the send starts: the run may have stopped or failed while this one waited.
-      const response = await sending(async () => {
+      if (token === null) return conclude(claim, credential, last, earlierAmbiguous)
+      // An attempt holds one of the `concurrency` sends from its started mark until its outcome is
+      // stored, or until it waits to retry: a crash leaves no more sends of unknown fate than that,
+      // but for those waiting on a retry (whose answer was ambiguous). Checked again as the send
+      // starts: the run may have stopped or failed while this one waited.
+      const d = await sending(async () => {
         if (halted()) return null
-        try {
-          const { status, json } = await transport.post(
-            `${body.path}?access_token=${encodeURIComponent(token)}`,
-            body.json,
-          )
-          return json && typeof json.errcode === 'number'
-            ? { errcode: json.errcode, errmsg: String(json.errmsg ?? '') }
-            : { httpStatus: status }
-        } catch (e) {
-          return { networkError: String(e.code ?? e.message) }
+        if (!claim.started) {
+          if (!(await markStarted(claim))) throw lostClaim(claim)
+          claim.started = true
+          // Marked, not sent: this worker knows, and releases it.
+          if (halted()) return null
         }
+        const response = await post(body, token)
+        const d = wn.classifyOutcome({
+          response,
+          credentialKind: credential.kind,
+          attempt,
+          earlierAmbiguous,
+          earlierTokenError,
+          random: random(),
+          now: clock(),
+        })
+        if (d.errcode !== 0)
+          bump(summary.errors, d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
+        if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
+        if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
+        earlierAmbiguous ||= d.ambiguous
+        return d.user === 'retry' ? d : conclude(claim, credential, d, earlierAmbiguous)
       })
-      if (response === null) break
-      d = wn.classifyOutcome({
-        response,
-        credentialKind: credential.kind,
-        attempt,
-        earlierAmbiguous,
-        earlierTokenError,
-        random: random(),
-        now: clock(),
-      })
-      if (d.errcode !== 0)
-        bump(summary.errors, d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
+      if (d === null) continue
       if (d.token === 'refresh') {
         earlierTokenError = true
         await orStop(() => tokens.failed(token))
       }
-      if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
-      if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
-      earlierAmbiguous ||= d.ambiguous
-      if (d.user !== 'retry' || halted()) break
-      await sleep(d.retryInMs)
+      if (d.user !== 'retry') return d
+      last = d
+      if (!halted()) await sleep(d.retryInMs)
     }
-    // The send ended, or this run gave it up, with an ambiguous answer the core has not resolved:
-    // the fate stays unknown, in the store, for whoever takes the claim next.
-    if (d === null || (earlierAmbiguous && (d.user === 'retry' || d.user === 'later'))) {
-      await letGo(claim, earlierAmbiguous)
+  }
+
+  // How a send ends in the store. An ambiguous answer the core has not resolved (the retries ran
+  // out, or the run gave the send up) leaves the fate unknown: the claim is handed over (its lease
+  // ends now) and the next takeover resolves it by the core's rule for an ambiguous send. A claim
+  // none of whose sends went out is released whole (held, it would block a rerun). Otherwise the
+  // core's decision is stored.
+  async function conclude(claim, credential, d, earlierAmbiguous) {
+    if (earlierAmbiguous && (d === null || d.user === 'retry' || d.user === 'later')) {
+      summary.unresolved++
+      if ((await store.renew({ claims: [claim], leaseMs: 0 })).length) throw lostClaim(claim)
       return d ?? { user: 'later', credential: 'keep' }
+    }
+    if (d === null) {
+      await store.release(claim)
+      return { user: 'later', credential: 'keep' }
     }
     const pushed = d.user === 'pushed'
     await settle(claim, credential, d.credential, pushed)
@@ -387,16 +419,6 @@ async function runDailyPush(options) {
       bump(summary.deadByReason, 'killed')
     }
     return d
-  }
-
-  // A claim none of whose sends went out (the run stopped or failed first, or its message was
-  // refused) is released whole: held, it would block a rerun and later pass for a send of unknown
-  // fate. One whose send's fate is unknown is handed over: its lease ends now, and the next
-  // takeover resolves it by the core's rule for an ambiguous send.
-  async function letGo(claim, earlierAmbiguous) {
-    if (!earlierAmbiguous) return store.release(claim)
-    summary.unresolved++
-    if ((await store.renew({ claims: [claim], leaseMs: 0 })).length) throw lostClaim(claim)
   }
 
   // A token step (get, or refresh after a failure); if it fails, the run stops: nothing can be sent
@@ -431,10 +453,15 @@ async function runDailyPush(options) {
     if (decision.action === 'skip') bump(summary.skipped, decision.reason)
   }
 
-  // A claim whose send's fate is unknown (its worker died, or gave it up after an ambiguous
-  // answer), resolved by the core's rule for an ambiguous send: what the core says of an unknown
-  // answer that follows one.
+  // A claim taken over. One whose send never started changed nothing, and is released. One whose
+  // send's fate is unknown (its worker died mid-send, or gave it up after an ambiguous answer) is
+  // resolved by the core's rule for an ambiguous send: what the core says of an unknown answer
+  // that follows one.
   async function recover(claim) {
+    if (!claim.started) {
+      summary.unstarted++
+      return store.release(claim)
+    }
     summary.recovered++
     const response = { networkError: 'the fate of this claim\'s send is unknown' }
     const d = wn.classifyOutcome({

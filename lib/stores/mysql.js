@@ -9,6 +9,7 @@
 const crypto = require('node:crypto')
 const wn = require('../../index.js')
 const check = require('./check')
+const { coalesce } = require('./coalesce')
 
 const DAY = 86400000
 
@@ -72,36 +73,6 @@ const toCredential = (r) => ({
 const lost = (token) =>
   Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
 
-// Calls are run in batches, one batch at a time: calls made while a batch runs wait for it, and
-// then run together. A day's push keeps up to `concurrency` sends in flight; a few round trips per
-// batch instead of one or two per call is what lets the database keep up, and batches grow with
-// the load (about 40 calls at concurrency 128 in the end-to-end benchmark; more batches at a
-// time made them smaller and the push slower). -> call(item), resolving to its result.
-function coalesce(runBatch, max = 1000) {
-  const pending = []
-  let running = false
-  async function drain() {
-    while (pending.length) {
-      const taken = pending.splice(0, max)
-      try {
-        const results = await runBatch(taken.map((p) => p.item))
-        taken.forEach((p, i) => p.resolve(results[i]))
-      } catch (e) {
-        taken.forEach((p) => p.reject(e))
-      }
-    }
-    running = false
-  }
-  return (item) =>
-    new Promise((resolve, reject) => {
-      pending.push({ item, resolve, reject })
-      if (!running) {
-        running = true
-        setImmediate(drain)
-      }
-    })
-}
-
 class MysqlStore {
   /** @param {{ pool: import('mysql2/promise').Pool }} options a mysql2/promise pool */
   constructor(options) {
@@ -118,6 +89,10 @@ class MysqlStore {
     // users in flight also let the heap settle higher over a long run (the worker's peak RSS from
     // 10k to 100k users: 1 per send +5%, 4: +18%, 8: +27%, 16: +36%; flat from 100k to 200k).
     this.usersPerSend = 4
+    // A day's push keeps up to `concurrency` sends in flight; a few round trips per batch instead
+    // of one or two per call is what lets the database keep up, and batches grow with the load
+    // (about 40 calls at concurrency 128 in the end-to-end benchmark; more batches at a time made
+    // them smaller and the push slower).
     this.claims = coalesce((batch) => this.claimBatch(batch))
     this.confirms = coalesce((batch) => this.confirmBatch(batch))
   }
