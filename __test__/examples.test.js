@@ -11,7 +11,10 @@ const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
 const shown = [...readme.matchAll(/<!-- example: (\S+) -->\n```js\n([^]*?)```/g)].map((m) => [m[1], m[2]])
 
 test('the README shows every example verbatim', () => {
-  const files = fs.readdirSync(path.join(root, 'examples')).map((f) => `examples/${f}`)
+  const files = fs
+    .readdirSync(path.join(root, 'examples'), { recursive: true })
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => `examples/${f}`)
   expect(shown.map(([f]) => f).sort()).toEqual(files.sort())
   for (const [file, code] of shown) expect(code).toBe(fs.readFileSync(path.join(root, file), 'utf8'))
 })
@@ -105,8 +108,98 @@ describe.each(backends.map(([name]) => [name]))('examples on %s', (backend) => {
     }
   })
 
+  test('subscribe-reminder.js', async () => {
+    const out = await run('examples/subscribe-reminder.js', env)
+    expect(out).toContain('user 1234: POST /cgi-bin/message/subscribe/send (grants left after: 1)')
+    expect(out).toContain('"time2":{"value":"2024年3月2日 10:00"}')
+    expect(out).toContain('user 1235: skip, noCredential')
+    expect(out).toContain('user 1236: skip, alreadyPushedToday')
+  })
+
   test('paging.js', async () => {
     const out = await run('examples/paging.js', env)
     expect(out).toMatch(/send: 19999/)
   })
+})
+
+// The intake endpoints, over real HTTP, saving through a real (embedded) store.
+test('intake-server.js: each answer a client can get, and only accepted credentials saved', async () => {
+  const { createApp } = require('../examples/intake-server.js')
+  const { EmbeddedStore } = require('../lib/stores/embedded')
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'intake-'))
+  const store = new EmbeddedStore({ file: path.join(dir, 'store.log') })
+  await store.migrate()
+  const server = createApp(store).listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const url = `http://127.0.0.1:${server.address().port}`
+  const post = async (p, body, headers = {}) => {
+    const res = await fetch(url + p, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    })
+    return [res.status, res.status === 204 ? null : await res.json()]
+  }
+  try {
+    const user = { 'x-user-id': 'u1' }
+    expect((await post('/form-ids', JSON.stringify({ formId: 'a1b2c3' }), user))[0]).toBe(201)
+    for (const [formId, code] of [
+      ['the formId is a mock one', 'ERR_MOCK_FORM_ID'],
+      ['requestFormId:fail deprecated', 'ERR_FORM_ID_REQUEST_FAILED'],
+      ['undefined', 'ERR_EMPTY_VALUE'],
+      ['x'.repeat(200), 'ERR_TOO_LONG'],
+    ])
+      expect(await post('/form-ids', JSON.stringify({ formId }), user)).toEqual([
+        422,
+        { code, message: expect.stringMatching(/^formId: /) },
+      ])
+    expect((await post('/form-ids', JSON.stringify({ formId: 'f' })))[1].message).toMatch(/^userId: /)
+    expect((await post('/form-ids', '{not json', user))[0]).toBe(400)
+    const paid = { userId: 'u1', prepayId: 'wx2024030110000012345', paidAt: Date.now() }
+    expect(await post('/orders/7/paid', JSON.stringify(paid))).toEqual([204, null])
+    expect((await post('/orders/7/paid', JSON.stringify({ ...paid, paidAt: 'yesterday' })))[1].code).toBe(
+      'ERR_INVALID_TIME',
+    )
+    expect((await store.credentials('u1')).map((c) => c.id).sort()).toEqual(['a1b2c3', 'wx2024030110000012345'])
+  } finally {
+    server.close()
+    await store.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+// The daily job on a real Redis (the one `npm test` starts), against the package's fake WeChat.
+const redisTest = process.env.REDIS_URL || process.env.CI ? test : test.skip
+redisTest('redis-daily-job.js: a day’s push on Redis, run twice, reaches each user once', async () => {
+  if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set: scripts/servers.sh start')
+  const { Redis } = require('ioredis')
+  const { RedisStore } = require('../lib/stores/redis')
+  const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+  const wn = require('..')
+  const prefix = `wnex${Date.now().toString(36)}`
+  const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix })
+  const fake = await createFakeWeChat()
+  try {
+    for (const userId of ['u1', 'u2', 'u10']) {
+      fake.addUser(`openid-${userId}`)
+      fake.grant(`openid-${userId}`, 'TPL_CHECKIN')
+      const result = { errMsg: 'requestSubscribeMessage:ok', TPL_CHECKIN: 'accept' }
+      await store.saveCredentials(wn.intakeSubscribeResult({ userId, result }).grants)
+    }
+    const env = {
+      REDIS_URL: process.env.REDIS_URL,
+      PREFIX: prefix,
+      WECHAT_BASE_URL: fake.url,
+      WECHAT_APPID: fake.appid,
+      WECHAT_SECRET: fake.secret,
+    }
+    expect(await run('examples/redis-daily-job.js', env)).toMatch(/^done: 2 sent/m)
+    expect(await run('examples/redis-daily-job.js', env)).toMatch(/^done: 0 sent/m)
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2'])
+  } finally {
+    await fake.close()
+    const keys = await store.redis.keys(`${prefix}*`)
+    if (keys.length) await store.redis.del(...keys)
+    await store.close()
+  }
 })

@@ -30,6 +30,11 @@ pub fn parse<I: DeserializeOwned>(json: &str) -> Result<I> {
         if reason.contains("surrogate") || reason.contains("hex escape") {
             reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
         }
+        // serde names a missing field in its reason, at the path of the object that lacks it.
+        if let Some(name) = reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+            let field = if field == "input" { name.to_string() } else { format!("{field}.{name}") };
+            return Error::InvalidArgument { field, reason: "is missing".into() };
+        }
         // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
         // that field joins the path.
         let mut field = field;
@@ -291,5 +296,9 @@ mod tests {
             let e = super::call("intakeFormId", &json).unwrap_err().to_string();
             assert!(e.starts_with("formId: contains a lone surrogate"), "{e}");
         }
+        let e = super::call("intakeFormId", r#"{"formId":"f","collectedAt":1}"#).unwrap_err().to_string();
+        assert_eq!(e, "userId: is missing");
+        let e = super::call("countSends", r#"{"credentials":[{"kind":"formId","userId":"u"}],"now":1}"#).unwrap_err();
+        assert_eq!(e.to_string(), "credentials[0].id: is missing");
     }
 }

@@ -1,0 +1,36 @@
+// The daily job on Redis: run it at 10:00 in the users' time zone (cron, a scheduler, one process
+// or several: the store's claims keep it to one message per user per day). REDIS_URL names the
+// Redis; WECHAT_BASE_URL, WECHAT_APPID and WECHAT_SECRET the API (the package's fake WeChat in
+// tests: `createFakeWeChat()` gives its url, appid and secret).
+const { Redis } = require('ioredis')
+const { RedisStore } = require('weapp-notify/redis')
+const { runDailyPush } = require('weapp-notify/worker')
+
+async function main() {
+  const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix: process.env.PREFIX ?? 'wn' })
+  try {
+    const summary = await runDailyPush({
+      store,
+      wechat: {
+        baseUrl: process.env.WECHAT_BASE_URL ?? 'https://api.weixin.qq.com',
+        appid: process.env.WECHAT_APPID,
+        secret: process.env.WECHAT_SECRET,
+      },
+      message: { type: 'subscribe', templateId: 'TPL_CHECKIN' },
+      // Your business rule: who has checked in today needs no reminder (one query per page).
+      excluded: async (userIds) => new Set(userIds.filter((id) => id.endsWith('0'))),
+      content: (userId) => ({
+        touser: `openid-${userId}`,
+        templateId: 'TPL_CHECKIN',
+        page: 'pages/checkin/index',
+        data: { thing1: '每日签到', time2: new Date() },
+      }),
+      onProgress: (s) => console.log(`progress: ${s.sent} sent, ${s.dead} dead removed`),
+    })
+    console.log(`done: ${summary.sent} sent, skipped ${JSON.stringify(summary.skipped)}, stopped: ${summary.stopped}`)
+  } finally {
+    await store.close()
+  }
+}
+
+main()
