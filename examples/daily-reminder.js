@@ -1,11 +1,12 @@
-// The seed's daily 10:00 check-in reminder, done by the rules: credentials are validated when they
-// arrive, one decision per user comes from the plan, and the body is built to what WeChat accepts.
+// The formId-table design's daily 10:00 check-in reminder, done by the rules: credentials are validated
+// when they arrive, one decision per user comes from the plan, and the body is built to what WeChat
+// accepts.
 const wn = require('weapp-notify')
 
 const DAY = 86400000
 const now = Date.parse('2024-03-02T10:00:00+08:00') // the job's 10:00, China time, on a UTC server
 
-// What the mini-program posted earlier (the seed's uploadFormId), validated before it is stored.
+// What the mini-program posted earlier (its uploadFormId call), validated before it is stored.
 const credentials = [
   wn.intakeFormId({ userId: 1234, formId: 'a1b2c3d4e5', collectedAt: now - 2 * DAY }),
   wn.intakeFormId({ userId: 1234, formId: 'f6e5d4c3b2', collectedAt: now - 6 * DAY }),
