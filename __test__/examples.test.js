@@ -168,38 +168,65 @@ test('intake-server.js: each answer a client can get, and only accepted credenti
   }
 })
 
-// The daily job on a real Redis (the one `npm test` starts), against the package's fake WeChat.
-const redisTest = process.env.REDIS_URL || process.env.CI ? test : test.skip
-redisTest('redis-daily-job.js: a day’s push on Redis, run twice, reaches each user once', async () => {
-  if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set: scripts/servers.sh start')
+// The daily job on each server store (the servers `npm test` starts), against the package's fake
+// WeChat: seeded through the store, run twice the same day.
+const servers = [
+  ['Redis', 'REDIS_URL'],
+  ['MariaDB', 'MYSQL_URL'],
+]
+describe.each(servers)('daily-job.js on %s', (_name, variable) => {
+  const serverTest = process.env[variable] || process.env.CI ? test : test.skip
+  serverTest('a day’s push, run twice, reaches each user once', async () => {
+    if (!process.env[variable]) throw new Error(`${variable} is not set: scripts/servers.sh start`)
+    const wn = require('..')
+    const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+    const tag = `wnex${Date.now().toString(36)}`
+    const { env, store, drop } = await (variable === 'REDIS_URL' ? redisStore(tag) : mysqlStore(tag))
+    const fake = await createFakeWeChat()
+    try {
+      for (const userId of ['u1', 'u2', 'u10']) {
+        fake.addUser(`openid-${userId}`)
+        fake.grant(`openid-${userId}`, 'TPL_CHECKIN')
+        const result = { errMsg: 'requestSubscribeMessage:ok', TPL_CHECKIN: 'accept' }
+        await store.saveCredentials(wn.intakeSubscribeResult({ userId, result }).grants)
+      }
+      const wechat = { WECHAT_BASE_URL: fake.url, WECHAT_APPID: fake.appid, WECHAT_SECRET: fake.secret }
+      const only = { REDIS_URL: '', MYSQL_URL: '', ...env, ...wechat }
+      expect(await run('examples/daily-job.js', only)).toMatch(/^done: 2 sent/m)
+      expect(await run('examples/daily-job.js', only)).toMatch(/^done: 0 sent/m)
+      expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2'])
+    } finally {
+      await fake.close()
+      await drop()
+    }
+  })
+})
+
+async function redisStore(prefix) {
   const { Redis } = require('ioredis')
   const { RedisStore } = require('../lib/stores/redis')
-  const { createFakeWeChat } = require('../lib/testing/fake-wechat')
-  const wn = require('..')
-  const prefix = `wnex${Date.now().toString(36)}`
   const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix })
-  const fake = await createFakeWeChat()
-  try {
-    for (const userId of ['u1', 'u2', 'u10']) {
-      fake.addUser(`openid-${userId}`)
-      fake.grant(`openid-${userId}`, 'TPL_CHECKIN')
-      const result = { errMsg: 'requestSubscribeMessage:ok', TPL_CHECKIN: 'accept' }
-      await store.saveCredentials(wn.intakeSubscribeResult({ userId, result }).grants)
-    }
-    const env = {
-      REDIS_URL: process.env.REDIS_URL,
-      PREFIX: prefix,
-      WECHAT_BASE_URL: fake.url,
-      WECHAT_APPID: fake.appid,
-      WECHAT_SECRET: fake.secret,
-    }
-    expect(await run('examples/redis-daily-job.js', env)).toMatch(/^done: 2 sent/m)
-    expect(await run('examples/redis-daily-job.js', env)).toMatch(/^done: 0 sent/m)
-    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2'])
-  } finally {
-    await fake.close()
+  const drop = async () => {
     const keys = await store.redis.keys(`${prefix}*`)
     if (keys.length) await store.redis.del(...keys)
     await store.close()
   }
-})
+  return { env: { REDIS_URL: process.env.REDIS_URL, PREFIX: prefix }, store, drop }
+}
+
+async function mysqlStore(database) {
+  const mysql = require('mysql2/promise')
+  const { MysqlStore } = require('../lib/stores/mysql')
+  const admin = await mysql.createConnection(process.env.MYSQL_URL)
+  await admin.query(`CREATE DATABASE ${database}`)
+  const url = new URL(process.env.MYSQL_URL)
+  url.pathname = `/${database}`
+  const store = new MysqlStore({ pool: mysql.createPool(url.toString()) })
+  await store.migrate()
+  const drop = async () => {
+    await store.close()
+    await admin.query(`DROP DATABASE ${database}`)
+    await admin.end()
+  }
+  return { env: { MYSQL_URL: url.toString() }, store, drop }
+}

@@ -1,13 +1,25 @@
-// The daily job on Redis: run it at 10:00 in the users' time zone (cron, a scheduler, one process
-// or several: the store's claims keep it to one message per user per day). REDIS_URL names the
-// Redis; WECHAT_BASE_URL, WECHAT_APPID and WECHAT_SECRET the API (the package's fake WeChat in
-// tests: `createFakeWeChat()` gives its url, appid and secret).
-const { Redis } = require('ioredis')
-const { RedisStore } = require('weapp-notify/redis')
+// The daily job on a server: run it at 10:00 in the users' time zone (cron, a scheduler, one
+// process or several: the store's claims keep it to one message per user per day). MYSQL_URL
+// (MySQL or MariaDB) or REDIS_URL names the store's server; WECHAT_BASE_URL, WECHAT_APPID and
+// WECHAT_SECRET the API (in tests the package's fake WeChat: `createFakeWeChat()` gives its url,
+// appid and secret).
 const { runDailyPush } = require('weapp-notify/worker')
 
+async function openStore() {
+  if (process.env.MYSQL_URL) {
+    const { MysqlStore } = require('weapp-notify/mysql')
+    const mysql = require('mysql2/promise')
+    const store = new MysqlStore({ pool: mysql.createPool(process.env.MYSQL_URL) })
+    await store.migrate() // creates or upgrades its tables; safe to run every time
+    return store
+  }
+  const { RedisStore } = require('weapp-notify/redis')
+  const { Redis } = require('ioredis')
+  return new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix: process.env.PREFIX ?? 'wn' })
+}
+
 async function main() {
-  const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix: process.env.PREFIX ?? 'wn' })
+  const store = await openStore()
   try {
     const summary = await runDailyPush({
       store,
