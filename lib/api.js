@@ -220,7 +220,8 @@ function createApi(binding, backend) {
 
   /**
    * The columnar plan: typed arrays in, typed arrays out; nothing per row crosses as an object.
-   * Every check is the core's; the arrays are handed over as they are.
+   * The arrays are handed over as they are; their types are checked here only to name a wrong one
+   * plainly (the bindings read them as those types again), and every rule is the core's.
    */
   const planColumns = counted(function planColumnsOnce(input) {
     if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
