@@ -164,6 +164,34 @@ describe.each(servers)('%s under load and faults', (name, factory) => {
     },
   )
 
+  test.each([1, 2, 3])(
+    'seed %i: two workers with leases shorter than their retries, -1 answers until retries run out, a same-day rerun',
+    async (n) => {
+      const creds = await seed(ctx.store, fake, 1000, `A${n}-`)
+      // The first 2500 sends answer -1, a fifth of them after delivering: most formId users' four
+      // attempts all read -1 (backoffs of 250 ms to 2 s, past the 300 ms leases).
+      for (let i = 0; i < 500; i++) fake.inject('busyDelivered', 'busy', 'busy', 'busy', 'busy')
+      const runEnv = { ...env, LEASE_MS: '300', SEED: String(n) }
+      const both = await Promise.all([1, 2].map((i) => worker({ ...runEnv, SEED: String(n * 10 + i) })))
+      for (const w of both) expect([w.code, w.stderr]).toEqual([0, ''])
+      const rerun = await worker(runEnv)
+      expect([rerun.code, rerun.stderr]).toEqual([0, ''])
+      const result = await audit(ctx.store, fake, creds, [[0, fake.deliveries.length]])
+      const total = (key) => [...both, rerun].reduce((n, w) => n + w.summary[key], 0)
+      console.log(
+        `${name}: seed ${n}, 1000 users, two workers with 300 ms leases: sent ${both.map((w) => w.summary.sent)}, ${total('unresolved')} sends left ambiguous, ${total('lostClaims')} claims lost; the rerun resolved ${rerun.summary.recovered} (sent ${rerun.summary.sent}); ${JSON.stringify(result)}`,
+      )
+      expect(result).toMatchObject({ maxPerUserDay: 1, overUsed: 0, lost: 0 })
+      expect(both.reduce((n, w) => n + w.summary.unresolved, 0)).toBeGreaterThan(0)
+      expect(rerun.summary).toMatchObject({ unresolved: 0, lostClaims: 0 })
+      const ambiguous = [...both, rerun].reduce(
+        (n, w) => n + (w.summary.errors['-1'] ?? 0) + (w.summary.errors.network ?? 0),
+        0,
+      )
+      expectOnlyPrepayMissed(fake.deliveries, [...new Set(creds.map((c) => c.userId))], creds, ambiguous)
+    },
+  )
+
   test('WeChat faults: -1 both ways, latency, drops, an expiring token, 45009 partway; a rerun finishes', async () => {
     const creds = await seed(ctx.store, fake, 2000, 'F')
     fake.setDailyQuota(1200)

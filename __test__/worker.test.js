@@ -277,27 +277,56 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.openConnections).toBe(0)
   })
 
-  test('a claim lost mid-send is counted, and the run goes on', async () => {
-    const ids = await users(3)
-    const slow = ids[0]
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+  test('leases shorter than the retries are renewed: the send finishes, and nothing is taken over meanwhile', async () => {
+    await users(1)
+    fake.inject('busy', 'busy', 'busy')
+    let done = false
+    const running = run({ leaseMs: 300, random: () => 0 }).finally(() => (done = true))
+    // Another worker's recovery, looking for expired leases all along (the retries take 1.75 s).
+    const taken = []
+    while (!done) {
+      await sleep(50)
+      taken.push(...(await store.takeOverExpired({ leaseMs: 60000 })))
+    }
+    expect(taken).toEqual([])
+    expect(await running).toMatchObject({ sent: 1, lostClaims: 0, errors: { '-1': 3 } })
+    expect(fake.deliveries).toHaveLength(1)
+  })
+
+  test('a claim taken over while its send waits on a retry: the renewal finds it lost, the user’s work here ends, the run goes on', async () => {
+    const [slow, other] = await users(2)
+    // The slow user's lease is not renewed (a stalled worker, say) until another worker takes it over.
+    let stalled = true
+    const renew = store.renew.bind(store)
+    store.renew = (input) =>
+      renew({ ...input, claims: input.claims.filter((c) => !(stalled && c.userId === slow && !input.started)) })
     const http = httpTransport({ baseUrl: fake.url, concurrency: 4 })
+    const posts = { [slow]: 0, [other]: 0 }
     const transport = {
       async post(path, body) {
-        if (JSON.parse(body).touser === slow) await new Promise((r) => setTimeout(r, 600))
-        return http.post(path, body)
+        const { touser } = JSON.parse(body)
+        posts[touser]++
+        return touser === slow ? { status: 200, json: { errcode: -1, errmsg: 'system error' } } : http.post(path, body)
       },
     }
-    const running = run({ transport, leaseMs: 200 })
-    // Another worker's recovery takes the slow user's claim over once its lease has run out.
+    const running = run({ transport, leaseMs: 300, random: () => 0 })
     let taken = []
     while (!taken.length) {
-      await new Promise((r) => setTimeout(r, 50))
+      await sleep(50)
       taken = await store.takeOverExpired({ leaseMs: 60000 })
     }
+    stalled = false
+    const postsAtTakeover = posts[slow]
     const summary = await running
     http.close()
-    expect(taken.map((c) => c.userId)).toEqual([slow])
-    expect(summary).toMatchObject({ sent: 2, lostClaims: 1, stopped: null })
+    expect(taken).toEqual([expect.objectContaining({ userId: slow, started: true })])
+    expect(summary).toMatchObject({ sent: 1, lostClaims: 1, stopped: null })
+    // At most the attempt already under way when the renewal answered, never the rest of the retries.
+    expect(posts[slow]).toBeLessThanOrEqual(postsAtTakeover + 1)
+    expect(posts[slow]).toBeLessThan(4)
+    expect(fake.deliveries.map((d) => d.openid)).toEqual([other])
   })
 
   test('45009 stops the day and keeps every unsent credential', async () => {

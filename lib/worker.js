@@ -316,6 +316,22 @@ async function runDailyPush(options) {
     }
   }
 
+  // Claims this run handed over with their fate unknown: taken again in the same run, they are
+  // handed over again, not retried without end while WeChat keeps answering -1.
+  const handedOver = new Set()
+  const keyOf = (c) => [c.userId, c.day, c.credential.kind, c.credential.id].join('\n')
+
+  // The claims this run holds, by token: their leases are renewed until their work is done.
+  const held = new Map()
+  async function holding(claim, work) {
+    if (!claim.lost) held.set(claim.token, claim)
+    try {
+      return await work()
+    } finally {
+      held.delete(claim.token)
+    }
+  }
+
   // Marks sends started in the store before any of them goes out, one call for the sends starting
   // together: a claim taken over unmarked was never sent, and is released, not resolved as unknown.
   const markStarted = coalesce(async (claims) => {
@@ -352,6 +368,7 @@ async function runDailyPush(options) {
     let earlierTokenError = false
     let last = null
     for (let attempt = 1; ; attempt++) {
+      if (claim.lost) throw lostClaim(claim)
       if (halted()) return conclude(claim, credential, last, earlierAmbiguous)
       if (waitUntil > clock()) await sleep(waitUntil - clock())
       const token = await orStop(() => tokens.get())
@@ -362,6 +379,7 @@ async function runDailyPush(options) {
       // starts: the run may have stopped or failed while this one waited.
       const d = await sending(async () => {
         if (halted()) return null
+        if (claim.lost) throw lostClaim(claim)
         if (!claim.started) {
           if (!(await markStarted(claim))) throw lostClaim(claim)
           claim.started = true
@@ -404,6 +422,7 @@ async function runDailyPush(options) {
   async function conclude(claim, credential, d, earlierAmbiguous) {
     if (earlierAmbiguous && (d === null || d.user === 'retry' || d.user === 'later')) {
       summary.unresolved++
+      handedOver.add(keyOf(claim))
       if ((await store.renew({ claims: [claim], leaseMs: 0 })).length) throw lostClaim(claim)
       return d ?? { user: 'later', credential: 'keep' }
     }
@@ -443,7 +462,7 @@ async function runDailyPush(options) {
       const { credential, userId } = decision
       const claim = await store.claim({ userId, day, maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
       if (claim === null && ++lostClaims > 1) return void bump(summary.skipped, 'claimedElsewhere')
-      const d = claim && (await deliver(claim, credential, userId, false))
+      const d = claim && (await holding(claim, () => deliver(claim, credential, userId, false)))
       if (d && d.user !== 'nextCredential') {
         if (d.user !== 'pushed') bump(summary.skipped, `after errcode ${d.errcode ?? 'none'}`)
         return
@@ -512,11 +531,40 @@ async function runDailyPush(options) {
       }
     })()
 
+  // The leases of the claims this run holds are renewed while it works on them (a send waiting on
+  // its retries may outlast a lease): one store call each third of a lease for all of them. A claim
+  // the store no longer holds (taken over meanwhile) ends that user's work here. A renewal that
+  // fails is tried again at the next tick; a second failure in a row ends the run, as the leases
+  // may run out before the store answers again.
+  let renewing = null
+  let renewFailures = 0
+  async function renewLeases() {
+    if (!held.size) return
+    try {
+      for (const token of await store.renew({ claims: [...held.values()], leaseMs })) {
+        const claim = held.get(token)
+        if (claim) ((claim.lost = true), held.delete(token))
+      }
+      renewFailures = 0
+    } catch (e) {
+      if (++renewFailures >= 2)
+        failure ??= Object.assign(new Error(`lease renewal: ${e.message}`, { cause: e }), { code: e.code })
+    }
+  }
+  const renewer = setInterval(() => {
+    renewing ??= renewLeases().finally(() => (renewing = null))
+  }, Math.ceil(leaseMs / 3))
+  renewer.unref()
+
   try {
     while (!halted()) {
       const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
-      if (!taken.length) break
-      await pool(taken, (claim) => guarded(claim.userId, () => recover(claim)))
+      const again = taken.filter((c) => handedOver.has(keyOf(c)))
+      if (again.length) await store.renew({ claims: again, leaseMs: 0 })
+      if (again.length === taken.length) break
+      const fresh = taken.filter((c) => !handedOver.has(keyOf(c)))
+      for (const c of fresh) held.set(c.token, c)
+      await pool(fresh, (claim) => guarded(claim.userId, () => holding(claim, () => recover(claim))))
     }
     if (!halted())
       for await (const page of pages) {
@@ -536,6 +584,8 @@ async function runDailyPush(options) {
     if (options.sweep !== false) summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
     return summary
   } finally {
+    clearInterval(renewer)
+    await renewing
     if (!options.transport) transport.close()
   }
 }
