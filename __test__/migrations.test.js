@@ -3,7 +3,7 @@
 // and seed 004's FormId class operation for operation on the Redis store.
 const wn = require('..')
 const { factories } = require('./stores')
-const { importSeed000 } = require('../lib/stores/mysql')
+const { importSeed000, MIGRATIONS } = require('../lib/stores/mysql')
 const { FormIdCompat } = require('../lib/stores/redis')
 
 const DAY = 86400000
@@ -64,6 +64,38 @@ const redis = factories.filter(([n]) => n.startsWith('redis'))
         ['1234', 'send', 'f-live-1'],
         ['1236', 'skip', 'alreadyPushedToday'],
       ])
+    } finally {
+      await store.close()
+      await ctx.drop()
+    }
+  })
+})
+
+;(mysql ? describe : describe.skip)('the MySQL store’s schema upgrades', () => {
+  test('a database at the padded-collation schema (version 3) moves to byte-exact ids, keeping its rows', async () => {
+    const ctx = await mysql[1]()
+    const { store } = ctx
+    try {
+      // The tables as version 3 left them.
+      for (const t of ['wn_claim', 'wn_push', 'wn_user_day', 'wn_credential', 'wn_migration'])
+        await store.pool.query(`DROP TABLE ${t}`)
+      await store.pool.query('CREATE TABLE wn_migration (version INT NOT NULL PRIMARY KEY)')
+      for (let v = 1; v <= 3; v++) {
+        for (const sql of MIGRATIONS[v - 1]) await store.pool.query(sql)
+        await store.pool.query('INSERT INTO wn_migration (version) VALUES (?)', [v])
+      }
+      await store.saveCredentials([wn.intakeFormId({ userId: 'oPad', formId: 'Fsame', collectedAt: now })])
+      // The padded collation: the second user's formId is taken for the first one's.
+      await store.saveCredentials([wn.intakeFormId({ userId: 'oPad ', formId: 'Fsame ', collectedAt: now })])
+      expect((await store.credentials('oPad ')).map((c) => [c.userId, c.id])).toEqual([['oPad', 'Fsame']])
+      await store.migrate()
+      const [[{ version }]] = await store.pool.query('SELECT MAX(version) AS version FROM wn_migration')
+      expect(version).toBe(MIGRATIONS.length)
+      await store.saveCredentials([wn.intakeFormId({ userId: 'oPad ', formId: 'Fsame ', collectedAt: now })])
+      expect((await store.credentials('oPad')).map((c) => [c.userId, c.id, c.expireAt])).toEqual([
+        ['oPad', 'Fsame', now + 7 * DAY],
+      ])
+      expect((await store.credentials('oPad ')).map((c) => [c.userId, c.id])).toEqual([['oPad ', 'Fsame ']])
     } finally {
       await store.close()
       await ctx.drop()

@@ -76,6 +76,28 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect((await store.credentials('u1')).map((c) => c.id)).not.toContain(evil)
   })
 
+  test('ids compare byte for byte: trailing spaces, letter case, NFC and NFD are different ids', async () => {
+    const ids = ['oPad', 'oPad ', 'opad', 'caf\u00e9', 'cafe\u0301']
+    await store.saveCredentials(ids.map((u) => form(u, `F-${u}`)))
+    await store.saveCredentials([form('oPad', 'Fsame'), form('oPad', 'Fsame '), form('oPad', 'fsame')])
+    for (const u of ids)
+      expect([u, (await store.credentials(u)).map((c) => c.id).sort()]).toEqual([
+        u,
+        u === 'oPad' ? ['F-oPad', 'Fsame', 'Fsame ', 'fsame'] : [`F-${u}`],
+      ])
+    const page = await store.pageUsers({ after: null, limit: 10, since: 0 })
+    expect(page.users.map((u) => u.userId).sort()).toEqual([...ids].sort())
+    // The core takes the page: every credential belongs to one of its users.
+    const plan = wn.planPage({ users: page.users, credentials: page.credentials, message: { type: 'template' }, now })
+    expect(plan.decisions.filter((d) => d.action === 'send')).toHaveLength(ids.length)
+    const c = await store.claim(claimOf('oPad', ref('formId', 'Fsame ', 1)))
+    expect(await store.claim(claimOf('oPad ', ref('formId', 'F-oPad ', 1)))).not.toBeNull()
+    expect(await store.claim(claimOf('oPad', ref('formId', 'Fsame', 1), { day: today + 1 }))).not.toBeNull()
+    await send(store, c, 'consume')
+    expect([await store.pushes('oPad'), await store.pushes('oPad ')]).toEqual([[now], []])
+    expect((await store.credentials('oPad')).map((x) => x.id).sort()).toEqual(['F-oPad', 'Fsame', 'fsame'])
+  })
+
   test('pages every user with a stored credential, in order, with every credential and the pushes since `since`', async () => {
     const ids = Array.from({ length: 25 }, (_, i) => `user${String(i).padStart(3, '0')}`)
     await store.saveCredentials(ids.map((u) => form(u, `f-${u}`)))

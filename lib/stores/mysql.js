@@ -55,7 +55,19 @@ const MIGRATIONS = [
   // Whether a claim's send started: one taken over unstarted was never sent. Claims made before
   // this column count as started, their fate unknown.
   [`ALTER TABLE wn_claim ADD COLUMN started TINYINT(1) NOT NULL DEFAULT 1 AFTER uses_left`],
+  // Ids compare byte for byte: utf8mb4_bin pads with spaces on MariaDB (and MySQL before its 0900
+  // collations), so 'oPad' and 'oPad ' were one key. 512 bytes hold 128 characters of utf8mb4.
+  [
+    `ALTER TABLE wn_credential MODIFY user_id VARBINARY(512) NOT NULL, MODIFY id VARBINARY(512) NOT NULL,
+       MODIFY template_id VARBINARY(512) NULL`,
+    'ALTER TABLE wn_user_day MODIFY user_id VARBINARY(512) NOT NULL',
+    'ALTER TABLE wn_push MODIFY user_id VARBINARY(512) NOT NULL',
+    'ALTER TABLE wn_claim MODIFY user_id VARBINARY(512) NOT NULL, MODIFY id VARBINARY(512) NOT NULL',
+  ],
 ]
+
+// An id column as text (mysql2 reads a binary column as a Buffer).
+const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)
 
 // A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
 const slotOf = (c) => [c.userId, c.day]
@@ -64,9 +76,9 @@ const slotOf = (c) => [c.userId, c.day]
 const stateOf = (userId, c) => [userId, c.kind, c.id, c.usesLeft ?? -1]
 const toCredential = (r) => ({
   kind: r.kind,
-  id: r.id,
-  userId: r.user_id,
-  templateId: r.template_id,
+  id: text(r.id),
+  userId: text(r.user_id),
+  templateId: text(r.template_id),
   usesLeft: r.uses_left,
   expireAt: r.expire_at === null ? null : Number(r.expire_at),
 })
@@ -150,7 +162,7 @@ class MysqlStore {
       'SELECT DISTINCT user_id FROM wn_credential WHERE user_id > ? ORDER BY user_id LIMIT ?',
       [after ?? '', limit],
     )
-    const page = ids.map((r) => r.user_id)
+    const page = ids.map((r) => text(r.user_id))
     if (!page.length) return { users: [], credentials: [], next: null }
     const [creds] = await this.pool.query(
       'SELECT user_id, kind, id, template_id, uses_left, expire_at FROM wn_credential WHERE user_id IN (?)',
@@ -161,7 +173,7 @@ class MysqlStore {
       [page, since],
     )
     const byUser = new Map(page.map((u) => [u, []]))
-    for (const p of pushes) byUser.get(p.user_id).push(Number(p.pushed_at))
+    for (const p of pushes) byUser.get(text(p.user_id)).push(Number(p.pushed_at))
     return {
       users: page.map((userId) => ({ userId, pushedAt: byUser.get(userId) })),
       credentials: creds.map(toCredential),
@@ -399,9 +411,9 @@ class MysqlStore {
         ])
         taken.push({
           token,
-          userId: r.user_id,
+          userId: text(r.user_id),
           day: r.day,
-          credential: { kind: r.kind, id: r.id, usesLeft: r.uses_left },
+          credential: { kind: r.kind, id: text(r.id), usesLeft: r.uses_left },
           started: r.started === 1,
         })
       }
