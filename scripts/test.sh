@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: builds both backends, starts throwaway MariaDB, Redis and Redis Cluster servers
-# (stopped again on every exit), then runs cargo's tests and every Jest suite.
+# (stopped again on every exit), then runs cargo's tests and every Jest suite, and last the
+# linux-arm64 addon's suites under qemu (scripts/test-arm64.sh, which installs what it needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +12,4 @@ trap 'bash scripts/servers.sh stop' EXIT
 source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 cargo test --quiet
 npx jest --ci --maxWorkers=2
+bash scripts/test-arm64.sh
