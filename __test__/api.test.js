@@ -105,6 +105,19 @@ describe.each(backends)('%s backend', (name, wn) => {
     expect(() => wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: value })).toThrow(/^collectedAt: /)
   })
 
+  test('a lone surrogate and an invalid Date are named for what they are, at their field', () => {
+    const build = (data) => () => wn.buildSubscribeMessage({ touser: 'o1', templateId: 'T', data })
+    expect(build({ thing1: 'a\ud800b' })).toThrow(/^data\.thing1: contains a lone surrogate/)
+    expect(build({ thing1: { value: '\udc00' } })).toThrow(/^data\.thing1\.value: contains a lone surrogate/)
+    const intake = (collectedAt) => () => wn.intakeFormId({ userId: 'u', formId: 'f', collectedAt })
+    expect(intake(new Date('x'))).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_TIME',
+        message: expect.stringMatching(/^collectedAt: an invalid Date/),
+      }),
+    )
+  })
+
   test('-0 is the epoch, not an error', () => {
     expect(wn.intakeFormId({ userId: 1, formId: 'f', collectedAt: -0 }).expireAt).toBe(7 * DAY)
   })
