@@ -1,21 +1,158 @@
 'use strict'
-// The embedded store: no server, one process, state kept in a file (an append-only log of
-// operations, replayed on open and compacted when it grows). Leases run on this process's clock.
-// It keeps the same contract as the MySQL and Redis stores and passes the same conformance suite.
-// It guards claims; it never chooses a credential (the core's plan does).
+// The embedded store: no server, one process, state kept in a file (a log of operations, replayed
+// on open and compacted when it grows). Leases run on this process's clock. It keeps the same
+// contract as the MySQL and Redis stores and passes the same conformance suite. It guards claims;
+// it never chooses a credential (the core's plan does).
+//
+// Durability: a call resolves only once what it changed is on disk. The changes made while the
+// previous write is out (the calls of one tick: a page's claims) are appended as one record and
+// flushed with one fdatasync. Reads wait for the write in flight too, so no call answers with
+// state that is not on disk. A crash or a power loss loses only calls that had not resolved; a
+// resolved call's change stays, as far as the disk keeps what fdatasync flushed (a drive that
+// acknowledges writes it has not stored defeats this as it does any database).
+//
+// The file (format 3): a header naming the format and how many snapshot lines follow, the snapshot
+// (the live state at the last compaction), then one line per write: a checksum and the JSON array
+// of its operations. A write starts only once the previous one is flushed, so only the last line
+// can be torn: a damaged last line is dropped on open (`tornTail` says where and how much), never
+// fatal. A damaged line with an intact one after it, or in the snapshot, cannot come from a crash:
+// it is ERR_STORE_CORRUPT, and the file is left as it is. Compaction (on open, and in sweep when
+// the log has grown) writes the snapshot to a temporary file, fsyncs it, renames it over the log
+// and fsyncs the directory: a crash leaves the old file or the new one, both whole. A format-2 file
+// (one operation a line, no checksums) is read the same way and rewritten in format 3.
+//
+// One opener at a time: migrate() takes `<file>.lock`, created exclusively and holding the
+// owner's pid and host, and close() removes it. Another opener, in this process or another, gets
+// ERR_STORE_LOCKED. A lock whose owner died (its pid runs no process on this host) is taken over;
+// one from another host, or whose pid a new process reuses, is not: remove it by hand once no
+// process has the store open.
 
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const check = require('./check')
 
-// Format 2: a claim keeps the credential state it was made on, and confirm writes the state the
-// core computed. A format-1 log holds effects to interpret, which this store no longer does.
-const HEADER = '{"weappNotifyStore":2}'
+const FORMAT = 3
 const key = (...parts) => parts.join('\n')
+const sum = (json) => crypto.createHash('sha256').update(json).digest('hex').slice(0, 16)
+const line = (ops) => {
+  const json = `[${ops.join(',')}]`
+  return `${sum(json)} ${json}\n`
+}
+// Operations a snapshot line holds: lines stay small enough to parse without a huge string.
+const SNAPSHOT_LINE = 1000
 
 const lost = (token) =>
   Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const storeError = (code, file, message, cause) => Object.assign(new Error(`${file}: ${message}`, { cause }), { code })
+
+// The operations of one line, or null if it is damaged. Format 2 held one operation a line.
+function decode(text, format) {
+  try {
+    if (format === 2) {
+      const op = JSON.parse(text)
+      return Array.isArray(op) && typeof op[0] === 'string' ? [op] : null
+    }
+    const json = text.slice(17)
+    return text[16] === ' ' && sum(json) === text.slice(0, 16) ? JSON.parse(json) : null
+  } catch {
+    return null
+  }
+}
+
+// The operations a log file holds, and its torn tail: the bytes after its last intact line, when
+// every line from there on is damaged (a write cut short). Anything else damaged is corruption.
+function readLog(file, buf) {
+  const lines = []
+  for (let start = 0; start < buf.length;) {
+    const nl = buf.indexOf(10, start)
+    const end = nl === -1 ? buf.length : nl
+    lines.push({ start, text: nl === -1 ? null : buf.toString('utf8', start, end) })
+    start = end + 1
+  }
+  let header = null
+  try {
+    header = JSON.parse(lines[0]?.text)
+  } catch {}
+  const format = header?.weappNotifyStore
+  if (!(format === 2 && lines[0].text === '{"weappNotifyStore":2}') && !(format === FORMAT && header.snapshot >= 0))
+    throw storeError('ERR_STORE_FORMAT', file, `not a weapp-notify store of format 2 or ${FORMAT}`)
+  const snapshot = format === FORMAT ? header.snapshot : 0
+  const decoded = lines.map((l, i) => (i === 0 || l.text === null ? null : decode(l.text, format)))
+  let last = decoded.length - 1
+  while (last > snapshot && decoded[last] === null) last--
+  for (let i = 1; i <= last; i++)
+    if (decoded[i] === null)
+      throw storeError(
+        'ERR_STORE_CORRUPT',
+        file,
+        `line ${i + 1} (byte ${lines[i].start}) is damaged, ${i <= snapshot ? 'in the snapshot, which was flushed before it was put in place' : 'and an intact line follows it'}: not a torn write; the file is left as it is`,
+      )
+  const tornTail =
+    last < lines.length - 1 ? { offset: lines[last + 1].start, bytes: buf.length - lines[last + 1].start } : null
+  return { ops: decoded.slice(1, last + 1).flat(), tornTail }
+}
+
+// Whether the owner a lock names may still hold it: a live pid on this host, or one we cannot check.
+function mayHold(owner) {
+  if (owner?.host !== os.hostname() || !Number.isSafeInteger(owner.pid)) return true
+  try {
+    process.kill(owner.pid, 0)
+    return true
+  } catch (e) {
+    return e.code !== 'ESRCH'
+  }
+}
+
+// Takes the lock file `lock` for this process. It is created whole and exclusively: a hard link to a
+// flushed file holding our pid, which fails if `lock` exists, so no one ever reads it empty, even
+// after a power loss. A lock whose owner died is removed under a guard lock named after the dead
+// owner, taken the same way, so that of two openers finding it only one removes it.
+function acquire(lock, file) {
+  const me = JSON.stringify({ pid: process.pid, host: os.hostname() })
+  for (;;) {
+    const tmp = `${lock}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`
+    const fd = fs.openSync(tmp, 'wx')
+    try {
+      fs.writeSync(fd, me)
+      fs.fsyncSync(fd)
+      fs.closeSync(fd)
+      fs.linkSync(tmp, lock)
+      return
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e
+    } finally {
+      fs.rmSync(tmp, { force: true })
+    }
+    let text
+    try {
+      text = fs.readFileSync(lock, 'utf8')
+    } catch (e) {
+      if (e.code === 'ENOENT') continue // released meanwhile
+      throw e
+    }
+    let owner = null
+    try {
+      owner = JSON.parse(text)
+    } catch {}
+    if (mayHold(owner))
+      throw storeError(
+        'ERR_STORE_LOCKED',
+        file,
+        `is open elsewhere: ${lock} holds ${text || 'nothing'} (remove it by hand only if no process has the store open)`,
+      )
+    const guard = `${lock}.${owner.pid}`
+    acquire(guard, file)
+    try {
+      if (fs.readFileSync(lock, 'utf8') === text) fs.unlinkSync(lock)
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e
+    } finally {
+      fs.unlinkSync(guard)
+    }
+  }
+}
 
 class EmbeddedStore {
   /** @param {{ file: string, clock?: () => number }} options */
@@ -27,45 +164,121 @@ class EmbeddedStore {
     this.days = new Map() // userId\nday -> { userId, day, pushes, claim: { token, until } | null }
     this.pushLog = new Map() // userId -> push instants
     this.claims = new Map() // token -> claim
-    this.fd = null
-    this.logLines = 0
+    this.fh = null
+    this.locked = false
+    this.opened = false
+    this.logOps = 0
+    this.batch = null // operations waiting for the next write
+    this.written = Promise.resolve() // settles when everything recorded so far is on disk
+    this.compactWanted = false
+    this.failure = null
+    /** What open dropped: the bytes of a write a crash cut short, or null. */
+    this.tornTail = null
   }
 
   async migrate() {
     fs.mkdirSync(path.dirname(this.file), { recursive: true })
-    if (fs.existsSync(this.file)) {
-      const lines = fs.readFileSync(this.file, 'utf8').split('\n').filter(Boolean)
-      if (lines[0] !== HEADER)
-        throw Object.assign(new Error(`${this.file}: not a weapp-notify store of this version (${HEADER})`), {
-          code: 'ERR_STORE_FORMAT',
-        })
-      for (const line of lines.slice(1)) this.apply(JSON.parse(line))
-      this.logLines = lines.length - 1
+    acquire(`${this.file}.lock`, this.file)
+    this.locked = true
+    try {
+      let buf = null
+      try {
+        buf = fs.readFileSync(this.file)
+      } catch (e) {
+        if (e.code !== 'ENOENT') throw e
+      }
+      if (buf !== null) {
+        const { ops, tornTail } = readLog(this.file, buf)
+        for (const op of ops) this.apply(op)
+        this.tornTail = tornTail
+      }
+      // Also drops a torn tail from the file, before anything is appended after it.
+      await this.compact()
+      this.opened = true
+    } catch (e) {
+      await this.close()
+      throw e
     }
-    this.compact()
   }
 
-  // Every change goes through here: applied in memory, then appended to the log.
+  // Every change goes through here: applied in memory, and queued for the next write. The caller
+  // awaits `synced()` before it answers.
   record(op) {
+    this.usable()
     const result = this.apply(op)
-    fs.writeSync(this.fd, JSON.stringify(op) + '\n')
-    this.logLines++
+    if (this.batch === null) {
+      const batch = []
+      this.batch = batch
+      // setImmediate: the calls of this tick join the batch.
+      this.written = this.written.then(() => new Promise(setImmediate)).then(() => this.flush(batch))
+    }
+    this.batch.push(JSON.stringify(op))
+    this.logOps++
     return result
   }
 
-  // Rewrites the log as the live state alone.
-  compact() {
-    const tmp = `${this.file}.tmp`
-    const ops = [HEADER]
+  usable() {
+    if (this.failure) throw this.failure
+    if (!this.opened)
+      throw storeError('ERR_STORE_CLOSED', this.file, 'the store is not open (migrate() opens it, close() ends it)')
+  }
+
+  // Settles once everything recorded so far is on disk (and rejects if that failed).
+  async synced() {
+    this.usable()
+    await this.written
+  }
+
+  // Writes one batch: appended and flushed, or the whole state compacted. A failed write leaves
+  // memory ahead of the file, so the store refuses every later call: reopen it to go on from the file.
+  async flush(batch) {
+    this.batch = null
+    try {
+      if (this.compactWanted) await this.compact()
+      else {
+        const buf = Buffer.from(line(batch))
+        for (let at = 0; at < buf.length;) at += (await this.fh.write(buf, at)).bytesWritten
+        await this.fh.datasync()
+      }
+    } catch (e) {
+      this.failure ??= storeError('ERR_STORE_FAILED', this.file, `a write failed (${e.message}); reopen the store`, e)
+      throw this.failure
+    }
+  }
+
+  // Rewrites the log as the live state alone: a temporary file, flushed, renamed over the log, the
+  // directory flushed so that the rename survives a power loss.
+  async compact() {
+    this.compactWanted = false
+    const ops = []
     for (const { cred } of this.creds.values()) ops.push(JSON.stringify(['put', cred]))
     for (const d of this.days.values()) ops.push(JSON.stringify(['day', d.userId, d.day, d.pushes]))
     for (const [userId, at] of this.pushLog) ops.push(JSON.stringify(['pushes', userId, at]))
     for (const c of this.claims.values()) ops.push(JSON.stringify(['claim', c]))
-    fs.writeFileSync(tmp, ops.join('\n') + '\n')
-    if (this.fd !== null) fs.closeSync(this.fd)
-    fs.renameSync(tmp, this.file)
-    this.fd = fs.openSync(this.file, 'a')
-    this.logLines = ops.length - 1
+    const lines = []
+    for (let i = 0; i < ops.length; i += SNAPSHOT_LINE) lines.push(line(ops.slice(i, i + SNAPSHOT_LINE)))
+    const tmp = `${this.file}.tmp`
+    const out = await fs.promises.open(tmp, 'w')
+    try {
+      await out.writeFile(`${JSON.stringify({ weappNotifyStore: FORMAT, snapshot: lines.length })}\n${lines.join('')}`)
+      await out.sync()
+    } finally {
+      await out.close()
+    }
+    if (this.fh !== null) await this.fh.close()
+    this.fh = null
+    await fs.promises.rename(tmp, this.file)
+    // Windows cannot open a directory to flush it; NTFS journals the rename itself.
+    if (process.platform !== 'win32') {
+      const dir = await fs.promises.open(path.dirname(this.file), 'r')
+      try {
+        await dir.sync()
+      } finally {
+        await dir.close()
+      }
+    }
+    this.fh = await fs.promises.open(this.file, 'a')
+    this.logOps = ops.length
   }
 
   apply([op, ...args]) {
@@ -184,10 +397,12 @@ class EmbeddedStore {
       const { kind, id, userId, templateId = null, usesLeft, expireAt } = cred
       this.record(['save', { kind, id, userId: String(userId), templateId, usesLeft, expireAt }])
     }
+    await this.synced()
   }
 
   async pageUsers(input) {
     const { after, limit, since } = check.pageInput(input)
+    await this.synced()
     const ids = new Set()
     for (const { cred } of this.creds.values()) if (after === null || cred.userId > after) ids.add(cred.userId)
     const page = [...ids].sort().slice(0, limit)
@@ -202,6 +417,7 @@ class EmbeddedStore {
 
   async claim(input) {
     const { userId, day, maxPerDay, credential, leaseMs } = check.claimInput(input)
+    this.usable()
     const now = this.clock()
     const entry = this.creds.get(key(userId, credential.kind, credential.id))
     const slot = this.days.get(key(userId, day))
@@ -211,49 +427,68 @@ class EmbeddedStore {
       entry.cred.usesLeft === credential.usesLeft &&
       (entry.cred.expireAt === null || entry.cred.expireAt > now)
     const dayFree = !slot || (slot.claim === null && slot.pushes < maxPerDay)
-    if (!credFree || !dayFree) return null
+    if (!credFree || !dayFree) {
+      // The refusal may rest on calls not yet on disk: it waits for them too.
+      await this.synced()
+      return null
+    }
     const claim = { token: crypto.randomUUID(), userId, day, credential }
     this.record(['claim', { ...claim, until: now + leaseMs, started: false }])
+    await this.synced()
     return claim
   }
 
-  held(claim) {
+  async held(claim) {
     check.claim(claim)
-    if (!this.claims.has(claim.token)) throw lost(claim.token)
+    this.usable()
+    if (this.claims.has(claim.token)) return
+    await this.synced()
+    throw lost(claim.token)
   }
 
   async confirm(claim, outcome) {
-    this.held(claim)
+    await this.held(claim)
     const { usesLeft, remove, pushed, at } = check.outcome(outcome)
     const entry = this.creds.get(key(claim.userId, claim.credential.kind, claim.credential.id))
-    if (entry && entry.cred.usesLeft !== claim.credential.usesLeft)
+    if (entry && entry.cred.usesLeft !== claim.credential.usesLeft) {
+      await this.synced()
       return { conflict: { usesLeft: entry.cred.usesLeft } }
+    }
     this.record(['confirm', claim.token, usesLeft, remove, pushed, at ?? null])
+    await this.synced()
     return { ok: true }
   }
 
   async release(claim) {
-    this.held(claim)
+    await this.held(claim)
     this.record(['release', claim.token])
+    await this.synced()
   }
 
   async renew(input) {
     const { claims, leaseMs, started } = check.renewal(input)
-    return claims.length ? this.record(['renew', claims.map((c) => c.token), this.clock() + leaseMs, started]) : []
+    const lostTokens = claims.length
+      ? this.record(['renew', claims.map((c) => c.token), this.clock() + leaseMs, started])
+      : []
+    await this.synced()
+    return lostTokens
   }
 
   async removeCredentials(credentials) {
     const list = check.removals(credentials)
-    return list.length ? this.record(['remove', list]) : 0
+    const n = list.length ? this.record(['remove', list]) : 0
+    await this.synced()
+    return n
   }
 
   async takeOverExpired(input = {}) {
     const { leaseMs, limit = 1000 } = check.options(input, 'input', ['leaseMs', 'limit'])
     check.integer(leaseMs, 'leaseMs', 1)
     check.integer(limit, 'limit', 1)
+    this.usable()
     const now = this.clock()
     const expired = [...this.claims.values()].filter((c) => c.until <= now).slice(0, limit)
-    return expired.map((c) => {
+    const taken = expired.map((c) => {
       const { token, userId, day, credential, started } = this.record([
         'retake',
         c.token,
@@ -263,27 +498,39 @@ class EmbeddedStore {
       // A claim of a log written before sends were marked counts as started: its fate is unknown.
       return { token, userId, day, credential, started: started !== false }
     })
+    await this.synced()
+    return taken
   }
 
   async sweep(history) {
     const { since, today } = check.history(history)
     const dropped = this.record(['sweep', since, today])
-    if (this.logLines > 4 * (this.creds.size + this.claims.size + 1000)) this.compact()
+    // The write that carries this sweep compacts instead.
+    if (this.logOps > 4 * (this.creds.size + this.claims.size + 1000)) this.compactWanted = true
+    await this.synced()
     return dropped
   }
 
   async credentials(userId) {
     userId = check.userId(userId, 'userId')
+    await this.synced()
     return [...this.creds.values()].map((e) => e.cred).filter((c) => c.userId === userId)
   }
 
   async pushes(userId) {
-    return this.pushLog.get(check.userId(userId, 'userId')) ?? []
+    userId = check.userId(userId, 'userId')
+    await this.synced()
+    return this.pushLog.get(userId) ?? []
   }
 
+  // Waits for the writes under way, then lets the file and its lock go.
   async close() {
-    if (this.fd !== null) fs.closeSync(this.fd)
-    this.fd = null
+    this.opened = false
+    await this.written.catch(() => {})
+    if (this.fh !== null) await this.fh.close()
+    this.fh = null
+    if (this.locked) fs.rmSync(`${this.file}.lock`, { force: true })
+    this.locked = false
   }
 }
 
