@@ -84,6 +84,11 @@ async function main() {
   const clock = () => now
   const store = opened.store ?? new EmbeddedStore({ file: path.join(dir, 'store.log'), clock })
   await store.migrate()
+  // A crash or power loss mid-write leaves a torn last write, which opening drops: say so.
+  if (store.tornTail)
+    console.log(
+      `${path.relative(process.cwd(), store.file)}: dropped a torn last write (${store.tornTail.bytes} bytes at ${store.tornTail.offset}), never confirmed`,
+    )
   const fake = await createFakeWeChat({ now: clock })
 
   // The fake WeChat lives in memory: teach it the credentials the store still holds.
