@@ -2,7 +2,8 @@
 // Proof on real servers (MariaDB, Redis, a 3-master Redis Cluster): concurrent worker processes,
 // a job fired twice at once, workers killed with SIGKILL mid-batch, and WeChat's faults. The
 // fake WeChat's delivery record and the store must agree: at most one message per user per day,
-// no credential used past its uses, no credential lost.
+// no credential used past its uses, no credential lost. The embedded store's killed writers and
+// torn tails are in embedded-durability.test.js (one process per store: no concurrent workers).
 const { execFile } = require('node:child_process')
 const path = require('node:path')
 const wn = require('..')
@@ -191,6 +192,47 @@ describe.each(servers)('%s under load and faults', (name, factory) => {
       expectOnlyPrepayMissed(fake.deliveries, [...new Set(creds.map((c) => c.userId))], creds, ambiguous)
     },
   )
+
+  test('ids that differ only by trailing spaces, letter case or NFC vs NFD: two workers at once, then the next day', async () => {
+    // Seven users a group, and their formIds, differing only so; the first user also holds two formIds
+    // that differ by a trailing space. The fake WeChat compares ids byte for byte: it is the judge.
+    const variants = (s) => [s, `${s} `, `${s}  `, s.toUpperCase(), s.toLowerCase(), `${s}\u00e9`, `${s}e\u0301`]
+    const form = (userId, id) =>
+      wn.intakeFormId({ userId, formId: fake.issueFormId(userId, { id }), collectedAt: Date.now() })
+    const creds = []
+    const twice = []
+    for (let g = 0; g < 150; g++) {
+      const users = variants(`oPad${g}`)
+      const ids = variants(`Fsame${g}`)
+      users.forEach((userId, i) => creds.push(form(userId, ids[i])))
+      creds.push(form(users[0], `Fown${g}`), form(users[0], `Fown${g} `))
+      twice.push(users[0])
+    }
+    await ctx.store.saveCredentials(creds)
+    const users = [...new Set(creds.map((c) => c.userId))]
+    expect(users).toHaveLength(150 * 7)
+    const both = await Promise.all([1, 2].map(() => worker(env)))
+    for (const w of both) expect([w.code, w.stderr]).toEqual([0, ''])
+    const day0 = fake.deliveries.length
+    const next = await worker({ ...env, DAY_OFFSET: '1' })
+    expect([next.code, next.stderr]).toEqual([0, ''])
+    const result = await audit(ctx.store, fake, creds, [
+      [0, day0],
+      [day0, fake.deliveries.length],
+    ])
+    console.log(
+      `${name}: ${users.length} users whose ids differ only by trailing spaces, case or NFC/NFD: two workers sent ${both.map((w) => w.summary.sent)}, the next day ${next.summary.sent}; ${JSON.stringify(result)}`,
+    )
+    expect(result).toMatchObject({ maxPerUserDay: 1, overUsed: 0, lost: 0 })
+    // Every user once on the first day, byte for byte; the next day those with a second formId.
+    const reached = (from, to) =>
+      fake.deliveries
+        .slice(from, to)
+        .map((d) => d.openid)
+        .sort()
+    expect(reached(0, day0)).toEqual([...users].sort())
+    expect(reached(day0, fake.deliveries.length)).toEqual([...twice].sort())
+  })
 
   test('WeChat faults: -1 both ways, latency, drops, an expiring token, 45009 partway; a rerun finishes', async () => {
     const creds = await seed(ctx.store, fake, 2000, 'F')
