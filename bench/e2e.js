@@ -4,7 +4,8 @@
 // user_id) and against the HTTP ceiling (the same client at the same concurrency firing bare
 // requests; the faster of a run before and one after the others), all at one fake WeChat
 // answering each send after 5 ms, in one run. Needs the servers up (scripts/servers.sh start;
-// source its env.sh). Prints PASS or MISS per target.
+// source its env.sh). At the smaller size it also runs our worker with 2% of sends answered -1
+// (reported beside the unfaulted rate). Prints PASS or MISS per target.
 const { execFile } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
@@ -21,6 +22,8 @@ const { createSeedSchema, sendMessageTask } = require('./seed-port')
 const QUICK = process.argv.includes('--quick')
 const SIZES = QUICK ? [2000, 10000] : [10000, 100000]
 const LATENCY_MS = 5
+// Sends answered -1 in the faulted runs, reported beside the unfaulted rate (no target yet).
+const FAULT_RATE = 0.02
 for (const v of ['MYSQL_URL', 'REDIS_URL'])
   if (!process.env[v])
     throw new Error(`${v} is not set: start the servers (scripts/servers.sh start) and source their env.sh`)
@@ -97,8 +100,9 @@ function cpuShare(profileDir) {
 
 // One day's push of `n` users by our worker on a fresh store. Timed and RSS-measured without the
 // profiler (it grows with the run and would inflate RSS); `profile` runs it under the profiler
-// instead, for the CPU split only.
-async function ours(kind, fake, n, { profile = false } = {}) {
+// instead, for the CPU split only. With `faultRate`, that share of the first `n` sends answer -1
+// without delivering, spread evenly (the retries make up for them).
+async function ours(kind, fake, n, { profile = false, faultRate = 0 } = {}) {
   const users = openids(n)
   const creds = users.map((u) =>
     wn.intakeFormId({ userId: u, formId: fake.issueFormId(String(u)), collectedAt: Date.now() }),
@@ -123,10 +127,14 @@ async function ours(kind, fake, n, { profile = false } = {}) {
   for (let i = 0; i < creds.length; i += 5000) await store.saveCredentials(creds.slice(i, i + 5000))
   await store.close()
   const dir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'wn-prof-')) : null
+  // A latency of 0 is a plain answer: it keeps the -1s apart in the fake's queue of faults.
+  if (faultRate)
+    for (let i = 0; i < n; i++)
+      fake.inject(Math.floor((i + 1) * faultRate) > Math.floor(i * faultRate) ? 'busy' : { type: 'latency', ms: 0 })
   try {
     const out = await child({ ...env, FAKE_URL: fake.url, APPID: fake.appid, SECRET: fake.secret }, dir)
     if (out.summary.sent !== n) throw new Error(`${kind}: sent ${out.summary.sent} of ${n}`)
-    return profile ? { share: cpuShare(dir) } : { ms: out.ms, peakRss: out.peakRss, cpuMs: out.cpuMs }
+    return profile ? { share: cpuShare(dir) } : { ms: out.ms, peakRss: out.peakRss, cpuMs: out.cpuMs, faultRate }
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true })
     if (kind === 'redis') {
@@ -193,6 +201,9 @@ async function main() {
     const before = await ceiling(fake, n)
     for (const kind of ['mariadb', 'redis'])
       results[n][kind] = { ...(await ours(kind, fake, n)), ...(await ours(kind, fake, n, { profile: true })) }
+    if (n === SIZES[0])
+      for (const kind of ['mariadb', 'redis'])
+        results[n][`${kind} ${FAULT_RATE * 100}% -1`] = await ours(kind, fake, n, { faultRate: FAULT_RATE })
     results[n].seedIndexed = await seedPort(fake, n, true)
     if (n === SIZES[0]) results[n].seed = await seedPort(fake, n, false)
     // The ceiling is measured before and after the others, and the faster run counts: a ceiling
@@ -200,11 +211,14 @@ async function main() {
     const after = await ceiling(fake, n)
     results[n] = { ceiling: before.ms <= after.ms ? before : after, ...results[n] }
     for (const [name, r] of Object.entries(results[n])) {
-      const extra = r.peakRss
-        ? `  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  worker CPU ${((r.cpuMs * 1000) / n).toFixed(0)} us/user  weapp-notify's share ${(r.share * 100).toFixed(1)}%`
-        : ''
+      const unfaulted = r.faultRate ? results[n][name.split(' ')[0]] : null
+      const extra = unfaulted
+        ? `  ${((rate(n, r) / rate(n, unfaulted)) * 100).toFixed(0)}% of the unfaulted rate`
+        : r.share
+          ? `  peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  worker CPU ${((r.cpuMs * 1000) / n).toFixed(0)} us/user  weapp-notify's share ${(r.share * 100).toFixed(1)}%`
+          : ''
       rows.push(
-        `${String(n).padEnd(7)} ${name.padEnd(12)} ${(r.ms / 1000).toFixed(2).padStart(8)} s  ${String(rate(n, r)).padStart(7)} users/s${extra}`,
+        `${String(n).padEnd(7)} ${name.padEnd(14)} ${(r.ms / 1000).toFixed(2).padStart(8)} s  ${String(rate(n, r)).padStart(7)} users/s${extra}`,
       )
       console.log(rows[rows.length - 1])
     }
