@@ -154,6 +154,18 @@ function acquire(lock, file) {
   }
 }
 
+// Flushes a directory's entries (a rename, a new file or directory in it) so that they survive a
+// power loss. Windows cannot open a directory to flush it; NTFS journals those changes itself.
+async function syncDir(dir) {
+  if (process.platform === 'win32') return
+  const fh = await fs.promises.open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
 class EmbeddedStore {
   /** @param {{ file: string, clock?: () => number }} options */
   constructor(options) {
@@ -177,7 +189,11 @@ class EmbeddedStore {
   }
 
   async migrate() {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true })
+    // Directories made here are flushed into their parents: the file's own is flushed by compact.
+    const made = fs.mkdirSync(path.dirname(this.file), { recursive: true })
+    if (made !== undefined)
+      for (let dir = path.dirname(this.file); dir !== path.dirname(made); dir = path.dirname(dir))
+        await syncDir(path.dirname(dir))
     acquire(`${this.file}.lock`, this.file)
     this.locked = true
     try {
@@ -268,15 +284,7 @@ class EmbeddedStore {
     if (this.fh !== null) await this.fh.close()
     this.fh = null
     await fs.promises.rename(tmp, this.file)
-    // Windows cannot open a directory to flush it; NTFS journals the rename itself.
-    if (process.platform !== 'win32') {
-      const dir = await fs.promises.open(path.dirname(this.file), 'r')
-      try {
-        await dir.sync()
-      } finally {
-        await dir.close()
-      }
-    }
+    await syncDir(path.dirname(this.file))
     this.fh = await fs.promises.open(this.file, 'a')
     this.logOps = ops.length
   }
