@@ -292,6 +292,41 @@ describe('one opener at a time', () => {
   })
 })
 
+test('a write that fails (the file size limit) fails the store: every later call refuses, a reopen has every resolved call', async () => {
+  // SIGXFSZ ignored: a write past `ulimit -f` (16 KiB) gets EFBIG, after writing what fits.
+  const script = `process.on('SIGXFSZ', () => {})
+    const { EmbeddedStore } = require(${JSON.stringify(require.resolve('../lib/stores/embedded'))})
+    const store = new EmbeddedStore({ file: ${JSON.stringify(file)} })
+    const cred = ${cred.toString()}
+    ;(async () => {
+      await store.migrate()
+      for (let i = 0; ; i++) {
+        try {
+          await store.saveCredentials([cred('u' + i, 'f' + i)])
+          console.log('saved', i)
+        } catch (e) {
+          console.log(e.code, e.cause?.code, e.message.startsWith(${JSON.stringify(file)} + ': a write failed'))
+          const again = await store.credentials('u0').catch((e) => e.code)
+          return console.log(again)
+        }
+      }
+    })()`
+  const out = execFileSync('bash', ['-c', 'ulimit -f 16 && exec "$0" -e "$1"', process.execPath, script], {
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+  expect(out.slice(-2)).toEqual(['ERR_STORE_FAILED EFBIG true', 'ERR_STORE_FAILED'])
+  const saved = out.length - 2
+  expect(saved).toBeGreaterThan(10)
+  const store = await open()
+  // The failed write left what fitted: a torn tail.
+  expect(store.tornTail).not.toBeNull()
+  const page = await store.pageUsers({ after: null, limit: 1e9, since: 0 })
+  expect(page.users.map((u) => u.userId).sort()).toEqual(Array.from({ length: saved }, (_, i) => `u${i}`).sort())
+  await store.close()
+})
+
 test('the calls of one tick share one write; each resolves with it on disk', async () => {
   const store = await open()
   const before = fs.readFileSync(file, 'utf8').split('\n').length
