@@ -62,6 +62,32 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries).toHaveLength(50)
   })
 
+  test('a user waiting on a retry holds up no other page', async () => {
+    // Pages of two users; the first user's first send answers -1, so that it waits for its
+    // backoff (at least 250 ms) before the retry. The users of the later pages go out meanwhile.
+    const ids = await users(6)
+    const inner = httpTransport({ baseUrl: fake.url })
+    let busyOnce = false
+    const transport = {
+      post: async (path, body) => {
+        if (!busyOnce && path.includes('/message/') && JSON.parse(body).touser === ids[0]) {
+          busyOnce = true
+          return { status: 200, json: { errcode: -1, errmsg: 'system busy' } }
+        }
+        return inner.post(path, body)
+      },
+    }
+    try {
+      const summary = await run({ transport, pageSize: 2, concurrency: 2, usersInFlight: 2, random: () => 0 })
+      expect(summary.sent).toBe(6)
+    } finally {
+      inner.close()
+    }
+    // Delivered in order of sending: the retried user last, after every later page's users.
+    expect(fake.deliveries.map((d) => d.openid).at(-1)).toBe(ids[0])
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
   test('a dead formId is dropped and the next one used; the business flag is honoured', async () => {
     const [a, b] = await users(2)
     const soon = Date.now() + 60 * 60000

@@ -482,7 +482,7 @@ async function runDailyPush(options) {
       return store.release(claim)
     }
     summary.recovered++
-    const response = { networkError: 'the fate of this claim\'s send is unknown' }
+    const response = { networkError: "the fate of this claim's send is unknown" }
     const d = wn.classifyOutcome({
       response,
       credentialKind: claim.credential.kind,
@@ -519,6 +519,26 @@ async function runDailyPush(options) {
     await Promise.all(runners)
   }
 
+  // The pages' users share `usersInFlight` places across pages: the next page is read and planned
+  // once every user of this one has started, so that a user waiting on a retry's backoff holds its
+  // own place, not the next page. -> a promise that resolves when the last of `items` has started.
+  const userPlace = limit(usersInFlight)
+  const working = new Set()
+  function startAll(items, work) {
+    return new Promise((resolve) => {
+      let started = 0
+      if (!items.length) return resolve()
+      for (const item of items) {
+        const done = userPlace(async () => {
+          if (++started === items.length) resolve()
+          if (!halted()) await work(item)
+        })
+        working.add(done)
+        done.finally(() => working.delete(done))
+      }
+    })
+  }
+
   const pages =
     options.pages ??
     (async function* () {
@@ -551,9 +571,12 @@ async function runDailyPush(options) {
         failure ??= Object.assign(new Error(`lease renewal: ${e.message}`, { cause: e }), { code: e.code })
     }
   }
-  const renewer = setInterval(() => {
-    renewing ??= renewLeases().finally(() => (renewing = null))
-  }, Math.ceil(leaseMs / 3))
+  const renewer = setInterval(
+    () => {
+      renewing ??= renewLeases().finally(() => (renewing = null))
+    },
+    Math.ceil(leaseMs / 3),
+  )
   renewer.unref()
 
   try {
@@ -574,16 +597,23 @@ async function runDailyPush(options) {
         const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
         await removeDead(page.credentials, dead)
         for (const d of decisions) if (d.action === 'skip') bump(summary.skipped, d.reason)
-        await pool(
+        await startAll(
           decisions.filter((d) => d.action === 'send'),
           (d) => guarded(d.userId, () => pushUser(d, out.has(d.userId))),
         )
         onProgress({ ...summary })
       }
+    await Promise.all(working)
     if (failure) throw failure
     if (options.sweep !== false) summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
     return summary
+  } catch (e) {
+    // A page that could not be read or planned stops the run as a user's error does: the users
+    // of earlier pages still at work send nothing more, and are waited for below.
+    failure ??= e
+    throw e
   } finally {
+    await Promise.all(working)
     clearInterval(renewer)
     await renewing
     if (!options.transport) transport.close()
