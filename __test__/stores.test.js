@@ -453,6 +453,7 @@ describe.each(factories)('%s store', (_name, factory) => {
       'ERR_INVALID_ARGUMENT',
       'credentials[0]',
     )
+    await refused(() => store.saveCredentials([{ ...ok, id: '' }]), 'ERR_INVALID_ARGUMENT', 'credentials[0].id')
     await refused(() => store.saveCredentials('u1'), 'ERR_INVALID_ARGUMENT', 'credentials')
     await refused(() => store.claim(claimOf('u1', ref('formId', '', 1))), 'ERR_INVALID_ARGUMENT', 'credential.id')
     await refused(() => store.claim(claimOf('u1', ref('coupon', 'f', 1))), 'ERR_INVALID_ARGUMENT', 'credential.kind')

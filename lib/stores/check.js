@@ -85,7 +85,9 @@ function credentialRows(value, field) {
   wn.deadCredentials({ credentials: value, now: 0 })
   value.forEach((c, i) => {
     userId(c.userId, `${field}[${i}].userId`)
-    text(c.id, `${field}[${i}].id`)
+    // An empty id is no key a store can hold apart from others; any other id intake refuses is
+    // stored as it comes (legacy rows), and the core lists it dead.
+    if (text(c.id, `${field}[${i}].id`) === '') fail(`${field}[${i}].id`, 'is empty')
     if (c.templateId != null) text(c.templateId, `${field}[${i}].templateId`)
   })
   return value
@@ -104,8 +106,7 @@ const CLAIM_INPUT = ['userId', 'day', 'maxPerDay', 'credential', 'leaseMs']
 function claimInput(value) {
   options(value, 'input', CLAIM_INPUT)
   const credential = credentialRef(value.credential, 'credential')
-  // A row with an empty id can be stored (legacy data; the core lists it dead), never planned.
-  if (credential.id === '') fail('credential.id', 'is empty: no plan sends with it')
+  if (credential.id === '') fail('credential.id', 'is empty')
   return {
     userId: userId(value.userId, 'userId'),
     day: integer(value.day, 'day'),
