@@ -42,6 +42,8 @@ const FAULT_RATE = 0.02
 // "Today's" worker, for the A/B of issue 19: the commit before the page pipeline.
 const BASELINE = process.env.WN_BASELINE ?? 'b97d6b7'
 const ROOT = path.join(__dirname, '..')
+// The repository the baseline is taken from: this checkout, or WN_E2E_GIT when this is an export.
+const GIT = process.env.WN_E2E_GIT ?? ROOT
 for (const v of ['MYSQL_URL', 'REDIS_URL'])
   if (!process.env[v])
     throw new Error(`${v} is not set: start the servers (scripts/servers.sh start) and source their env.sh`)
@@ -88,12 +90,12 @@ function baseline() {
   let tmp = null
   try {
     try {
-      execFileSync('git', ['-C', ROOT, 'rev-parse', '--verify', '--quiet', `${BASELINE}^{commit}`], { stdio: 'pipe' })
+      execFileSync('git', ['-C', GIT, 'rev-parse', '--verify', '--quiet', `${BASELINE}^{commit}`], { stdio: 'pipe' })
     } catch {
-      throw new Error(`no commit ${BASELINE} in ${ROOT} (not a git checkout, or the commit is missing)`)
+      throw new Error(`no commit ${BASELINE} in ${GIT} (not a git checkout, or the commit is missing)`)
     }
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), `wn-baseline-${BASELINE}-`))
-    execSync(`git -C '${ROOT}' archive '${BASELINE}' | tar -x -C '${tmp}'`, { stdio: 'pipe' })
+    execSync(`git -C '${GIT}' archive '${BASELINE}' | tar -x -C '${tmp}'`, { stdio: 'pipe' })
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(tmp, 'node_modules'))
     for (const f of fs.readdirSync(ROOT).filter((f) => /^weapp-notify\..*\.node$/.test(f)))
       fs.symlinkSync(path.join(ROOT, f), path.join(tmp, f))
