@@ -2,7 +2,7 @@
 // The reference worker on every store, against the fake WeChat server: a day's push, dead
 // credentials, reruns, crashed claims, token expiry and the daily quota.
 const wn = require('..')
-const { runDailyPush, TokenKeeper, httpTransport } = require('../lib/worker')
+const { runDailyPush, createPush, TokenKeeper, httpTransport } = require('../lib/worker')
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
 const { factories } = require('./stores')
 
@@ -49,6 +49,66 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     await store.saveCredentials(creds)
     return ids
   }
+
+  const pushOf = (extra = {}) =>
+    createPush({
+      store,
+      message,
+      content,
+      wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+      concurrency: 8,
+      ...extra,
+    })
+  // The store's pages of `limit` users, read up front.
+  async function pagesOf(limit) {
+    const pages = []
+    for (let after = null; ;) {
+      const page = await store.pageUsers({ after, limit, since: 0 })
+      if (page.users.length) pages.push(page)
+      if (page.next === null) return pages
+      after = page.next
+    }
+  }
+
+  test('createPush page by page: each page counts its own users, the counts add up to the summary, a page pushed again sends nothing', async () => {
+    const ids = await users(30)
+    const pages = await pagesOf(10)
+    const push = pushOf()
+    await push.recover()
+    const counts = await Promise.all(pages.map((p) => push.pushPage(p)))
+    expect(counts.map((c) => c.sent)).toEqual([10, 10, 10])
+    expect(push.summary).toMatchObject({ sent: 30, stopped: null })
+    expect(await push.pushPage(pages[1])).toMatchObject({ sent: 0, skipped: { alreadyPushedToday: 10 } })
+    await push.close()
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
+  test('createPush: onBatch hears 45009; a push stopped before its page sends nothing and keeps every credential; pauseUntil holds the first send', async () => {
+    const ids = await users(12)
+    fake.setDailyQuota(4)
+    const events = []
+    const first = pushOf({ concurrency: 1, onBatch: (e) => events.push(e) })
+    const counts = await first.pushPage((await pagesOf(100))[0])
+    await first.close()
+    expect(counts.sent).toBe(4)
+    expect(first.summary.stopped).toBe('stopForToday')
+    expect(events).toContainEqual({ batch: 'stopForToday', errcode: 45009 })
+    fake.newDay()
+    fake.setDailyQuota(Infinity)
+    const stopped = pushOf()
+    stopped.stop('stopForToday')
+    expect(await stopped.pushPage((await pagesOf(100))[0])).toMatchObject({ sent: 0 })
+    await stopped.close()
+    let left = 0
+    for (const id of ids) left += (await store.credentials(id)).length
+    expect(left).toBe(8)
+    const paused = pushOf()
+    const until = Date.now() + 300
+    paused.pauseUntil(until)
+    expect((await paused.pushPage((await pagesOf(100))[0])).sent).toBe(8)
+    await paused.close()
+    expect(Math.min(...fake.deliveries.slice(4).map((d) => d.at))).toBeGreaterThanOrEqual(until)
+  })
 
   test('a day: every user once, credentials spent, a rerun sends nothing', async () => {
     const ids = await users(50, { formIds: 2 })
@@ -481,4 +541,52 @@ test('runDailyPush checks its options: coded errors that start with the option',
   await refused({ ...ok, message: { type: 'templat' } }, 'message.type')
   await refused({ ...ok, policy: { maxPushesPerDay: 0 } }, 'policy.maxPushesPerDay')
   await refused(undefined, 'options')
+})
+
+test('createPush and its methods check their input: coded errors that start with the field', async () => {
+  const store = {
+    claim() {},
+    confirm() {},
+    release() {},
+    removeCredentials() {},
+    takeOverExpired() {},
+    renew() {},
+    credentials() {},
+    pushes() {},
+  }
+  const transport = { post: async () => ({ status: 200, json: { errcode: 0 } }) }
+  const tokens = { get: async () => 't', failed: async () => {} }
+  const ok = { store, message, content, transport, tokens }
+  const refused = (call, field) => {
+    let e
+    try {
+      call()
+    } catch (err) {
+      e = err
+    }
+    expect(e).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(e.message.startsWith(field)).toBe(true)
+  }
+  refused(() => createPush({ ...ok, pages: [] }), 'pages')
+  refused(() => createPush({ ...ok, onBatch: 'log' }), 'onBatch')
+  refused(() => createPush({ ...ok, message: { type: 'sms' } }), 'message.type')
+  const push = createPush(ok)
+  await expect(push.pushPage(null)).rejects.toMatchObject({
+    code: 'ERR_INVALID_ARGUMENT',
+    message: expect.stringMatching(/^page/),
+  })
+  await expect(push.pushPage({ users: 'all' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+  await expect(push.pushPage({ users: [{ userId: 7, pushedAt: 'never' }], credentials: [] })).rejects.toMatchObject({
+    code: 'ERR_INVALID_ARGUMENT',
+  })
+  refused(() => push.stop('tired'), 'reason')
+  refused(() => push.pauseUntil('soon'), 'at')
+  // A page refused stops the push as a user's error does: nothing more is sent.
+  expect(push.halted).toBe(true)
+  await expect(push.close()).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+  const fresh = createPush(ok)
+  expect(fresh.halted).toBe(false)
+  fresh.stop()
+  expect(fresh.summary.stopped).toBe('stopped')
+  await fresh.close()
 })

@@ -25,6 +25,19 @@ export declare class TokenKeeper {
   failed(token: string): Promise<void>
 }
 
+export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped'
+
+/** What one page's work did (`Push.pushPage`): the summary's counts that belong to a page. */
+export interface PageCounts {
+  sent: number
+  skipped: Record<string, number>
+  dead: number
+  deadByReason: Record<string, number>
+  errors: Record<string, number>
+  lostClaims: number
+  unresolved: number
+}
+
 export interface PushSummary {
   sent: number
   /** Skips by plan reason (`alreadyPushedToday`, `noCredential`...) or `after errcode N`. */
@@ -40,9 +53,9 @@ export interface PushSummary {
    * them over): that worker resolves them. Never fatal to the run. */
   lostClaims: number
   /** Why the run stopped early: `stopForToday` (45009), `stopConfigError`, or `tokenUnavailable`
-   * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`). Claims
-   * not yet sent are released, so a rerun picks their users up. */
-  stopped: null | 'stopForToday' | 'stopConfigError' | 'tokenUnavailable'
+   * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`), or
+   * the reason given to `Push.stop`. Claims not yet sent are released, so a rerun picks their users up. */
+  stopped: null | StopReason
   /** Claims of unknown fate resolved at the start (a crashed worker's, or sends a run gave up
    * after an ambiguous answer), by the core's rule for an ambiguous send. */
   recovered: number
@@ -55,10 +68,18 @@ export interface PushSummary {
   swept?: { pushes: number; days: number }
 }
 
+/** An answer's batch decision that is not `continue`, or no token to be had: what a fleet of
+ * workers shares (a queue pauses or stops every worker on it). */
+export interface BatchEvent {
+  batch: 'wait' | 'stopForToday' | 'stopConfigError' | 'tokenUnavailable'
+  /** The answer's errcode (45011, 45009, 40037...); absent for `tokenUnavailable`. */
+  errcode?: number
+  /** For `wait`: how long no send should start. */
+  retryInMs?: number
+}
+
 interface PushOptionsBase {
   store: Store
-  /** Pages to push (default: the store's own `pageUsers`). */
-  pages?: AsyncIterable<Page>
   /** The users the business excludes (e.g. checked in today), asked once per page. */
   excluded?: (userIds: string[]) => Promise<Set<string>>
   message: MessageKind
@@ -79,9 +100,17 @@ interface PushOptionsBase {
   usersInFlight?: number
   /** How long a claim holds before recovery may take it over (default 60000). */
   leaseMs?: number
-  pageSize?: number
   /** Uniform in [0, 1), for retry jitter (default Math.random). */
   random?: () => number
+  /** Told of every answer whose batch decision is not `continue`, and once when no token can be
+   * had. A hook that throws fails the run. */
+  onBatch?: (event: BatchEvent) => void
+}
+
+interface RunOptions {
+  /** Pages to push (default: the store's own `pageUsers`). */
+  pages?: AsyncIterable<Page>
+  pageSize?: number
   onProgress?: (summary: PushSummary) => void
   /** Sweep history older than the policy's window at the end (default true). */
   sweep?: boolean
@@ -89,12 +118,42 @@ interface PushOptionsBase {
 
 /** Where the sends go: WeChat's address and app (the worker makes a keep-alive transport and a
  * TokenKeeper), or your own transport (and then tokens, or wechat's appid and secret). */
-export type PushOptions = PushOptionsBase &
+export type CreatePushOptions = PushOptionsBase &
   (
     | { wechat: { baseUrl: string; appid: string; secret: string }; transport?: Transport; tokens?: TokenKeeper }
     | { wechat: { baseUrl?: string; appid: string; secret: string }; transport: Transport; tokens?: TokenKeeper }
     | { wechat?: undefined; transport: Transport; tokens: TokenKeeper }
   )
+
+export type PushOptions = CreatePushOptions & RunOptions
+
+/** A push carried out page by page: `runDailyPush` is a loop over one, and a queue's page jobs use
+ * one per process. */
+export interface Push {
+  /** The run's live summary. */
+  readonly summary: PushSummary
+  /** Stopped (a stop reason is set) or failed: no send starts any more. */
+  readonly halted: boolean
+  /** Takes over claims whose leases ran out (a crashed worker's, or sends handed over with their
+   * fate unknown) and resolves them by the core's rules. Run it before the first page. */
+  recover(): Promise<void>
+  /** Plans one page (as `store.pageUsers` returns it) with the core, claims, sends and applies;
+   * resolves to this page's own counts once every user of it is done, or rejects with the push's
+   * failure (a `PushUserError`, or the page's own error). */
+  pushPage(page: Page): Promise<PageCounts>
+  /** No send starts from now; claims not yet sent are released. `summary.stopped` keeps the first
+   * reason (default `stopped`). */
+  stop(reason?: StopReason): void
+  /** No send starts before `at` (epoch ms): a pause a whole fleet shares (45011). */
+  pauseUntil(at: number): void
+  /** Waits for the work in flight, stops renewing leases and closes a transport the push made;
+   * rejects with the push's failure, if any. */
+  close(): Promise<void>
+}
+
+/** A push to drive page by page. Wrong options throw `ERR_INVALID_ARGUMENT` (the message starts
+ * with the option); the message and policy are checked by the core before anything is claimed. */
+export declare function createPush(options: CreatePushOptions): Push
 
 /** An error `runDailyPush` rejects with when one user's work threw: the message starts with
  * `user <id>: `, `code` is the original error's, `cause` the original error. */

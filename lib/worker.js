@@ -116,9 +116,8 @@ function limit(n) {
   }
 }
 
-const OPTIONS = [
+const PUSH_OPTIONS = [
   'store',
-  'pages',
   'excluded',
   'message',
   'content',
@@ -130,11 +129,11 @@ const OPTIONS = [
   'concurrency',
   'usersInFlight',
   'leaseMs',
-  'pageSize',
   'random',
-  'onProgress',
-  'sweep',
+  'onBatch',
 ]
+// runDailyPush's own: where the pages come from, and what it does around them.
+const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
 const STORE_METHODS = [
   'claim',
   'confirm',
@@ -145,18 +144,15 @@ const STORE_METHODS = [
   'credentials',
   'pushes',
 ]
+const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped']
 
-// The options' shapes; the message and the policy are the core's to check (see runDailyPush).
-function checkOptions(options) {
-  check.options(options, 'options', OPTIONS)
+// The options' shapes; the message and the policy are the core's to check (see createPush).
+function checkOptions(options, names, storeMethods) {
+  check.options(options, 'options', names)
   const { store, wechat, transport, tokens } = options
   if (store === undefined) check.fail('store', 'is required: a weapp-notify store (embedded, MySQL, Redis)')
   check.object(store, 'store')
-  for (const m of [
-    ...STORE_METHODS,
-    ...(options.pages ? [] : ['pageUsers']),
-    ...(options.sweep === false ? [] : ['sweep']),
-  ])
+  for (const m of storeMethods)
     if (typeof store[m] !== 'function') check.fail('store', `has no ${m}() method: expected a weapp-notify store`)
   check.func(options.content, 'content')
   if (wechat === undefined && transport === undefined)
@@ -181,7 +177,8 @@ function checkOptions(options) {
   }
   if (options.pages !== undefined && typeof options.pages?.[Symbol.asyncIterator] !== 'function')
     check.fail('pages', 'expected an async iterable of pages')
-  for (const f of ['excluded', 'clock', 'random', 'onProgress']) if (options[f] !== undefined) check.func(options[f], f)
+  for (const f of ['excluded', 'clock', 'random', 'onProgress', 'onBatch'])
+    if (options[f] !== undefined) check.func(options[f], f)
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
@@ -196,26 +193,31 @@ const lostClaim = (claim) =>
 const failed = (userId, e) =>
   Object.assign(new Error(`user ${userId}: ${e.message}`, { cause: e }), { code: e.code, userId })
 
+// What one page's work did: the summary's counts that belong to a page.
+const pageCounts = () => ({ sent: 0, skipped: {}, dead: 0, deadByReason: {}, errors: {}, lostClaims: 0, unresolved: 0 })
+
+// Counts go to the run's summary and, for a page's users, to that page's counts too.
+function tally(...into) {
+  return {
+    add: (field, n = 1) => into.forEach((t) => (t[field] += n)),
+    bump: (field, key, n = 1) => into.forEach((t) => bump(t[field], key, n)),
+  }
+}
+
 /**
- * Runs the daily push. Options:
- * - store: a weapp-notify store (embedded, MySQL, Redis) or one with the same contract;
- * - pages: an async iterable of `{ users, credentials }` pages (default: the store's own paging);
- * - excluded: async (userIds) => Set of user ids the business excludes (e.g. checked in today);
- * - message: `{ type: 'template' }` or `{ type: 'subscribe', templateId }`;
- * - content: (userId) => `{ touser, templateId, page?, data, ... }`: the message for one user,
- *   without the credential (the worker adds formId);
- * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive
- *   HTTP to wechat.baseUrl); one of the two is required;
- * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
- *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
- *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
- *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far).
- * Returns the summary: sent, skipped by reason, dead credentials deleted (by reason), errors by
- * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
- * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
+ * A push that carries out the core's decisions page by page: `runDailyPush` is a loop over it, and
+ * a queue's page jobs (weapp-notify/queue) call it the same way. Options as runDailyPush's, but
+ * pages, pageSize, onProgress and sweep, plus `onBatch(event)`: told when an answer's batch decision
+ * is not `continue` (`wait` with retryInMs, `stopForToday`, `stopConfigError`, with the errcode) or
+ * no token could be had (`tokenUnavailable`). -> { recover(), pushPage(page), stop(reason),
+ * pauseUntil(at), summary, halted, close() }
  */
-async function runDailyPush(options) {
-  checkOptions(options)
+function createPush(options) {
+  checkOptions(options, PUSH_OPTIONS, STORE_METHODS)
+  return pushOf(options).push
+}
+
+function pushOf(options) {
   const {
     store,
     excluded = async () => new Set(),
@@ -227,9 +229,8 @@ async function runDailyPush(options) {
     concurrency = 128,
     usersInFlight = concurrency * (options.store.usersPerSend ?? 1),
     leaseMs = 60000,
-    pageSize = 1000,
     random = Math.random,
-    onProgress = () => {},
+    onBatch = () => {},
   } = options
   // The core checks the message and the policy (planning nothing) before anything is claimed.
   wn.planPage({ users: [], credentials: [], message, now: clock(), policy })
@@ -259,6 +260,15 @@ async function runDailyPush(options) {
   // sends, the others are at the store meanwhile.
   const sending = limit(concurrency)
 
+  // The caller's hook; one that throws fails the run as a user's error would.
+  function tell(event) {
+    try {
+      onBatch(event)
+    } catch (e) {
+      failure ??= Object.assign(new Error(`onBatch: ${e.message}`, { cause: e }), { code: e.code })
+    }
+  }
+
   // The local day a claim is booked on; asked again only once the clock leaves its bounds.
   let today = { day: 0, start: 0, end: 0 }
   function dayNow() {
@@ -269,7 +279,7 @@ async function runDailyPush(options) {
 
   // The credentials a plan lists dead are deleted, each only if still unclaimed and as the plan saw
   // it; counted by the core's reason.
-  async function removeDead(credentials, dead) {
+  async function removeDead(credentials, dead, t) {
     const byReason = new Map()
     for (const { index, reason } of dead) {
       if (!byReason.has(reason)) byReason.set(reason, [])
@@ -277,13 +287,13 @@ async function runDailyPush(options) {
     }
     for (const [reason, list] of byReason) {
       const n = await store.removeCredentials(list)
-      summary.dead += n
-      bump(summary.deadByReason, reason, n)
+      t.add('dead', n)
+      t.bump('deadByReason', reason, n)
     }
   }
 
   // One user's decision from fresh rows: after a lost claim or a dead credential.
-  async function replan(userId, excludedUser) {
+  async function replan(userId, excludedUser, t) {
     const credentials = await store.credentials(userId)
     const pushedAt = await store.pushes(userId)
     const { decisions, dead } = wn.planPage({
@@ -293,10 +303,9 @@ async function runDailyPush(options) {
       now: clock(),
       policy,
     })
-    await removeDead(credentials, dead)
+    await removeDead(credentials, dead, t)
     return decisions[0]
   }
-
   // Stores the credential's state after the send, as the core computes it, compare-and-set against
   // the state the claim was made on. If the stored state moved meanwhile (a grant's count grew), the
   // core computes again from it.
@@ -351,7 +360,7 @@ async function runDailyPush(options) {
   }
 
   // Sends one claimed credential until the core says the user is done; returns the final decision.
-  async function deliver(claim, credential, userId, earlierAmbiguous) {
+  async function deliver(claim, credential, userId, earlierAmbiguous, t) {
     let body
     try {
       body = build({
@@ -362,17 +371,17 @@ async function runDailyPush(options) {
       // A message the core refuses (a value over its limit, say), or content() throwing, fails the
       // run, from now on (no send starts while the claim is let go); nothing was sent for this one.
       failure ??= failed(userId, e)
-      await conclude(claim, credential, null, earlierAmbiguous)
+      await conclude(claim, credential, null, earlierAmbiguous, t)
       throw e
     }
     let earlierTokenError = false
     let last = null
     for (let attempt = 1; ; attempt++) {
       if (claim.lost) throw lostClaim(claim)
-      if (halted()) return conclude(claim, credential, last, earlierAmbiguous)
+      if (halted()) return conclude(claim, credential, last, earlierAmbiguous, t)
       if (waitUntil > clock()) await sleep(waitUntil - clock())
-      const token = await orStop(() => tokens.get())
-      if (token === null) return conclude(claim, credential, last, earlierAmbiguous)
+      const token = await orStop(() => tokens.get(), t)
+      if (token === null) return conclude(claim, credential, last, earlierAmbiguous, t)
       // An attempt holds one of the `concurrency` sends from its started mark until its outcome is
       // stored, or until it waits to retry: a crash leaves no more sends of unknown fate than that,
       // but for those waiting on a retry (whose answer was ambiguous). Checked again as the send
@@ -397,16 +406,18 @@ async function runDailyPush(options) {
           now: clock(),
         })
         if (d.errcode !== 0)
-          bump(summary.errors, d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
+          t.bump('errors', d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
         if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
         if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
+        if (d.batch !== 'continue')
+          tell({ batch: d.batch, errcode: d.errcode, ...(d.batch === 'wait' ? { retryInMs: d.retryInMs } : {}) })
         earlierAmbiguous ||= d.ambiguous
-        return d.user === 'retry' ? d : conclude(claim, credential, d, earlierAmbiguous)
+        return d.user === 'retry' ? d : conclude(claim, credential, d, earlierAmbiguous, t)
       })
       if (d === null) continue
       if (d.token === 'refresh') {
         earlierTokenError = true
-        await orStop(() => tokens.failed(token))
+        await orStop(() => tokens.failed(token), t)
       }
       if (d.user !== 'retry') return d
       last = d
@@ -419,9 +430,9 @@ async function runDailyPush(options) {
   // ends now) and the next takeover resolves it by the core's rule for an ambiguous send. A claim
   // none of whose sends went out is released whole (held, it would block a rerun). Otherwise the
   // core's decision is stored.
-  async function conclude(claim, credential, d, earlierAmbiguous) {
+  async function conclude(claim, credential, d, earlierAmbiguous, t) {
     if (earlierAmbiguous && (d === null || d.user === 'retry' || d.user === 'later')) {
-      summary.unresolved++
+      t.add('unresolved')
       handedOver.add(keyOf(claim))
       if ((await store.renew({ claims: [claim], leaseMs: 0 })).length) throw lostClaim(claim)
       return d ?? { user: 'later', credential: 'keep' }
@@ -432,21 +443,22 @@ async function runDailyPush(options) {
     }
     const pushed = d.user === 'pushed'
     await settle(claim, credential, d.credential, pushed)
-    if (pushed) summary.sent++
+    if (pushed) t.add('sent')
     if (d.credential === 'dead') {
-      summary.dead++
-      bump(summary.deadByReason, 'killed')
+      t.add('dead')
+      t.bump('deadByReason', 'killed')
     }
     return d
   }
 
   // A token step (get, or refresh after a failure); if it fails, the run stops: nothing can be sent
   // without a token. Null then.
-  async function orStop(tokenStep) {
+  async function orStop(tokenStep, t) {
     try {
       return await tokenStep()
     } catch (e) {
-      bump(summary.errors, `token ${e.errcode ?? e.code ?? 'error'}`)
+      t.bump('errors', `token ${e.errcode ?? e.code ?? 'error'}`)
+      if (summary.stopped === null) tell({ batch: 'tokenUnavailable' })
       summary.stopped ??= 'tokenUnavailable'
       return null
     }
@@ -454,29 +466,29 @@ async function runDailyPush(options) {
 
   // A planned send: claim, deliver; a lost claim or a dead credential re-plans from fresh rows. A
   // claim lost twice means another worker is pushing this user now: that worker finishes it.
-  async function pushUser(decision, excludedUser) {
+  async function pushUser(decision, excludedUser, t) {
     let lostClaims = 0
     for (let round = 0; round < 6 && decision.action === 'send'; round++) {
       if (halted()) return
       const day = dayNow()
       const { credential, userId } = decision
       const claim = await store.claim({ userId, day, maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
-      if (claim === null && ++lostClaims > 1) return void bump(summary.skipped, 'claimedElsewhere')
-      const d = claim && (await holding(claim, () => deliver(claim, credential, userId, false)))
+      if (claim === null && ++lostClaims > 1) return void t.bump('skipped', 'claimedElsewhere')
+      const d = claim && (await holding(claim, () => deliver(claim, credential, userId, false, t)))
       if (d && d.user !== 'nextCredential') {
-        if (d.user !== 'pushed') bump(summary.skipped, `after errcode ${d.errcode ?? 'none'}`)
+        if (d.user !== 'pushed') t.bump('skipped', `after errcode ${d.errcode ?? 'none'}`)
         return
       }
-      decision = await replan(userId, excludedUser)
+      decision = await replan(userId, excludedUser, t)
     }
-    if (decision.action === 'skip') bump(summary.skipped, decision.reason)
+    if (decision.action === 'skip') t.bump('skipped', decision.reason)
   }
 
   // A claim taken over. One whose send never started changed nothing, and is released. One whose
   // send's fate is unknown (its worker died mid-send, or gave it up after an ambiguous answer) is
   // resolved by the core's rule for an ambiguous send: what the core says of an unknown answer
   // that follows one.
-  async function recover(claim) {
+  async function recoverClaim(claim, t) {
     if (!claim.started) {
       summary.unstarted++
       return store.release(claim)
@@ -494,19 +506,19 @@ async function runDailyPush(options) {
     const credential = (await store.credentials(claim.userId)).find(
       (c) => c.kind === claim.credential.kind && c.id === claim.credential.id,
     )
-    if (credential && d.user === 'retry') return void (await deliver(claim, credential, claim.userId, true))
+    if (credential && d.user === 'retry') return void (await deliver(claim, credential, claim.userId, true, t))
     // A credential gone with its expired key (Redis) leaves nothing to write but the push.
     if (credential) await settle(claim, credential, d.credential, pushed)
     else await store.confirm(claim, { usesLeft: null, remove: true, pushed, at: clock(), keepMs })
-    if (pushed) summary.sent++
+    if (pushed) t.add('sent')
   }
 
   // One user's work; a lost claim is counted, anything else ends the run, naming the user.
-  async function guarded(userId, work) {
+  async function guarded(userId, work, t) {
     try {
       await work()
     } catch (e) {
-      if (e.code === 'ERR_CLAIM_LOST') summary.lostClaims++
+      if (e.code === 'ERR_CLAIM_LOST') t.add('lostClaims')
       else failure ??= failed(userId, e)
     }
   }
@@ -521,35 +533,26 @@ async function runDailyPush(options) {
 
   // The pages' users share `usersInFlight` places across pages: the next page is read and planned
   // once every user of this one has started, so that a user waiting on a retry's backoff holds its
-  // own place, not the next page. -> a promise that resolves when the last of `items` has started.
+  // own place, not the next page. -> { started, done }: promises that resolve when the last of
+  // `items` has started, and when all of them are done.
   const userPlace = limit(usersInFlight)
   const working = new Set()
   function startAll(items, work) {
-    return new Promise((resolve) => {
-      let started = 0
-      if (!items.length) return resolve()
-      for (const item of items) {
-        const done = userPlace(async () => {
-          if (++started === items.length) resolve()
-          if (!halted()) await work(item)
-        })
-        working.add(done)
-        done.finally(() => working.delete(done))
-      }
+    let started = 0
+    let allStarted
+    const startedAll = new Promise((resolve) => (allStarted = resolve))
+    if (!items.length) allStarted()
+    const works = items.map((item) => {
+      const done = userPlace(async () => {
+        if (++started === items.length) allStarted()
+        if (!halted()) await work(item)
+      })
+      working.add(done)
+      done.finally(() => working.delete(done))
+      return done
     })
+    return { started: startedAll, done: Promise.all(works) }
   }
-
-  const pages =
-    options.pages ??
-    (async function* () {
-      for (let after = null; ;) {
-        const { since } = wn.historyWindow({ now: clock(), policy })
-        const page = await store.pageUsers({ after, limit: pageSize, since })
-        if (page.users.length) yield page
-        if (page.next === null) return
-        after = page.next
-      }
-    })()
 
   // The leases of the claims this run holds are renewed while it works on them (a send waiting on
   // its retries may outlast a lease): one store call each third of a lease for all of them. A claim
@@ -579,7 +582,10 @@ async function runDailyPush(options) {
   )
   renewer.unref()
 
-  try {
+  // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
+  // taken over and resolved. Those this push handed over itself are handed over again, not retried.
+  async function recover() {
+    const t = tally(summary)
     while (!halted()) {
       const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
       const again = taken.filter((c) => handedOver.has(keyOf(c)))
@@ -587,37 +593,136 @@ async function runDailyPush(options) {
       if (again.length === taken.length) break
       const fresh = taken.filter((c) => !handedOver.has(keyOf(c)))
       for (const c of fresh) held.set(c.token, c)
-      await pool(fresh, (claim) => guarded(claim.userId, () => holding(claim, () => recover(claim))))
+      await startAll(fresh, (claim) => guarded(claim.userId, () => holding(claim, () => recoverClaim(claim, t)), t))
+        .done
     }
-    if (!halted())
-      for await (const page of pages) {
-        if (halted()) break
-        const out = await excluded(page.users.map((u) => u.userId))
-        const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
-        const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
-        await removeDead(page.credentials, dead)
-        for (const d of decisions) if (d.action === 'skip') bump(summary.skipped, d.reason)
-        await startAll(
-          decisions.filter((d) => d.action === 'send'),
-          (d) => guarded(d.userId, () => pushUser(d, out.has(d.userId))),
-        )
-        onProgress({ ...summary })
+  }
+
+  // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each
+  // planned send started. A page that cannot be read or planned stops the push as a user's error
+  // does. -> { started, done }: done resolves to the page's own counts.
+  async function startPage(page) {
+    try {
+      const counts = pageCounts()
+      const t = tally(summary, counts)
+      check.object(page, 'page')
+      for (const f of ['users', 'credentials'])
+        if (!Array.isArray(page[f])) check.fail(`page.${f}`, 'expected an array')
+      // The rows' shapes are the core's to check (planPage, below).
+      const out = await excluded(page.users.map((u) => u?.userId))
+      const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
+      const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
+      await removeDead(page.credentials, dead, t)
+      for (const d of decisions) if (d.action === 'skip') t.bump('skipped', d.reason)
+      const { started, done } = startAll(
+        decisions.filter((d) => d.action === 'send'),
+        (d) => guarded(d.userId, () => pushUser(d, out.has(d.userId), t), t),
+      )
+      return { started, done: done.then(() => counts) }
+    } catch (e) {
+      failure ??= e
+      throw e
+    }
+  }
+
+  // startPage is runDailyPush's: it reads the next page once this one's users have all started.
+  const push = {
+    summary,
+    get halted() {
+      return halted()
+    },
+    recover,
+    /** Pushes one page; resolves to its own counts once every user of it is done, or rejects with
+     * the push's failure (a user's error, or this page's). */
+    async pushPage(page) {
+      const counts = await (await startPage(page)).done
+      if (failure) throw failure
+      return counts
+    },
+    /** No send starts from now; claims not yet sent are released. */
+    stop(reason = 'stopped') {
+      if (!STOP_REASONS.includes(reason)) check.fail('reason', `expected one of ${STOP_REASONS.join(', ')}`)
+      summary.stopped ??= reason
+    },
+    /** No send starts before `at` (epoch ms). */
+    pauseUntil(at) {
+      check.integer(at, 'at')
+      waitUntil = Math.max(waitUntil, at)
+    },
+    /** Waits for the work in flight, stops renewing leases, closes the transport it made; rejects
+     * with the push's failure, if any. */
+    async close() {
+      await Promise.all(working)
+      clearInterval(renewer)
+      await renewing
+      if (!options.transport) transport.close()
+      if (failure) throw failure
+    },
+  }
+  return { push, startPage }
+}
+
+/**
+ * Runs the daily push. Options:
+ * - store: a weapp-notify store (embedded, MySQL, Redis) or one with the same contract;
+ * - pages: an async iterable of `{ users, credentials }` pages (default: the store's own paging);
+ * - excluded: async (userIds) => Set of user ids the business excludes (e.g. checked in today);
+ * - message: `{ type: 'template' }` or `{ type: 'subscribe', templateId }`;
+ * - content: (userId) => `{ touser, templateId, page?, data, ... }`: the message for one user,
+ *   without the credential (the worker adds formId);
+ * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive
+ *   HTTP to wechat.baseUrl); one of the two is required;
+ * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
+ *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
+ *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
+ *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far),
+ *   onBatch (see createPush).
+ * Returns the summary: sent, skipped by reason, dead credentials deleted (by reason), errors by
+ * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
+ * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
+ */
+async function runDailyPush(options) {
+  checkOptions(
+    options,
+    [...PUSH_OPTIONS, ...RUN_OPTIONS],
+    [...STORE_METHODS, ...(options?.pages ? [] : ['pageUsers']), ...(options?.sweep === false ? [] : ['sweep'])],
+  )
+  const { store, policy = {}, clock = Date.now, pageSize = 1000, onProgress = () => {} } = options
+  const run = Object.fromEntries(Object.entries(options).filter(([k]) => !RUN_OPTIONS.includes(k)))
+  const { push, startPage } = pushOf(run)
+  const pages =
+    options.pages ??
+    (async function* () {
+      for (let after = null; ;) {
+        const { since } = wn.historyWindow({ now: clock(), policy })
+        const page = await store.pageUsers({ after, limit: pageSize, since })
+        if (page.users.length) yield page
+        if (page.next === null) return
+        after = page.next
       }
-    await Promise.all(working)
-    if (failure) throw failure
-    if (options.sweep !== false) summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
-    return summary
-  } catch (e) {
-    // A page that could not be read or planned stops the run as a user's error does: the users
-    // of earlier pages still at work send nothing more, and are waited for below.
-    failure ??= e
-    throw e
+    })()
+  let closed = false
+  try {
+    await push.recover()
+    if (!push.halted)
+      for await (const page of pages) {
+        if (push.halted) break
+        const { started } = await startPage(page)
+        await started
+        onProgress({ ...push.summary })
+      }
+    closed = true
+    await push.close()
+    if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
+    return push.summary
   } finally {
-    await Promise.all(working)
-    clearInterval(renewer)
-    await renewing
-    if (!options.transport) transport.close()
+    // A page that could not be read or planned stops the run as a user's error does: the users of
+    // earlier pages still at work send nothing more, and are waited for.
+    if (!closed) {
+      push.stop()
+      await push.close().catch(() => {})
+    }
   }
 }
 
-module.exports = { runDailyPush, httpTransport, TokenKeeper }
+module.exports = { runDailyPush, createPush, httpTransport, TokenKeeper }
