@@ -95,3 +95,84 @@ test('injected faults: -1 without and with delivery, dropped connections', async
   await expect(send('template', tpl(fake.issueFormId('o1')))).rejects.toThrow()
   expect(fake.deliveries).toHaveLength(2)
 })
+
+describe('stable_token force_refresh: at most 20 a day, 30 s apart', () => {
+  let now
+  let clocked
+  let client
+  beforeEach(async () => {
+    now = Date.parse('2024-03-02T10:00:00+08:00')
+    clocked = await createFakeWeChat({ now: () => now })
+    client = httpTransport({ baseUrl: clocked.url })
+  })
+  afterEach(async () => {
+    client.close()
+    await clocked.close()
+  })
+  const stable = async (force) =>
+    (
+      await client.post(
+        '/cgi-bin/stable_token',
+        JSON.stringify({
+          grant_type: 'client_credential',
+          appid: clocked.appid,
+          secret: clocked.secret,
+          force_refresh: force,
+        }),
+      )
+    ).json
+
+  test('a forced refresh under 30 s after the last is not refreshed, and recorded', async () => {
+    const first = (await stable(false)).access_token
+    const second = (await stable(true)).access_token
+    expect(second).not.toBe(first)
+    expect(clocked.forcedRefreshes).toBe(1)
+    now += 29999
+    expect((await stable(true)).access_token).toBe(second)
+    expect(clocked.forcedRefreshes).toBe(1)
+    expect(clocked.violations).toEqual([{ rule: 'forcedRefreshGap', at: now }])
+    now += 1
+    expect((await stable(true)).access_token).not.toBe(second)
+    expect(clocked.forcedRefreshes).toBe(2)
+    expect(clocked.violations).toHaveLength(1)
+    // The ordinary mode never counts.
+    expect((await stable(false)).access_token).toBeDefined()
+    expect(clocked.forcedRefreshes).toBe(2)
+  })
+
+  test('the 21st forced refresh of a day answers 45009; a new day starts over', async () => {
+    for (let i = 0; i < 20; i++) {
+      expect((await stable(true)).access_token).toBeDefined()
+      now += 30000
+    }
+    expect(await stable(true)).toMatchObject({ errcode: 45009 })
+    expect(clocked.forcedRefreshes).toBe(20)
+    expect(clocked.violations).toEqual([{ rule: 'forcedRefreshesPerDay', at: now }])
+    clocked.newDay()
+    expect((await stable(true)).access_token).toBeDefined()
+    expect(clocked.forcedRefreshes).toBe(21)
+  })
+
+  test('a per-minute quota answers 45011 until the minute turns; every answer is logged', async () => {
+    const t = (await stable(false)).access_token
+    clocked.setMinuteQuota(2)
+    now = Math.floor(now / 60000) * 60000 + 58000
+    const go = async () =>
+      (
+        await client.post(
+          `/cgi-bin/message/wxopen/template/send?access_token=${t}`,
+          JSON.stringify(tpl(clocked.issueFormId('o1'))),
+        )
+      ).json.errcode
+    expect([await go(), await go(), await go()]).toEqual([0, 0, 45011])
+    now += 2000
+    expect(await go()).toBe(0)
+    expect(clocked.answers.map((a) => [a.errcode, a.openid, a.at - a.receivedAt])).toEqual([
+      [0, 'o1', 0],
+      [0, 'o1', 0],
+      [45011, 'o1', 0],
+      [0, 'o1', 0],
+    ])
+    expect(clocked.answers[0].credentialId).toBe(clocked.deliveries[0].credential.id)
+  })
+})

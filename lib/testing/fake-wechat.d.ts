@@ -9,6 +9,24 @@ export interface Delivery {
   at: number
 }
 
+/** An answer of a send API the fake WeChat logged (times by its clock). */
+export interface Answer {
+  api: 'template' | 'subscribe'
+  openid: string | undefined
+  /** The formId or prepay_id of a template send, the template id of a subscribe send. */
+  credentialId: string | undefined
+  errcode: number
+  receivedAt: number
+  at: number
+}
+
+/** A forced stable_token refresh that broke WeChat's rule: past 20 a day (answered 45009), or
+ * under 30 s after the previous one (not refreshed: the token in use is answered). */
+export interface TokenViolation {
+  rule: 'forcedRefreshesPerDay' | 'forcedRefreshGap'
+  at: number
+}
+
 export type Fault =
   | 'busy'
   | 'busyDelivered'
@@ -23,7 +41,13 @@ export interface FakeWeChat {
   appid: string
   secret: string
   deliveries: Delivery[]
+  /** Every answer of the send APIs, in order (a dropped connection answers nothing). */
+  answers: Answer[]
   readonly tokenCalls: number
+  /** stable_token calls with force_refresh that issued a new token. */
+  readonly forcedRefreshes: number
+  /** Forced refreshes that broke WeChat's rule (20 a day, 30 s apart). */
+  violations: TokenViolation[]
   /** Connections clients hold open now (a sender that closed its keep-alive sockets holds none). */
   readonly openConnections: number
   addUser(openid: string): void
@@ -35,19 +59,24 @@ export interface FakeWeChat {
   inject(...faults: Fault[]): void
   expireTokens(): void
   setDailyQuota(n: number): void
+  /** At most `n` sends per API per minute of the fake's clock; 45011 past it. */
+  setMinuteQuota(n: number): void
+  /** The daily quotas and the day's forced refreshes start over. */
   newDay(): void
   close(): Promise<void>
 }
 
 /** Starts a fake WeChat API on loopback: token endpoints and both send APIs, with WeChat's documented
- * answers (41028, 41029, 43101, 47003 per value type, 40001, 45009, 43108...), written independently
- * of weapp-notify's core so that it can catch the core's mistakes. */
+ * answers (41028, 41029, 43101, 47003 per value type, 40001, 45009, 45011, 43108...) and stable_token's
+ * limits on forced refreshes, written independently of weapp-notify's core so that it can catch the
+ * core's mistakes. `now` is its clock: token expiries, minutes, the 30 s between forced refreshes. */
 export declare function createFakeWeChat(options?: {
   appid?: string
   secret?: string
   tokenTtlMs?: number
   graceMs?: number
   dailyQuota?: number
+  minuteQuota?: number
   latencyMs?: number
   pages?: string[]
   templates?: Record<string, 'template' | 'subscribe'>

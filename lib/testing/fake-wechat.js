@@ -7,6 +7,11 @@ const http = require('node:http')
 const crypto = require('node:crypto')
 
 const DAY = 86400000
+const MINUTE = 60000
+// stable_token's force_refresh mode, as WeChat's getStableAccessToken documents it: at most 20 a day,
+// and a forced call less than 30 s after the previous one does not refresh.
+const FORCED_PER_DAY = 20
+const FORCED_GAP_MS = 30000
 const segmenter = new Intl.Segmenter('zh', { granularity: 'grapheme' })
 const chars = (s) => [...segmenter.segment(s)].length
 const HAN = /\p{Script=Han}/u
@@ -38,9 +43,10 @@ function answer(res, body, status = 200) {
 
 /**
  * Starts a fake WeChat on 127.0.0.1. Options: appid, secret, tokenTtlMs (7200 s), graceMs (a
- * replaced token keeps working this long: 5 min), dailyQuota (per API), latencyMs, pages (a list
- * of valid pages; any page when absent), templates ({ id: 'template' | 'subscribe' }; any when
- * absent), now (a clock function for expiries).
+ * replaced token keeps working this long: 5 min), dailyQuota (per API), minuteQuota (per API, per
+ * minute of `now`), latencyMs, pages (a list of valid pages; any page when absent), templates
+ * ({ id: 'template' | 'subscribe' }; any when absent), now (a clock function for expiries, minutes
+ * and the 30 s between forced token refreshes).
  */
 async function createFakeWeChat(options = {}) {
   const o = {
@@ -49,6 +55,7 @@ async function createFakeWeChat(options = {}) {
     tokenTtlMs: 7200000,
     graceMs: 300000,
     dailyQuota: Infinity,
+    minuteQuota: Infinity,
     latencyMs: 0,
     now: Date.now,
     ...options,
@@ -58,10 +65,17 @@ async function createFakeWeChat(options = {}) {
   const grants = new Map() // `${openid}\n${template}` -> count
   const openids = new Set()
   const deliveries = []
+  const answers = []
   const faults = []
   const inFlight = new Set()
   const sentToday = { template: 0, subscribe: 0 }
+  // Sends per API in the minute `minute` of the clock.
+  const thisMinute = { minute: null, template: 0, subscribe: 0 }
   let tokenCalls = 0
+  // Forced refreshes: how many today (newDay() starts over), when the last one was, and the calls
+  // that broke WeChat's rule for them.
+  const forced = { today: 0, total: 0, lastAt: null }
+  const violations = []
 
   function issueToken() {
     tokenCalls++
@@ -93,6 +107,10 @@ async function createFakeWeChat(options = {}) {
       if (!rule || !rule(value)) return { errcode: 47003, errmsg: `argument invalid! data.${key}.value invalid` }
     }
     if (sentToday[api] >= o.dailyQuota) return { errcode: 45009, errmsg: 'reach max api daily quota limit' }
+    const minute = Math.floor(o.now() / MINUTE)
+    if (thisMinute.minute !== minute) Object.assign(thisMinute, { minute, template: 0, subscribe: 0 })
+    if (thisMinute[api] >= o.minuteQuota)
+      return { errcode: 45011, errmsg: 'api minute-quota reach limit  mustslower  retry next minute' }
     let credential
     if (api === 'template') {
       const f = formIds.get(body.form_id)
@@ -107,6 +125,7 @@ async function createFakeWeChat(options = {}) {
       credential = { kind: 'grant', id: body.template_id }
     }
     sentToday[api]++
+    thisMinute[api]++
     deliveries.push({
       api,
       openid,
@@ -131,12 +150,19 @@ async function createFakeWeChat(options = {}) {
       const b = JSON.parse(raw || '{}')
       if (b.appid !== o.appid || b.secret !== o.secret) return answer(res, { errcode: 40013, errmsg: 'invalid appid' })
       const live = [...tokens].find(([, exp]) => exp - o.now() > o.graceMs)
-      return answer(
-        res,
-        live && !b.force_refresh
-          ? { access_token: live[0], expires_in: Math.floor((live[1] - o.now()) / 1000) }
-          : issueToken(),
-      )
+      const current = (token) => ({ access_token: token, expires_in: Math.floor((tokens.get(token) - o.now()) / 1000) })
+      if (!b.force_refresh) return answer(res, live ? current(live[0]) : issueToken())
+      if (forced.today >= FORCED_PER_DAY) {
+        violations.push({ rule: 'forcedRefreshesPerDay', at: o.now() })
+        return answer(res, { errcode: 45009, errmsg: 'reach max api daily quota limit' })
+      }
+      if (forced.lastAt !== null && o.now() - forced.lastAt < FORCED_GAP_MS) {
+        // Too soon after the last forced refresh: WeChat does not refresh, and answers the token in use.
+        violations.push({ rule: 'forcedRefreshGap', at: o.now() })
+        return answer(res, current([...tokens.keys()].pop()))
+      }
+      Object.assign(forced, { today: forced.today + 1, total: forced.total + 1, lastAt: o.now() })
+      return answer(res, issueToken())
     }
     const api = { '/cgi-bin/message/wxopen/template/send': 'template', '/cgi-bin/message/subscribe/send': 'subscribe' }[
       url.pathname
@@ -144,23 +170,40 @@ async function createFakeWeChat(options = {}) {
     if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
     // Faults and latency hit the send APIs only: latencyMs is every answer's delay.
     const fault = faults.length ? faults.shift() : null
+    const receivedAt = o.now()
     if (o.latencyMs) await new Promise((r) => setTimeout(r, o.latencyMs))
-    if (!tokenValid(url))
-      return answer(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' })
     let body
     try {
       body = JSON.parse(raw)
     } catch {
-      return answer(res, { errcode: 47001, errmsg: 'data format error' })
+      body = null
     }
-    if (fault?.type === 'busy') return answer(res, { errcode: -1, errmsg: 'system error' })
+    const logged = (result) => {
+      answers.push({
+        api,
+        openid: body?.touser,
+        credentialId: api === 'template' ? body?.form_id : body?.template_id,
+        errcode: result.errcode,
+        receivedAt,
+        at: o.now(),
+      })
+      return result
+    }
+    if (!tokenValid(url))
+      return answer(
+        res,
+        logged({ errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' }),
+      )
+    if (body === null) return answer(res, logged({ errcode: 47001, errmsg: 'data format error' }))
+    if (fault?.type === 'busy') return answer(res, logged({ errcode: -1, errmsg: 'system error' }))
     if (fault?.type === 'drop') return res.socket.destroy()
-    if (inFlight.has(body.touser)) return answer(res, { errcode: 43108, errmsg: 'concurrent calls to one openid' })
+    if (inFlight.has(body.touser))
+      return answer(res, logged({ errcode: 43108, errmsg: 'concurrent calls to one openid' }))
     inFlight.add(body.touser)
     try {
       // An injected latency is time spent delivering: a second send to the same user meanwhile collides.
       if (fault?.type === 'latency') await new Promise((r) => setTimeout(r, fault.ms))
-      const result = send(api, body)
+      const result = logged(send(api, body))
       if (fault?.type === 'busyDelivered' && result.errcode === 0)
         return answer(res, { errcode: -1, errmsg: 'system error' })
       if (fault?.type === 'dropDelivered') return result.errcode === 0 ? res.socket.destroy() : answer(res, result)
@@ -187,9 +230,20 @@ async function createFakeWeChat(options = {}) {
     secret: o.secret,
     /** What was delivered, in order: { api, openid, templateId, page, data, credential, at }. */
     deliveries,
+    /** Every answer of the send APIs, in order: { api, openid, credentialId (the formId, or the
+     * template id of a subscribe send), errcode, receivedAt, at } (times by `now`). A dropped
+     * connection answers nothing; a busyDelivered send is logged as the 0 it was. */
+    answers,
     get tokenCalls() {
       return tokenCalls
     },
+    /** stable_token calls with force_refresh that issued a new token. */
+    get forcedRefreshes() {
+      return forced.total
+    },
+    /** Forced refreshes that broke WeChat's rule: { rule: 'forcedRefreshesPerDay' (past 20 a day:
+     * answered 45009) | 'forcedRefreshGap' (under 30 s after the last: not refreshed), at }. */
+    violations,
     /** Connections clients hold open now (a sender that closed its keep-alive sockets holds none). */
     get openConnections() {
       return sockets.size
@@ -233,10 +287,15 @@ async function createFakeWeChat(options = {}) {
     setDailyQuota(n) {
       o.dailyQuota = n
     },
-    /** A new day: the daily quotas start over. */
+    /** From now on, at most `n` sends per API per minute (45011 past it). */
+    setMinuteQuota(n) {
+      o.minuteQuota = n
+    },
+    /** A new day: the daily quotas and the day's forced refreshes start over. */
     newDay() {
       sentToday.template = 0
       sentToday.subscribe = 0
+      forced.today = 0
     },
     close() {
       server.closeAllConnections?.()
