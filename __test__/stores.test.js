@@ -134,6 +134,66 @@ describe.each(factories)('%s store', (_name, factory) => {
     ])
   })
 
+  test('userIds cuts the users into ranges (after, until] that pageUsers tiles exactly, in the store’s order', async () => {
+    // Ids whose byte order and UTF-16 order differ (U+FF21 against an astral character), and a user
+    // with many credentials: each store pages in its own order, and both calls keep the same one.
+    const ids = [
+      ...Array.from({ length: 23 }, (_, i) => `r${String(i).padStart(2, '0')}`),
+      'caf\u00e9',
+      'cafe\u0301',
+      '\uff21',
+      '\u{1f600}',
+      'r05 ',
+    ]
+    await store.saveCredentials(ids.map((u) => form(u, `f-${u}`)))
+    await store.saveCredentials([form('r07', 'second'), prepay('r07', 'p'), ...grant('r07', 'T')])
+    const ranges = []
+    let after = null
+    do {
+      const page = await store.userIds({ after, limit: 4 })
+      expect(page.userIds.length).toBe(page.next === null ? page.userIds.length : 4)
+      ranges.push([after, page.next, page.userIds])
+      after = page.next
+    } while (after !== null)
+    const order = ranges.flatMap(([, , u]) => u)
+    expect([...order].sort()).toEqual([...ids].sort())
+    expect(ranges.length).toBe(Math.ceil(ids.length / 4) + (ids.length % 4 === 0 ? 1 : 0))
+    const paged = []
+    for (const [from, until, expected] of ranges) {
+      const seen = []
+      let at = from
+      do {
+        const page = await store.pageUsers({ after: at, until, limit: 3, since: 0 })
+        seen.push(...page.users.map((u) => u.userId))
+        // Nothing of a user past the range is read.
+        const inRange = new Set(page.users.map((u) => u.userId))
+        expect(page.credentials.filter((c) => !inRange.has(c.userId))).toEqual([])
+        at = page.next
+      } while (at !== null)
+      expect(seen).toEqual(expected)
+      paged.push(...seen)
+    }
+    expect(paged).toEqual(order)
+    // A page that fills exactly at `until` ends there; one that stops short goes on.
+    const [a, b, c, d] = order
+    expect(await store.pageUsers({ after: a, until: c, limit: 2, since: 0 })).toMatchObject({
+      users: [{ userId: b }, { userId: c }],
+      next: null,
+    })
+    expect((await store.pageUsers({ after: a, until: d, limit: 2, since: 0 })).next).toBe(c)
+    expect(await store.pageUsers({ after: c, until: b, limit: 2, since: 0 })).toEqual({
+      users: [],
+      credentials: [],
+      next: null,
+    })
+    expect((await store.pageUsers({ after: null, until: undefined, limit: 100, since: 0 })).users).toHaveLength(
+      ids.length,
+    )
+    const r07 = await store.pageUsers({ after: 'r06', until: 'r07', limit: 5, since: 0 })
+    expect(r07.credentials.map((x) => x.id).sort()).toEqual(['T', 'f-r07', 'p', 'second'])
+    expect(await store.userIds({ after: order[order.length - 1], limit: 1 })).toEqual({ userIds: [], next: null })
+  })
+
   test('a claim holds the credential and the user’s day until confirmed, and carries the state it was made on', async () => {
     await store.saveCredentials([form('u1', 'a'), form('u1', 'b')])
     const c = await store.claim(claimOf('u1', ref('formId', 'a', 1)))
@@ -478,6 +538,14 @@ describe.each(factories)('%s store', (_name, factory) => {
       'credentials[0].usesLeft',
     )
     await refused(() => store.pageUsers({ after: null, limit: 10 }), 'ERR_INVALID_ARGUMENT', 'since')
+    await refused(
+      () => store.pageUsers({ after: null, until: 5, limit: 10, since: 0 }),
+      'ERR_INVALID_ARGUMENT',
+      'until',
+    )
+    await refused(() => store.userIds({ after: null }), 'ERR_INVALID_ARGUMENT', 'limit')
+    await refused(() => store.userIds({ after: 7, limit: 1 }), 'ERR_INVALID_ARGUMENT', 'after')
+    await refused(() => store.userIds({ after: null, limit: 1, since: 0 }), 'ERR_INVALID_ARGUMENT', 'since')
     await refused(() => store.renew({ claims: [], leaseMs: -1 }), 'ERR_INVALID_ARGUMENT', 'leaseMs')
     await refused(() => store.renew({ claims: [{ token: 't' }], leaseMs: 1 }), 'ERR_INVALID_ARGUMENT', 'claims[0]')
     await refused(() => store.sweep(Date.now()), 'ERR_INVALID_ARGUMENT', 'history')

@@ -142,10 +142,30 @@ function renewal(value) {
   }
 }
 
-function pageInput(value) {
-  options(value, 'input', ['after', 'limit', 'since'])
+// Where a page of user ids starts (after `after`, null: the first user) and how many it holds.
+function idPage(value) {
   if (value.after !== null) text(value.after, 'after')
-  return { after: value.after, limit: integer(value.limit, 'limit', 1), since: integer(value.since, 'since') }
+  return { after: value.after, limit: integer(value.limit, 'limit', 1) }
+}
+
+/** A page of users: `until` (null or undefined: no bound) is the last user id it may hold. */
+function pageInput(value) {
+  options(value, 'input', ['after', 'until', 'limit', 'since'])
+  const until = value.until ?? null
+  if (until !== null) text(until, 'until')
+  return { ...idPage(value), until, since: integer(value.since, 'since') }
+}
+
+function userIdsInput(value) {
+  options(value, 'input', ['after', 'limit'])
+  return idPage(value)
+}
+
+/** The `next` of a page of ids read in order within these bounds: its last id, or null when it
+ * reached the end (fewer than `limit`) or `until`. */
+function nextAfter(ids, { limit, until = null }) {
+  const last = ids[ids.length - 1]
+  return ids.length === limit && last !== until ? last : null
 }
 
 /** The core's history window (`historyWindow`), as `sweep` takes it. */
@@ -176,6 +196,8 @@ module.exports = {
   outcome,
   renewal,
   pageInput,
+  userIdsInput,
+  nextAfter,
   history,
   credentialRows,
   removals,

@@ -408,19 +408,33 @@ class EmbeddedStore {
     await this.synced()
   }
 
-  async pageUsers(input) {
-    const { after, limit, since } = check.pageInput(input)
-    await this.synced()
+  // Ids of users with any stored credential after `after` and up to `until` (null: no bound), in
+  // JavaScript's string order.
+  idsAfter(after, until, limit) {
     const ids = new Set()
-    for (const { cred } of this.creds.values()) if (after === null || cred.userId > after) ids.add(cred.userId)
-    const page = [...ids].sort().slice(0, limit)
+    for (const { cred } of this.creds.values())
+      if ((after === null || cred.userId > after) && (until === null || cred.userId <= until)) ids.add(cred.userId)
+    return [...ids].sort().slice(0, limit)
+  }
+
+  async pageUsers(input) {
+    const { after, until, limit, since } = check.pageInput(input)
+    await this.synced()
+    const page = this.idsAfter(after, until, limit)
     const inPage = new Set(page)
     const credentials = [...this.creds.values()].map((e) => e.cred).filter((c) => inPage.has(c.userId))
     const users = page.map((userId) => ({
       userId,
       pushedAt: (this.pushLog.get(userId) ?? []).filter((t) => t >= since),
     }))
-    return { users, credentials, next: page.length === limit ? page[page.length - 1] : null }
+    return { users, credentials, next: check.nextAfter(page, { limit, until }) }
+  }
+
+  async userIds(input) {
+    const { after, limit } = check.userIdsInput(input)
+    await this.synced()
+    const userIds = this.idsAfter(after, null, limit)
+    return { userIds, next: check.nextAfter(userIds, { limit }) }
   }
 
   async claim(input) {

@@ -155,14 +155,21 @@ class MysqlStore {
     )
   }
 
+  // Ids of users with any stored credential after `after` and up to `until` (null: no bound), in
+  // byte order: one query on the primary key, reading no other rows.
+  async idsAfter(after, until, limit) {
+    const [rows] = await this.pool.query(
+      `SELECT DISTINCT user_id FROM wn_credential WHERE user_id > ?${until === null ? '' : ' AND user_id <= ?'}
+       ORDER BY user_id LIMIT ?`,
+      until === null ? [after ?? '', limit] : [after ?? '', until, limit],
+    )
+    return rows.map((r) => text(r.user_id))
+  }
+
   /** A page of users with any stored credential, ordered by user id: three queries, whatever the page size. */
   async pageUsers(input) {
-    const { after, limit, since } = check.pageInput(input)
-    const [ids] = await this.pool.query(
-      'SELECT DISTINCT user_id FROM wn_credential WHERE user_id > ? ORDER BY user_id LIMIT ?',
-      [after ?? '', limit],
-    )
-    const page = ids.map((r) => text(r.user_id))
+    const { after, until, limit, since } = check.pageInput(input)
+    const page = await this.idsAfter(after, until, limit)
     if (!page.length) return { users: [], credentials: [], next: null }
     const [creds] = await this.pool.query(
       'SELECT user_id, kind, id, template_id, uses_left, expire_at FROM wn_credential WHERE user_id IN (?)',
@@ -177,8 +184,15 @@ class MysqlStore {
     return {
       users: page.map((userId) => ({ userId, pushedAt: byUser.get(userId) })),
       credentials: creds.map(toCredential),
-      next: page.length === limit ? page[page.length - 1] : null,
+      next: check.nextAfter(page, { limit, until }),
     }
+  }
+
+  /** User ids alone, in pageUsers' order: one query. */
+  async userIds(input) {
+    const { after, limit } = check.userIdsInput(input)
+    const userIds = await this.idsAfter(after, null, limit)
+    return { userIds, next: check.nextAfter(userIds, { limit }) }
   }
 
   /** Claims one planned send, or returns null if the credential (in the state given) or the

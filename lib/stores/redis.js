@@ -388,8 +388,8 @@ class RedisStore {
   /** A page of user ids from the index, each read by one script call, all sent at once. Users whose
    * keys all expired are left out (and dropped from the index by `sweep`). */
   async pageUsers(input) {
-    const { after, limit, since } = check.pageInput(input)
-    const ids = await this.redis.zrangebylex(this.users, after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit)
+    const { after, until, limit, since } = check.pageInput(input)
+    const ids = await this.idsAfter(after, until, limit)
     const reads = await Promise.all(ids.map((u) => this.readUser(u, since)))
     const users = []
     const credentials = []
@@ -398,7 +398,26 @@ class RedisStore {
       credentials.push(...reads[i].credentials)
       users.push({ userId, pushedAt: reads[i].pushedAt })
     })
-    return { users, credentials, next: ids.length === limit ? ids[ids.length - 1] : null }
+    return { users, credentials, next: check.nextAfter(ids, { limit, until }) }
+  }
+
+  // Ids from the index after `after` and up to `until` (null: no bound), in byte order.
+  idsAfter(after, until, limit) {
+    return this.redis.zrangebylex(
+      this.users,
+      after === null ? '-' : `(${after}`,
+      until === null ? '+' : `[${until}`,
+      'LIMIT',
+      0,
+      limit,
+    )
+  }
+
+  /** User ids alone, from the index (pageUsers' order): one call. */
+  async userIds(input) {
+    const { after, limit } = check.userIdsInput(input)
+    const userIds = await this.idsAfter(after, null, limit)
+    return { userIds, next: check.nextAfter(userIds, { limit }) }
   }
 
   field(credential) {

@@ -58,9 +58,17 @@ export interface Store {
   /** Saves credentials as given (legacy rows the core will list dead included): a formId or
    * prepay_id once, a grant adding its accepts to the count. Ids hold at most 128 characters. */
   saveCredentials(credentials: StoredCredential[]): Promise<void>
-  /** Users after `after` (by id) with any stored credential, with their pushes since `since`
-   * (`historyWindow`'s `since`) and all their stored credentials. */
-  pageUsers(input: { after: string | null; limit: number; since: number }): Promise<Page>
+  /** Users after `after` (by id, in the store's own order) with any stored credential, with their
+   * pushes since `since` (`historyWindow`'s `since`) and all their stored credentials. `until`
+   * (null or left out: no bound) is the last id the page may hold: no rows of the users after it
+   * are read, and `next` is `null` once the page reaches it. */
+  pageUsers(input: { after: string | null; until?: string | null; limit: number; since: number }): Promise<Page>
+  /** The ids `pageUsers` pages, in its order, alone: no credential or push is read (on Redis the
+   * index may still name a user whose keys all expired, until `sweep`). A scheduler cuts
+   * the users into disjoint ranges `(after, until]` with it (`next` is the last id of a full page,
+   * `null` after the last), each paged with `pageUsers({ after, until })`. The store's own order is
+   * byte order for MySQL and Redis, JavaScript string order for the embedded store. */
+  userIds(input: { after: string | null; limit: number }): Promise<{ userIds: string[]; next: string | null }>
   /** Claims a planned send atomically: succeeds only while the credential is unclaimed, its stored
    * uses left equal `credential.usesLeft`, it is unexpired by the store's clock, and the user's day
    * has fewer than `maxPerDay` pushes and no other claim. `null` when not: re-plan the user from
