@@ -17,12 +17,18 @@ function fail(field, message) {
 const show = (v) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v) : String(v))
 const typeOf = (v) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v)
 
-/** A plain object whose keys are all among `known`. */
-function options(value, field, known) {
+/** A plain object whose keys are all among `known`; an unknown key's name starts with `place` (an
+ * element's place in a list, `requests[3].`). */
+function options(value, field, known, place = '') {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     fail(field, `expected an object, got ${typeOf(value)}`)
   for (const key of Object.keys(value))
-    if (!known.includes(key)) fail(key, `unknown option (known: ${known.join(', ')})`)
+    if (!known.includes(key)) fail(place + key, `unknown option (known: ${known.join(', ')})`)
+  return value
+}
+
+function array(value, field) {
+  if (!Array.isArray(value)) fail(field, `expected an array, got ${typeOf(value)}`)
   return value
 }
 
@@ -81,7 +87,7 @@ function credentialRef(value, field) {
 
 /** Rows to save: each a credential by the core's reading, with ids a store can hold. */
 function credentialRows(value, field) {
-  if (!Array.isArray(value)) fail(field, `expected an array, got ${typeOf(value)}`)
+  array(value, field)
   wn.deadCredentials({ credentials: value, now: 0 })
   value.forEach((c, i) => {
     userId(c.userId, `${field}[${i}].userId`)
@@ -103,38 +109,48 @@ function claim(value, field = 'claim') {
 }
 
 const CLAIM_INPUT = ['userId', 'day', 'maxPerDay', 'credential', 'leaseMs']
-function claimInput(value) {
-  options(value, 'input', CLAIM_INPUT)
-  const credential = credentialRef(value.credential, 'credential')
-  if (credential.id === '') fail('credential.id', 'is empty')
+/** A claim request; in a list, `place` is where it is (`requests[3].`) and starts its fields' names. */
+function claimInput(value, place = '') {
+  options(value, place ? place.slice(0, -1) : 'input', CLAIM_INPUT, place)
+  const credential = credentialRef(value.credential, `${place}credential`)
+  if (credential.id === '') fail(`${place}credential.id`, 'is empty')
   return {
-    userId: userId(value.userId, 'userId'),
-    day: integer(value.day, 'day'),
-    maxPerDay: integer(value.maxPerDay, 'maxPerDay', 1),
+    userId: userId(value.userId, `${place}userId`),
+    day: integer(value.day, `${place}day`),
+    maxPerDay: integer(value.maxPerDay, `${place}maxPerDay`, 1),
     credential,
-    leaseMs: integer(value.leaseMs, 'leaseMs', 1),
+    leaseMs: integer(value.leaseMs, `${place}leaseMs`, 1),
   }
 }
 
+const claimRequests = (value) => array(value, 'requests').map((r, i) => claimInput(r, `requests[${i}].`))
+
 const OUTCOME = ['usesLeft', 'remove', 'pushed', 'at', 'keepMs']
-function outcome(value) {
-  options(value, 'outcome', OUTCOME)
-  if (value.usesLeft !== null) integer(value.usesLeft, 'usesLeft')
-  boolean(value.remove, 'remove')
-  boolean(value.pushed, 'pushed')
+/** An outcome; in a list, `place` is where it is (`items[3].outcome.`) and starts its fields' names. */
+function outcome(value, place = '') {
+  options(value, place ? place.slice(0, -1) : 'outcome', OUTCOME, place)
+  if (value.usesLeft !== null) integer(value.usesLeft, `${place}usesLeft`)
+  boolean(value.remove, `${place}remove`)
+  boolean(value.pushed, `${place}pushed`)
   if (value.pushed) {
-    integer(value.at, 'at')
-    integer(value.keepMs, 'keepMs', 1)
-  } else if (value.at !== null && value.at !== undefined) integer(value.at, 'at')
+    integer(value.at, `${place}at`)
+    integer(value.keepMs, `${place}keepMs`, 1)
+  } else if (value.at !== null && value.at !== undefined) integer(value.at, `${place}at`)
   return value
 }
+
+/** Outcomes for confirmMany: `{ claim, outcome }` each. */
+const outcomeItems = (value) =>
+  array(value, 'items').map((item, i) => {
+    options(item, `items[${i}]`, ['claim', 'outcome'], `items[${i}].`)
+    return { claim: claim(item.claim, `items[${i}].claim`), outcome: outcome(item.outcome, `items[${i}].outcome.`) }
+  })
 
 /** Claims whose leases to renew: `leaseMs` from now (0: the lease ends now), and `started` when
  * their sends start. */
 function renewal(value) {
   options(value, 'input', ['claims', 'leaseMs', 'started'])
-  if (!Array.isArray(value.claims)) fail('claims', `expected an array, got ${typeOf(value.claims)}`)
-  value.claims.forEach((c, i) => claim(c, `claims[${i}]`))
+  array(value.claims, 'claims').forEach((c, i) => claim(c, `claims[${i}]`))
   return {
     claims: value.claims,
     leaseMs: integer(value.leaseMs, 'leaseMs'),
@@ -175,8 +191,7 @@ function history(value) {
 }
 
 function removals(value, field = 'credentials') {
-  if (!Array.isArray(value)) fail(field, `expected an array, got ${typeOf(value)}`)
-  return value.map((c, i) => ({
+  return array(value, field).map((c, i) => ({
     userId: userId(c?.userId, `${field}[${i}].userId`),
     ...credentialRef(c, `${field}[${i}]`),
   }))
@@ -193,7 +208,9 @@ module.exports = {
   userId,
   claim,
   claimInput,
+  claimRequests,
   outcome,
+  outcomeItems,
   renewal,
   pageInput,
   userIdsInput,

@@ -32,6 +32,7 @@ const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const check = require('./check')
+const many = require('./many')
 
 const FORMAT = 3
 const key = (...parts) => parts.join('\n')
@@ -438,26 +439,37 @@ class EmbeddedStore {
   }
 
   async claim(input) {
-    const { userId, day, maxPerDay, credential, leaseMs } = check.claimInput(input)
-    this.usable()
-    const now = this.clock()
-    const entry = this.creds.get(key(userId, credential.kind, credential.id))
-    const slot = this.days.get(key(userId, day))
-    const credFree =
-      entry &&
-      entry.claim === null &&
-      entry.cred.usesLeft === credential.usesLeft &&
-      (entry.cred.expireAt === null || entry.cred.expireAt > now)
-    const dayFree = !slot || (slot.claim === null && slot.pushes < maxPerDay)
-    if (!credFree || !dayFree) {
-      // The refusal may rest on calls not yet on disk: it waits for them too.
+    return (await this.claimAll([check.claimInput(input)]))[0]
+  }
+
+  async claimMany(requests) {
+    return this.claimAll(check.claimRequests(requests))
+  }
+
+  // Checked claim requests, each decided on the state the ones before it left, in one synchronous
+  // pass: the claims won go to disk in one write.
+  claimAll(requests) {
+    return many.claims(requests, async (chunk) => {
+      this.usable()
+      const now = this.clock()
+      const claims = chunk.map(({ userId, day, maxPerDay, credential, leaseMs }) => {
+        const entry = this.creds.get(key(userId, credential.kind, credential.id))
+        const slot = this.days.get(key(userId, day))
+        const credFree =
+          entry &&
+          entry.claim === null &&
+          entry.cred.usesLeft === credential.usesLeft &&
+          (entry.cred.expireAt === null || entry.cred.expireAt > now)
+        const dayFree = !slot || (slot.claim === null && slot.pushes < maxPerDay)
+        if (!credFree || !dayFree) return null
+        const claim = { token: crypto.randomUUID(), userId, day, credential }
+        this.record(['claim', { ...claim, until: now + leaseMs, started: false }])
+        return claim
+      })
+      // A refusal may rest on calls not yet on disk: it waits for them too.
       await this.synced()
-      return null
-    }
-    const claim = { token: crypto.randomUUID(), userId, day, credential }
-    this.record(['claim', { ...claim, until: now + leaseMs, started: false }])
-    await this.synced()
-    return claim
+      return claims
+    })
   }
 
   async held(claim) {
@@ -469,16 +481,31 @@ class EmbeddedStore {
   }
 
   async confirm(claim, outcome) {
-    await this.held(claim)
-    const { usesLeft, remove, pushed, at } = check.outcome(outcome)
-    const entry = this.creds.get(key(claim.userId, claim.credential.kind, claim.credential.id))
-    if (entry && entry.cred.usesLeft !== claim.credential.usesLeft) {
+    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
+    if (result.lost) throw lost(claim.token)
+    return result
+  }
+
+  async confirmMany(items) {
+    return this.confirmAll(check.outcomeItems(items))
+  }
+
+  // Checked outcomes, in one synchronous pass: those applied go to disk in one write.
+  confirmAll(items) {
+    return many.outcomes(items, async (chunk) => {
+      this.usable()
+      const results = chunk.map(({ claim, outcome: { usesLeft, remove, pushed, at } }) => {
+        if (!this.claims.has(claim.token)) return { lost: true }
+        const entry = this.creds.get(key(claim.userId, claim.credential.kind, claim.credential.id))
+        if (entry && entry.cred.usesLeft !== claim.credential.usesLeft)
+          return { conflict: { usesLeft: entry.cred.usesLeft } }
+        this.record(['confirm', claim.token, usesLeft, remove, pushed, at ?? null])
+        return { ok: true }
+      })
+      // An answer may rest on calls not yet on disk: it waits for them too.
       await this.synced()
-      return { conflict: { usesLeft: entry.cred.usesLeft } }
-    }
-    this.record(['confirm', claim.token, usesLeft, remove, pushed, at ?? null])
-    await this.synced()
-    return { ok: true }
+      return results
+    })
   }
 
   async release(claim) {

@@ -10,6 +10,7 @@ const crypto = require('node:crypto')
 const wn = require('../../index.js')
 const check = require('./check')
 const { coalesce } = require('./coalesce')
+const many = require('./many')
 
 const DAY = 86400000
 
@@ -82,6 +83,7 @@ const toCredential = (r) => ({
   usesLeft: r.uses_left,
   expireAt: r.expire_at === null ? null : Number(r.expire_at),
 })
+const withToken = (request) => ({ ...request, token: crypto.randomUUID() })
 const lost = (token) =>
   Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
 
@@ -105,8 +107,10 @@ class MysqlStore {
     // of one or two per call is what lets the database keep up, and batches grow with the load
     // (about 40 calls at concurrency 128 in the end-to-end benchmark; more batches at a time made
     // them smaller and the push slower).
-    this.claims = coalesce((batch) => this.claimBatch(batch))
-    this.confirms = coalesce((batch) => this.confirmBatch(batch))
+    // Single calls (claim, confirm, release) share batches this way; claimMany and confirmMany
+    // bring their own.
+    this.claims = coalesce((batch) => many.claims(batch, (chunk) => this.claimBatch(chunk)))
+    this.confirms = coalesce((batch) => many.outcomes(batch, (chunk) => this.confirmBatch(chunk)))
   }
 
   async migrate() {
@@ -198,29 +202,37 @@ class MysqlStore {
   /** Claims one planned send, or returns null if the credential (in the state given) or the
    * user's day slot is not to be had. */
   async claim(input) {
-    const { userId, day, maxPerDay, credential, leaseMs } = check.claimInput(input)
-    return this.claims({ token: crypto.randomUUID(), userId, day, maxPerDay, leaseMs, credential })
+    return this.claims(withToken(check.claimInput(input)))
+  }
+
+  /** Claims planned sends set-based: one transaction per 1000 users, its statements as many
+   * whatever the number of users. */
+  async claimMany(requests) {
+    return many.claims(check.claimRequests(requests).map(withToken), (chunk) => this.claimBatch(chunk))
   }
 
   /** Stores the state the core computed on a held claim, if the credential is still in the claimed state. */
   async confirm(claim, outcome) {
-    check.claim(claim)
-    const { usesLeft, remove, pushed, at } = check.outcome(outcome)
-    const result = await this.confirms({ claim, usesLeft, remove, pushed, at: at ?? 0 })
-    if (result === null) throw lost(claim.token)
+    const result = await this.confirms({ claim: check.claim(claim), outcome: check.outcome(outcome) })
+    if (result.lost) throw lost(claim.token)
     return result
   }
 
-  async release(claim) {
-    check.claim(claim)
-    if ((await this.confirms({ claim, release: true })) === null) throw lost(claim.token)
+  /** Outcomes set-based: one transaction per 1000 claims, its statements as many whatever the number. */
+  async confirmMany(items) {
+    return many.outcomes(check.outcomeItems(items), (chunk) => this.confirmBatch(chunk))
   }
 
-  // The claims of one batch, in one transaction. Day slots are taken first, in user order (so that
-  // two workers' batches lock rows in one order and never deadlock); each slot's token then goes to
-  // the claim's credential if that is free and live. A claim that missed either lets go of what it
-  // took before the commit. Only the claims that won are recorded in wn_claim, for recovery.
-  // -> for each claim, itself or null.
+  async release(claim) {
+    // A release is an item without an outcome.
+    if ((await this.confirms({ claim: check.claim(claim) })).lost) throw lost(claim.token)
+  }
+
+  // The claims of one batch, in one transaction, one per user (many.claims). Day slots are taken
+  // first, in user order (so that two workers' batches lock rows in one order and never deadlock);
+  // each slot's token then goes to the claim's credential if that is free and live. A claim that
+  // missed lets go of its slot before the commit. Only the claims that won are recorded in
+  // wn_claim, for recovery. -> for each claim, itself or null.
   async claimBatch(batch) {
     const sorted = [...batch].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
     const tokens = sorted.map((c) => c.token)
@@ -233,8 +245,7 @@ class MysqlStore {
            ON DUPLICATE KEY UPDATE claim_token = IF(claim_token IS NULL AND pushes < ?, VALUES(claim_token), claim_token)`,
           [sorted.filter((c) => c.maxPerDay === maxPerDay).map((c) => [c.userId, c.day, c.token]), maxPerDay],
         )
-      // Two claims on one user's credentials in one batch can cross here (the slot's token reaching
-      // the other claim's credential); the check below sorts them out.
+      // One claim per user: a slot's token can reach no other claim's credential.
       await conn.query(
         `UPDATE wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN wn_credential c ON c.user_id = d.user_id
          SET c.claim_token = d.claim_token
@@ -250,19 +261,11 @@ class MysqlStore {
       const held = new Set(rows.map((r) => r.claim_token))
       const won = sorted.filter((c) => held.has(c.token))
       const missed = sorted.filter((c) => !held.has(c.token))
-      if (missed.length) {
-        const wonKeys = new Set(won.map((c) => JSON.stringify(credentialOf(c))))
-        const strays = missed.map(credentialOf).filter((k) => !wonKeys.has(JSON.stringify(k)))
+      if (missed.length)
         await conn.query(
           'UPDATE wn_user_day SET claim_token = NULL WHERE (user_id, day) IN (?) AND claim_token IN (?)',
           [missed.map(slotOf), missed.map((c) => c.token)],
         )
-        if (strays.length)
-          await conn.query(
-            'UPDATE wn_credential SET claim_token = NULL WHERE (user_id, kind, id) IN (?) AND claim_token IN (?)',
-            [strays, tokens],
-          )
-      }
       if (won.length)
         await conn.query(
           `INSERT INTO wn_claim (token, user_id, day, kind, id, uses_left, started, lease_until) VALUES ${won
@@ -285,42 +288,38 @@ class MysqlStore {
     )
   }
 
-  // The outcomes (and releases) of one batch, in one transaction, reached through their day slots
-  // in user order (as a claim batch takes them). A claim is held while its slot has its token (a
-  // takeover renames it); a token confirmed twice in one batch counts once. An outcome applies only
-  // while its credential holds the claimed uses left; a release changes nothing but the claim.
-  // -> for each: null if its claim was not held, else { ok: true } or { conflict: { usesLeft } }.
+  // The outcomes (and releases) of one batch, one per token (many.outcomes), in one transaction,
+  // reached through their day slots in user order (as a claim batch takes them). A claim is held
+  // while its slot has its token (a takeover renames it). An outcome applies only while its
+  // credential holds the claimed uses left; a release (no outcome) changes nothing but the claim.
+  // -> for each: { lost: true } if its claim was not held, else { ok: true } or { conflict: { usesLeft } }.
   async confirmBatch(batch) {
-    const first = new Map()
-    batch.forEach((o, i) => first.has(o.claim.token) || first.set(o.claim.token, i))
-    const slots = batch.map((o) => slotOf(o.claim))
-    const results = await this.tx(async (conn) => {
+    return this.tx(async (conn) => {
       const [rows] = await conn.query(
         `SELECT d.claim_token, c.uses_left, c.id IS NOT NULL AS present
          FROM wn_user_day d FORCE INDEX (PRIMARY)
            LEFT JOIN wn_credential c ON c.user_id = d.user_id AND c.claim_token = d.claim_token
          WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?) FOR UPDATE`,
-        [slots, [...first.keys()]],
+        [batch.map((o) => slotOf(o.claim)), batch.map((o) => o.claim.token)],
       )
       const found = new Map(rows.map((r) => [r.claim_token, r]))
-      const results = new Map()
       const mine = []
-      for (const i of first.values()) {
-        const o = batch[i]
+      const results = batch.map((o) => {
         const row = found.get(o.claim.token)
-        if (!row) continue
-        if (!o.release && row.present && row.uses_left !== o.claim.credential.usesLeft)
-          results.set(o.claim.token, { conflict: { usesLeft: row.uses_left } })
-        else (results.set(o.claim.token, o.release ? undefined : { ok: true }), mine.push(o))
-      }
+        if (!row) return { lost: true }
+        if (o.outcome && row.present && row.uses_left !== o.claim.credential.usesLeft)
+          return { conflict: { usesLeft: row.uses_left } }
+        mine.push(o)
+        return { ok: true }
+      })
       if (!mine.length) return results
       const tokensOf = (pick) => mine.filter(pick).map((o) => o.claim.token)
       const [all, pushed, removed] = [
         tokensOf(() => true),
-        tokensOf((o) => o.pushed),
-        tokensOf((o) => !o.release && o.remove),
+        tokensOf((o) => o.outcome?.pushed),
+        tokensOf((o) => o.outcome?.remove),
       ]
-      const written = mine.filter((o) => !o.release && !o.remove)
+      const written = mine.filter((o) => o.outcome && !o.outcome.remove)
       const mySlots = mine.map((o) => slotOf(o.claim))
       await conn.query(
         `DELETE w FROM wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN wn_claim w ON w.token = d.claim_token
@@ -341,7 +340,7 @@ class MysqlStore {
            STRAIGHT_JOIN wn_credential c ON c.user_id = d.user_id AND c.claim_token = d.claim_token
          SET c.claim_token = NULL${written.length ? `, c.uses_left = CASE d.claim_token ${cases} ELSE c.uses_left END` : ''}
          WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?)`,
-        [...written.flatMap((o) => [o.claim.token, o.usesLeft]), mySlots, all],
+        [...written.flatMap((o) => [o.claim.token, o.outcome.usesLeft]), mySlots, all],
       )
       // IN (NULL) matches nothing: an empty list stays valid SQL.
       await conn.query(
@@ -351,13 +350,10 @@ class MysqlStore {
       )
       if (pushed.length)
         await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES ?', [
-          mine.filter((o) => o.pushed).map((o) => [o.claim.userId, o.at]),
+          mine.filter((o) => o.outcome?.pushed).map((o) => [o.claim.userId, o.outcome.at]),
         ])
       return results
     })
-    return batch.map((o, i) =>
-      first.get(o.claim.token) === i && results.has(o.claim.token) ? results.get(o.claim.token) : null,
-    )
   }
 
   /** Extends held claims' leases by the database's clock (and marks their sends started); -> the

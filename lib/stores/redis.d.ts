@@ -1,8 +1,9 @@
 import type { Store } from './store'
-export type { Store, Claim, Page, CredentialState, Outcome, HistoryWindow } from './store'
+export type { Store, Claim, ClaimRequest, Page, CredentialState, Outcome, HistoryWindow } from './store'
 
-/** Redis or Redis Cluster through ioredis: one Lua script per claim, confirm and release, over one
- * user's hash-tagged keys; leases on Redis TIME. `prefix` (default "wn", no braces) starts every
+/** Redis or Redis Cluster through ioredis: Lua scripts over users' hash-tagged keys, leases on
+ * Redis TIME. On one Redis a chunk of claims (or outcomes) is one script call, leases included; on
+ * a Cluster one call per hash slot of its users, and two on the lease index. `prefix` (default "wn", no braces) starts every
  * key. The constructor throws `ERR_INVALID_ARGUMENT` for anything but an ioredis client (a URL
  * string, say), a bad prefix or an unknown option. */
 export interface RedisStore extends Store {}
@@ -31,5 +32,6 @@ export declare class FormIdCompat {
   deleteExpire(userId: string | number): Promise<number>
 }
 
-/** The Lua scripts, by command name. */
-export declare const SCRIPTS: Record<string, { numberOfKeys: number; lua: string }>
+/** The Lua scripts, by command name. One without `numberOfKeys` runs over a chunk: a call passes
+ * how many keys follow (EVALSHA's own form). */
+export declare const SCRIPTS: Record<string, { numberOfKeys?: number; lua: string }>

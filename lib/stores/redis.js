@@ -1,8 +1,10 @@
 'use strict'
 // The Redis store (ioredis; standalone or Cluster). Seed 004's sorted set per user, made atomic:
-// every claim, confirm and release is one Lua script over one user's keys, which share a hash tag
-// (`wn:{u:<id>}:...`) and so one cluster slot; on one Redis the same script also records or drops
-// the claim's lease (a second call in a Cluster). Leases run on Redis's clock (TIME).
+// claims and outcomes are Lua scripts over users' keys, each user's sharing a hash tag
+// (`wn:{u:<id>}:...`) and so one cluster slot. On one Redis, one script call takes a whole chunk
+// of claims (or outcomes) and records (or drops) their leases; a Cluster keeps the lease index in
+// its own slot, so there a chunk takes one call on the lease index, one per hash slot of its
+// users, and one more. Leases run on Redis's clock (TIME).
 //
 //   wn:{u:ID}:exp    hash   "kind|id" -> "usesLeft|expireAt"   formIds and prepay_ids, with a TTL:
 //   wn:{u:ID}:expz   zset   "kind|id" scored by expiry          an idle user's credentials vanish
@@ -20,6 +22,7 @@
 const crypto = require('node:crypto')
 const wn = require('../../index.js')
 const check = require('./check')
+const many = require('./many')
 
 const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 // Whether stored uses left ('' for unlimited) are the state a caller read (ARGV, '' for null).
@@ -32,7 +35,8 @@ const USES = "string.sub(v, 1, string.find(v, '|', 1, true) - 1)"
 
 // Script parts over the keys and arguments a script names, so that one text serves a step alone
 // (a Cluster keeps the lease index in its own slot, apart from the user's keys) and two steps in
-// one call (one Redis). A part's `return` ends the step: wrapped in a Lua function to go on.
+// one call (one Redis), for each element of a chunk. A part's `return` ends the step: wrapped in a
+// Lua function to go on.
 
 // A claim's guards and writes (needs `now` and `same`). -> 1 claimed, 0 not
 const claimLua = (k, a) => `
@@ -81,25 +85,6 @@ const confirmLua = (k, a) => `
         redis.call('PEXPIRE', ${k.pushes}, ${a.keepMs})
       end
       return 1`
-const CONFIRM_KEYS = {
-  exp: 'KEYS[1]',
-  expz: 'KEYS[2]',
-  sub: 'KEYS[3]',
-  claims: 'KEYS[4]',
-  days: 'KEYS[5]',
-  pushes: 'KEYS[6]',
-}
-const CONFIRM_ARGS = {
-  field: 'ARGV[1]',
-  day: 'ARGV[2]',
-  token: 'ARGV[3]',
-  expected: 'ARGV[4]',
-  uses: 'ARGV[5]',
-  remove: 'ARGV[6]',
-  pushed: 'ARGV[7]',
-  at: 'ARGV[8]',
-  keepMs: 'ARGV[9]',
-}
 
 // A held claim let go, nothing else changed. -> 1, or 0 if not held
 const releaseLua = (k, a) => `
@@ -114,6 +99,27 @@ const leaseLua = (k, a) =>
 const unleaseLua = (k, a) =>
   `redis.call('ZREM', ${k.z}, ${a.token}) redis.call('HDEL', ${k.info}, ${a.token}) redis.call('SREM', ${k.started}, ${a.token})`
 const LEASE_KEYS = { z: 'KEYS[1]', info: 'KEYS[2]', started: 'KEYS[3]' }
+
+// A script over a chunk: `head` keys first (the lease index, on one Redis), then each element's keys
+// (`keys`, by name) and arguments (`args`) in turn, ARGV holding only the elements'. `step(k, a)` is
+// one element's step, over the Lua names of its keys and arguments. -> the steps' results, in order.
+// Such a script has no `numberOfKeys`: a call names how many keys it passes (RedisStore.evalEach).
+function eachLua(head, keys, args, step) {
+  const at = (names, list, base) => Object.fromEntries(names.map((n, i) => [n, `${list}[${base} + ${i + 1}]`]))
+  return `
+      local function step(kb, ab) ${step(at(keys, 'KEYS', 'kb'), at(args, 'ARGV', 'ab'))} end
+      local out = {}
+      for e = 0, (#KEYS - ${head}) / ${keys.length} - 1 do
+        out[e + 1] = step(${head} + e * ${keys.length}, e * ${args.length})
+      end
+      return out`
+}
+// What each element of a claim or an outcome chunk names, in this order.
+const CLAIM_KEYS = ['exp', 'sub', 'claims', 'days']
+const CLAIM_ARGS = ['token', 'field', 'day', 'max', 'uses']
+const LEASE_ARGS = ['leaseMs', 'info']
+const CONFIRM_KEYS = ['exp', 'expz', 'sub', 'claims', 'days', 'pushes']
+const CONFIRM_ARGS = ['field', 'day', 'token', 'expected', 'uses', 'remove', 'pushed', 'at', 'keepMs']
 
 const SCRIPTS = {
   // KEYS exp expz sub. ARGV kind id usesLeft expireAt.
@@ -135,41 +141,43 @@ const SCRIPTS = {
     numberOfKeys: 3,
     lua: `return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '+inf', 'WITHSCORES') }`,
   },
-  // KEYS exp sub claims days. ARGV field day maxPerDay token usesLeft. -> 1 claimed, 0 not
-  wnClaim: {
-    numberOfKeys: 4,
-    lua: `${NOW_MS} ${SAME}${claimLua(
-      { exp: 'KEYS[1]', sub: 'KEYS[2]', claims: 'KEYS[3]', days: 'KEYS[4]' },
-      { field: 'ARGV[1]', day: 'ARGV[2]', max: 'ARGV[3]', token: 'ARGV[4]', uses: 'ARGV[5]' },
+  // KEYS exp sub claims days, ARGV token field day maxPerDay usesLeft, for each claim of a chunk
+  // (in a Cluster, of one hash slot). -> 1 claimed, 0 not, for each
+  wnClaimMany: {
+    lua: `${NOW_MS} ${SAME}${eachLua(0, CLAIM_KEYS, CLAIM_ARGS, claimLua)}`,
+  },
+  // One Redis: the claims of a chunk and the leases of those won. KEYS z info started, then
+  // wnClaimMany's for each claim. ARGV wnClaimMany's, then leaseMs info, for each. -> as wnClaimMany
+  wnLeaseClaimMany: {
+    lua: `${NOW_MS} ${SAME}${eachLua(
+      3,
+      CLAIM_KEYS,
+      [...CLAIM_ARGS, ...LEASE_ARGS],
+      (k, a) => `
+        local function claim() ${claimLua(k, a)} end
+        if claim() == 0 then return 0 end
+        ${leaseLua(LEASE_KEYS, a)}
+        return 1`,
     )}`,
   },
-  // One Redis: the claim and, if it is won, its lease. KEYS z info started exp sub claims days.
-  // ARGV token leaseMs info field day maxPerDay usesLeft. -> 1 claimed, 0 not
-  wnLeaseClaim: {
-    numberOfKeys: 7,
-    lua: `${NOW_MS} ${SAME}
-      local function claim() ${claimLua(
-        { exp: 'KEYS[4]', sub: 'KEYS[5]', claims: 'KEYS[6]', days: 'KEYS[7]' },
-        { field: 'ARGV[4]', day: 'ARGV[5]', max: 'ARGV[6]', token: 'ARGV[1]', uses: 'ARGV[7]' },
-      )} end
-      if claim() == 0 then return 0 end
-      ${leaseLua(LEASE_KEYS, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
-      return 1`,
+  // KEYS exp expz sub claims days pushes, ARGV field day token expected usesLeft remove pushed at
+  // keepMs, for each outcome of a chunk (in a Cluster, of one hash slot). -> confirmLua's, for each
+  wnConfirmMany: {
+    lua: `${SAME}${eachLua(0, CONFIRM_KEYS, CONFIRM_ARGS, confirmLua)}`,
   },
-  // KEYS exp expz sub claims days pushes. ARGV field day token expected usesLeft remove pushed at keepMs.
-  wnConfirm: {
-    numberOfKeys: 6,
-    lua: `${SAME}${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)}`,
-  },
-  // One Redis: the outcome and, if it applied, forgetting the claim's lease. KEYS as wnConfirm's,
-  // then z info started. ARGV as wnConfirm's.
-  wnConfirmUnlease: {
-    numberOfKeys: 9,
-    lua: `${SAME}
-      local function confirm() ${confirmLua(CONFIRM_KEYS, CONFIRM_ARGS)} end
-      local done = confirm()
-      if done == 1 then ${unleaseLua({ z: 'KEYS[7]', info: 'KEYS[8]', started: 'KEYS[9]' }, { token: 'ARGV[3]' })} end
-      return done`,
+  // One Redis: the outcomes of a chunk and forgetting the leases of those applied. KEYS z info
+  // started, then wnConfirmMany's. ARGV as wnConfirmMany's. -> as wnConfirmMany
+  wnConfirmUnleaseMany: {
+    lua: `${SAME}${eachLua(
+      3,
+      CONFIRM_KEYS,
+      CONFIRM_ARGS,
+      (k, a) => `
+        local function confirm() ${confirmLua(k, a)} end
+        local done = confirm()
+        if done == 1 then ${unleaseLua(LEASE_KEYS, a)} end
+        return done`,
+    )}`,
   },
   // KEYS claims. ARGV field day token. -> 1, or 0 if not held
   wnRelease: {
@@ -200,12 +208,14 @@ const SCRIPTS = {
       end
       return 0`,
   },
-  // KEYS z info started. ARGV token leaseMs info. Records a claim's lease by this node's clock.
+  // KEYS z info started. ARGV token leaseMs info, for each claim. Records the claims' leases by this node's clock.
   wnLease: {
     numberOfKeys: 3,
     lua: `${NOW_MS}
-      ${leaseLua(LEASE_KEYS, { token: 'ARGV[1]', leaseMs: 'ARGV[2]', info: 'ARGV[3]' })}
-      return now`,
+      for i = 1, #ARGV, 3 do
+        ${leaseLua(LEASE_KEYS, { token: 'ARGV[i]', leaseMs: 'ARGV[i + 1]', info: 'ARGV[i + 2]' })}
+      end
+      return 1`,
   },
   // KEYS z started. ARGV leaseMs started tokens... Extends the leases still recorded (and marks
   // their sends started); -> the tokens not recorded. A takeover renames a lease in one step
@@ -249,10 +259,10 @@ const SCRIPTS = {
       end
       return out`,
   },
-  // KEYS z info started. ARGV token. Forgets a lease.
+  // KEYS z info started. ARGV tokens... Forgets their leases.
   wnUnlease: {
     numberOfKeys: 3,
-    lua: `${unleaseLua(LEASE_KEYS, { token: 'ARGV[1]' })} return 1`,
+    lua: `for i = 1, #ARGV do ${unleaseLua(LEASE_KEYS, { token: 'ARGV[i]' })} end return 1`,
   },
   // KEYS exp expz claims. ARGV field. Removes one unclaimed formId/prepay_id; -> 1 if this call removed it
   wnTake: {
@@ -301,6 +311,11 @@ const SCRIPTS = {
   },
 }
 
+// The scripts' digests, as EVALSHA names them.
+const DIGEST = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, { lua }]) => [name, crypto.createHash('sha1').update(lua).digest('hex')]),
+)
+
 const lost = (token) =>
   Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
 const pairs = (flat) => {
@@ -329,10 +344,26 @@ class RedisStore {
     this.prefix = prefix
     this.users = `${prefix}:users`
     this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`, `${prefix}:{claims}:started`]
-    // On one Redis a claim and its lease (and an outcome and forgetting the lease) take one script
-    // call each; a Cluster keeps the lease index in its own slot, so there they take two.
+    // On one Redis a chunk of claims and their leases (and of outcomes and forgetting their leases)
+    // take one script call; a Cluster keeps the lease index in its own slot, and a script call
+    // reaches one slot: there a chunk takes a call per hash slot of its users, and two on the index.
     this.oneNode = !redis.isCluster
-    for (const [name, def] of Object.entries(SCRIPTS)) redis.defineCommand(name, def)
+    // (The Cluster client brings it: ioredis depends on it.)
+    if (!this.oneNode) this.slotOf = require('cluster-key-slot')
+    for (const [name, def] of Object.entries(SCRIPTS))
+      if (def.numberOfKeys !== undefined) redis.defineCommand(name, def)
+  }
+
+  // Runs a script over a chunk (no `numberOfKeys`) by its digest, loading it on first use. Not a
+  // defined command: that one's first argument would be the count of keys, not a key, and a
+  // Cluster's autopipelining would group the call by the count's slot.
+  async evalEach(name, keys, args) {
+    try {
+      return await this.redis.evalsha(DIGEST[name], keys.length, ...keys, ...args)
+    } catch (e) {
+      if (!String(e.message).startsWith('NOSCRIPT')) throw e
+      return this.redis.eval(SCRIPTS[name].lua, keys.length, ...keys, ...args)
+    }
   }
 
   keysOf(userId) {
@@ -425,61 +456,117 @@ class RedisStore {
   }
 
   async claim(input) {
-    const { userId, day, maxPerDay, credential, leaseMs } = check.claimInput(input)
-    const token = crypto.randomUUID()
-    const claim = { token, userId, day, credential }
-    const k = this.keysOf(userId)
-    const field = this.field(credential)
-    const uses = usesArg(credential.usesLeft)
-    if (this.oneNode) {
-      const ok = await this.redis.wnLeaseClaim(
-        ...this.leases,
-        k.exp,
-        k.sub,
-        k.claims,
-        k.days,
-        token,
-        leaseMs,
-        JSON.stringify(claim),
-        field,
+    return (await this.claimAll([check.claimInput(input)]))[0]
+  }
+
+  async claimMany(requests) {
+    return this.claimAll(check.claimRequests(requests))
+  }
+
+  // Checked claim requests. One Redis: one script call a chunk. A Cluster: the chunk's leases are
+  // recorded first (a worker that dies before its claims leaves leases with no claim, which
+  // recovery drops, never a claim recovery cannot see), then one call per hash slot claims, then
+  // the leases of the claims missed are forgotten.
+  claimAll(requests) {
+    return many.claims(requests, async (chunk) => {
+      const claims = chunk.map(({ userId, day, credential }) => ({
+        token: crypto.randomUUID(),
+        userId,
         day,
-        maxPerDay,
-        uses,
-      )
-      return ok === 1 ? claim : null
-    }
-    // The lease is recorded first: a worker that dies between the two steps leaves a lease with
-    // no claim (recovery drops it), never a claim that recovery cannot see.
-    await this.redis.wnLease(...this.leases, token, leaseMs, JSON.stringify(claim))
-    const ok = await this.redis.wnClaim(k.exp, k.sub, k.claims, k.days, field, day, maxPerDay, token, uses)
-    if (ok === 1) return claim
-    await this.redis.wnUnlease(...this.leases, token)
-    return null
+        credential,
+      }))
+      const keys = (i) => ((k) => [k.exp, k.sub, k.claims, k.days])(this.keysOf(chunk[i].userId))
+      const args = (i) => [
+        claims[i].token,
+        this.field(chunk[i].credential),
+        chunk[i].day,
+        chunk[i].maxPerDay,
+        usesArg(chunk[i].credential.usesLeft),
+      ]
+      const lease = (i) => [chunk[i].leaseMs, JSON.stringify(claims[i])]
+      let won
+      if (this.oneNode) {
+        const all = chunk.map((_, i) => i)
+        won = await this.evalEach(
+          'wnLeaseClaimMany',
+          [...this.leases, ...all.flatMap(keys)],
+          all.flatMap((i) => [...args(i), ...lease(i)]),
+        )
+      } else {
+        await this.redis.wnLease(...this.leases, ...claims.flatMap((c, i) => [c.token, ...lease(i)]))
+        won = await this.bySlot(chunk, (part) => this.evalEach('wnClaimMany', part.flatMap(keys), part.flatMap(args)))
+        const missed = claims.filter((_, i) => won[i] !== 1)
+        if (missed.length) await this.redis.wnUnlease(...this.leases, ...missed.map((c) => c.token))
+      }
+      return claims.map((c, i) => (won[i] === 1 ? c : null))
+    })
+  }
+
+  // A Cluster: `call(indices)` once per hash slot of the users of `list` (elements with a `userId`
+  // or a `claim`), all at once. -> the results, in the order of `list`.
+  async bySlot(list, call) {
+    const slots = new Map()
+    list.forEach((x, i) => {
+      const slot = this.slotOf(this.keysOf(x.userId ?? x.claim.userId).claims)
+      if (!slots.has(slot)) slots.set(slot, [])
+      slots.get(slot).push(i)
+    })
+    const results = new Array(list.length)
+    await Promise.all(
+      [...slots.values()].map(async (part) => (await call(part)).forEach((r, j) => (results[part[j]] = r))),
+    )
+    return results
   }
 
   async confirm(claim, outcome) {
-    check.claim(claim)
-    const { usesLeft, remove, pushed, at, keepMs } = check.outcome(outcome)
-    const k = this.keysOf(claim.userId)
-    const keys = [k.exp, k.expz, k.sub, k.claims, k.days, k.pushes]
-    const args = [
-      this.field(claim.credential),
-      claim.day,
-      claim.token,
-      usesArg(claim.credential.usesLeft),
-      usesArg(usesLeft),
-      remove ? 1 : 0,
-      pushed ? 1 : 0,
-      at ?? 0,
-      keepMs ?? 0,
-    ]
-    const done = this.oneNode
-      ? await this.redis.wnConfirmUnlease(...keys, ...this.leases, ...args)
-      : await this.redis.wnConfirm(...keys, ...args)
-    if (done === 0) throw lost(claim.token)
-    if (Array.isArray(done)) return { conflict: { usesLeft: done[1] === '' ? null : Number(done[1]) } }
-    if (!this.oneNode) await this.redis.wnUnlease(...this.leases, claim.token)
-    return { ok: true }
+    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
+    if (result.lost) throw lost(claim.token)
+    return result
+  }
+
+  async confirmMany(items) {
+    return this.confirmAll(check.outcomeItems(items))
+  }
+
+  // Checked outcomes. One Redis: one script call a chunk. A Cluster: one call per hash slot, then
+  // the leases of the claims settled are forgotten in one.
+  confirmAll(items) {
+    return many.outcomes(items, async (chunk) => {
+      const keys = (i) =>
+        ((k) => [k.exp, k.expz, k.sub, k.claims, k.days, k.pushes])(this.keysOf(chunk[i].claim.userId))
+      const args = (i) => {
+        const { claim, outcome } = chunk[i]
+        return [
+          this.field(claim.credential),
+          claim.day,
+          claim.token,
+          usesArg(claim.credential.usesLeft),
+          usesArg(outcome.usesLeft),
+          outcome.remove ? 1 : 0,
+          outcome.pushed ? 1 : 0,
+          outcome.at ?? 0,
+          outcome.keepMs ?? 0,
+        ]
+      }
+      let done
+      if (this.oneNode) {
+        const all = chunk.map((_, i) => i)
+        done = await this.evalEach('wnConfirmUnleaseMany', [...this.leases, ...all.flatMap(keys)], all.flatMap(args))
+      } else {
+        done = await this.bySlot(chunk, (part) =>
+          this.evalEach('wnConfirmMany', part.flatMap(keys), part.flatMap(args)),
+        )
+        const settled = chunk.filter((_, i) => done[i] === 1)
+        if (settled.length) await this.redis.wnUnlease(...this.leases, ...settled.map((o) => o.claim.token))
+      }
+      return done.map((d) =>
+        d === 0
+          ? { lost: true }
+          : Array.isArray(d)
+            ? { conflict: { usesLeft: d[1] === '' ? null : Number(d[1]) } }
+            : { ok: true },
+      )
+    })
   }
 
   async release(claim) {

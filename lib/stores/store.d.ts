@@ -30,6 +30,15 @@ export interface Page {
   next: string | null
 }
 
+/** A planned send to claim: `claim`'s input, one element of `claimMany`'s. */
+export interface ClaimRequest {
+  userId: string | number
+  day: number
+  maxPerDay: number
+  credential: CredentialState
+  leaseMs: number
+}
+
 /** How a send left its credential, computed by the core: `usesLeft` from `applySendEffect`, and
  * `remove` when `deadCredentials` lists the result. */
 export interface Outcome {
@@ -73,13 +82,12 @@ export interface Store {
    * uses left equal `credential.usesLeft`, it is unexpired by the store's clock, and the user's day
    * has fewer than `maxPerDay` pushes and no other claim. `null` when not: re-plan the user from
    * fresh rows. */
-  claim(input: {
-    userId: string | number
-    day: number
-    maxPerDay: number
-    credential: CredentialState
-    leaseMs: number
-  }): Promise<Claim | null>
+  claim(input: ClaimRequest): Promise<Claim | null>
+  /** Claims many planned sends at once, each exactly as `claim` would (a chunk of hundreds of users
+   * costs a few statements or script calls, not a call per user); -> one result per request, in
+   * order. Of several requests for one user, only the first is tried (the later are `null`).
+   * Checked per element: a wrong one fails the whole call, naming it (`requests[3].day`). */
+  claimMany(requests: ClaimRequest[]): Promise<(Claim | null)[]>
   /** Stores the credential state the core computed (and the push), compare-and-set: only while the
    * claim is held (else throws `ERR_CLAIM_LOST`) and the stored uses left still equal
    * `claim.credential.usesLeft`. If they changed meanwhile (a grant's count grew), nothing is
@@ -90,6 +98,13 @@ export interface Store {
     claim: Claim,
     outcome: Outcome,
   ): Promise<{ ok: true; conflict?: undefined } | { conflict: { usesLeft: number | null } }>
+  /** Stores many outcomes at once, each exactly as `confirm` would; -> one result per item, in
+   * order, and `{ lost: true }` where `confirm` would throw `ERR_CLAIM_LOST`. A token given twice
+   * counts once, the first time (the later items are lost). Checked per element
+   * (`items[3].outcome.usesLeft`). */
+  confirmMany(
+    items: { claim: Claim; outcome: Outcome }[],
+  ): Promise<({ ok: true } | { conflict: { usesLeft: number | null } } | { lost: true })[]>
   /** Lets the claim go, changing nothing. Throws `ERR_CLAIM_LOST` if it is not held. */
   release(claim: Claim): Promise<void>
   /** Extends the leases of held claims to `leaseMs` from now by the store's clock (0: the lease
