@@ -494,7 +494,10 @@ class RedisStore {
         )
       } else {
         await this.redis.wnLease(...this.leases, ...claims.flatMap((c, i) => [c.token, ...lease(i)]))
-        won = await this.bySlot(chunk, (part) => this.evalEach('wnClaimMany', part.flatMap(keys), part.flatMap(args)))
+        won = await this.bySlot(
+          chunk.map((r) => r.userId),
+          (part) => this.evalEach('wnClaimMany', part.flatMap(keys), part.flatMap(args)),
+        )
         const missed = claims.filter((_, i) => won[i] !== 1)
         if (missed.length) await this.redis.wnUnlease(...this.leases, ...missed.map((c) => c.token))
       }
@@ -502,16 +505,16 @@ class RedisStore {
     })
   }
 
-  // A Cluster: `call(indices)` once per hash slot of the users of `list` (elements with a `userId`
-  // or a `claim`), all at once. -> the results, in the order of `list`.
-  async bySlot(list, call) {
+  // A Cluster: `call(indices)` once per hash slot of the users given, all at once, each with the
+  // indices of its users. -> one result per user, in order.
+  async bySlot(userIds, call) {
     const slots = new Map()
-    list.forEach((x, i) => {
-      const slot = this.slotOf(this.keysOf(x.userId ?? x.claim.userId).claims)
+    userIds.forEach((userId, i) => {
+      const slot = this.slotOf(this.keysOf(userId).claims)
       if (!slots.has(slot)) slots.set(slot, [])
       slots.get(slot).push(i)
     })
-    const results = new Array(list.length)
+    const results = new Array(userIds.length)
     await Promise.all(
       [...slots.values()].map(async (part) => (await call(part)).forEach((r, j) => (results[part[j]] = r))),
     )
@@ -553,8 +556,9 @@ class RedisStore {
         const all = chunk.map((_, i) => i)
         done = await this.evalEach('wnConfirmUnleaseMany', [...this.leases, ...all.flatMap(keys)], all.flatMap(args))
       } else {
-        done = await this.bySlot(chunk, (part) =>
-          this.evalEach('wnConfirmMany', part.flatMap(keys), part.flatMap(args)),
+        done = await this.bySlot(
+          chunk.map((o) => o.claim.userId),
+          (part) => this.evalEach('wnConfirmMany', part.flatMap(keys), part.flatMap(args)),
         )
         const settled = chunk.filter((_, i) => done[i] === 1)
         if (settled.length) await this.redis.wnUnlease(...this.leases, ...settled.map((o) => o.claim.token))
