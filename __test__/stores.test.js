@@ -399,6 +399,22 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect(await store.claimMany([])).toEqual([])
   })
 
+  test('claimMany and confirmMany past one chunk (1000): every result in its request’s place', async () => {
+    const users = Array.from({ length: 1100 }, (_, i) => `k${String(i).padStart(4, '0')}`)
+    await store.saveCredentials(users.map((u) => form(u, `f-${u}`)))
+    // Every twentieth asks for a state other than the stored one; the last names the first user again.
+    const requests = users.map((u, i) => claimOf(u, ref('formId', `f-${u}`, i % 20 ? 1 : 2)))
+    requests.push(claimOf(users[0], ref('formId', `f-${users[0]}`, 1)))
+    const claims = await store.claimMany(requests)
+    expect(claims.map((c, i) => c !== null && c.userId === requests[i].userId)).toEqual(
+      requests.map((r, i) => i < users.length && i % 20 !== 0),
+    )
+    const items = claims.filter(Boolean).map((c) => ({ claim: c, outcome: outcome(c, 'consume') }))
+    const results = await store.confirmMany([...items, items[1040]])
+    expect(results).toEqual([...items.map(() => ({ ok: true })), { lost: true }])
+    expect(await store.pushes(items[1040].claim.userId)).toEqual([now])
+  })
+
   test('confirmMany applies each outcome as confirm would: ok, conflict and lost in one call, a token counting once', async () => {
     await store.saveCredentials([
       form('a', 'fa'),
