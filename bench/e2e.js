@@ -291,6 +291,19 @@ async function seedPort(fake, server, n, indexed) {
   }
 }
 
+// Which commit a run measured, and whether the code it ran had uncommitted changes.
+function describeCheckout() {
+  const git = (...args) =>
+    execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+  try {
+    const head = git('log', '-1', '--format=%h %s')
+    const dirty = git('status', '--porcelain', '--', 'lib', 'index.js', 'binding.js')
+    return ` at ${head.length > 72 ? `${head.slice(0, 71)}…` : head}${dirty ? ` (lib/ has uncommitted changes: ${dirty.split('\n').length} files)` : ''}`
+  } catch {
+    return ' (not a git checkout)'
+  }
+}
+
 async function main() {
   const fake = await createFakeWeChat({ latencyMs: LATENCY_MS })
   const servers = {
@@ -310,23 +323,7 @@ async function main() {
   console.log(
     `# end to end: fake WeChat answering after ${LATENCY_MS} ms, concurrency 128; ${os.cpus().length} x ${os.cpus()[0].model}, node ${process.version}`,
   )
-  console.log(
-    `# ours: ${ROOT}${(() => {
-      try {
-        const head = execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim()
-        const dirty = execFileSync(
-          'git',
-          ['-C', ROOT, 'status', '--porcelain', '--', 'lib', 'index.js', 'binding.js'],
-          {
-            encoding: 'utf8',
-          },
-        ).trim()
-        return ` at ${head.length > 72 ? `${head.slice(0, 71)}…` : head}${dirty ? ` (lib/ has uncommitted changes: ${dirty.split('\n').length} files)` : ''}`
-      } catch {
-        return ' (not a git checkout)'
-      }
-    })()}`,
-  )
+  console.log(`# ours: ${ROOT}${describeCheckout()}`)
   console.log(`# baseline: ${base.impl ? `${BASELINE}, extracted to ${base.tmp}` : base.why}`)
   for (const [kind, s] of Object.entries(servers)) console.log(`# ${kind} server: ${s.pid ? `pid ${s.pid}` : s.why}`)
   const results = {}
