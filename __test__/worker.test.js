@@ -513,7 +513,9 @@ test('TokenKeeper serves the cached token until the core says it is due, then as
 test('runDailyPush checks its options: coded errors that start with the option', async () => {
   const store = {
     claim() {},
+    claimMany() {},
     confirm() {},
+    confirmMany() {},
     release() {},
     removeCredentials() {},
     takeOverExpired() {},
@@ -546,7 +548,9 @@ test('runDailyPush checks its options: coded errors that start with the option',
 test('createPush and its methods check their input: coded errors that start with the field', async () => {
   const store = {
     claim() {},
+    claimMany() {},
     confirm() {},
+    confirmMany() {},
     release() {},
     removeCredentials() {},
     takeOverExpired() {},

@@ -136,6 +136,8 @@ const PUSH_OPTIONS = [
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
 const STORE_METHODS = [
   'claim',
+  'claimMany',
+  'confirmMany',
   'confirm',
   'release',
   'renew',
@@ -314,7 +316,7 @@ function pushOf(options) {
       const at = clock()
       const after = wn.applySendEffect({ credential: { ...credential, usesLeft: claim.credential.usesLeft }, effect })
       const remove = wn.deadCredentials({ credentials: [after], now: at }).length > 0
-      const { conflict } = await store.confirm(claim, { usesLeft: after.usesLeft, remove, pushed, at, keepMs })
+      const { conflict } = await confirm(claim, { usesLeft: after.usesLeft, remove, pushed, at, keepMs })
       if (!conflict) return
       // Each conflict is a save that landed in between: a handful in a row means something is wrong.
       if (round === 5)
@@ -323,6 +325,14 @@ function pushOf(options) {
         })
       claim = { ...claim, credential: { ...claim.credential, usesLeft: conflict.usesLeft } }
     }
+  }
+
+  // Outcomes are stored together: those that arrive while a call is out go in the next one.
+  const confirming = coalesce((items) => store.confirmMany(items))
+  async function confirm(claim, outcome) {
+    const result = await confirming({ claim, outcome })
+    if (result.lost) throw lostClaim(claim)
+    return result
   }
 
   // Claims this run handed over with their fate unknown: taken again in the same run, they are
@@ -466,13 +476,16 @@ function pushOf(options) {
 
   // A planned send: claim, deliver; a lost claim or a dead credential re-plans from fresh rows. A
   // claim lost twice means another worker is pushing this user now: that worker finishes it.
-  async function pushUser(decision, excludedUser, t) {
+  // The first claim comes with the decision, made with its page's chunk (null if lost there).
+  async function pushUser(decision, excludedUser, t, claimed) {
     let lostClaims = 0
     for (let round = 0; round < 6 && decision.action === 'send'; round++) {
-      if (halted()) return
-      const day = dayNow()
+      if (halted()) return void (round === 0 && claimed && (await holding(claimed, () => store.release(claimed))))
       const { credential, userId } = decision
-      const claim = await store.claim({ userId, day, maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
+      const claim =
+        round === 0
+          ? claimed
+          : await store.claim({ userId, day: dayNow(), maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
       if (claim === null && ++lostClaims > 1) return void t.bump('skipped', 'claimedElsewhere')
       const d = claim && (await holding(claim, () => deliver(claim, credential, userId, false, t)))
       if (d && d.user !== 'nextCredential') {
@@ -509,7 +522,7 @@ function pushOf(options) {
     if (credential && d.user === 'retry') return void (await deliver(claim, credential, claim.userId, true, t))
     // A credential gone with its expired key (Redis) leaves nothing to write but the push.
     if (credential) await settle(claim, credential, d.credential, pushed)
-    else await store.confirm(claim, { usesLeft: null, remove: true, pushed, at: clock(), keepMs })
+    else await confirm(claim, { usesLeft: null, remove: true, pushed, at: clock(), keepMs })
     if (pushed) t.add('sent')
   }
 
@@ -545,7 +558,7 @@ function pushOf(options) {
     const works = items.map((item) => {
       const done = userPlace(async () => {
         if (++started === items.length) allStarted()
-        if (!halted()) await work(item)
+        await work(item)
       })
       working.add(done)
       done.finally(() => working.delete(done))
@@ -593,14 +606,16 @@ function pushOf(options) {
       if (again.length === taken.length) break
       const fresh = taken.filter((c) => !handedOver.has(keyOf(c)))
       for (const c of fresh) held.set(c.token, c)
-      await startAll(fresh, (claim) => guarded(claim.userId, () => holding(claim, () => recoverClaim(claim, t)), t))
-        .done
+      await startAll(fresh, (claim) =>
+        halted() ? undefined : guarded(claim.userId, () => holding(claim, () => recoverClaim(claim, t)), t),
+      ).done
     }
   }
 
   // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each
-  // planned send started. A page that cannot be read or planned stops the push as a user's error
-  // does. -> { started, done }: done resolves to the page's own counts.
+  // planned send claimed and started. A page that cannot be read or planned stops the push as a
+  // user's error does. Resolves once every user of the page has started, to { done }, which
+  // resolves to the page's own counts.
   async function startPage(page) {
     try {
       const counts = pageCounts()
@@ -614,11 +629,32 @@ function pushOf(options) {
       const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
       await removeDead(page.credentials, dead, t)
       for (const d of decisions) if (d.action === 'skip') t.bump('skipped', d.reason)
-      const { started, done } = startAll(
-        decisions.filter((d) => d.action === 'send'),
-        (d) => guarded(d.userId, () => pushUser(d, out.has(d.userId), t), t),
-      )
-      return { started, done: done.then(() => counts) }
+      const sends = decisions.filter((d) => d.action === 'send')
+      const works = []
+      // The sends are claimed a chunk at a time, one store call each; the next chunk once every
+      // user of this one has a place, so that the claims wait on sends, not the sends on claims.
+      for (let i = 0; i < sends.length && !halted(); i += usersInFlight) {
+        const chunk = sends.slice(i, i + usersInFlight)
+        const day = dayNow()
+        const claims = await store.claimMany(
+          chunk.map(({ userId, credential }) => ({
+            userId,
+            day,
+            maxPerDay: resolved.maxPushesPerDay,
+            credential,
+            leaseMs,
+          })),
+        )
+        // Held from now: a claim waiting for its place has its lease renewed too.
+        for (const c of claims) if (c) held.set(c.token, c)
+        const part = startAll(
+          chunk.map((d, j) => [d, claims[j]]),
+          ([d, claim]) => guarded(d.userId, () => pushUser(d, out.has(d.userId), t, claim), t),
+        )
+        works.push(part.done)
+        await part.started
+      }
+      return { done: Promise.all(works).then(() => counts) }
     } catch (e) {
       failure ??= e
       throw e
@@ -704,13 +740,22 @@ async function runDailyPush(options) {
   let closed = false
   try {
     await push.recover()
-    if (!push.halted)
-      for await (const page of pages) {
-        if (push.halted) break
-        const { started } = await startPage(page)
-        await started
+    // One page is read ahead: the store reads it while this one's sends are claimed and started.
+    const reader = pages[Symbol.asyncIterator]()
+    let ahead = null
+    const readAhead = () => ((ahead = reader.next()), ahead.catch(() => {}))
+    if (!push.halted) readAhead()
+    try {
+      while (!push.halted) {
+        const { value: page, done } = await ahead
+        if (done) break
+        readAhead()
+        await startPage(page)
         onProgress({ ...push.summary })
       }
+    } finally {
+      await reader.return?.()
+    }
     closed = true
     await push.close()
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
