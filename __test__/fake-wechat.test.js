@@ -135,9 +135,10 @@ describe('stable_token force_refresh: at most 20 a day, 30 s apart', () => {
     expect((await stable(true)).access_token).not.toBe(second)
     expect(clocked.forcedRefreshes).toBe(2)
     expect(clocked.violations).toHaveLength(1)
-    // The ordinary mode never counts.
+    // The ordinary mode never counts; every request does.
     expect((await stable(false)).access_token).toBeDefined()
     expect(clocked.forcedRefreshes).toBe(2)
+    expect([clocked.stableTokenRequests, clocked.tokenCalls]).toEqual([5, 3])
   })
 
   test('the 21st forced refresh of a day answers 45009; a new day starts over', async () => {

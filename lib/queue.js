@@ -337,7 +337,7 @@ function createPushQueue(options) {
   check.func(clock, 'clock')
   // The core checks the policy.
   const { utcOffset } = wn.resolvePolicy(policy)
-  const { Queue, Worker, WaitingError } = bullmq()
+  const { Queue, Worker, WaitingError, DelayedError } = bullmq()
   defineScripts(connection)
   const redis = connection
   const days = new Queue(`${name}-days`, { connection, prefix })
@@ -497,7 +497,13 @@ function createPushQueue(options) {
         pages: 0,
       }
     }
-    current = newPush() // checks the push's options now, not at the first page
+    // The push's options are checked now, not at the first page.
+    try {
+      current = newPush()
+    } catch (e) {
+      if (!workOptions.transport) transport?.close()
+      throw e
+    }
     async function retire(c) {
       try {
         await c.push.close()
@@ -626,12 +632,7 @@ function createPushQueue(options) {
       if (await readHalt()) return putBack(job, token)
       const run = `${job.id}#${job.attemptsStarted}`
       return withPush(async (push) => {
-        const before = { recovered: push.summary.recovered, unstarted: push.summary.unstarted }
-        await recovering(() => push.recover())
-        const counts = {
-          recovered: push.summary.recovered - before.recovered,
-          unstarted: push.summary.unstarted - before.unstarted,
-        }
+        const counts = await recovered(push)
         let users = 0
         for (let from = after; ;) {
           const { since } = wn.historyWindow({ now: clock(), policy })
@@ -647,15 +648,34 @@ function createPushQueue(options) {
           await record(day, run, '', counts)
           return putBack(job, token)
         }
+        const elsewhere = counts.skipped?.claimedElsewhere
+        if (elsewhere) {
+          // Users whose claims another worker held: a live worker finishes them, but a killed
+          // worker's are taken over by some page's recover(), which releases those whose send
+          // never started. The page runs again once those leases have run out, and pushes the
+          // users released (the others are then pushed already); they are counted then.
+          delete counts.skipped.claimedElsewhere
+          await record(day, run, '', counts)
+          await job.moveToDelayed(Date.now() + leaseMs + 1000, token)
+          throw new DelayedError()
+        }
         await record(day, run, job.id, counts)
         return { users, ...counts }
       })
     }
 
-    // One recover() at a time in this process, so that its counts are its own.
+    // A killed worker's claims, taken over and resolved: one recover() at a time in this process,
+    // so that the counts it adds to the summary are this page's. -> { recovered, unstarted }
     let recoveries = Promise.resolve()
-    function recovering(work) {
-      const next = recoveries.then(work)
+    function recovered(push) {
+      const next = recoveries.then(async () => {
+        const before = { recovered: push.summary.recovered, unstarted: push.summary.unstarted }
+        await push.recover()
+        return {
+          recovered: push.summary.recovered - before.recovered,
+          unstarted: push.summary.unstarted - before.unstarted,
+        }
+      })
       recoveries = next.catch(() => {})
       return next
     }

@@ -43,7 +43,10 @@ export interface FakeWeChat {
   deliveries: Delivery[]
   /** Every answer of the send APIs, in order (a dropped connection answers nothing). */
   answers: Answer[]
+  /** Tokens issued (by /cgi-bin/token, or by stable_token when none was live or it was forced). */
   readonly tokenCalls: number
+  /** Requests to stable_token, whatever they answered. */
+  readonly stableTokenRequests: number
   /** stable_token calls with force_refresh that issued a new token. */
   readonly forcedRefreshes: number
   /** Forced refreshes that broke WeChat's rule (20 a day, 30 s apart). */

@@ -72,6 +72,7 @@ async function createFakeWeChat(options = {}) {
   // Sends per API in the minute `minute` of the clock.
   const thisMinute = { minute: null, template: 0, subscribe: 0 }
   let tokenCalls = 0
+  let stableTokenRequests = 0
   // Forced refreshes: how many today (newDay() starts over), when the last one was, and the calls
   // that broke WeChat's rule for them.
   const forced = { today: 0, total: 0, lastAt: null }
@@ -147,6 +148,7 @@ async function createFakeWeChat(options = {}) {
       return answer(res, ok ? issueToken() : { errcode: 40013, errmsg: 'invalid appid' })
     }
     if (url.pathname === '/cgi-bin/stable_token') {
+      stableTokenRequests++
       const b = JSON.parse(raw || '{}')
       if (b.appid !== o.appid || b.secret !== o.secret) return answer(res, { errcode: 40013, errmsg: 'invalid appid' })
       const live = [...tokens].find(([, exp]) => exp - o.now() > o.graceMs)
@@ -234,8 +236,13 @@ async function createFakeWeChat(options = {}) {
      * template id of a subscribe send), errcode, receivedAt, at } (times by `now`). A dropped
      * connection answers nothing; a busyDelivered send is logged as the 0 it was. */
     answers,
+    /** Tokens issued (by /cgi-bin/token, or by stable_token when none was live or it was forced). */
     get tokenCalls() {
       return tokenCalls
+    },
+    /** Requests to stable_token, whatever they answered. */
+    get stableTokenRequests() {
+      return stableTokenRequests
     },
     /** stable_token calls with force_refresh that issued a new token. */
     get forcedRefreshes() {

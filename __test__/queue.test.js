@@ -1,0 +1,412 @@
+'use strict'
+// weapp-notify/queue on real Redis and a real Redis Cluster (the servers scripts/servers.sh
+// starts), BullMQ, worker processes started here, and the package's fake WeChat, whose record of
+// deliveries and answers is the judge: a day fired twice, a worker killed mid-page, a token that
+// expires under 8 processes, 45009, a configuration error and 45011 across the fleet. Outside CI a
+// missing server leaves its tests out, with a note; under CI=true it fails the run.
+const { spawn } = require('node:child_process')
+const crypto = require('node:crypto')
+const path = require('node:path')
+const Redis = require('ioredis')
+const wn = require('..')
+const { createPushQueue, RedisTokenKeeper } = require('../lib/queue')
+const { RedisStore } = require('../lib/stores/redis')
+const { httpTransport, TokenKeeper } = require('../lib/worker')
+const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+
+const WORKER = path.join(__dirname, 'fixtures', 'queue-worker.js')
+const FIRE = path.join(__dirname, 'fixtures', 'queue-fire.js')
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+function need(variable, what) {
+  if (process.env[variable]) return true
+  if (process.env.CI) throw new Error(`${variable} is not set: ${what} cannot be tested (scripts/servers.sh start)`)
+  console.warn(`${what} left out: ${variable} is not set (run scripts/servers.sh start and source its env.sh)`)
+  return false
+}
+const nodes = (list) => list.split(',').map((hp) => ({ host: hp.split(':')[0], port: Number(hp.split(':')[1]) }))
+const servers = []
+if (need('REDIS_URL', 'the queue on Redis'))
+  servers.push(['redis', process.env.REDIS_URL, () => new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null })])
+if (need('REDIS_CLUSTER_NODES', 'the queue on Redis Cluster'))
+  servers.push([
+    'redis-cluster',
+    process.env.REDIS_CLUSTER_NODES,
+    () => new Redis.Cluster(nodes(process.env.REDIS_CLUSTER_NODES), { redisOptions: { maxRetriesPerRequest: null } }),
+  ])
+const [redisOnly] = servers.filter(([kind]) => kind === 'redis')
+// The fleet scenarios run on Redis; the Cluster runs the day fired twice and the token keeper.
+const onRedis = redisOnly ? describe : describe.skip
+
+// A process of `file`, with `env`; resolves `ready` at its first line, `done` when it exits.
+function spawnProcess(file, env) {
+  const child = spawn(process.execPath, [file], { env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  let readied
+  const ready = new Promise((r) => (readied = r))
+  child.stdout.on('data', (d) => {
+    stdout += d
+    if (stdout.includes('\n')) readied()
+  })
+  child.stderr.on('data', (d) => (stderr += d))
+  const done = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      readied()
+      const last = stdout.trim().split('\n').pop()
+      resolve({ code, signal, stderr, result: last && last.startsWith('{') ? JSON.parse(last) : null })
+    }),
+  )
+  return { child, ready, done, stop: () => (child.kill('SIGTERM'), done) }
+}
+
+// A fresh store, queue and fake WeChat per test: the users `tag...` with one formId each.
+async function setup([kind, url, connect], { users = 0, fake: fakeOptions = {}, tag = 'q' } = {}) {
+  const id = crypto.randomBytes(4).toString('hex')
+  const store = new RedisStore({ redis: connect(), prefix: `wnq-${id}` })
+  const fake = await createFakeWeChat(fakeOptions)
+  const creds = []
+  for (let i = 0; i < users; i++) {
+    const userId = `${tag}${String(i).padStart(5, '0')}`
+    creds.push(wn.intakeFormId({ userId, formId: fake.issueFormId(userId), collectedAt: Date.now() }))
+  }
+  for (let i = 0; i < creds.length; i += 2000) await store.saveCredentials(creds.slice(i, i + 2000))
+  const connection = connect()
+  const prefix = `{wnq-${id}}`
+  const queue = createPushQueue({ connection, prefix })
+  const env = {
+    STORE: kind,
+    STORE_URL: url,
+    STORE_PREFIX: `wnq-${id}`,
+    QUEUE_URL: url,
+    QUEUE_PREFIX: prefix,
+    FAKE_URL: fake.url,
+    APPID: fake.appid,
+    SECRET: fake.secret,
+  }
+  const workers = []
+  return {
+    store,
+    fake,
+    queue,
+    connection,
+    env,
+    users: creds.map((c) => c.userId),
+    worker(more = {}) {
+      const w = spawnProcess(WORKER, { ...env, ...more })
+      workers.push(w)
+      return w
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.stop()))
+      await queue.close()
+      await connection.quit()
+      await store.close()
+      await fake.close()
+    },
+  }
+}
+
+// Waits until the day's pages are all done; -> the day's summary.
+async function finished(queue, day, timeoutMs = 60000) {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const s = await queue.summary({ day })
+    if (s.pages.left === 0) return s
+    if (Date.now() > until) throw new Error(`the day did not finish: ${JSON.stringify(s)}`)
+    await sleep(100)
+  }
+}
+
+// Waits until the fleet stopped and no page job is at work any more; -> the day's summary.
+async function stopped(queue, day, timeoutMs = 30000) {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const s = await queue.summary({ day })
+    if (s.stopped && (await queue.queues.pages.getActiveCount()) === 0) return s
+    if (Date.now() > until) throw new Error(`the fleet did not stop: ${JSON.stringify(s)}`)
+    await sleep(100)
+  }
+}
+
+// Deliveries per user: every user once, nobody twice.
+function perUser(fake) {
+  const n = new Map()
+  for (const d of fake.deliveries) n.set(d.openid, (n.get(d.openid) ?? 0) + 1)
+  return n
+}
+function expectEachOnce(ctx) {
+  const n = perUser(ctx.fake)
+  expect(Math.max(0, ...n.values())).toBe(1)
+  expect([...n.keys()].sort()).toEqual([...ctx.users].sort())
+}
+
+describe.each(servers)('%s', (...server) => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test('the day fired twice at once, from two scheduler processes, and once more: one schedule, one split, one push', async () => {
+    ctx = await setup(server, { users: 600, fake: { latencyMs: 10 } })
+    const workers = [ctx.worker({ PAGE_SIZE: '100' }), ctx.worker({ PAGE_SIZE: '100' })]
+    await Promise.all(workers.map((w) => w.ready))
+    const fires = await Promise.all([1, 2].map(() => spawnProcess(FIRE, ctx.env).done))
+    for (const f of fires) expect([f.code, f.stderr]).toEqual([0, ''])
+    const [{ day }] = fires.map((f) => f.result.fired)
+    expect(fires.map((f) => f.result.fired.day)).toEqual([day, day])
+    // 10:00 at +08:00 is 02:00 UTC, whatever the server's zone; one scheduler for both processes.
+    expect(fires[0].result.schedule).toEqual({ pattern: '0 2 * * *', tz: 'UTC' })
+    const schedulers = await ctx.queue.queues.days.getJobSchedulers()
+    expect(schedulers.map((s) => [s.pattern, s.tz])).toEqual([['0 2 * * *', 'UTC']])
+    expect(new Date(schedulers[0].next).toISOString()).toMatch(/T02:00:00\.000Z$/)
+    const summary = await finished(ctx.queue, day)
+    await ctx.queue.fire()
+    await sleep(1500)
+    expectEachOnce(ctx)
+    expect(summary).toMatchObject({ sent: 600, pages: { total: 6, done: 6, left: 0 }, stopped: null })
+    expect(await ctx.queue.summary({ day })).toEqual(summary)
+    const days = await ctx.queue.queues.days.getJobs(['completed', 'active', 'wait', 'delayed'])
+    expect(days.filter((j) => j.name === 'day').map((j) => j.id)).toEqual([`day-${day}`])
+    const results = await Promise.all(workers.map((w) => w.stop()))
+    // Every user was read once, by one page: no worker read another page's users.
+    expect(results.reduce((n, r) => n + r.result.usersRead, 0)).toBe(600)
+  })
+
+  test('the fleet token: concurrent processes fetch once; a failed token is force-refreshed once', async () => {
+    ctx = await setup(server)
+    const transport = httpTransport({ baseUrl: ctx.fake.url })
+    const keepers = [1, 2, 3].map(
+      () =>
+        new RedisTokenKeeper({
+          redis: ctx.connection,
+          prefix: ctx.env.QUEUE_PREFIX,
+          wechat: { appid: ctx.fake.appid, secret: ctx.fake.secret },
+          transport,
+        }),
+    )
+    try {
+      const got = await Promise.all(keepers.flatMap((k) => [k.get(), k.get()]))
+      expect(new Set(got).size).toBe(1)
+      expect(ctx.fake.stableTokenRequests).toBe(1)
+      ctx.fake.expireTokens()
+      await Promise.all(keepers.map((k) => k.failed(got[0])))
+      const fresh = await Promise.all(keepers.map((k) => k.get()))
+      expect(new Set(fresh).size).toBe(1)
+      expect(fresh[0]).not.toBe(got[0])
+      // The old token failing again, later, is no reason to refresh the new one.
+      await keepers[0].failed(got[0])
+      expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes, ctx.fake.violations]).toEqual([2, 1, []])
+    } finally {
+      transport.close()
+    }
+  })
+})
+
+onRedis('a fleet of worker processes on Redis', () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test('SIGKILL one of 3 workers mid-page: its pages complete elsewhere, every user once', async () => {
+    ctx = await setup(redisOnly, { users: 900, fake: { latencyMs: 30 } })
+    const common = { PAGE_SIZE: '100', CONCURRENCY: '16', LEASE_MS: '1500', STALLED_MS: '500' }
+    const doomed = ctx.worker({ ...common, KILL_AFTER_SENDS: '120' })
+    const others = [ctx.worker(common), ctx.worker(common)]
+    await Promise.all([doomed, ...others].map((w) => w.ready))
+    const { day } = await ctx.queue.fire()
+    const killed = await doomed.done
+    expect(killed.signal).toBe('SIGKILL')
+    const summary = await finished(ctx.queue, day)
+    const results = await Promise.all(others.map((w) => w.stop()))
+    console.log(
+      `queue crash: 900 users, one of 3 workers killed after its 120th send; the day: ${JSON.stringify(summary)}`,
+    )
+    expectEachOnce(ctx)
+    expect(summary.pages).toEqual({ total: 9, done: 9, expired: 0, left: 0 })
+    // The killed worker's claims were taken over by the page runs that came after it.
+    expect(summary.recovered + summary.unstarted).toBeGreaterThan(0)
+    expect(results.reduce((n, r) => n + r.result.summary.recovered + r.result.summary.unstarted, 0)).toBe(
+      summary.recovered + summary.unstarted,
+    )
+  })
+
+  test('8 worker processes, the token expires twice mid-run: one forced refresh each, no send fails twice on a token', async () => {
+    let skew = 0
+    ctx = await setup(redisOnly, { users: 1200, fake: { latencyMs: 40, now: () => Date.now() + skew } })
+    const workers = Array.from({ length: 8 }, () => ctx.worker({ PAGE_SIZE: '50', CONCURRENCY: '8' }))
+    await Promise.all(workers.map((w) => w.ready))
+    const { day } = await ctx.queue.fire()
+    for (const at of [300, 700]) {
+      while (ctx.fake.deliveries.length < at) await sleep(5)
+      ctx.fake.expireTokens()
+      // WeChat's 30 s between forced refreshes, passed on the fake's clock before the next expiry.
+      skew += 31000
+    }
+    await finished(ctx.queue, day)
+    expectEachOnce(ctx)
+    const failedOn = new Map()
+    for (const a of ctx.fake.answers)
+      if (a.errcode === 40001) failedOn.set(a.credentialId, (failedOn.get(a.credentialId) ?? 0) + 1)
+    console.log(
+      `queue tokens: 8 workers, 1200 users, two expiries: ${failedOn.size} sends answered 40001, stable_token called ${ctx.fake.stableTokenRequests} times, ${ctx.fake.forcedRefreshes} forced`,
+    )
+    expect(failedOn.size).toBeGreaterThan(0)
+    expect(Math.max(...failedOn.values())).toBe(1)
+    expect([ctx.fake.forcedRefreshes, ctx.fake.violations]).toEqual([2, []])
+    // One fetch for the day's token and one per expiry, for all 8 processes.
+    expect(ctx.fake.stableTokenRequests).toBe(3)
+  })
+
+  test('45009 stops every worker, reported once; the pages left wait for a rerun, which finishes the day', async () => {
+    ctx = await setup(redisOnly, { users: 600, fake: { latencyMs: 20, dailyQuota: 150 } })
+    const workers = [1, 2, 3].map(() => ctx.worker({ PAGE_SIZE: '50', CONCURRENCY: '8' }))
+    await Promise.all(workers.map((w) => w.ready))
+    const { day } = await ctx.queue.fire()
+    const halted = await stopped(ctx.queue, day)
+    expect(halted.stopped).toMatchObject({ day, reason: 'stopForToday', errcode: 45009 })
+    expect(halted.pages.left).toBeGreaterThan(0)
+    expect(await ctx.queue.queues.pages.isPaused()).toBe(true)
+    const delivered = ctx.fake.deliveries.length
+    expect(delivered).toBe(150)
+    await sleep(1000)
+    expect(ctx.fake.deliveries.length).toBe(delivered)
+    // Past the quota each worker sends at most the sends it had in flight.
+    const refused = ctx.fake.answers.filter((a) => a.errcode === 45009).length
+    expect(refused).toBeLessThanOrEqual(3 * 8)
+    // New quota (the same day): the rerun pushes the rest.
+    ctx.fake.newDay()
+    expect(await ctx.queue.rerun()).toMatchObject({ reason: 'stopForToday' })
+    const summary = await finished(ctx.queue, day)
+    expectEachOnce(ctx)
+    expect(summary).toMatchObject({ sent: 600, stopped: null })
+    const results = await Promise.all(workers.map((w) => w.stop()))
+    expect(results.flatMap((r) => r.result.stops)).toEqual([halted.stopped])
+  })
+
+  test('a configuration error (40037) stops every worker, reported once, nothing delivered', async () => {
+    ctx = await setup(redisOnly, { users: 400, fake: { latencyMs: 20, templates: { TPL_OTHER: 'template' } } })
+    const workers = [1, 2, 3].map(() => ctx.worker({ PAGE_SIZE: '50', CONCURRENCY: '8' }))
+    await Promise.all(workers.map((w) => w.ready))
+    const { day } = await ctx.queue.fire()
+    const halted = await stopped(ctx.queue, day)
+    await sleep(500)
+    const summary = await ctx.queue.summary({ day })
+    expect(summary.stopped).toMatchObject({ day, reason: 'stopConfigError', errcode: 40037 })
+    expect(summary.pages).toMatchObject({ total: 8, done: 0, left: 8 })
+    expect(ctx.fake.deliveries).toEqual([])
+    expect(ctx.fake.answers.length).toBeLessThanOrEqual(3 * 8)
+    expect(summary.errors['40037']).toBe(ctx.fake.answers.length)
+    const results = await Promise.all(workers.map((w) => w.stop()))
+    expect(results.flatMap((r) => r.result.stops)).toEqual([halted.stopped])
+    // Every credential is still there for the fixed configuration's rerun.
+    for (const userId of ctx.users.slice(0, 20)) expect(await ctx.store.credentials(userId)).toHaveLength(1)
+  })
+
+  test('45011 pauses the whole queue until the minute turns: a worker started meanwhile sends nothing either', async () => {
+    // The workers' and the fake's clocks agree and stand near the end of a minute, so that the
+    // minute's quota runs out and the pause to the next minute is short.
+    const offset = (((55000 - (Date.now() % 60000)) % 60000) + 60000) % 60000
+    ctx = await setup(redisOnly, {
+      users: 600,
+      fake: { latencyMs: 20, minuteQuota: 150, now: () => Date.now() + offset },
+    })
+    const env = { PAGE_SIZE: '50', CONCURRENCY: '8', CLOCK_OFFSET_MS: String(offset) }
+    const workers = [ctx.worker(env), ctx.worker(env)]
+    await Promise.all(workers.map((w) => w.ready))
+    const { day } = await ctx.queue.fire()
+    while (!ctx.fake.answers.some((a) => a.errcode === 45011)) await sleep(5)
+    const first = ctx.fake.answers.find((a) => a.errcode === 45011)
+    const minuteEnds = Math.floor(first.at / 60000) * 60000 + 60000
+    ctx.fake.setMinuteQuota(Infinity)
+    // The whole queue is rate-limited: no page is taken, by any worker, new ones included.
+    await sleep(200)
+    expect(await ctx.queue.queues.pages.getRateLimitTtl(1e9)).toBeGreaterThan(0)
+    const late = ctx.worker(env)
+    await late.ready
+    const summary = await finished(ctx.queue, day)
+    expectEachOnce(ctx)
+    // Nothing reached WeChat after the pause began (but sends already in flight) until the minute turned.
+    const inPause = ctx.fake.answers.filter((a) => a.receivedAt > first.at + 300 && a.receivedAt < minuteEnds)
+    console.log(
+      `queue 45011: first at ${first.at % 60000} ms into the minute; ${ctx.fake.answers.filter((a) => a.errcode === 45011).length} answered 45011, ${inPause.length} sends arrived during the pause`,
+    )
+    expect(inPause).toEqual([])
+    expect(summary.errors['45011']).toBeGreaterThan(0)
+    expect(Math.min(...ctx.fake.deliveries.slice(150).map((d) => d.at))).toBeGreaterThanOrEqual(minuteEnds)
+    const results = await Promise.all([...workers, late].map((w) => w.stop()))
+    expect(results.flatMap((r) => r.result.stops)).toEqual([])
+  })
+})
+
+describe('input', () => {
+  const connection = { defineCommand() {}, duplicate() {}, isCluster: true }
+  const code = (f) => {
+    try {
+      f()
+    } catch (e) {
+      return [e.code, e.message.split(':')[0]]
+    }
+    return null
+  }
+  test('createPushQueue and RedisTokenKeeper refuse bad options, naming the field', () => {
+    for (const [options, field] of [
+      [undefined, 'options'],
+      [{ connection: 'redis://localhost' }, 'connection'],
+      [{ connection, prefix: 'wn' }, 'prefix'],
+      [{ connection, prefix: '{wn}', name: 'a:b' }, 'name'],
+      [{ connection, prefix: '{wn}', clock: 5 }, 'clock'],
+      [{ connection, prefix: '{wn}', colour: 'red' }, 'colour'],
+    ])
+      expect([options, code(() => createPushQueue(options))]).toEqual([options, ['ERR_INVALID_ARGUMENT', field]])
+    const wechat = { baseUrl: 'http://127.0.0.1:9', appid: 'wx1', secret: 's' }
+    for (const [options, field] of [
+      [{ redis: connection, prefix: '{wn}' }, 'wechat'],
+      [{ redis: connection, prefix: '{wn}', wechat: { ...wechat, appid: 'a{b}' } }, 'wechat.appid'],
+      [{ redis: connection, prefix: '{wn}', wechat: { appid: 'a', secret: 's' } }, 'wechat.baseUrl'],
+      [{ redis: connection, prefix: '{wn}', wechat, lockMs: 5 }, 'lockMs'],
+      [{ redis: {}, wechat }, 'redis'],
+    ])
+      expect([options, code(() => new RedisTokenKeeper(options))]).toEqual([options, ['ERR_INVALID_ARGUMENT', field]])
+  })
+
+  const withQueue = redisOnly ? test : test.skip
+  withQueue('schedule, summary and work refuse bad input, naming the field', async () => {
+    const connection = redisOnly[2]()
+    const queue = createPushQueue({ connection, prefix: `{wnq-${crypto.randomBytes(4).toString('hex')}}` })
+    const store = new RedisStore({ redis: connection, prefix: 'wnq-input' })
+    const ok = {
+      store,
+      wechat: { baseUrl: 'http://127.0.0.1:9', appid: 'a', secret: 's' },
+      message: { type: 'template' },
+      content: () => ({ touser: 'o', templateId: 'T', data: {} }),
+    }
+    try {
+      const rejects = async (p, field) =>
+        expect(
+          await p.then(
+            () => null,
+            (e) => [e.code, e.message.split(':')[0]],
+          ),
+        ).toEqual(['ERR_INVALID_ARGUMENT', field])
+      await rejects(queue.schedule({ at: '25:00' }), 'at')
+      await rejects(queue.schedule({ at: 1000 }), 'at')
+      await rejects(queue.schedule({ every: 5 }), 'every')
+      await rejects(queue.summary({ day: -1 }), 'day')
+      await rejects(queue.summary('today'), 'input')
+      for (const [options, field] of [
+        [undefined, 'options'],
+        [{ ...ok, store: undefined }, 'store'],
+        [{ ...ok, store: { pageUsers() {} } }, 'store'],
+        [{ ...ok, pageSize: 0 }, 'pageSize'],
+        [{ ...ok, pagesAtOnce: 1.5 }, 'pagesAtOnce'],
+        [{ ...ok, onStop: 'log' }, 'onStop'],
+        [{ ...ok, policy: {} }, 'policy'],
+        [{ ...ok, content: undefined }, 'content'],
+        [{ ...ok, concurrency: -1 }, 'concurrency'],
+        [{ ...ok, message: { type: 'sms' } }, 'message.type'],
+      ])
+        expect([field, code(() => queue.work(options))]).toEqual([field, [expect.any(String), field]])
+    } finally {
+      await queue.close()
+      await connection.quit()
+    }
+  })
+})
