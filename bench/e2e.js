@@ -291,7 +291,9 @@ async function seedPort(fake, server, n, indexed) {
   }
 }
 
-// Which commit a run measured, and whether the code it ran had uncommitted changes.
+// Which commit a run measured, and whether the code it ran had uncommitted changes. A run from
+// an export (so that others' edits to the checkout cannot reach it midway) has no git: the
+// export's .e2e-commit, if written, names the commit.
 function describeCheckout() {
   const git = (...args) =>
     execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
@@ -300,7 +302,9 @@ function describeCheckout() {
     const dirty = git('status', '--porcelain', '--', 'lib', 'index.js', 'binding.js')
     return ` at ${head.length > 72 ? `${head.slice(0, 71)}…` : head}${dirty ? ` (lib/ has uncommitted changes: ${dirty.split('\n').length} files)` : ''}`
   } catch {
-    return ' (not a git checkout)'
+    // An export (git archive) may name its commit in .e2e-commit.
+    const named = path.join(ROOT, '.e2e-commit')
+    return fs.existsSync(named) ? ` (an export of ${fs.readFileSync(named, 'utf8').trim()})` : ' (not a git checkout)'
   }
 }
 
