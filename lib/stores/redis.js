@@ -20,6 +20,7 @@
 // It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
 
 const crypto = require('node:crypto')
+const path = require('node:path')
 const wn = require('../../index.js')
 const check = require('./check')
 const many = require('./many')
@@ -348,8 +349,10 @@ class RedisStore {
     // take one script call; a Cluster keeps the lease index in its own slot, and a script call
     // reaches one slot: there a chunk takes a call per hash slot of its users, and two on the index.
     this.oneNode = !redis.isCluster
-    // (The Cluster client brings it: ioredis depends on it.)
-    if (!this.oneNode) this.slotOf = require('cluster-key-slot')
+    // The slot function ioredis itself routes by, resolved from ioredis's own place: a strict
+    // layout (pnpm) lets a package require only what it depends on, and ioredis depends on it.
+    if (!this.oneNode)
+      this.slotOf = require(require.resolve('cluster-key-slot', { paths: [path.dirname(require.resolve('ioredis'))] }))
     for (const [name, def] of Object.entries(SCRIPTS))
       if (def.numberOfKeys !== undefined) redis.defineCommand(name, def)
   }
