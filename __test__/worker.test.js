@@ -510,21 +510,16 @@ test('TokenKeeper serves the cached token until the core says it is due, then as
   }
 })
 
+// An object with every method a push asks of a store, none of them called: for the options' checks.
+const storeShape = () =>
+  Object.fromEntries(
+    'claim claimMany confirm confirmMany release removeCredentials takeOverExpired renew credentials pushes'
+      .split(' ')
+      .map((m) => [m, () => {}]),
+  )
+
 test('runDailyPush checks its options: coded errors that start with the option', async () => {
-  const store = {
-    claim() {},
-    claimMany() {},
-    confirm() {},
-    confirmMany() {},
-    release() {},
-    removeCredentials() {},
-    takeOverExpired() {},
-    renew() {},
-    credentials() {},
-    pushes() {},
-    pageUsers() {},
-    sweep() {},
-  }
+  const store = { ...storeShape(), pageUsers() {}, sweep() {} }
   const ok = { store, message, content, wechat: { baseUrl: 'http://127.0.0.1:1', appid: 'a', secret: 's' } }
   const refused = async (options, field) => {
     const e = await runDailyPush(options).catch((err) => err)
@@ -546,18 +541,7 @@ test('runDailyPush checks its options: coded errors that start with the option',
 })
 
 test('createPush and its methods check their input: coded errors that start with the field', async () => {
-  const store = {
-    claim() {},
-    claimMany() {},
-    confirm() {},
-    confirmMany() {},
-    release() {},
-    removeCredentials() {},
-    takeOverExpired() {},
-    renew() {},
-    credentials() {},
-    pushes() {},
-  }
+  const store = storeShape()
   const transport = { post: async () => ({ status: 200, json: { errcode: 0 } }) }
   const tokens = { get: async () => 't', failed: async () => {} }
   const ok = { store, message, content, transport, tokens }

@@ -30,16 +30,6 @@ export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable'
 /** What one page's work did (`Push.pushPage`): the summary's counts that belong to a page. */
 export interface PageCounts {
   sent: number
-  skipped: Record<string, number>
-  dead: number
-  deadByReason: Record<string, number>
-  errors: Record<string, number>
-  lostClaims: number
-  unresolved: number
-}
-
-export interface PushSummary {
-  sent: number
   /** Skips by plan reason (`alreadyPushedToday`, `noCredential`...) or `after errcode N`. */
   skipped: Record<string, number>
   /** Credentials deleted as dead: those a plan listed dead, and those an answer killed. */
@@ -52,6 +42,12 @@ export interface PushSummary {
   /** Claims found no longer held when their outcome was applied (another worker's recovery took
    * them over): that worker resolves them. Never fatal to the run. */
   lostClaims: number
+  /** Sends this run gave up with an ambiguous answer unresolved (retries ran out, or the run
+   * stopped): each is handed over in the store, and the next run resolves it first. */
+  unresolved: number
+}
+
+export interface PushSummary extends PageCounts {
   /** Why the run stopped early: `stopForToday` (45009), `stopConfigError`, or `tokenUnavailable`
    * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`), or
    * the reason given to `Push.stop`. Claims not yet sent are released, so a rerun picks their users up. */
@@ -61,9 +57,6 @@ export interface PushSummary {
   recovered: number
   /** Claims taken over at the start whose sends had never started: released, nothing to resolve. */
   unstarted: number
-  /** Sends this run gave up with an ambiguous answer unresolved (retries ran out, or the run
-   * stopped): each is handed over in the store, and the next run resolves it first. */
-  unresolved: number
   /** What the closing sweep dropped: push records and day slots older than the policy's window. */
   swept?: { pushes: number; days: number }
 }
