@@ -19,11 +19,11 @@ test('the README shows every example verbatim', () => {
   for (const [file, code] of shown) expect(code).toBe(fs.readFileSync(path.join(root, file), 'utf8'))
 })
 
-function run(file, env) {
+function run(file, env, args = []) {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [path.join(root, file)],
+      [path.join(root, file), ...args],
       { cwd: root, env: { ...process.env, ...env }, timeout: 60000 },
       (err, stdout, stderr) => (err ? reject(new Error(`${file}: ${err.message}\n${stderr}`)) : resolve(stdout)),
     )
@@ -200,6 +200,39 @@ describe.each(servers)('daily-job.js on %s', (_name, variable) => {
       await drop()
     }
   })
+})
+
+// The fleet's daily push on BullMQ (examples/queue.js), against Redis and the package's fake
+// WeChat: fired twice the same day, from two runs, it reaches each user once.
+const queueTest = process.env.REDIS_URL || process.env.CI ? test : test.skip
+queueTest('queue.js: the day fired from two runs reaches each user once', async () => {
+  if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set: scripts/servers.sh start')
+  const wn = require('..')
+  const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+  const tag = `wnq${Date.now().toString(36)}`
+  const { store, drop } = await redisStore(tag)
+  const fake = await createFakeWeChat()
+  try {
+    for (const userId of ['u1', 'u2', 'u3']) {
+      fake.grant(`openid-${userId}`, 'TPL_CHECKIN')
+      const result = { errMsg: 'requestSubscribeMessage:ok', TPL_CHECKIN: 'accept' }
+      await store.saveCredentials(wn.intakeSubscribeResult({ userId, result }).grants)
+    }
+    const env = {
+      REDIS_URL: process.env.REDIS_URL,
+      PREFIX: tag,
+      WECHAT_BASE_URL: fake.url,
+      WECHAT_APPID: fake.appid,
+      WECHAT_SECRET: fake.secret,
+    }
+    for (let i = 0; i < 2; i++)
+      expect(await run('examples/queue.js', env, ['--now'])).toMatch(/^day \d+: 3 sent, skipped \{\}, 1 pages$/m)
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2', 'openid-u3'])
+  } finally {
+    await fake.close()
+    await store.redis.del(...(await store.redis.keys(`{${tag}-queue}*`)))
+    await drop()
+  }
 })
 
 async function redisStore(prefix) {
