@@ -172,7 +172,8 @@ describe.each(servers)('%s', (...server) => {
   })
 
   test('the fleet token: concurrent processes fetch once; a failed token is force-refreshed once', async () => {
-    ctx = await setup(server)
+    let later = 0
+    ctx = await setup(server, { fake: { now: () => Date.now() + later } })
     const transport = httpTransport({ baseUrl: ctx.fake.url })
     const keepers = [1, 2, 3].map(
       () =>
@@ -181,6 +182,7 @@ describe.each(servers)('%s', (...server) => {
           prefix: ctx.env.QUEUE_PREFIX,
           wechat: { appid: ctx.fake.appid, secret: ctx.fake.secret },
           transport,
+          clock: () => Date.now() + later,
         }),
     )
     try {
@@ -195,6 +197,12 @@ describe.each(servers)('%s', (...server) => {
       // The old token failing again, later, is no reason to refresh the new one.
       await keepers[0].failed(got[0])
       expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes, ctx.fake.violations]).toEqual([2, 1, []])
+      // Two hours on, the token is due: one ordinary fetch for all of them.
+      later += 7200000
+      const next = await Promise.all(keepers.map((k) => k.get()))
+      expect(new Set(next).size).toBe(1)
+      expect(next[0]).not.toBe(fresh[0])
+      expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes]).toEqual([3, 1])
     } finally {
       transport.close()
     }

@@ -8,6 +8,8 @@
 //   npm run demo -- --short      two days, 300 users (what CI runs)
 //   npm run demo -- --fresh      start the story over
 //   REDIS_URL=... / MYSQL_URL=...  the same story on that server (dates from today: servers keep real time)
+//   REDIS_URL=... npm run demo -- --workers 3   each day's push on 3 worker processes through the
+//                                queue (weapp-notify/queue, BullMQ), with the store on that server
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -21,6 +23,8 @@ const DAY = 86400000
 const HOUR = 3600000
 const args = new Set(process.argv.slice(2))
 const SHORT = args.has('--short')
+// --workers N: the week's pushes through the queue, on N worker processes (this file, forked).
+const WORKERS = args.has('--workers') ? Number(process.argv[process.argv.indexOf('--workers') + 1]) : 0
 const USERS = SHORT ? 300 : 3000
 const DAYS = SHORT ? 2 : 7
 const dir = path.join(__dirname, '..', '.demo', SHORT ? 'short' : 'week')
@@ -66,7 +70,133 @@ function startOfStory(realTime) {
 const userIdOf = (u) => `demo-${u}`
 const openid = (userId) => `oDemo${String(userId).replace('demo-', '').padStart(6, '0')}`
 
+const POLICY = { quietHours: { from: '22:00', to: '08:00' } }
+const CONCURRENCY = 32
+const PAGE_SIZE = 500
+// The template reminder, then the subscribe reminder for the rest: one queue each.
+const PASSES = {
+  template: {
+    message: { type: 'template' },
+    content: (now) => (userId) => ({
+      touser: openid(userId),
+      templateId: TEMPLATE,
+      page: 'pages/checkin/index',
+      data: { keyword1: '每日签到', keyword2: '今天还没有签到哦', keyword3: new Date(now) },
+    }),
+  },
+  subscribe: {
+    message: { type: 'subscribe', templateId: SUBSCRIBE },
+    content: (now) => (userId) => ({
+      touser: openid(userId),
+      templateId: SUBSCRIBE,
+      page: 'pages/checkin/index',
+      data: { thing1: '每日签到提醒', time2: new Date(now) },
+    }),
+  },
+}
+const QUEUE_PREFIX = '{wn-demo-queue}'
+
+// The queue's connection: BullMQ's workers wait on Redis without a retry limit per request.
+function queueConnection() {
+  const Redis = require('ioredis')
+  return new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null })
+}
+
+// A worker process of `--workers`: both passes' workers, on the story's clock and check-ins,
+// which the main process sends before each day's pushes.
+async function worker() {
+  const { createPushQueue } = require('../lib/queue')
+  const { store } = await openStore()
+  let now = 0
+  let checkedIn = new Set()
+  const connection = queueConnection()
+  const fakeUrl = process.env.DEMO_FAKE_URL
+  const workers = Object.entries(PASSES).map(([name, pass]) => {
+    const queue = createPushQueue({
+      connection,
+      prefix: QUEUE_PREFIX,
+      name: `demo-${name}`,
+      policy: POLICY,
+      clock: () => now,
+    })
+    const w = queue.work({
+      store,
+      wechat: { baseUrl: fakeUrl, appid: process.env.DEMO_APPID, secret: process.env.DEMO_SECRET },
+      message: pass.message,
+      content: (userId) => pass.content(now)(userId),
+      excluded: async (ids) => new Set(ids.filter((id) => checkedIn.has(id))),
+      concurrency: CONCURRENCY,
+      pageSize: PAGE_SIZE,
+    })
+    return { queue, w }
+  })
+  process.on('message', async (m) => {
+    if (m.now !== undefined) {
+      now = m.now
+      checkedIn = new Set(m.checkedIn)
+      process.send({ ok: true })
+    } else if (m.close) {
+      for (const { queue, w } of workers) {
+        await w.close()
+        await queue.close()
+      }
+      await connection.quit()
+      await store.close()
+      process.disconnect()
+    }
+  })
+  process.send({ ok: true })
+}
+
+// The week's pushes through the queue: N forked workers, and per day, each pass fired and waited
+// for until its pages are done. -> { day(now, checkedIn), pass(name) -> day summary, close() }
+async function queued(fake, clock) {
+  const { createPushQueue } = require('../lib/queue')
+  const { fork } = require('node:child_process')
+  const connection = queueConnection()
+  // A fresh story's days start over: so do the queue's day records.
+  if (args.has('--fresh'))
+    for await (const keys of connection.scanStream({ match: `${QUEUE_PREFIX}:*`, count: 1000 }))
+      if (keys.length) await connection.del(...keys)
+  const queues = {}
+  for (const name of Object.keys(PASSES))
+    queues[name] = createPushQueue({ connection, prefix: QUEUE_PREFIX, name: `demo-${name}`, policy: POLICY, clock })
+  const env = { ...process.env, DEMO_FAKE_URL: fake.url, DEMO_APPID: fake.appid, DEMO_SECRET: fake.secret }
+  const children = Array.from({ length: WORKERS }, () =>
+    fork(__filename, ['--worker', ...process.argv.slice(2)], { env }),
+  )
+  const answer = (child) => new Promise((resolve) => child.once('message', resolve))
+  await Promise.all(children.map(answer))
+  return {
+    async day(now, checkedIn) {
+      const acks = children.map(answer)
+      for (const child of children) child.send({ now, checkedIn: [...checkedIn] })
+      await Promise.all(acks)
+    },
+    async pass(name, progress) {
+      const { day } = await queues[name].fire()
+      for (;;) {
+        const s = await queues[name].summary({ day })
+        progress(s)
+        if (s.pages.left === 0 || s.stopped) return s
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    },
+    async close() {
+      const exits = children.map((child) => new Promise((resolve) => child.once('exit', resolve)))
+      for (const child of children) child.send({ close: true })
+      await Promise.all(exits)
+      for (const q of Object.values(queues)) await q.close()
+      await connection.quit()
+    },
+  }
+}
+
 async function main() {
+  if (args.has('--workers') && !(Number.isSafeInteger(WORKERS) && WORKERS > 0))
+    throw new Error('--workers: expected a number of worker processes, such as --workers 3')
+  // The queue lives in Redis, and its workers share the store: a server's.
+  if (WORKERS > 0 && !process.env.REDIS_URL) throw new Error('--workers needs REDIS_URL (scripts/servers.sh start)')
   if (args.has('--fresh')) fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
   const storyFile = path.join(dir, 'story.json')
@@ -103,11 +233,12 @@ async function main() {
     after = page.next
   }
 
-  const policy = { quietHours: { from: '22:00', to: '08:00' } }
+  const policy = POLICY
   const wechat = { baseUrl: fake.url, appid: fake.appid, secret: fake.secret }
+  const fleet = WORKERS > 0 ? await queued(fake, clock) : null
   const fmt = (ms) => new Date(ms + 8 * HOUR).toISOString().slice(0, 10)
   console.log(
-    `weapp-notify demo: week ${story.week + 1}, ${USERS} users, ${opened.name} store, ${wn.backend} backend, fake WeChat at ${fake.url}`,
+    `weapp-notify demo: week ${story.week + 1}, ${USERS} users, ${opened.name} store, ${wn.backend} backend, fake WeChat at ${fake.url}${fleet ? `, ${WORKERS} worker processes on the queue` : ''}`,
   )
   console.log('')
   const rows = []
@@ -163,41 +294,31 @@ async function main() {
       wechat,
       policy,
       clock,
-      concurrency: 32,
-      pageSize: 500,
+      concurrency: CONCURRENCY,
+      pageSize: PAGE_SIZE,
       excluded: async (ids) => new Set(ids.filter((id) => checkedIn.has(id))),
     }
-    const content = (userId) => ({
-      touser: openid(userId),
-      templateId: TEMPLATE,
-      page: 'pages/checkin/index',
-      data: { keyword1: '每日签到', keyword2: '今天还没有签到哦', keyword3: new Date(now) },
-    })
     const progress = (pass) => (s) =>
       process.stderr.isTTY &&
       process.stderr.write(
         `\r${day.date} ${pass} ${bar(d * 2 + (pass === 'subscribe' ? 1 : 0.5), DAYS * 2)} sent ${s.sent}   `,
       )
     // The template message for users with a formId or prepay_id, then the subscribe message for
-    // the rest: the store's daily slot keeps anyone from getting both.
-    const t = await runDailyPush({
-      ...common,
-      message: { type: 'template' },
-      content,
-      onProgress: progress('template'),
+    // the rest: the store's daily slot keeps anyone from getting both. With --workers, each pass
+    // is a day job on its queue, and the day's totals come from the queue.
+    const push = async (name, options) => {
+      if (!fleet) return runDailyPush({ ...common, ...options, onProgress: progress(name) })
+      const s = await fleet.pass(name, progress(name))
+      if (options.sweep !== false) s.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
+      return s
+    }
+    if (fleet) await fleet.day(now, checkedIn)
+    const t = await push('template', {
+      message: PASSES.template.message,
+      content: PASSES.template.content(now),
       sweep: false,
     })
-    const s = await runDailyPush({
-      ...common,
-      message: { type: 'subscribe', templateId: SUBSCRIBE },
-      content: (userId) => ({
-        touser: openid(userId),
-        templateId: SUBSCRIBE,
-        page: 'pages/checkin/index',
-        data: { thing1: '每日签到提醒', time2: new Date(now) },
-      }),
-      onProgress: progress('subscribe'),
-    })
+    const s = await push('subscribe', { message: PASSES.subscribe.message, content: PASSES.subscribe.content(now) })
     rows.push({ ...day, template: t, subscribe: s })
   }
   if (process.stderr.isTTY) process.stderr.write('\r' + ' '.repeat(70) + '\r')
@@ -256,11 +377,12 @@ async function main() {
   story.week++
   fs.writeFileSync(storyFile, JSON.stringify(story))
   console.log(`story saved in ${path.relative(process.cwd(), dir)}: the next run continues with week ${story.week + 1}`)
+  await fleet?.close()
   await fake.close()
   await store.close()
 }
 
-main().catch((e) => {
+;(args.has('--worker') ? worker : main)().catch((e) => {
   console.error(e)
   process.exitCode = 1
 })

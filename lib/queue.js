@@ -12,7 +12,7 @@
 //   <prefix>:<name>:day:N:runs              hash: the page runs already added into the totals
 //   <prefix>:<name>:day:N:done              hash: the pages done
 //   <prefix>:<name>:halt                    the stop every worker obeys (45009, config, token)
-//   <prefix>:token:<appid> (+ :fresh, :lock) the fleet's access_token (RedisTokenKeeper)
+//   <prefix>:token:<appid> (+ :lock)        the fleet's access_token (RedisTokenKeeper)
 
 const crypto = require('node:crypto')
 const wn = require('../index.js')
@@ -55,10 +55,10 @@ function keyPrefix(value, redis) {
 }
 
 const SCRIPTS = {
-  // KEYS token fresh. -> { the shared token or false, ms until its refresh is due (<= 0: due) }
+  // KEYS token. -> { the shared token or false, when its refresh is due (epoch ms) or false }
   wnqTokenRead: {
-    numberOfKeys: 2,
-    lua: `return { redis.call('HGET', KEYS[1], 'token'), redis.call('PTTL', KEYS[2]) }`,
+    numberOfKeys: 1,
+    lua: `return redis.call('HMGET', KEYS[1], 'token', 'refreshAt')`,
   },
   // KEYS token lock. ARGV seen owner lockMs. The lock to fetch a token, only while the shared token
   // is still the one the caller saw ('' for none): -> 1 locked, 0 the token changed meanwhile, 2
@@ -70,16 +70,15 @@ const SCRIPTS = {
       if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
       return 2`,
   },
-  // KEYS token fresh lock. ARGV owner token freshMs ttlMs. Shares a fetched token, only while this
+  // KEYS token lock. ARGV owner token refreshAt ttlMs. Shares a fetched token, only while this
   // owner still holds the lock; -> 1, or 0 if the lock ran out.
   wnqTokenStore: {
-    numberOfKeys: 3,
+    numberOfKeys: 2,
     lua: `
-      if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
-      redis.call('HSET', KEYS[1], 'token', ARGV[2])
+      if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+      redis.call('HSET', KEYS[1], 'token', ARGV[2], 'refreshAt', ARGV[3])
       redis.call('PEXPIRE', KEYS[1], ARGV[4])
-      redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-      redis.call('DEL', KEYS[3])
+      redis.call('DEL', KEYS[2])
       return 1`,
   },
   // KEYS lock. ARGV owner.
@@ -138,8 +137,9 @@ function defineScripts(redis) {
 
 /**
  * One access_token for a fleet of processes, kept in Redis. One process fetches it from
- * stable_token under a lock when it is due (the core's tokenRefreshDue, measured on Redis's clock
- * as the time left before the refresh), and every process reads it from there. After a token
+ * stable_token under a lock when none is shared or its refresh is due (when, the core's
+ * tokenRefreshDue said as it was fetched, by the keeper's clock), and every process reads it from
+ * there. After a token
  * error, the core's refreshAfterTokenError is asked of the shared token, and the forced refresh
  * happens only while the failed token is still the shared one (compare-and-set in a script): one
  * forced refresh per expiry, however many processes saw the token fail. Never logged.
@@ -168,27 +168,27 @@ class RedisTokenKeeper {
     // stable_token is called, and its answer checked, as the single-process keeper does it.
     this.fetcher = new TokenKeeper({ transport: this.transport, appid: wechat.appid, secret: wechat.secret, clock })
     const base = `${prefix}:token:${wechat.appid}`
-    this.keys = { token: base, fresh: `${base}:fresh`, lock: `${base}:lock` }
+    this.keys = { token: base, lock: `${base}:lock` }
     this.owner = crypto.randomUUID()
-    this.cached = null // { token, until } by this process's clock
+    this.cached = null // { token, refreshAt }
     this.loading = null
     this.failing = new Map() // failed token -> the refresh it started
   }
 
   /** The shared token; fetched (by one process for all) when none is shared or its refresh is due. */
   async get() {
-    if (this.cached && this.clock() < this.cached.until) return this.cached.token
+    if (this.cached && this.clock() < this.cached.refreshAt) return this.cached.token
     this.loading ??= this.load().finally(() => (this.loading = null))
     return this.loading
   }
 
   async load() {
-    const { token, fresh, lock } = this.keys
+    const { token, lock } = this.keys
     const giveUp = Date.now() + 2 * this.lockMs
     for (;;) {
-      const [shared, leftMs] = await this.redis.wnqTokenRead(token, fresh)
-      if (shared && leftMs > 0) {
-        this.cached = { token: shared, until: this.clock() + leftMs }
+      const [shared, refreshAt] = await this.redis.wnqTokenRead(token)
+      if (shared && this.clock() < Number(refreshAt)) {
+        this.cached = { token: shared, refreshAt: Number(refreshAt) }
         return shared
       }
       const got = await this.redis.wnqTokenLock(token, lock, shared || '', this.owner, this.lockMs)
@@ -210,10 +210,10 @@ class RedisTokenKeeper {
   }
 
   async refreshAfter(failedToken) {
-    const { token, fresh, lock } = this.keys
+    const { token, lock } = this.keys
     const giveUp = Date.now() + 2 * this.lockMs
     for (;;) {
-      const [shared] = await this.redis.wnqTokenRead(token, fresh)
+      const [shared] = await this.redis.wnqTokenRead(token)
       if (!wn.refreshAfterTokenError({ failedToken, cachedToken: shared || null }).refresh) return
       const got = await this.redis.wnqTokenLock(token, lock, failedToken, this.owner, this.lockMs)
       if (got === 0) return
@@ -232,15 +232,20 @@ class RedisTokenKeeper {
 
   // Fetches under the lock held and shares the token; the lock is let go whatever happens.
   async fetch(force) {
-    const { token, fresh, lock } = this.keys
+    const { token, lock } = this.keys
     try {
       const got = await this.fetcher.fetch(force)
-      const now = this.clock()
       const { refreshAt } = this.fetcher.cached
-      const freshMs = Math.max(1, refreshAt - now)
       // Kept a day past its refresh: what a later failure compares against.
-      await this.redis.wnqTokenStore(token, fresh, lock, this.owner, got, freshMs, freshMs + DAY_MS)
-      this.cached = { token: got, until: refreshAt }
+      await this.redis.wnqTokenStore(
+        token,
+        lock,
+        this.owner,
+        got,
+        refreshAt,
+        Math.max(0, refreshAt - this.clock()) + DAY_MS,
+      )
+      this.cached = { token: got, refreshAt }
       return got
     } finally {
       await this.redis.wnqUnlock(lock, this.owner)
@@ -479,7 +484,7 @@ function createPushQueue(options) {
     const tokens =
       workOptions.tokens ??
       (wechat !== undefined
-        ? new RedisTokenKeeper({ redis, prefix, wechat, ...(transport ? { transport } : {}) })
+        ? new RedisTokenKeeper({ redis, prefix, wechat, clock, ...(transport ? { transport } : {}) })
         : undefined)
     // A hook of the caller's that throws is its own business: reported, never a crash.
     const report = (e) => {
