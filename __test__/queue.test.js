@@ -343,6 +343,50 @@ onRedis('a fleet of worker processes on Redis', () => {
   })
 })
 
+onRedis('days on the queue, in this process', () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test('a 45009 stop ends with its day: the next day is split, the last day’s pages left expire, the users are pushed', async () => {
+    let now = Date.parse('2024-03-02T10:00:00+08:00')
+    const clock = () => now
+    ctx = await setup(redisOnly, { users: 100, fake: { dailyQuota: 30, now: clock } })
+    const queue = createPushQueue({ connection: ctx.connection, prefix: ctx.env.QUEUE_PREFIX, clock })
+    const worker = queue.work({
+      store: ctx.store,
+      wechat: { baseUrl: ctx.fake.url, appid: ctx.fake.appid, secret: ctx.fake.secret },
+      message: { type: 'template' },
+      content: (userId) => ({ touser: userId, templateId: 'TPL_QUEUE', data: { keyword1: '签到提醒' } }),
+      concurrency: 4,
+      pageSize: 10,
+    })
+    try {
+      const first = await queue.fire()
+      const halted = await stopped(queue, first.day)
+      expect(halted.stopped).toMatchObject({ reason: 'stopForToday', errcode: 45009 })
+      expect(halted.pages.left).toBeGreaterThan(0)
+      // The next day at 10:00, with the quota of a new day.
+      now += 86400000
+      ctx.fake.newDay()
+      ctx.fake.setDailyQuota(Infinity)
+      const second = await queue.fire()
+      expect(second.day).toBe(first.day + 1)
+      const today = await finished(queue, second.day)
+      const yesterday = await finished(queue, first.day)
+      expect(yesterday).toMatchObject({ sent: 30, stopped: null })
+      expect(yesterday.pages.expired).toBe(halted.pages.left)
+      // Yesterday's 30 spent their only formId: no page holds them any more.
+      expect(today).toMatchObject({ sent: 70, skipped: {}, stopped: null })
+      expect(today.skipped).toEqual({})
+      expect(today.pages).toEqual({ total: 10, done: 10, expired: 0, left: 0 })
+      expectEachOnce(ctx)
+    } finally {
+      await worker.close()
+      await queue.close()
+    }
+  })
+})
+
 describe('input', () => {
   const connection = { defineCommand() {}, duplicate() {}, isCluster: true }
   const code = (f) => {

@@ -70,8 +70,6 @@ export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onB
   stalledIntervalMs?: number
   /** Told once for the whole fleet, in the process whose answer stopped it. */
   onStop?: (stop: QueueStop) => void
-  /** Errors of the queue's own machinery (a Redis call that failed in the background). */
-  onError?: (error: Error) => void
 }
 
 /** A process's workers on the queue. */
@@ -116,6 +114,9 @@ export declare function createPushQueue(options: {
   /** The users' policy: its `utcOffset` sets the schedule and the local days. */
   policy?: Policy
   clock?: () => number
+  /** The queue's own errors in the background (a Redis connection lost, a stop that could not be
+   * recorded, a hook that threw); default: printed to stderr. */
+  onError?: (error: Error) => void
 }): PushQueue
 
 /** One access_token for a fleet of processes, kept in Redis: one stable_token fetch per token

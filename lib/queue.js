@@ -300,7 +300,7 @@ function dailyPattern(at, utcOffset) {
   return `${utc % 60} ${Math.floor(utc / 60)} * * *`
 }
 
-const QUEUE_OPTIONS = ['connection', 'prefix', 'name', 'policy', 'clock']
+const QUEUE_OPTIONS = ['connection', 'prefix', 'name', 'policy', 'clock', 'onError']
 // createPush's options a worker passes on; the policy and the clock are the queue's, so that the
 // day a page is pushed on is the day it was split for.
 const PUSH_OPTIONS = [
@@ -315,7 +315,7 @@ const PUSH_OPTIONS = [
   'leaseMs',
   'random',
 ]
-const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop', 'onError']
+const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop']
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to
 // workers with a limiter.
 const LIMIT_MAX = 1e9
@@ -330,7 +330,9 @@ const KEEP_MS = 8 * DAY_MS
  * The daily push on BullMQ. Options: connection (an ioredis Redis, with maxRetriesPerRequest null,
  * or Cluster), prefix (BullMQ's key prefix, default "{weapp-notify}": a hash tag, required on a
  * Cluster), name (default "daily-push"), policy (its utcOffset sets the schedule and the days),
- * clock. -> { schedule, fire, work, summary, rerun, close }
+ * clock, onError (the queue's own errors in the background: a Redis connection lost, a stop that
+ * could not be recorded; default: printed to stderr). -> { schedule, fire, work, summary, rerun,
+ * close }
  */
 function createPushQueue(options) {
   check.options(options, 'options', QUEUE_OPTIONS)
@@ -340,6 +342,14 @@ function createPushQueue(options) {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name))
     check.fail('name', `expected letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`)
   check.func(clock, 'clock')
+  const onError = options.onError ?? ((e) => console.error(`weapp-notify/queue: ${e.stack ?? e}`))
+  check.func(onError, 'onError')
+  // A hook of the caller's that throws is its own business: reported, never a crash.
+  const report = (e) => {
+    try {
+      onError(e)
+    } catch {}
+  }
   // The core checks the policy.
   const { utcOffset } = wn.resolvePolicy(policy)
   const { Queue, Worker, WaitingError, DelayedError } = bullmq()
@@ -347,6 +357,8 @@ function createPushQueue(options) {
   const redis = connection
   const days = new Queue(`${name}-days`, { connection, prefix })
   const pages = new Queue(`${name}-pages`, { connection, prefix })
+  // Without a listener, an error event (a lost connection) would end the process.
+  for (const q of [days, pages]) q.on('error', report)
   const base = `${prefix}:${name}`
   const haltKey = `${base}:halt`
   const dayKeys = (day) => ({
@@ -451,21 +463,13 @@ function createPushQueue(options) {
 
   function startWorkers(workOptions) {
     check.options(workOptions, 'options', WORK_OPTIONS)
-    const {
-      store,
-      pageSize = 1000,
-      pagesAtOnce = 2,
-      stalledIntervalMs,
-      onStop = () => {},
-      onError = () => {},
-    } = workOptions
+    const { store, pageSize = 1000, pagesAtOnce = 2, stalledIntervalMs, onStop = () => {} } = workOptions
     check.object(store, 'store')
     for (const m of ['userIds', 'pageUsers'])
       if (typeof store[m] !== 'function') check.fail('store', `has no ${m}() method: expected a weapp-notify store`)
     check.integer(pageSize, 'pageSize', 1)
     check.integer(pagesAtOnce, 'pagesAtOnce', 1)
     check.func(onStop, 'onStop')
-    check.func(onError, 'onError')
     if (stalledIntervalMs !== undefined) check.integer(stalledIntervalMs, 'stalledIntervalMs', 100)
     const leaseMs = workOptions.leaseMs ?? 60000
     const pushOptions = {}
@@ -486,13 +490,6 @@ function createPushQueue(options) {
       (wechat !== undefined
         ? new RedisTokenKeeper({ redis, prefix, wechat, clock, ...(transport ? { transport } : {}) })
         : undefined)
-    // A hook of the caller's that throws is its own business: reported, never a crash.
-    const report = (e) => {
-      try {
-        onError(e)
-      } catch {}
-    }
-
     // The process's push, shared by its pages in flight. A push that stopped or failed takes no
     // new page: the next page gets a new one, and the old one closes once its pages are done.
     let current = null
@@ -685,9 +682,10 @@ function createPushQueue(options) {
       return next
     }
 
-    // A page the fleet's stop caught: back to the (paused) queue, its attempt not counted.
+    // A page the fleet's stop caught: back to the queue, paused while the stop stands (this
+    // process's push may have stopped on a stop read just before a rerun lifted it).
     async function putBack(job, token) {
-      await pages.pause()
+      if (await readHalt()) await pages.pause()
       await job.moveToWait(token)
       throw new WaitingError()
     }
