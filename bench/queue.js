@@ -7,7 +7,7 @@
 //   4 workers push at least 3x the users per second of one;
 //   the users read by all workers together stay within 1.05x the day's users;
 //   duplicates (a user delivered twice): 0.
-// Needs REDIS_URL (scripts/servers.sh start; source its env.sh). --users N, --page-size N.
+// Needs REDIS_URL (scripts/servers.sh start; source its env.sh). --users N, --page-size N, --quick.
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const crypto = require('node:crypto')
@@ -24,7 +24,8 @@ const flag = (name, fallback) => {
   const i = process.argv.indexOf(name)
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
-const USERS = flag('--users', 20000)
+// --quick (npm run bench -- --quick): a quarter of the users.
+const USERS = flag('--users', process.argv.includes('--quick') ? 5000 : 20000)
 const PAGE_SIZE = flag('--page-size', 500)
 const LATENCY_MS = 100
 const CONCURRENCY = 128
