@@ -387,6 +387,37 @@ onRedis('days on the queue, in this process', () => {
   })
 })
 
+onRedis('a page and a dead worker’s claim, in this process', () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test('a user whose claim a dead worker holds is pushed once the lease runs out: the page runs again', async () => {
+    ctx = await setup(redisOnly, { users: 30 })
+    // A worker claimed the user's send and died before it started: nobody renews the lease.
+    const [held] = await ctx.store.credentials(ctx.users[7])
+    const day = wn.localDay({ at: Date.now() }).day
+    const credential = { kind: held.kind, id: held.id, usesLeft: held.usesLeft }
+    expect(await ctx.store.claim({ userId: ctx.users[7], day, maxPerDay: 1, credential, leaseMs: 1500 })).not.toBeNull()
+    const worker = ctx.queue.work({
+      store: ctx.store,
+      wechat: { baseUrl: ctx.fake.url, appid: ctx.fake.appid, secret: ctx.fake.secret },
+      message: { type: 'template' },
+      content: (userId) => ({ touser: userId, templateId: 'TPL_QUEUE', data: { keyword1: '签到提醒' } }),
+      leaseMs: 1500,
+      pageSize: 10,
+    })
+    try {
+      const summary = await finished(ctx.queue, (await ctx.queue.fire()).day)
+      expectEachOnce(ctx)
+      // Released as never started by the page's second run, which then pushed the user.
+      expect(summary).toMatchObject({ sent: 30, unstarted: 1, pages: { total: 3, done: 3, left: 0 } })
+      expect(summary.skipped).toEqual({})
+    } finally {
+      await worker.close()
+    }
+  })
+})
+
 describe('input', () => {
   const connection = { defineCommand() {}, duplicate() {}, isCluster: true }
   const code = (f) => {
