@@ -26,7 +26,7 @@ const flag = (name, fallback) => {
 }
 // --quick (npm run bench -- --quick): a quarter of the users.
 const USERS = flag('--users', process.argv.includes('--quick') ? 5000 : 20000)
-const PAGE_SIZE = flag('--page-size', 500)
+const PAGE_SIZE = flag('--page-size', 250)
 const LATENCY_MS = 100
 const CONCURRENCY = 128
 if (!process.env.REDIS_URL)
