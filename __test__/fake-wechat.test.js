@@ -131,6 +131,10 @@ describe('stable_token force_refresh: at most 20 a day, 30 s apart', () => {
     expect((await stable(true)).access_token).toBe(second)
     expect(clocked.forcedRefreshes).toBe(1)
     expect(clocked.violations).toEqual([{ rule: 'forcedRefreshGap', at: now }])
+    // Not refreshed even when the token in use is dead: it is answered as it is, expiring now.
+    clocked.expireTokens()
+    expect(await stable(true)).toEqual({ access_token: second, expires_in: 0 })
+    clocked.violations.pop()
     now += 1
     expect((await stable(true)).access_token).not.toBe(second)
     expect(clocked.forcedRefreshes).toBe(2)
@@ -138,7 +142,7 @@ describe('stable_token force_refresh: at most 20 a day, 30 s apart', () => {
     // The ordinary mode never counts; every request does.
     expect((await stable(false)).access_token).toBeDefined()
     expect(clocked.forcedRefreshes).toBe(2)
-    expect([clocked.stableTokenRequests, clocked.tokenCalls]).toEqual([5, 3])
+    expect([clocked.stableTokenRequests, clocked.tokenCalls]).toEqual([6, 3])
   })
 
   test('the 21st forced refresh of a day answers 45009; a new day starts over', async () => {

@@ -197,12 +197,28 @@ describe.each(servers)('%s', (...server) => {
       // The old token failing again, later, is no reason to refresh the new one.
       await keepers[0].failed(got[0])
       expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes, ctx.fake.violations]).toEqual([2, 1, []])
+      // A process that reads the token as it fails: the read that began first hands out the new one.
+      const late = new RedisTokenKeeper({
+        redis: ctx.connection,
+        prefix: ctx.env.QUEUE_PREFIX,
+        wechat: { appid: ctx.fake.appid, secret: ctx.fake.secret },
+        transport,
+        clock: () => Date.now() + later,
+      })
+      later += 31000 // WeChat's 30 s between forced refreshes
+      ctx.fake.expireTokens()
+      const reading = late.get()
+      const refreshing = late.failed(fresh[0])
+      expect(await reading).not.toBe(fresh[0])
+      await refreshing
+      expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes]).toEqual([3, 2])
+      fresh[0] = await late.get()
       // Two hours on, the token is due: one ordinary fetch for all of them.
       later += 7200000
       const next = await Promise.all(keepers.map((k) => k.get()))
       expect(new Set(next).size).toBe(1)
       expect(next[0]).not.toBe(fresh[0])
-      expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes]).toEqual([3, 1])
+      expect([ctx.fake.stableTokenRequests, ctx.fake.forcedRefreshes, ctx.fake.violations]).toEqual([4, 2, []])
     } finally {
       transport.close()
     }

@@ -173,6 +173,9 @@ class RedisTokenKeeper {
     this.cached = null // { token, refreshAt }
     this.loading = null
     this.failing = new Map() // failed token -> the refresh it started
+    // Tokens WeChat refused in this process (the last few): never handed out again, though a read
+    // that began before the refusal, or another process's cache, may still hold one.
+    this.refused = new Set()
   }
 
   /** The shared token; fetched (by one process for all) when none is shared or its refresh is due. */
@@ -187,12 +190,26 @@ class RedisTokenKeeper {
     const giveUp = Date.now() + 2 * this.lockMs
     for (;;) {
       const [shared, refreshAt] = await this.redis.wnqTokenRead(token)
+      if (shared && this.refused.has(shared)) {
+        // Still the token that failed here: its refresh (this process's, or the one another
+        // process is doing) is waited for, and the new token read.
+        const refreshing = this.failing.get(shared)
+        if (!refreshing)
+          throw Object.assign(new Error('stable_token: the shared token is still one WeChat refused'), {
+            code: 'ERR_TOKEN',
+          })
+        await refreshing
+        continue
+      }
       if (shared && this.clock() < Number(refreshAt)) {
         this.cached = { token: shared, refreshAt: Number(refreshAt) }
         return shared
       }
       const got = await this.redis.wnqTokenLock(token, lock, shared || '', this.owner, this.lockMs)
-      if (got === 1) return this.fetch(false)
+      if (got === 1) {
+        const fetched = await this.fetch(false)
+        if (!this.refused.has(fetched)) return fetched
+      }
       if (got === 2) await this.waitForLock(giveUp)
     }
   }
@@ -200,6 +217,8 @@ class RedisTokenKeeper {
   /** After a token error with `token`: refreshes (forced) if the core says so of the shared token
    * and no other process has refreshed it since; otherwise the next get() reads the new one. */
   failed(token) {
+    this.refused.add(token)
+    if (this.refused.size > 16) this.refused.delete(this.refused.values().next().value)
     if (this.cached?.token === token) this.cached = null
     if (!this.failing.has(token))
       this.failing.set(
@@ -245,7 +264,7 @@ class RedisTokenKeeper {
         refreshAt,
         Math.max(0, refreshAt - this.clock()) + DAY_MS,
       )
-      this.cached = { token: got, refreshAt }
+      if (!this.refused.has(got)) this.cached = { token: got, refreshAt }
       return got
     } finally {
       await this.redis.wnqUnlock(lock, this.owner)
@@ -492,12 +511,16 @@ function createPushQueue(options) {
         : undefined)
     // The process's push, shared by its pages in flight. A push that stopped or failed takes no
     // new page: the next page gets a new one, and the old one closes once its pages are done.
+    // `live` holds every push not yet closed: the fleet's stop and pause reach them all.
     let current = null
+    const live = new Set()
     function newPush() {
-      return {
+      const c = {
         push: createPush({ ...pushOptions, store, policy, clock, transport, tokens, onBatch: heard }),
         pages: 0,
       }
+      live.add(c)
+      return c
     }
     // The push's options are checked now, not at the first page.
     try {
@@ -507,6 +530,7 @@ function createPushQueue(options) {
       throw e
     }
     async function retire(c) {
+      live.delete(c)
       try {
         await c.push.close()
       } catch {
@@ -543,7 +567,7 @@ function createPushQueue(options) {
       const stop = { day, reason, ...(errcode === undefined ? {} : { errcode }), at: clock() }
       const first = (await redis.wnqHalt(haltKey, dayKeys(day).totals, JSON.stringify(stop), KEEP_MS)) === 1
       await pages.pause()
-      current.push.stop(reason)
+      for (const c of live) c.push.stop(reason)
       // Reported once for the fleet: by the process that set the stop.
       if (first) onStop(stop)
     }
@@ -552,8 +576,10 @@ function createPushQueue(options) {
     // BullMQ's rate limit (a 45011 pause).
     async function watch() {
       const [stop, limitMs] = await Promise.all([readHalt(), pages.getRateLimitTtl(LIMIT_MAX)])
-      if (stop) current.push.stop(stop.reason)
-      if (limitMs > 0) current.push.pauseUntil(clock() + limitMs)
+      for (const c of live) {
+        if (stop) c.push.stop(stop.reason)
+        if (limitMs > 0) c.push.pauseUntil(Math.ceil(clock()) + limitMs)
+      }
     }
     let watching = null
     const watcher = setInterval(() => {

@@ -152,7 +152,10 @@ async function createFakeWeChat(options = {}) {
       const b = JSON.parse(raw || '{}')
       if (b.appid !== o.appid || b.secret !== o.secret) return answer(res, { errcode: 40013, errmsg: 'invalid appid' })
       const live = [...tokens].find(([, exp]) => exp - o.now() > o.graceMs)
-      const current = (token) => ({ access_token: token, expires_in: Math.floor((tokens.get(token) - o.now()) / 1000) })
+      const current = (token) => ({
+        access_token: token,
+        expires_in: Math.max(0, Math.floor((tokens.get(token) - o.now()) / 1000)),
+      })
       if (!b.force_refresh) return answer(res, live ? current(live[0]) : issueToken())
       if (forced.today >= FORCED_PER_DAY) {
         violations.push({ rule: 'forcedRefreshesPerDay', at: o.now() })
