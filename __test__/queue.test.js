@@ -436,6 +436,40 @@ onRedis('a page and a dead worker’s claim, in this process', () => {
   })
 })
 
+onRedis('a claim a live worker keeps, in this process', () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test('a user another worker keeps claimed: the page runs again three times, then counts it held elsewhere', async () => {
+    ctx = await setup(redisOnly, { users: 20 })
+    const [held] = await ctx.store.credentials(ctx.users[3])
+    const day = wn.localDay({ at: Date.now() }).day
+    const credential = { kind: held.kind, id: held.id, usesLeft: held.usesLeft }
+    const claim = await ctx.store.claim({ userId: ctx.users[3], day, maxPerDay: 1, credential, leaseMs: 1500 })
+    // A live worker stuck on this user: it renews its lease and never ends.
+    const renewing = setInterval(() => ctx.store.renew({ claims: [claim], leaseMs: 1500 }), 300)
+    const worker = ctx.queue.work({
+      store: ctx.store,
+      wechat: { baseUrl: ctx.fake.url, appid: ctx.fake.appid, secret: ctx.fake.secret },
+      message: { type: 'template' },
+      content: (userId) => ({ touser: userId, templateId: 'TPL_QUEUE', data: { keyword1: '签到提醒' } }),
+      leaseMs: 1500,
+      pageSize: 10,
+    })
+    try {
+      const summary = await finished(ctx.queue, (await ctx.queue.fire()).day)
+      expect(summary).toMatchObject({ sent: 19, skipped: { claimedElsewhere: 1 }, pages: { total: 2, done: 2 } })
+      expect(perUser(ctx.fake).has(ctx.users[3])).toBe(false)
+      expect(ctx.fake.deliveries).toHaveLength(19)
+      const [page] = (await ctx.queue.queues.pages.getJobs(['completed'])).filter((j) => j.data.heldElsewhere)
+      expect(page.data.heldElsewhere).toBe(3)
+    } finally {
+      clearInterval(renewing)
+      await worker.close()
+    }
+  })
+})
+
 describe('input', () => {
   const connection = { defineCommand() {}, duplicate() {}, isCluster: true }
   const code = (f) => {

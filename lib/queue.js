@@ -676,14 +676,17 @@ function createPushQueue(options) {
           await record(day, run, '', counts)
           return putBack(job, token)
         }
-        const elsewhere = counts.skipped?.claimedElsewhere
-        if (elsewhere) {
+        const heldElsewhere = job.data.heldElsewhere ?? 0
+        if (counts.skipped?.claimedElsewhere && heldElsewhere < 3) {
           // Users whose claims another worker held: a live worker finishes them, but a killed
           // worker's are taken over by some page's recover(), which releases those whose send
           // never started. The page runs again once those leases have run out, and pushes the
-          // users released (the others are then pushed already); they are counted then.
+          // users released (the others are then pushed already); they are counted then. A few
+          // times at most: a claim this push handed over with its fate unknown stays held (it is
+          // resolved by another push, or tomorrow's), and is counted as held elsewhere.
           delete counts.skipped.claimedElsewhere
           await record(day, run, '', counts)
+          await job.updateData({ ...job.data, heldElsewhere: heldElsewhere + 1 })
           await job.moveToDelayed(Date.now() + leaseMs + 1000, token)
           throw new DelayedError()
         }
