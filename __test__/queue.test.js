@@ -35,7 +35,7 @@ if (need('REDIS_CLUSTER_NODES', 'the queue on Redis Cluster'))
     () => new Redis.Cluster(nodes(process.env.REDIS_CLUSTER_NODES), { redisOptions: { maxRetriesPerRequest: null } }),
   ])
 const [redisOnly] = servers.filter(([kind]) => kind === 'redis')
-// The fleet scenarios run on Redis; the Cluster runs the day fired twice and the token keeper.
+// The fleet scenarios run on Redis; the Cluster runs the day fired twice, the crash and the token keeper.
 const onRedis = redisOnly ? describe : describe.skip
 
 // A process of `file`, with `env`; resolves `ready` at its first line, `done` when it exits.
@@ -171,6 +171,29 @@ describe.each(servers)('%s', (...server) => {
     expect(results.reduce((n, r) => n + r.result.usersRead, 0)).toBe(600)
   })
 
+  test('SIGKILL one of 3 workers mid-page: its pages complete elsewhere, every user once', async () => {
+    ctx = await setup(server, { users: 900, fake: { latencyMs: 30 } })
+    const common = { PAGE_SIZE: '100', CONCURRENCY: '16', LEASE_MS: '1500', STALLED_MS: '500' }
+    const doomed = ctx.worker({ ...common, KILL_AFTER_SENDS: '120' })
+    const others = [ctx.worker(common), ctx.worker(common)]
+    await Promise.all([doomed, ...others].map((w) => w.ready))
+    const { day } = await ctx.queue.fire()
+    const killed = await doomed.done
+    expect(killed.signal).toBe('SIGKILL')
+    const summary = await finished(ctx.queue, day)
+    const results = await Promise.all(others.map((w) => w.stop()))
+    console.log(
+      `queue crash on ${server[0]}: 900 users, one of 3 workers killed after its 120th send; the day: ${JSON.stringify(summary)}`,
+    )
+    expectEachOnce(ctx)
+    expect(summary.pages).toEqual({ total: 9, done: 9, expired: 0, left: 0 })
+    // The killed worker's claims were taken over by the page runs that came after it.
+    expect(summary.recovered + summary.unstarted).toBeGreaterThan(0)
+    expect(results.reduce((n, r) => n + r.result.summary.recovered + r.result.summary.unstarted, 0)).toBe(
+      summary.recovered + summary.unstarted,
+    )
+  })
+
   test('the fleet token: concurrent processes fetch once; a failed token is force-refreshed once', async () => {
     let later = 0
     ctx = await setup(server, { fake: { now: () => Date.now() + later } })
@@ -228,29 +251,6 @@ describe.each(servers)('%s', (...server) => {
 onRedis('a fleet of worker processes on Redis', () => {
   let ctx
   afterEach(() => ctx?.close())
-
-  test('SIGKILL one of 3 workers mid-page: its pages complete elsewhere, every user once', async () => {
-    ctx = await setup(redisOnly, { users: 900, fake: { latencyMs: 30 } })
-    const common = { PAGE_SIZE: '100', CONCURRENCY: '16', LEASE_MS: '1500', STALLED_MS: '500' }
-    const doomed = ctx.worker({ ...common, KILL_AFTER_SENDS: '120' })
-    const others = [ctx.worker(common), ctx.worker(common)]
-    await Promise.all([doomed, ...others].map((w) => w.ready))
-    const { day } = await ctx.queue.fire()
-    const killed = await doomed.done
-    expect(killed.signal).toBe('SIGKILL')
-    const summary = await finished(ctx.queue, day)
-    const results = await Promise.all(others.map((w) => w.stop()))
-    console.log(
-      `queue crash: 900 users, one of 3 workers killed after its 120th send; the day: ${JSON.stringify(summary)}`,
-    )
-    expectEachOnce(ctx)
-    expect(summary.pages).toEqual({ total: 9, done: 9, expired: 0, left: 0 })
-    // The killed worker's claims were taken over by the page runs that came after it.
-    expect(summary.recovered + summary.unstarted).toBeGreaterThan(0)
-    expect(results.reduce((n, r) => n + r.result.summary.recovered + r.result.summary.unstarted, 0)).toBe(
-      summary.recovered + summary.unstarted,
-    )
-  })
 
   test('8 worker processes, the token expires twice mid-run: one forced refresh each, no send fails twice on a token', async () => {
     let skew = 0
