@@ -325,9 +325,11 @@ onRedis('a fleet of worker processes on Redis', () => {
   })
 
   test('45011 pauses the whole queue until the minute turns: a worker started meanwhile sends nothing either', async () => {
-    // The workers' and the fake's clocks agree and stand near the end of a minute, so that the
-    // minute's quota runs out and the pause to the next minute is short.
-    const offset = (((55000 - (Date.now() % 60000)) % 60000) + 60000) % 60000
+    // The workers' and the fake's clocks agree and stand near the end of a minute (10 s before it
+    // as the workers start), so that the minute's quota runs out and the pause to the next minute
+    // is short. On a slow machine the quota may run out just after the minute turns: the pause is
+    // then nearly a minute, which the wait for the day allows.
+    const offset = (((50000 - (Date.now() % 60000)) % 60000) + 60000) % 60000
     ctx = await setup(redisOnly, {
       users: 600,
       fake: { latencyMs: 20, minuteQuota: 150, now: () => Date.now() + offset },
@@ -345,7 +347,7 @@ onRedis('a fleet of worker processes on Redis', () => {
     expect(await ctx.queue.queues.pages.getRateLimitTtl(1e9)).toBeGreaterThan(0)
     const late = ctx.worker(env)
     await late.ready
-    const summary = await finished(ctx.queue, day)
+    const summary = await finished(ctx.queue, day, 100000)
     expectEachOnce(ctx)
     // Nothing reached WeChat after the pause began (but sends already in flight) until the minute turned.
     const inPause = ctx.fake.answers.filter((a) => a.receivedAt > first.at + 300 && a.receivedAt < minuteEnds)
