@@ -544,11 +544,12 @@ function pushOf(options) {
     await Promise.all(runners)
   }
 
-  // The pages' users share `usersInFlight` places across pages: the next page is read and planned
-  // once every user of this one has started, so that a user waiting on a retry's backoff holds its
-  // own place, not the next page. -> { started, done }: promises that resolve when the last of
-  // `items` has started, and when all of them are done.
+  // The pages' users share `usersInFlight` places across pages, so that a user waiting on a retry's
+  // backoff holds its own place, not the next page. -> { started, done }: promises that resolve
+  // when the last of `items` has started, and when all of them are done.
   const userPlace = limit(usersInFlight)
+  // The chunks of claims (of any page) whose users have not all got a place yet, oldest first.
+  const claimedAhead = []
   const working = new Set()
   function startAll(items, work) {
     let started = 0
@@ -613,9 +614,9 @@ function pushOf(options) {
   }
 
   // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each
-  // planned send claimed and started. A page that cannot be read or planned stops the push as a
-  // user's error does. Resolves once every user of the page has started, to { done }, which
-  // resolves to the page's own counts.
+  // planned send claimed. A page that cannot be read or planned stops the push as a user's error
+  // does. Resolves once every planned send of the page is claimed (the last chunk waiting for
+  // places), to { done }, which resolves to the page's own counts.
   async function startPage(page) {
     try {
       const counts = pageCounts()
@@ -631,10 +632,13 @@ function pushOf(options) {
       for (const d of decisions) if (d.action === 'skip') t.bump('skipped', d.reason)
       const sends = decisions.filter((d) => d.action === 'send')
       const works = []
-      // The sends are claimed a chunk at a time, one store call each; the next chunk once every
-      // user of this one has a place, so that the claims wait on sends, not the sends on claims.
+      // The sends are claimed a chunk at a time, one store call each, a chunk ahead of the
+      // places: a chunk is claimed once every user of the chunk before the last one claimed has a
+      // place, so that the sends never wait on a claim, and no more than two chunks wait on sends.
       for (let i = 0; i < sends.length && !halted(); i += usersInFlight) {
         const chunk = sends.slice(i, i + usersInFlight)
+        while (claimedAhead.length > 1) await claimedAhead.shift()
+        if (halted()) break
         const day = dayNow()
         const claims = await store.claimMany(
           chunk.map(({ userId, credential }) => ({
@@ -652,7 +656,7 @@ function pushOf(options) {
           ([d, claim]) => guarded(d.userId, () => pushUser(d, out.has(d.userId), t, claim), t),
         )
         works.push(part.done)
-        await part.started
+        claimedAhead.push(part.started)
       }
       return { done: Promise.all(works).then(() => counts) }
     } catch (e) {
@@ -661,7 +665,7 @@ function pushOf(options) {
     }
   }
 
-  // startPage is runDailyPush's: it reads the next page once this one's users have all started.
+  // startPage is runDailyPush's: it plans the next page once this one's sends are all claimed.
   const push = {
     summary,
     get halted() {
