@@ -1,6 +1,6 @@
 import type { Policy } from '../index'
 import type { Store } from './stores/store'
-import type { CreatePushOptions, PushSummary, Transport } from './worker'
+import type { CreatePushOptions, PageCounts, PushSummary, Transport } from './worker'
 
 /** What the queue uses of an ioredis `Redis` (created with `maxRetriesPerRequest: null`, as BullMQ's
  * workers need) or `Cluster` client, written out so that these typings compile where ioredis is
@@ -29,15 +29,8 @@ export interface QueueStop {
  * stop caught it) counts the users an earlier run pushed among `skipped.alreadyPushedToday`; the
  * sends of a killed run are not counted in `sent`, and the claims it left are counted in
  * `recovered` and `unstarted` by the run that resolved them. */
-export interface DaySummary {
+export interface DaySummary extends PageCounts {
   day: number
-  sent: number
-  skipped: Record<string, number>
-  dead: number
-  deadByReason: Record<string, number>
-  errors: Record<string, number>
-  lostClaims: number
-  unresolved: number
   /** Claims of unknown fate (a killed worker's) resolved by the core's rule for an ambiguous send. */
   recovered: number
   /** Claims a killed worker left before its send started: released. */
