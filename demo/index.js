@@ -27,7 +27,8 @@ const SHORT = args.has('--short')
 const WORKERS = args.has('--workers') ? Number(process.argv[process.argv.indexOf('--workers') + 1]) : 0
 const USERS = SHORT ? 300 : 3000
 const DAYS = SHORT ? 2 : 7
-const dir = path.join(__dirname, '..', '.demo', SHORT ? 'short' : 'week')
+// WN_DEMO_DIR keeps a story elsewhere (the tests' runs leave yours alone).
+const dir = path.join(process.env.WN_DEMO_DIR ?? path.join(__dirname, '..', '.demo'), SHORT ? 'short' : 'week')
 const TEMPLATE = 'TPL_CHECKIN_REMINDER'
 const SUBSCRIBE = 'TPL_CHECKIN_SUBSCRIBE'
 
@@ -384,5 +385,6 @@ async function main() {
 
 ;(args.has('--worker') ? worker : main)().catch((e) => {
   console.error(e)
-  process.exitCode = 1
+  // What was opened before the error (a pool, a connection) must not keep the process alive.
+  setTimeout(() => process.exit(1), 100)
 })
