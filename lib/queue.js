@@ -308,14 +308,13 @@ const pageId = (day, after, until) =>
     .digest('hex')
     .slice(0, 32)}`
 
-// A schedule's local time of day ("HH:MM") at the policy's offset, as a daily cron pattern in UTC
-// (BullMQ's time zones are IANA names; the policy's offset is fixed).
-function dailyPattern(at, utcOffset) {
+// A schedule's local time of day ("HH:MM"), as a daily cron pattern in UTC (BullMQ's time zones
+// are IANA names; the policy's offset is fixed). Where local midnight falls in UTC is the core's
+// answer (`localDay`'s start).
+function dailyPattern(at, localMidnight) {
   const m = typeof at === 'string' && /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at)
   if (!m) check.fail('at', `expected a local time "HH:MM", got ${JSON.stringify(at)}`)
-  const o = /^([+-])(\d\d):(\d\d)$/.exec(utcOffset)
-  const offset = (o[1] === '-' ? -1 : 1) * (Number(o[2]) * 60 + Number(o[3]))
-  const utc = (((Number(m[1]) * 60 + Number(m[2]) - offset) % 1440) + 1440) % 1440
+  const utc = ((localMidnight % DAY_MS) / 60000 + Number(m[1]) * 60 + Number(m[2]) + 1440) % 1440
   return `${utc % 60} ${Math.floor(utc / 60)} * * *`
 }
 
@@ -370,7 +369,7 @@ function createPushQueue(options) {
     } catch {}
   }
   // The core checks the policy.
-  const { utcOffset } = wn.resolvePolicy(policy)
+  wn.resolvePolicy(policy)
   const { Queue, Worker, WaitingError, DelayedError } = bullmq()
   defineScripts(connection)
   const redis = connection
@@ -418,7 +417,7 @@ function createPushQueue(options) {
      * BullMQ job scheduler, the same one from every process that calls this. */
     async schedule(input = {}) {
       check.options(input, 'input', ['at'])
-      const pattern = dailyPattern(input.at ?? '10:00', utcOffset)
+      const pattern = dailyPattern(input.at ?? '10:00', wn.localDay({ at: clock(), policy }).start)
       await days.upsertJobScheduler(
         `${name}-daily`,
         { pattern, tz: 'UTC' },
