@@ -84,8 +84,10 @@ export declare function intakePrepayId(input: {
 /** The `success` result of `wx.requestSubscribeMessage`. */
 export type SubscribeResult = { errMsg?: string } & Record<string, string>
 
-/** One grant per template answered `accept` or `acceptWithAudio`; `reject`, `ban`, `filter` grant
- * nothing; any other answer throws ERR_UNKNOWN_SUBSCRIBE_STATUS. Grants never expire. */
+/** One grant per template answered `accept` or any accept variant (every answer that begins with
+ * `accept`: `acceptWithAudio`, `acceptWithAlert`, `acceptWithForcePush`...); every other answer
+ * (`reject`, `ban`, `filter`, or one WeChat adds) grants nothing and is listed in `declined`. A
+ * status that is not a string throws ERR_UNKNOWN_SUBSCRIBE_STATUS. Grants never expire. */
 export declare function intakeSubscribeResult(input: { userId: UserId; result: SubscribeResult }): {
   grants: StoredCredential[]
   declined: { templateId: string; status: 'reject' | 'ban' | 'filter' }[]
@@ -323,8 +325,15 @@ export declare function buildTemplateMessage(input: {
 
 // ---------------------------------------------------------------- outcomes and tokens
 
-/** What came back from one POST: WeChat's JSON, a status without JSON, or a network failure. */
-export type SendResponse = { errcode: number; errmsg?: string } | { httpStatus: number } | { networkError: string }
+/** What came back from one POST: the raw body as received (`body`, with its `httpStatus`: the core
+ * reads WeChat's answer from it and keeps a msgid's every digit), WeChat's JSON as parsed (fields
+ * the core does not use are ignored; a `msgid` parsed into a Number past 2^53 was rounded, and is
+ * not reported), a status without JSON, or a network failure. */
+export type SendResponse =
+  | { body: string; httpStatus?: number }
+  | { errcode: number; errmsg?: string; msgid?: string | number | bigint; [field: string]: unknown }
+  | { httpStatus: number }
+  | { networkError: string }
 
 export interface SendContext {
   response: SendResponse
@@ -359,6 +368,8 @@ export interface SendDecision {
   ambiguous: boolean
   /** For 47003: the data key WeChat named. */
   invalidKey: string | null
+  /** The id WeChat gave the message (its exact decimal digits), which its sent event names. */
+  msgid: string | null
   meaning: string
 }
 

@@ -38,6 +38,16 @@ describe.each(backends)('%s backend', (name, wn) => {
         { networkError: 5 },
         {},
         { errcode: 0, extra: 1 },
+        { errcode: 0, errmsg: 'ok', msgid: '3121587219413188609' },
+        { errcode: 0, msgid: 3121587219413188609 },
+        { errcode: 0, msgid: 12345 },
+        { errcode: 0, msgid: 12345n },
+        { errcode: 0, msgid: { a: 1 } },
+        { body: '{"errcode":0,"errmsg":"ok","msgid":3121587219413188609}', httpStatus: 200 },
+        { body: '{"errcode":43108,"errmsg":"concurrent"}' },
+        { body: '<html>', httpStatus: 502 },
+        { body: '{"errcode":0}', errcode: 0 },
+        { body: 5 },
         null,
         [],
         'x',
@@ -77,6 +87,14 @@ describe.each(backends)('%s backend', (name, wn) => {
     crossed.length = 0
     const d = api.classifyOutcome({ response: { errcode: 0 }, credentialKind: 'formId', attempt: 1, random: 0.5 })
     expect([d.user, crossed]).toEqual(['pushed', []])
+    const body = '{"errcode":0,"errmsg":"ok","msgid":3121587219413188609}'
+    const raw = api.classifyOutcome({
+      response: { body, httpStatus: 200 },
+      credentialKind: 'grant',
+      attempt: 1,
+      random: 0,
+    })
+    expect([raw.user, raw.msgid, crossed]).toEqual(['pushed', '3121587219413188609', []])
     api.classifyOutcome({ response: { errcode: 0 }, credentialKind: 'formId', attempt: 1, random: 0.5, retry: {} })
     expect(crossed).toEqual(['classifyOutcome'])
   })

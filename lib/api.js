@@ -78,7 +78,8 @@ function createApi(binding, backend) {
 
   // classifyOutcome runs once per send. An input of the plain shape crosses as numbers and strings
   // (no JSON in); any other shape, and any value the core refuses, takes the JSON path, which
-  // gives the exact error. Only types are checked here: every rule stays in the core.
+  // gives the exact error. Only types are checked here: every rule stays in the core. The
+  // response is WeChat's answer: its fields the core does not read are ignored on both paths.
   const CONTEXT_KEYS = new Set([
     'response',
     'credentialKind',
@@ -88,7 +89,6 @@ function createApi(binding, backend) {
     'random',
     'now',
   ])
-  const RESPONSE_KEYS = new Set(['errcode', 'errmsg', 'httpStatus', 'networkError'])
   const isPlain = (o) => typeof o === 'object' && o !== null && Object.getPrototypeOf(o) === Object.prototype
   const onlyKeys = (o, keys) => {
     for (const k in o) if (!keys.has(k)) return false
@@ -101,11 +101,14 @@ function createApi(binding, backend) {
   const wholeOrNaN = (v, min, max) =>
     absent(v) ? NaN : Number.isSafeInteger(v) && v >= min && v <= max ? v : undefined
 
-  const fields = new Float64Array(7)
+  // The layout api::classify_fields reads, from the core's own list.
+  const AT = Object.fromEntries(constants.classifyFields.map((name, i) => [name, i]))
+  const FLAG = constants.classifyFlags
+  const fields = new Float64Array(constants.classifyFields.length)
   function classifyFast(c) {
     if (!isPlain(c) || !onlyKeys(c, CONTEXT_KEYS)) return null
     const r = c.response
-    if (!isPlain(r) || !onlyKeys(r, RESPONSE_KEYS)) return null
+    if (!isPlain(r)) return null
     if (!Object.hasOwn(KIND_CODE, c.credentialKind) || !Number.isSafeInteger(c.attempt)) return null
     if (c.attempt < 1 || c.attempt > 0xffffffff || typeof c.random !== 'number' || !Number.isFinite(c.random))
       return null
@@ -114,20 +117,22 @@ function createApi(binding, backend) {
     const errcode = wholeOrNaN(r.errcode, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
     const httpStatus = wholeOrNaN(r.httpStatus, 0, 65535)
     if (now === undefined || errcode === undefined || httpStatus === undefined) return null
-    if (!optionalString(r.errmsg) || !optionalString(r.networkError)) return null
-    // The order and flags api::classify_fields reads.
-    fields[0] = KIND_CODE[c.credentialKind]
-    fields[1] = c.attempt
-    fields[2] = c.random
-    fields[3] = now
-    fields[4] = errcode
-    fields[5] = httpStatus
-    fields[6] =
-      (c.earlierAmbiguous === true) |
-      ((c.earlierTokenError === true) << 1) |
-      ((typeof r.networkError === 'string') << 2)
+    if (!optionalString(r.errmsg) || !optionalString(r.networkError) || !optionalString(r.msgid)) return null
+    if (!optionalString(r.body) || (!absent(r.body) && !(absent(r.errcode) && absent(r.errmsg) && absent(r.msgid))))
+      return null
+    fields[AT.credentialKind] = KIND_CODE[c.credentialKind]
+    fields[AT.attempt] = c.attempt
+    fields[AT.random] = c.random
+    fields[AT.now] = now
+    fields[AT.errcode] = errcode
+    fields[AT.httpStatus] = httpStatus
+    fields[AT.flags] =
+      (c.earlierAmbiguous === true ? FLAG.earlierAmbiguous : 0) |
+      (c.earlierTokenError === true ? FLAG.earlierTokenError : 0) |
+      (typeof r.networkError === 'string' ? FLAG.networkError : 0) |
+      (typeof r.body === 'string' ? FLAG.body : 0)
     try {
-      return JSON.parse(binding.classifyFields(fields, r.errmsg ?? null))
+      return JSON.parse(binding.classifyFields(fields, r.body ?? r.errmsg ?? null, r.msgid ?? null))
     } catch {
       return null
     }

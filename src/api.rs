@@ -129,6 +129,9 @@ struct Constants {
     no_template: u32,
     template_send_path: &'static str,
     subscribe_send_path: &'static str,
+    /// `classifyFields`'s layout: its numbers in order, and its flag bits by name.
+    classify_fields: [&'static str; 7],
+    classify_flags: std::collections::BTreeMap<&'static str, u32>,
 }
 
 #[derive(Deserialize)]
@@ -162,33 +165,42 @@ struct Refresh {
     refresh: bool,
 }
 
+/// The order of `classify_fields`'s numbers, and its flag bits: JS reads both from `constants`,
+/// so the layout is written here only.
+pub const CLASSIFY_FIELDS: [&str; 7] = ["credentialKind", "attempt", "random", "now", "errcode", "httpStatus", "flags"];
+pub const CLASSIFY_FLAGS: [(&str, u32); 4] =
+    [("earlierAmbiguous", 1), ("earlierTokenError", 2), ("networkError", 4), ("body", 8)];
+
 /// `classifyOutcome` from the plain fields of its input, for the hot path (no JSON in), answering
-/// JSON. `fields` holds, in this order: the kind's position in `CredentialKind::ALL`, attempt,
-/// random, now, errcode, httpStatus (NaN for an absent one), and flags (1 earlierAmbiguous,
-/// 2 earlierTokenError, 4 networkError). The JS side sends only inputs whose types it has checked
-/// to be what the JSON path reads, and the two paths decide alike (`__test__/api.test.js`). A value
-/// the core refuses is an error here too, and the caller then asks the JSON path, whose error names
-/// the field as the caller wrote it.
-pub fn classify_fields(fields: &[f64], errmsg: Option<String>) -> Result<String> {
+/// JSON. `fields` holds the numbers `CLASSIFY_FIELDS` names (the kind as its position in
+/// `CredentialKind::ALL`, NaN for an absent one), `text` the errmsg, or with the `body` flag the
+/// raw body, and `msgid` a msgid given as text. The JS side sends only inputs whose types it has
+/// checked to be what the JSON path reads, and the two paths decide alike (`__test__/api.test.js`).
+/// A value the core refuses is an error here too, and the caller then asks the JSON path, whose
+/// error names the field as the caller wrote it.
+pub fn classify_fields(fields: &[f64], text: Option<String>, msgid: Option<String>) -> Result<String> {
     let &[kind, attempt, random, now, errcode, http_status, flags] = fields else {
         return Err(Error::invalid("fields", format!("needs 7 numbers, got {}", fields.len())));
     };
-    let flag = |bit: u32| (flags as u32) & bit != 0;
+    let flag = |name: &str| CLASSIFY_FLAGS.iter().any(|&(n, bit)| n == name && (flags as u32) & bit != 0);
     let present = |v: f64| (!v.is_nan()).then_some(v);
+    let (errmsg, body) = if flag("body") { (None, text) } else { (text, None) };
     let ctx = SendContext {
         response: outcome::Response {
             // Whole numbers in range, as checked on the JS side; the casts saturate, never panic.
             errcode: present(errcode).map(|v| v as i64),
             errmsg,
+            msgid: msgid.map(serde_json::Value::String),
+            body,
             http_status: present(http_status).map(|v| v as u16),
-            network_error: flag(4).then(String::new),
+            network_error: flag("networkError").then(String::new),
         },
         credential_kind: *CredentialKind::ALL
             .get(kind as usize)
             .ok_or_else(|| Error::invalid("credentialKind", "unknown kind"))?,
         attempt: NonZeroU32::new(attempt as u32).ok_or_else(|| Error::invalid("attempt", "must be at least 1"))?,
-        earlier_ambiguous: flag(1),
-        earlier_token_error: flag(2),
+        earlier_ambiguous: flag("earlierAmbiguous"),
+        earlier_token_error: flag("earlierTokenError"),
         random,
         now: present(now)
             .map(Millis::from_f64)
@@ -241,6 +253,8 @@ pub fn call(op: &str, json: &str) -> Result<String> {
                 no_template: NO_TEMPLATE,
                 template_send_path: TEMPLATE_SEND_PATH,
                 subscribe_send_path: SUBSCRIBE_SEND_PATH,
+                classify_fields: CLASSIFY_FIELDS,
+                classify_flags: CLASSIFY_FLAGS.into_iter().collect(),
             })
         }),
         _ => Err(Error::invalid("op", format!("unknown operation {:?}", op.chars().take(40).collect::<String>()))),
@@ -257,19 +271,19 @@ mod tests {
         let json = format!(
             r#"{{"response":{{"errcode":47003,"errmsg":"{msg}"}},"credentialKind":"formId","attempt":1,"random":0.5,"now":0}}"#
         );
-        let fast = fields(&[0.0, 1.0, 0.5, 0.0, 47003.0, NAN, 0.0], Some(msg.into()));
+        let fast = fields(&[0.0, 1.0, 0.5, 0.0, 47003.0, NAN, 0.0], Some(msg.into()), None);
         assert_eq!(fast.unwrap(), super::call("classifyOutcome", &json).unwrap());
         let code = |r: crate::error::Result<String>| r.unwrap_err().code();
-        assert_eq!(code(fields(&[9.0, 1.0, 0.5, NAN, 0.0, NAN, 0.0], None)), "ERR_INVALID_ARGUMENT");
-        assert_eq!(code(fields(&[0.0, 0.0, 0.5, NAN, 0.0, NAN, 0.0], None)), "ERR_INVALID_ARGUMENT");
-        assert_eq!(code(fields(&[0.0, 1.0, 1.0, NAN, 0.0, NAN, 0.0], None)), "ERR_INVALID_ARGUMENT");
-        assert_eq!(code(fields(&[0.0, 1.0, 0.5, 1.5, 0.0, NAN, 0.0], None)), "ERR_INVALID_TIME");
-        assert_eq!(code(fields(&[0.0, 1.0, 0.5], None)), "ERR_INVALID_ARGUMENT");
-        let nothing = fields(&[0.0, 1.0, 0.5, NAN, NAN, NAN, 0.0], None);
+        assert_eq!(code(fields(&[9.0, 1.0, 0.5, NAN, 0.0, NAN, 0.0], None, None)), "ERR_INVALID_ARGUMENT");
+        assert_eq!(code(fields(&[0.0, 0.0, 0.5, NAN, 0.0, NAN, 0.0], None, None)), "ERR_INVALID_ARGUMENT");
+        assert_eq!(code(fields(&[0.0, 1.0, 1.0, NAN, 0.0, NAN, 0.0], None, None)), "ERR_INVALID_ARGUMENT");
+        assert_eq!(code(fields(&[0.0, 1.0, 0.5, 1.5, 0.0, NAN, 0.0], None, None)), "ERR_INVALID_TIME");
+        assert_eq!(code(fields(&[0.0, 1.0, 0.5], None, None)), "ERR_INVALID_ARGUMENT");
+        let nothing = fields(&[0.0, 1.0, 0.5, NAN, NAN, NAN, 0.0], None, None);
         assert_eq!(code(nothing), "ERR_INVALID_ARGUMENT", "a response needs errcode, httpStatus or networkError");
         // Out-of-range numbers the JS side never sends still end in an answer or an error, not a panic.
-        assert!(fields(&[0.0, 1e300, 0.5, NAN, 1e300, 1e9, 1e300], None).is_ok());
-        assert_eq!(code(fields(&[1e300, NAN, NAN, NAN, NAN, NAN, NAN], None)), "ERR_INVALID_ARGUMENT");
+        assert!(fields(&[0.0, 1e300, 0.5, NAN, 1e300, 1e9, 1e300], None, None).is_ok());
+        assert_eq!(code(fields(&[1e300, NAN, NAN, NAN, NAN, NAN, NAN], None, None)), "ERR_INVALID_ARGUMENT");
     }
 
     #[test]

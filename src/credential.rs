@@ -453,9 +453,9 @@ pub struct Declined {
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscribeGrants {
-    /// One grant (usesLeft 1) per template answered accept/acceptWithAudio, sorted by template id.
+    /// One grant (usesLeft 1) per template answered accept or an accept variant, sorted by template id.
     pub grants: Vec<Credential>,
-    /// Templates answered reject, ban or filter: they grant nothing.
+    /// Templates answered reject, ban, filter or anything else that is no accept: they grant nothing.
     pub declined: Vec<Declined>,
 }
 
@@ -491,6 +491,15 @@ fn expiry_from(start: Millis, field: &str) -> Result<Millis> {
     )
 }
 
+/// Whether a per-template answer of `wx.requestSubscribeMessage` grants a send. WeChat keeps adding
+/// accept variants (`acceptWithAudio` since base library 2.18.0, `acceptWithAlert` for long-term
+/// templates since 2.22.0, `acceptWithForcePush` confirmed by its staff in 2024), each an accept
+/// with a way of alerting the user: every answer that begins with `accept` is one. Every other
+/// answer (reject, ban, filter, and any WeChat adds) grants nothing, and is reported declined.
+pub fn grants_a_send(status: &str) -> bool {
+    status.starts_with("accept")
+}
+
 pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
     if let Some(msg) = i.result.get("errMsg") {
         if msg.as_str() != Some("requestSubscribeMessage:ok") {
@@ -509,24 +518,20 @@ pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
     for (key, value) in templates {
         let field = format!("result[{:?}]", key.chars().take(64).collect::<String>());
         let template_id = check_id(&field, Some(key))?;
-        match value.as_str() {
-            Some("accept" | "acceptWithAudio") => out.grants.push(Credential {
+        let Some(status) = value.as_str() else {
+            return Err(Error::UnknownSubscribeStatus { field, value: value.to_string().chars().take(80).collect() });
+        };
+        if grants_a_send(status) {
+            out.grants.push(Credential {
                 kind: CredentialKind::Grant,
                 id: template_id.clone(),
                 user_id: i.user_id.clone(),
                 template_id: Some(template_id),
                 uses_left: Some(1),
                 expire_at: None,
-            }),
-            Some(status @ ("reject" | "ban" | "filter")) => {
-                out.declined.push(Declined { template_id, status: status.into() })
-            }
-            _ => {
-                return Err(Error::UnknownSubscribeStatus {
-                    field,
-                    value: value.to_string().chars().take(80).collect(),
-                })
-            }
+            })
+        } else {
+            out.declined.push(Declined { template_id, status: status.chars().take(64).collect() })
         }
     }
     Ok(out)
@@ -720,7 +725,9 @@ pub(crate) mod tests {
         assert_eq!(r.grants.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["T1", "T3"]);
         assert!(r.grants.iter().all(|g| g.uses_left == Some(1) && g.expire_at.is_none()));
         assert_eq!(r.declined.len(), 3);
-        assert_eq!(parse(r#"{"T1":"maybe"}"#).unwrap_err().code(), "ERR_UNKNOWN_SUBSCRIBE_STATUS");
+        let r = parse(r#"{"T1":"acceptWithAlert","T2":"acceptWithForcePush","T3":"maybe"}"#).unwrap();
+        assert_eq!(r.grants.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["T1", "T2"]);
+        assert_eq!(r.declined, [Declined { template_id: "T3".into(), status: "maybe".into() }]);
         assert_eq!(parse(r#"{"T1":1}"#).unwrap_err().code(), "ERR_UNKNOWN_SUBSCRIBE_STATUS");
         assert_eq!(
             parse(r#"{"errMsg":"requestSubscribeMessage:fail cancel"}"#).unwrap_err().code(),

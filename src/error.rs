@@ -29,8 +29,9 @@ pub enum Error {
     /// A `wx.requestSubscribeMessage` result that is not `requestSubscribeMessage:ok`.
     #[error("{field}: the subscribe request did not succeed ({value})")]
     SubscribeRequestFailed { field: String, value: String },
-    /// A per-template answer other than accept, acceptWithAudio, reject, ban, filter.
-    #[error("{field}: unknown subscribe status {value:?}")]
+    /// A per-template answer that is not a string (every string is a status: an accept variant
+    /// grants a send, anything else is declined).
+    #[error("{field}: a subscribe status is a string, got {value}")]
     UnknownSubscribeStatus { field: String, value: String },
     #[error("{field}: {count} template ids in one subscribe result, WeChat allows at most {limit}")]
     TooManyTemplates { field: String, count: usize, limit: usize },

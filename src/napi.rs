@@ -30,8 +30,12 @@ pub fn call(op: String, input: String) -> napi::Result<String, Code> {
 
 /// `classifyFields`: `classifyOutcome` from plain fields (`api::classify_fields`), answering JSON.
 #[napi(catch_unwind)]
-pub fn classify_fields(fields: Float64ArraySlice, errmsg: Option<String>) -> napi::Result<String, Code> {
-    crate::api::classify_fields(&fields, errmsg).map_err(to_js)
+pub fn classify_fields(
+    fields: Float64ArraySlice,
+    text: Option<String>,
+    msgid: Option<String>,
+) -> napi::Result<String, Code> {
+    crate::api::classify_fields(&fields, text, msgid).map_err(to_js)
 }
 
 // The columnar plan's input, field by field as `plan::ColumnsInput` names them (camelCase in JS).

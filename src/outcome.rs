@@ -1,5 +1,7 @@
 //! What each WeChat answer means for the credential, the user, the batch and the token, and when
-//! to retry. Every errcode of wechat-facts.md has a row here; anything else gets a safe default.
+//! to retry. Every errcode of the current subscribeMessage.send page (and of the older pages and
+//! the template API) has a row here; anything else gets a safe default. A WeChat answer is read
+//! liberally: its fields the core does not use are ignored.
 
 use std::num::NonZeroU32;
 
@@ -10,24 +12,91 @@ use crate::credential::{CredentialKind, SendEffect};
 use crate::error::{Error, Result};
 use crate::policy::DurationMs;
 
-/// What came back from one POST.
-#[derive(Debug, Clone, Deserialize)]
+/// What came back from one POST. WeChat's answer is read liberally: fields the core does not use
+/// are ignored, never an error (WeChat adds fields, such as `msgid` on a delivered send).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     rename_all = "camelCase",
-    deny_unknown_fields,
-    expecting = "a response {errcode, errmsg?} | {httpStatus} | {networkError}"
+    expecting = "a response {errcode, errmsg?, msgid?} | {httpStatus?, body} | {httpStatus} | {networkError}"
 )]
 pub struct Response {
     #[serde(default)]
     pub errcode: Option<i64>,
     #[serde(default)]
     pub errmsg: Option<String>,
-    /// An HTTP status that came without a JSON body.
+    /// The id WeChat gives a delivered message: digits, or a JSON number (exact only up to 2^53
+    /// when it passed through a JS Number; pass `body` to keep every digit).
+    #[serde(default)]
+    pub msgid: Option<serde_json::Value>,
+    /// The HTTP reply's body as received: the core reads WeChat's answer from it, digits exact.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// An HTTP status that came without a JSON body (or with `body`).
     #[serde(default)]
     pub http_status: Option<u16>,
     /// The request failed on the network (reset, timeout, DNS): it may or may not have arrived.
     #[serde(default)]
     pub network_error: Option<String>,
+}
+
+/// The part of a send API's JSON answer the core reads; everything else in it is ignored.
+#[derive(Deserialize)]
+struct BodyAnswer {
+    #[serde(default)]
+    errcode: Option<serde_json::Value>,
+    #[serde(default)]
+    errmsg: Option<serde_json::Value>,
+    #[serde(default)]
+    msgid: Option<serde_json::Value>,
+}
+
+/// WeChat's answer, as the core reads it from either form of `Response`.
+struct Answer<'a> {
+    errcode: Option<i64>,
+    errmsg: Option<std::borrow::Cow<'a, str>>,
+    msgid: Option<String>,
+}
+
+/// Integers a JS Number holds exactly: a larger msgid that arrived as a number was rounded.
+const MAX_EXACT_JS_INTEGER: u64 = (1 << 53) - 1;
+
+/// A msgid as its decimal digits; anything else WeChat might put there is no msgid (never an error).
+fn msgid_digits(v: &serde_json::Value, exact: bool) -> Option<String> {
+    match v {
+        serde_json::Value::Number(n) => {
+            n.as_u64().filter(|&m| exact || m <= MAX_EXACT_JS_INTEGER).map(|m| m.to_string())
+        }
+        serde_json::Value::String(s) if (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.clone())
+        }
+        _ => None,
+    }
+}
+
+impl Response {
+    fn answer(&self) -> Result<Answer<'_>> {
+        let Some(body) = &self.body else {
+            let msgid = self.msgid.as_ref().and_then(|m| msgid_digits(m, false));
+            return Ok(Answer { errcode: self.errcode, errmsg: self.errmsg.as_deref().map(Into::into), msgid });
+        };
+        if self.errcode.is_some() || self.errmsg.is_some() || self.msgid.is_some() {
+            return Err(Error::invalid(
+                "response.body",
+                "give the raw body or its parsed fields (errcode...), not both",
+            ));
+        }
+        // A body that is not a WeChat answer (an HTML error page, say) is an HTTP reply without one.
+        let parsed: Option<BodyAnswer> = serde_json::from_str(body).ok();
+        let Some(a) = parsed else { return Ok(Answer { errcode: None, errmsg: None, msgid: None }) };
+        Ok(Answer {
+            errcode: a.errcode.as_ref().and_then(serde_json::Value::as_i64),
+            errmsg: match a.errmsg {
+                Some(serde_json::Value::String(s)) => Some(s.into()),
+                _ => None,
+            },
+            msgid: a.msgid.as_ref().and_then(|m| msgid_digits(m, true)),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -126,6 +195,8 @@ pub struct Decision {
     pub ambiguous: bool,
     /// For 47003: the data key WeChat named (`thing3`).
     pub invalid_key: Option<String>,
+    /// The id WeChat gave the message, as its exact decimal digits (a sent event names it).
+    pub msgid: Option<String>,
     /// One line for logs; never holds a token.
     pub meaning: &'static str,
 }
@@ -142,6 +213,7 @@ impl Decision {
             retry_in_ms: None,
             ambiguous: false,
             invalid_key: None,
+            msgid: None,
             meaning,
         }
     }
@@ -181,14 +253,25 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
         return Err(Error::invalid("random", format!("{} is not in [0, 1)", ctx.random)));
     }
     let r = &ctx.response;
-    let Some(code) = r.errcode else {
-        let meaning = match (&r.network_error, r.http_status) {
-            (Some(_), _) => "network failure: the request may have arrived",
-            (None, Some(_)) => "HTTP reply without a JSON answer",
-            (None, None) => return Err(Error::invalid("response", "needs errcode, httpStatus or networkError")),
+    let answer = r.answer()?;
+    let Some(code) = answer.errcode else {
+        let meaning = match (&r.network_error, r.http_status, &r.body) {
+            (Some(_), _, _) => "network failure: the request may have arrived",
+            (None, Some(_), _) | (None, None, Some(_)) => "HTTP reply without a JSON answer",
+            (None, None, None) => {
+                return Err(Error::invalid("response", "needs errcode, body, httpStatus or networkError"))
+            }
         };
         return Ok(bounded(ctx, ambiguous(ctx, Decision::new(None, meaning))));
     };
+    let mut d = decide(ctx, code, answer.errmsg.as_deref());
+    d.msgid = answer.msgid;
+    Ok(bounded(ctx, d))
+}
+
+/// What one errcode means, from the current subscribeMessage.send page (and, for the codes only
+/// older pages and the template API list, from those).
+fn decide(ctx: &SendContext, code: i64, errmsg: Option<&str>) -> Decision {
     let mut d = Decision::new(Some(code), "");
     match code {
         0 => {
@@ -197,7 +280,8 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
             d.credential = SendEffect::Consume;
             d.user = UserAction::Pushed;
         }
-        -1 => {
+        // 500 ("database query error", an internal failure) says no more than -1 of the send's fate.
+        -1 | 500 => {
             d.meaning = "system busy: outcome unknown";
             d = ambiguous(ctx, d);
         }
@@ -218,6 +302,14 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
         40037 => {
             d.meaning = "template_id invalid";
             d.batch = BatchAction::StopConfigError;
+        }
+        // The app's own credentials or request are wrong: nothing else will succeed either.
+        40002 | 40013 => {
+            d.meaning = "appid or grant_type invalid";
+            d.batch = BatchAction::StopConfigError;
+        }
+        40038 => {
+            d.meaning = "long-term template's daily sends to this user reached";
         }
         41028 => {
             d.meaning = "form_id invalid or expired";
@@ -243,6 +335,11 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
             d.meaning = "user refused or no grant left";
             d.credential = SendEffect::Dead;
         }
+        43107 => {
+            d.meaning = "the account's subscribe-message ability or this template is banned";
+            d.batch = BatchAction::StopConfigError;
+        }
+        // Retried after a pause; the worker also never has two sends to one openid in flight.
         43108 => {
             d.meaning = "concurrent sends to one openid";
             d.user = UserAction::Retry;
@@ -260,9 +357,10 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
             d.retry_in_ms = Some(to_next_minute + (ctx.random * 1000.0) as i64);
         }
         45168 => d.meaning = "blacklisted keyword in the content",
+        10002 => d.meaning = "request parameter invalid",
         47003 => {
             d.meaning = "argument invalid";
-            d.invalid_key = r.errmsg.as_deref().and_then(invalid_key);
+            d.invalid_key = errmsg.and_then(invalid_key);
         }
         48001 => {
             d.meaning = "API not authorised for this mini program";
@@ -274,7 +372,7 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
             d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
         }
     }
-    Ok(bounded(ctx, d))
+    d
 }
 
 /// No send is retried past `retry.maxAttempts`, whatever the answer: the user is given up for
@@ -364,7 +462,13 @@ mod tests {
             (41029, C::Dead, U::NextCredential, B::Continue, TokenAction::Keep),
             (41030, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
             (43101, C::Dead, U::Later, B::Continue, TokenAction::Keep),
+            (43107, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
             (43108, C::Keep, U::Retry, B::Continue, TokenAction::Keep),
+            (40038, C::Keep, U::Later, B::Continue, TokenAction::Keep),
+            (40002, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
+            (40013, C::Keep, U::Later, B::StopConfigError, TokenAction::Keep),
+            (10002, C::Keep, U::Later, B::Continue, TokenAction::Keep),
+            (500, C::Keep, U::Retry, B::Continue, TokenAction::Keep),
             (45009, C::Keep, U::Later, B::StopForToday, TokenAction::Keep),
             (45011, C::Keep, U::Retry, B::Wait, TokenAction::Keep),
             (45168, C::Keep, U::Later, B::Continue, TokenAction::Keep),
@@ -427,10 +531,10 @@ mod tests {
     fn no_answer_is_retried_past_max_attempts() {
         // Every errcode of the table, a few unknown ones, and the responses without one; with and
         // without the earlier flags: at the last attempt nothing says retry.
-        let codes = [0, -1, 40001, 40014, 42001, 40003, 40037, 41028, 41029, 41030, 43101, 43108, 45009, 45011];
+        let codes = [0, -1, 500, 10002, 40001, 40002, 40013, 40014, 42001, 40003, 40037, 40038, 41028, 41029, 41030];
+        let codes = codes.iter().chain(&[43101, 43107, 43108, 45009, 45011]);
         let more = [45168, 47003, 48001, 12345, -2, i64::MAX];
         let responses = codes
-            .iter()
             .chain(&more)
             .map(|&e| serde_json::json!({ "errcode": e }))
             .chain([serde_json::json!({ "networkError": "ECONNRESET" }), serde_json::json!({ "httpStatus": 502 })]);
@@ -453,6 +557,41 @@ mod tests {
         c.attempt = NonZeroU32::new(4).unwrap();
         let d = classify(&c).unwrap();
         assert_eq!((d.user, d.token, d.retry_in_ms), (U::Later, TokenAction::Refresh, None));
+    }
+
+    fn answer(response: serde_json::Value) -> Result<Decision> {
+        let c: SendContext = serde_json::from_value(
+            serde_json::json!({ "response": response, "credentialKind": "grant", "attempt": 1, "random": 0.5 }),
+        )
+        .unwrap();
+        classify(&c)
+    }
+
+    #[test]
+    fn answers_are_read_liberally_and_msgid_kept_exact() {
+        // subscribeMessage.send's success answer carries msgid, beyond 2^53.
+        let raw = r#"{"errcode":0,"errmsg":"ok","msgid":3121587219413188609,"rid":"5f0e"}"#;
+        let d = answer(serde_json::json!({ "body": raw, "httpStatus": 200 })).unwrap();
+        assert_eq!((d.user, d.msgid.as_deref()), (U::Pushed, Some("3121587219413188609")));
+        // Parsed by the caller: a string keeps its digits, a number is exact only up to 2^53.
+        let d = answer(serde_json::json!({ "errcode": 0, "msgid": "3121587219413188609", "extra": [1] })).unwrap();
+        assert_eq!(d.msgid.as_deref(), Some("3121587219413188609"));
+        let d = answer(serde_json::json!({ "errcode": 0, "msgid": 3121587219413188600u64 })).unwrap();
+        assert_eq!((d.user, d.msgid), (U::Pushed, None), "a rounded number is no msgid");
+        let d = answer(serde_json::json!({ "errcode": 0, "msgid": 12345 })).unwrap();
+        assert_eq!(d.msgid.as_deref(), Some("12345"));
+        for odd in
+            [serde_json::json!({ "a": 1 }), serde_json::json!(-5), serde_json::json!("12a"), serde_json::json!(1.5)]
+        {
+            assert_eq!(answer(serde_json::json!({ "errcode": 0, "msgid": odd })).unwrap().msgid, None);
+        }
+        // A body that is not WeChat's JSON is an HTTP reply without an answer: ambiguous.
+        let d = answer(serde_json::json!({ "body": "<html>502</html>", "httpStatus": 502 })).unwrap();
+        assert_eq!((d.ambiguous, d.errcode), (true, None));
+        let d = answer(serde_json::json!({ "body": r#"{"errcode":"0"}"#, "httpStatus": 200 })).unwrap();
+        assert_eq!((d.ambiguous, d.errcode), (true, None), "a string errcode is no WeChat answer");
+        let both = answer(serde_json::json!({ "body": raw, "errcode": 0 })).unwrap_err();
+        assert_eq!(both.to_string(), "response.body: give the raw body or its parsed fields (errcode...), not both");
     }
 
     #[test]

@@ -23,8 +23,12 @@ pub fn call(op: &str, input: &str) -> std::result::Result<String, JsValue> {
 
 /// `classifyFields`: `classifyOutcome` from plain fields (`api::classify_fields`), answering JSON.
 #[wasm_bindgen(js_name = classifyFields)]
-pub fn classify_fields(fields: &[f64], errmsg: Option<String>) -> std::result::Result<String, JsValue> {
-    crate::api::classify_fields(fields, errmsg).map_err(to_js)
+pub fn classify_fields(
+    fields: &[f64],
+    text: Option<String>,
+    msgid: Option<String>,
+) -> std::result::Result<String, JsValue> {
+    crate::api::classify_fields(fields, text, msgid).map_err(to_js)
 }
 
 /// One field of the input object, read once; `undefined` and `null` are absent.
