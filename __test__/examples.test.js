@@ -39,10 +39,14 @@ function stub() {
     req.on('end', () => {
       const sent = JSON.parse(body)
       seen.push({ url: req.url, formId: sent.form_id })
+      // A delivered send's answer as WeChat writes it: msgid a bare integer past 2^53, and a field
+      // the core does not use (subscribeMessage.send's page; silenceper/wechat#758).
       const answer =
-        sent.form_id === 'stale-form-id' ? { errcode: 41028, errmsg: 'invalid form id' } : { errcode: 0, errmsg: 'ok' }
+        sent.form_id === 'stale-form-id'
+          ? '{"errcode":41028,"errmsg":"invalid form id"}'
+          : '{"errcode":0,"errmsg":"ok","msgid":3121587219413188609,"rid":"6500a1b2-1c2d3e4f"}'
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify(answer))
+      res.end(answer)
     })
   })
   return new Promise((resolve) =>
@@ -70,6 +74,7 @@ describe.each(backends.map(([name]) => [name]))('examples on %s', (backend) => {
       expect(seen.map((s) => s.formId)).toEqual(['stale-form-id', 'fresh-form-id'])
       expect(seen[0].url).toBe('/cgi-bin/message/wxopen/template/send?access_token=T0KEN')
       expect(out).toContain('user nextCredential')
+      expect(out).toContain('msgid 3121587219413188609')
       expect(out).toContain('done: pushed')
     } finally {
       server.close()
@@ -103,6 +108,18 @@ describe.each(backends.map(([name]) => [name]))('examples on %s', (backend) => {
       expect(out).toContain('errcode 40003')
       expect(out).toContain('done: skipForGood')
       expect(wechat.deliveries).toEqual([])
+      // The user's own formIds, as the README says: one is delivered, once.
+      const openid = 'oSendLoopUser'
+      const formIds = [wechat.issueFormId(openid), wechat.issueFormId(openid)]
+      const delivered = await run('examples/send-loop.js', {
+        ...env,
+        WECHAT_BASE_URL: wechat.url,
+        WECHAT_ACCESS_TOKEN: token,
+        WECHAT_OPENID: openid,
+        WECHAT_FORM_IDS: formIds.join(','),
+      })
+      expect(delivered).toContain('done: pushed')
+      expect(wechat.deliveries.map((d) => [d.openid, d.credential.id])).toEqual([[openid, formIds[0]]])
     } finally {
       await wechat.close()
     }

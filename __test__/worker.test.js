@@ -447,7 +447,11 @@ test('httpTransport never resends by itself: a reset, even on a reused kept-aliv
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const transport = httpTransport({ baseUrl: `http://127.0.0.1:${server.address().port}`, concurrency: 1 })
   try {
-    expect(await transport.post('/x', '{}')).toEqual({ status: 200, json: { errcode: 0, errmsg: 'ok' } })
+    expect(await transport.post('/x', '{}')).toEqual({
+      status: 200,
+      body: '{"errcode":0,"errmsg":"ok"}',
+      json: { errcode: 0, errmsg: 'ok' },
+    })
     await expect(transport.post('/x', '{}')).rejects.toMatchObject({ code: 'ECONNRESET' })
     expect(connections).toBe(1)
   } finally {
@@ -481,7 +485,7 @@ test('httpTransport closes a socket idle for idleMs itself, and a slow answer is
       transport.close()
     }
     const transport = httpTransport({ baseUrl, concurrency: 1, idleMs: 100 })
-    expect(await transport.post('/slow', '{}')).toEqual({ status: 200, json: { errcode: 0 } })
+    expect(await transport.post('/slow', '{}')).toEqual({ status: 200, body: '{"errcode":0}', json: { errcode: 0 } })
     transport.close()
   } finally {
     server.close()

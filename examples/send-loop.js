@@ -1,16 +1,19 @@
 // One user's send, start to finish: pick a credential, build the body, POST it, classify WeChat's
-// answer, and persist exactly what changed. WECHAT_BASE_URL points it at a stub (default: WeChat).
+// answer, and persist exactly what changed. WECHAT_BASE_URL points it at a stub (default: WeChat);
+// WECHAT_OPENID and WECHAT_FORM_IDS (comma-separated, oldest first) name the user and their formIds.
 const wn = require('weapp-notify')
 
 const base = process.env.WECHAT_BASE_URL ?? 'https://api.weixin.qq.com'
 const token = process.env.WECHAT_ACCESS_TOKEN ?? 'ACCESS_TOKEN'
 const now = Date.now()
 
-// Your store, in memory here: this user's live credentials.
-const store = [
-  wn.intakeFormId({ userId: 'u1', formId: 'stale-form-id', collectedAt: now - 86400000 }),
-  wn.intakeFormId({ userId: 'u1', formId: 'fresh-form-id', collectedAt: now }),
-]
+const openid = process.env.WECHAT_OPENID ?? 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o'
+const formIds = (process.env.WECHAT_FORM_IDS ?? 'stale-form-id,fresh-form-id').split(',')
+
+// Your store, in memory here: this user's live credentials, collected a day apart.
+const store = formIds.map((formId, i) =>
+  wn.intakeFormId({ userId: 'u1', formId, collectedAt: now - (formIds.length - 1 - i) * 86400000 }),
+)
 
 async function sendReminder(openid) {
   for (let attempt = 1, earlierAmbiguous = false; ; attempt++) {
@@ -25,7 +28,8 @@ async function sendReminder(openid) {
     let response
     try {
       const res = await fetch(`${base}${path}?access_token=${token}`, { method: 'POST', body: json })
-      response = res.headers.get('content-type')?.includes('json') ? await res.json() : { httpStatus: res.status }
+      // The raw body: the core reads WeChat's answer from it (a msgid past 2^53 keeps its digits).
+      response = { body: await res.text(), httpStatus: res.status }
     } catch (e) {
       response = { networkError: e.code ?? e.message }
     }
@@ -41,6 +45,7 @@ async function sendReminder(openid) {
     // Persist exactly what the decision says happened to the credential.
     store[picked.index] = wn.applySendEffect({ credential: picked.credential, effect: d.credential })
     console.log(`attempt ${attempt}: ${picked.credential.id} -> errcode ${d.errcode} (${d.meaning}), user ${d.user}`)
+    if (d.msgid !== null) console.log(`msgid ${d.msgid}`)
     if (d.user === 'nextCredential') continue
     if (d.user !== 'retry') return d
     earlierAmbiguous ||= d.ambiguous
@@ -48,4 +53,4 @@ async function sendReminder(openid) {
   }
 }
 
-sendReminder('oUpF8uMuAJO_M2pxb1Q9zNjWeS6o').then((d) => console.log('done:', d?.user ?? 'skipped'))
+sendReminder(openid).then((d) => console.log('done:', d?.user ?? 'skipped'))

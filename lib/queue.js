@@ -332,6 +332,7 @@ const PUSH_OPTIONS = [
   'usersInFlight',
   'leaseMs',
   'random',
+  'onDelivered',
 ]
 const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop']
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to

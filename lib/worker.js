@@ -15,7 +15,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 /**
  * The default transport: node:http(s) with keep-alive and one socket per concurrent send (Node 20's
  * global fetch tops out near 5k requests/s on loopback; this reaches the server's limit).
- * Resolves `{ status, json }` (`json` null when the body is not JSON); rejects on network failure.
+ * Resolves `{ status, body, json }`: the raw body (the core reads a send's answer from it, a
+ * msgid's digits exact), and its JSON, parsed on first read (null when the body is not JSON);
+ * rejects on network failure.
  * A socket idle for `idleMs` is closed by this side, before a server's own idle timeout can close it
  * under a request being sent (a reset whose send is then of unknown fate). Node also honours a
  * server's `Keep-Alive: timeout` hint, when there is one.
@@ -33,13 +35,7 @@ function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs =
           let raw = ''
           res.setEncoding('utf8')
           res.on('data', (c) => (raw += c))
-          res.on('end', () => {
-            let json = null
-            try {
-              json = JSON.parse(raw)
-            } catch {}
-            resolve({ status: res.statusCode, json })
-          })
+          res.on('end', () => resolve(answered(res.statusCode, raw)))
           res.on('error', reject)
         },
       )
@@ -48,6 +44,24 @@ function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs =
       req.end(body)
     })
   return { post, close: () => agent.destroy() }
+}
+
+// A transport's answer: the JSON is parsed only when asked for (the sends hand the core the body).
+function answered(status, body) {
+  let json
+  return {
+    status,
+    body,
+    get json() {
+      if (json === undefined)
+        try {
+          json = JSON.parse(body)
+        } catch {
+          json = null
+        }
+      return json
+    },
+  }
 }
 
 /**
@@ -97,6 +111,24 @@ class TokenKeeper {
   }
 }
 
+// One call at a time per key, in the order they come; calls on other keys are not held up.
+function oneAtATime() {
+  const tails = new Map()
+  return async (key, call) => {
+    const before = tails.get(key)
+    let done
+    const mine = new Promise((resolve) => (done = resolve))
+    tails.set(key, mine)
+    try {
+      await before
+      return await call()
+    } finally {
+      done()
+      if (tails.get(key) === mine) tails.delete(key)
+    }
+  }
+}
+
 const bump = (obj, key, n = 1) => (obj[key] = (obj[key] ?? 0) + n)
 
 // At most `n` of the calls run at once; the others wait their turn, first come first served.
@@ -131,6 +163,7 @@ const PUSH_OPTIONS = [
   'leaseMs',
   'random',
   'onBatch',
+  'onDelivered',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
@@ -179,7 +212,7 @@ function checkOptions(options, names, storeMethods) {
   }
   if (options.pages !== undefined && typeof options.pages?.[Symbol.asyncIterator] !== 'function')
     check.fail('pages', 'expected an async iterable of pages')
-  for (const f of ['excluded', 'clock', 'random', 'onProgress', 'onBatch'])
+  for (const f of ['excluded', 'clock', 'random', 'onProgress', 'onBatch', 'onDelivered'])
     if (options[f] !== undefined) check.func(options[f], f)
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
@@ -211,7 +244,8 @@ function tally(...into) {
  * a queue's page jobs (weapp-notify/queue) call it the same way. Options as runDailyPush's, but
  * pages, pageSize, onProgress and sweep, plus `onBatch(event)`: told when an answer's batch decision
  * is not `continue` (`wait` with retryInMs, `stopForToday`, `stopConfigError`, with the errcode) or
- * no token could be had (`tokenUnavailable`). -> { recover(), pushPage(page), stop(reason),
+ * no token could be had (`tokenUnavailable`), and `onDelivered({ userId, msgid, at })`: told once
+ * each delivery is stored (msgid: WeChat's id for it, null when its answer was never seen). -> { recover(), pushPage(page), stop(reason),
  * pauseUntil(at), summary, halted, close() }
  */
 function createPush(options) {
@@ -233,6 +267,7 @@ function pushOf(options) {
     leaseMs = 60000,
     random = Math.random,
     onBatch = () => {},
+    onDelivered = () => {},
   } = options
   // The core checks the message and the policy (planning nothing) before anything is claimed.
   wn.planPage({ users: [], credentials: [], message, now: clock(), policy })
@@ -262,14 +297,17 @@ function pushOf(options) {
   // sends, the others are at the store meanwhile.
   const sending = limit(concurrency)
 
-  // The caller's hook; one that throws fails the run as a user's error would.
-  function tell(event) {
+  // The caller's hooks; one that throws fails the run as a user's error would.
+  const hook = (name, f) => (event) => {
     try {
-      onBatch(event)
+      f(event)
     } catch (e) {
-      failure ??= Object.assign(new Error(`onBatch: ${e.message}`, { cause: e }), { code: e.code })
+      failure ??= Object.assign(new Error(`${name}: ${e.message}`, { cause: e }), { code: e.code })
     }
   }
+  const tell = hook('onBatch', onBatch)
+  // Told once a delivery is stored: { userId, msgid (WeChat's id for it, or null), at }.
+  const delivered = hook('onDelivered', onDelivered)
 
   // The local day a claim is booked on; asked again only once the clock leaves its bounds.
   let today = { day: 0, start: 0, end: 0 }
@@ -311,13 +349,14 @@ function pushOf(options) {
   // Stores the credential's state after the send, as the core computes it, compare-and-set against
   // the state the claim was made on. If the stored state moved meanwhile (a grant's count grew), the
   // core computes again from it.
-  async function settle(claim, credential, effect, pushed) {
+  async function settle(claim, credential, effect, pushed, msgid = null) {
     for (let round = 1; ; round++) {
       const at = clock()
       const after = wn.applySendEffect({ credential: { ...credential, usesLeft: claim.credential.usesLeft }, effect })
       const remove = wn.deadCredentials({ credentials: [after], now: at }).length > 0
-      const { conflict } = await confirm(claim, { usesLeft: after.usesLeft, remove, pushed, at, keepMs })
-      if (!conflict) return
+      const outcome = { usesLeft: after.usesLeft, remove, pushed, at, keepMs, msgid: pushed ? msgid : null }
+      const { conflict } = await confirm(claim, outcome)
+      if (!conflict) return pushed && delivered({ userId: claim.userId, msgid: outcome.msgid, at })
       // Each conflict is a save that landed in between: a handful in a row means something is wrong.
       if (round === 5)
         throw Object.assign(new Error(`credential ${claim.credential.id}: its uses left kept changing while claimed`), {
@@ -358,23 +397,33 @@ function pushOf(options) {
     return claims.map((c) => !lostTokens.has(c.token))
   })
 
+  // What came back, for the core: the raw body when the transport gives one (every digit of a
+  // msgid kept), else the fields of its parsed JSON.
   async function post(body, token) {
     try {
-      const { status, json } = await transport.post(`${body.path}?access_token=${encodeURIComponent(token)}`, body.json)
+      const answer = await transport.post(`${body.path}?access_token=${encodeURIComponent(token)}`, body.json)
+      if (typeof answer.body === 'string') return { body: answer.body, httpStatus: answer.status }
+      const { json } = answer
       return json && typeof json.errcode === 'number'
-        ? { errcode: json.errcode, errmsg: String(json.errmsg ?? '') }
-        : { httpStatus: status }
+        ? { errcode: json.errcode, errmsg: String(json.errmsg ?? ''), msgid: json.msgid }
+        : { httpStatus: answer.status }
     } catch (e) {
       return { networkError: String(e.code ?? e.message) }
     }
   }
 
+  // WeChat answers 43108 to a second send in flight to one openid: sends to one are serialized.
+  const toOneOpenid = oneAtATime()
+
   // Sends one claimed credential until the core says the user is done; returns the final decision.
   async function deliver(claim, credential, userId, earlierAmbiguous, t) {
     let body
+    let openid
     try {
+      const c = content(userId)
+      openid = c?.touser
       body = build({
-        ...content(userId),
+        ...c,
         ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
       })
     } catch (e) {
@@ -396,34 +445,36 @@ function pushOf(options) {
       // stored, or until it waits to retry: a crash leaves no more sends of unknown fate than that,
       // but for those waiting on a retry (whose answer was ambiguous). Checked again as the send
       // starts: the run may have stopped or failed while this one waited.
-      const d = await sending(async () => {
-        if (halted()) return null
-        if (claim.lost) throw lostClaim(claim)
-        if (!claim.started) {
-          if (!(await markStarted(claim))) throw lostClaim(claim)
-          claim.started = true
-          // Marked, not sent: this worker knows, and releases it.
+      const d = await toOneOpenid(openid, () =>
+        sending(async () => {
           if (halted()) return null
-        }
-        const response = await post(body, token)
-        const d = wn.classifyOutcome({
-          response,
-          credentialKind: credential.kind,
-          attempt,
-          earlierAmbiguous,
-          earlierTokenError,
-          random: random(),
-          now: clock(),
-        })
-        if (d.errcode !== 0)
-          t.bump('errors', d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
-        if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
-        if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
-        if (d.batch !== 'continue')
-          tell({ batch: d.batch, errcode: d.errcode, ...(d.batch === 'wait' ? { retryInMs: d.retryInMs } : {}) })
-        earlierAmbiguous ||= d.ambiguous
-        return d.user === 'retry' ? d : conclude(claim, credential, d, earlierAmbiguous, t)
-      })
+          if (claim.lost) throw lostClaim(claim)
+          if (!claim.started) {
+            if (!(await markStarted(claim))) throw lostClaim(claim)
+            claim.started = true
+            // Marked, not sent: this worker knows, and releases it.
+            if (halted()) return null
+          }
+          const response = await post(body, token)
+          const d = wn.classifyOutcome({
+            response,
+            credentialKind: credential.kind,
+            attempt,
+            earlierAmbiguous,
+            earlierTokenError,
+            random: random(),
+            now: clock(),
+          })
+          if (d.errcode !== 0)
+            t.bump('errors', d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
+          if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
+          if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
+          if (d.batch !== 'continue')
+            tell({ batch: d.batch, errcode: d.errcode, ...(d.batch === 'wait' ? { retryInMs: d.retryInMs } : {}) })
+          earlierAmbiguous ||= d.ambiguous
+          return d.user === 'retry' ? d : conclude(claim, credential, d, earlierAmbiguous, t)
+        }),
+      )
       if (d === null) continue
       if (d.token === 'refresh') {
         earlierTokenError = true
@@ -452,7 +503,7 @@ function pushOf(options) {
       return { user: 'later', credential: 'keep' }
     }
     const pushed = d.user === 'pushed'
-    await settle(claim, credential, d.credential, pushed)
+    await settle(claim, credential, d.credential, pushed, d.msgid ?? null)
     if (pushed) t.add('sent')
     if (d.credential === 'dead') {
       t.add('dead')
@@ -521,8 +572,13 @@ function pushOf(options) {
     )
     if (credential && d.user === 'retry') return void (await deliver(claim, credential, claim.userId, true, t))
     // A credential gone with its expired key (Redis) leaves nothing to write but the push.
+    // WeChat's answer was never seen: no msgid is known.
     if (credential) await settle(claim, credential, d.credential, pushed)
-    else await confirm(claim, { usesLeft: null, remove: true, pushed, at: clock(), keepMs })
+    else {
+      const at = clock()
+      await confirm(claim, { usesLeft: null, remove: true, pushed, at, keepMs, msgid: null })
+      if (pushed) delivered({ userId: claim.userId, msgid: null, at })
+    }
     if (pushed) t.add('sent')
   }
 
@@ -716,8 +772,8 @@ function pushOf(options) {
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far),
- *   onBatch (see createPush).
- * Returns the summary: sent, skipped by reason, dead credentials deleted (by reason), errors by
+ *   onBatch and onDelivered (see createPush).
+ * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
  * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
  * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
  */
@@ -729,7 +785,14 @@ async function runDailyPush(options) {
   )
   const { store, policy = {}, clock = Date.now, pageSize = 1000, onProgress = () => {} } = options
   const run = Object.fromEntries(Object.entries(options).filter(([k]) => !RUN_OPTIONS.includes(k)))
+  // The run's deliveries, each with WeChat's msgid, go in its summary.
+  const deliveries = []
+  run.onDelivered = (d) => {
+    deliveries.push({ userId: d.userId, msgid: d.msgid })
+    options.onDelivered?.(d)
+  }
   const { push, startPage } = pushOf(run)
+  push.summary.deliveries = deliveries
   const pages =
     options.pages ??
     (async function* () {

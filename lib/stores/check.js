@@ -125,7 +125,9 @@ function claimInput(value, place = '') {
 
 const claimRequests = (value) => array(value, 'requests').map((r, i) => claimInput(r, `requests[${i}].`))
 
-const OUTCOME = ['usesLeft', 'remove', 'pushed', 'at', 'keepMs']
+const OUTCOME = ['usesLeft', 'remove', 'pushed', 'at', 'keepMs', 'msgid']
+// WeChat's msgid as the core reports it: the decimal digits of an unsigned 64-bit integer.
+const MSGID = /^[0-9]{1,20}$/
 /** An outcome; in a list, `place` is where it is (`items[3].outcome.`) and starts its fields' names. */
 function outcome(value, place = '') {
   options(value, place ? place.slice(0, -1) : 'outcome', OUTCOME, place)
@@ -136,6 +138,11 @@ function outcome(value, place = '') {
     integer(value.at, `${place}at`)
     integer(value.keepMs, `${place}keepMs`, 1)
   } else if (value.at !== null && value.at !== undefined) integer(value.at, `${place}at`)
+  if (value.msgid !== null && value.msgid !== undefined) {
+    if (typeof value.msgid !== 'string' || !MSGID.test(value.msgid))
+      fail(`${place}msgid`, `expected the decimal digits of WeChat's msgid (a string), got ${show(value.msgid)}`)
+    if (!value.pushed) fail(`${place}msgid`, 'is only kept with a push (pushed: true)')
+  }
   return value
 }
 

@@ -176,6 +176,7 @@ class EmbeddedStore {
     this.creds = new Map() // userId\nkind\nid -> { cred, claim: { token, until } | null }
     this.days = new Map() // userId\nday -> { userId, day, pushes, claim: { token, until } | null }
     this.pushLog = new Map() // userId -> push instants
+    this.msgidLog = new Map() // userId -> WeChat's msgid of each of those pushes (null: none answered)
     this.claims = new Map() // token -> claim
     this.fh = null
     this.locked = false
@@ -270,7 +271,7 @@ class EmbeddedStore {
     const ops = []
     for (const { cred } of this.creds.values()) ops.push(JSON.stringify(['put', cred]))
     for (const d of this.days.values()) ops.push(JSON.stringify(['day', d.userId, d.day, d.pushes]))
-    for (const [userId, at] of this.pushLog) ops.push(JSON.stringify(['pushes', userId, at]))
+    for (const [userId, at] of this.pushLog) ops.push(JSON.stringify(['pushes', userId, at, this.msgidLog.get(userId)]))
     for (const c of this.claims.values()) ops.push(JSON.stringify(['claim', c]))
     const lines = []
     for (let i = 0; i < ops.length; i += SNAPSHOT_LINE) lines.push(line(ops.slice(i, i + SNAPSHOT_LINE)))
@@ -311,9 +312,12 @@ class EmbeddedStore {
         this.days.set(key(userId, day), { userId, day, pushes, claim: null })
         return
       }
-      case 'pushes':
-        this.pushLog.set(args[0], args[1])
+      case 'pushes': {
+        const [userId, at, msgids = at.map(() => null)] = args
+        this.pushLog.set(userId, at)
+        this.msgidLog.set(userId, msgids)
         return
+      }
       case 'claim': {
         const [c] = args
         this.claims.set(c.token, c)
@@ -348,7 +352,7 @@ class EmbeddedStore {
       }
       case 'confirm': {
         // The state the core computed, checked against the claim's by the caller (confirm).
-        const [token, usesLeft, remove, pushed, at] = args
+        const [token, usesLeft, remove, pushed, at, msgid = null] = args
         const c = this.free(token)
         const ck = key(c.userId, c.credential.kind, c.credential.id)
         const entry = this.creds.get(ck)
@@ -357,6 +361,7 @@ class EmbeddedStore {
         if (pushed) {
           this.days.get(key(c.userId, c.day)).pushes++
           this.pushLog.set(c.userId, [...(this.pushLog.get(c.userId) ?? []), at])
+          this.msgidLog.set(c.userId, [...(this.msgidLog.get(c.userId) ?? []), msgid])
         }
         return
       }
@@ -379,8 +384,14 @@ class EmbeddedStore {
         for (const [userId, at] of this.pushLog) {
           const kept = at.filter((t) => t >= since)
           dropped.pushes += at.length - kept.length
-          if (!kept.length) this.pushLog.delete(userId)
-          else if (kept.length < at.length) this.pushLog.set(userId, kept)
+          if (!kept.length) (this.pushLog.delete(userId), this.msgidLog.delete(userId))
+          else if (kept.length < at.length) {
+            this.pushLog.set(userId, kept)
+            this.msgidLog.set(
+              userId,
+              this.msgidLog.get(userId).filter((_, i) => at[i] >= since),
+            )
+          }
         }
         for (const [k, d] of this.days) if (d.day < today && d.claim === null) (this.days.delete(k), dropped.days++)
         return dropped
@@ -494,12 +505,12 @@ class EmbeddedStore {
   confirmAll(items) {
     return many.outcomes(items, async (chunk) => {
       this.usable()
-      const results = chunk.map(({ claim, outcome: { usesLeft, remove, pushed, at } }) => {
+      const results = chunk.map(({ claim, outcome: { usesLeft, remove, pushed, at, msgid } }) => {
         if (!this.claims.has(claim.token)) return { lost: true }
         const entry = this.creds.get(key(claim.userId, claim.credential.kind, claim.credential.id))
         if (entry && entry.cred.usesLeft !== claim.credential.usesLeft)
           return { conflict: { usesLeft: entry.cred.usesLeft } }
-        this.record(['confirm', claim.token, usesLeft, remove, pushed, at ?? null])
+        this.record(['confirm', claim.token, usesLeft, remove, pushed, at ?? null, msgid ?? null])
         return { ok: true }
       })
       // An answer may rest on calls not yet on disk: it waits for them too.
@@ -570,6 +581,13 @@ class EmbeddedStore {
     userId = check.userId(userId, 'userId')
     await this.synced()
     return this.pushLog.get(userId) ?? []
+  }
+
+  async deliveries(userId) {
+    userId = check.userId(userId, 'userId')
+    await this.synced()
+    const msgids = this.msgidLog.get(userId) ?? []
+    return (this.pushLog.get(userId) ?? []).map((at, i) => ({ at, msgid: msgids[i] }))
   }
 
   // Waits for the writes under way, then lets the file and its lock go.

@@ -65,6 +65,9 @@ const MIGRATIONS = [
     'ALTER TABLE wn_push MODIFY user_id VARBINARY(512) NOT NULL',
     'ALTER TABLE wn_claim MODIFY user_id VARBINARY(512) NOT NULL, MODIFY id VARBINARY(512) NOT NULL',
   ],
+  // WeChat's msgid of a delivery (the digits of a 64-bit integer), kept with its push: a sent
+  // event names it.
+  [`ALTER TABLE wn_push ADD COLUMN msgid VARCHAR(20) NULL COMMENT 'WeChat msgid; NULL: none answered'`],
 ]
 
 // An id column as text (mysql2 reads a binary column as a Buffer).
@@ -349,8 +352,8 @@ class MysqlStore {
         [pushed.length ? pushed : [null], mySlots, all],
       )
       if (pushed.length)
-        await conn.query('INSERT INTO wn_push (user_id, pushed_at) VALUES ?', [
-          mine.filter((o) => o.outcome?.pushed).map((o) => [o.claim.userId, o.outcome.at]),
+        await conn.query('INSERT INTO wn_push (user_id, pushed_at, msgid) VALUES ?', [
+          mine.filter((o) => o.outcome?.pushed).map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null]),
         ])
       return results
     })
@@ -460,6 +463,13 @@ class MysqlStore {
       check.userId(userId, 'userId'),
     ])
     return rows.map((r) => Number(r.pushed_at))
+  }
+
+  async deliveries(userId) {
+    const [rows] = await this.pool.query('SELECT pushed_at, msgid FROM wn_push WHERE user_id = ? ORDER BY pushed_at', [
+      check.userId(userId, 'userId'),
+    ])
+    return rows.map((r) => ({ at: Number(r.pushed_at), msgid: r.msgid }))
   }
 
   async close() {

@@ -80,7 +80,7 @@ const confirmLua = (k, a) => `
       end
       if ${a.pushed} == '1' then
         redis.call('HINCRBY', ${k.days}, ${a.day}, 1)
-        redis.call('ZADD', ${k.pushes}, ${a.at}, ${a.at} .. ':' .. ${a.token})
+        redis.call('ZADD', ${k.pushes}, ${a.at}, ${a.at} .. ':' .. ${a.token} .. ':' .. ${a.msgid})
         redis.call('ZREMRANGEBYSCORE', ${k.pushes}, '-inf', '(' .. (tonumber(${a.at}) - tonumber(${a.keepMs})))
         redis.call('PEXPIRE', ${k.days}, ${a.keepMs})
         redis.call('PEXPIRE', ${k.pushes}, ${a.keepMs})
@@ -120,7 +120,7 @@ const CLAIM_KEYS = ['exp', 'sub', 'claims', 'days']
 const CLAIM_ARGS = ['token', 'field', 'day', 'max', 'uses']
 const LEASE_ARGS = ['leaseMs', 'info']
 const CONFIRM_KEYS = ['exp', 'expz', 'sub', 'claims', 'days', 'pushes']
-const CONFIRM_ARGS = ['field', 'day', 'token', 'expected', 'uses', 'remove', 'pushed', 'at', 'keepMs']
+const CONFIRM_ARGS = ['field', 'day', 'token', 'expected', 'uses', 'remove', 'pushed', 'at', 'keepMs', 'msgid']
 
 const SCRIPTS = {
   // KEYS exp expz sub. ARGV kind id usesLeft expireAt.
@@ -552,6 +552,7 @@ class RedisStore {
           outcome.pushed ? 1 : 0,
           outcome.at ?? 0,
           outcome.keepMs ?? 0,
+          outcome.msgid ?? '',
         ]
       }
       let done
@@ -659,8 +660,16 @@ class RedisStore {
   }
 
   async pushes(userId) {
+    return (await this.deliveries(userId)).map((d) => d.at)
+  }
+
+  async deliveries(userId) {
     const k = this.keysOf(check.userId(userId, 'userId'))
-    return (await this.redis.zrangebyscore(k.pushes, '-inf', '+inf', 'WITHSCORES')).filter((_, i) => i % 2).map(Number)
+    // Each push is the member `at:token:msgid` (msgid empty when none was answered), scored by at.
+    return pairs(await this.redis.zrangebyscore(k.pushes, '-inf', '+inf', 'WITHSCORES')).map(([member, at]) => ({
+      at: Number(at),
+      msgid: member.split(':')[2] || null,
+    }))
   }
 
   async close() {

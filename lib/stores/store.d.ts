@@ -49,6 +49,9 @@ export interface Outcome {
   at: number | null
   /** How long a push is kept (`historyWindow`'s `keepMs`); required when `pushed`. */
   keepMs?: number
+  /** WeChat's msgid for the delivery (its decimal digits, from `classifyOutcome`), kept with the
+   * push for as long as the push is kept; only with `pushed`. */
+  msgid?: string | null
 }
 
 /** The core's `historyWindow` at some instant, as `sweep` takes it. */
@@ -136,6 +139,9 @@ export interface Store {
   credentials(userId: string | number): Promise<StoredCredential[]>
   /** One user's recorded push instants. */
   pushes(userId: string | number): Promise<number[]>
+  /** One user's recorded pushes with WeChat's msgid of each (null where none was answered: a
+   * send of unknown fate counted as delivered), oldest first. */
+  deliveries(userId: string | number): Promise<{ at: number; msgid: string | null }[]>
   close(): Promise<void>
   /** Users a worker should keep in flight per send in flight (default 1). A store that batches
    * its writes (MySQL: 4) fills its batches from the users waiting on it while others' sends are out. */

@@ -6,6 +6,8 @@ export interface Delivery {
   page?: string
   data: Record<string, { value: string; color?: string }>
   credential: { kind: 'formId' | 'prepayId' | 'grant'; id: string }
+  /** The msgid answered (its decimal digits), for a subscribe send; null for a template send. */
+  msgid: string | null
   at: number
 }
 
@@ -58,6 +60,8 @@ export interface FakeWeChat {
   issuePrepayId(openid: string, options?: { id?: string; at?: number }): string
   grant(openid: string, templateId: string, count?: number): void
   grantsLeft(openid: string, templateId: string): number
+  /** From now on, subscribe sends to this template answer 43107 (the ability or template banned). */
+  banTemplate(templateId: string): void
   /** Faults for the next requests, one each. */
   inject(...faults: Fault[]): void
   expireTokens(): void
@@ -70,7 +74,8 @@ export interface FakeWeChat {
 }
 
 /** Starts a fake WeChat API on loopback: token endpoints and both send APIs, with WeChat's documented
- * answers (41028, 41029, 43101, 47003 per value type, 40001, 45009, 45011, 43108...) and stable_token's
+ * answers (msgid on a delivered subscribe send, 41028, 41029, 43101, 43107, 47003 per value type, 40001,
+ * 45009, 45011, 43108 for a send arriving while another to its openid is in flight...) and stable_token's
  * limits on forced refreshes, written independently of weapp-notify's core so that it can catch the
  * core's mistakes. `now` is its clock: token expiries, minutes, the 30 s between forced refreshes. */
 export declare function createFakeWeChat(options?: {
@@ -83,5 +88,7 @@ export declare function createFakeWeChat(options?: {
   latencyMs?: number
   pages?: string[]
   templates?: Record<string, 'template' | 'subscribe'>
+  /** Subscribe sends to these templates answer 43107. */
+  bannedTemplates?: string[]
   now?: () => number
 }): Promise<FakeWeChat>

@@ -36,16 +36,20 @@ const VALUE_RULES = {
   phrase: (v) => /^\p{Script=Han}+$/u.test(v) && chars(v) <= 5,
 }
 
-function answer(res, body, status = 200) {
+// A JSON answer. WeChat writes a delivered send's msgid as a bare 64-bit integer, past JS's safe
+// integers: it is kept as a BigInt and written with every digit.
+function answer(res, { msgid, ...body }, status = 200) {
+  const text = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json' })
-  res.end(JSON.stringify(body))
+  res.end(msgid === undefined ? text : `${text.slice(0, -1)},"msgid":${msgid}}`)
 }
 
 /**
  * Starts a fake WeChat on 127.0.0.1. Options: appid, secret, tokenTtlMs (7200 s), graceMs (a
  * replaced token keeps working this long: 5 min), dailyQuota (per API), minuteQuota (per API, per
  * minute of `now`), latencyMs, pages (a list of valid pages; any page when absent), templates
- * ({ id: 'template' | 'subscribe' }; any when absent), now (a clock function for expiries, minutes
+ * ({ id: 'template' | 'subscribe' }; any when absent), bannedTemplates (subscribe sends to these
+ * answer 43107), now (a clock function for expiries, minutes
  * and the 30 s between forced token refreshes).
  */
 async function createFakeWeChat(options = {}) {
@@ -68,6 +72,9 @@ async function createFakeWeChat(options = {}) {
   const answers = []
   const faults = []
   const inFlight = new Set()
+  const banned = new Set(o.bannedTemplates ?? [])
+  // WeChat's msgids are 64-bit integers past 2^53 (silenceper/wechat#758 shows 3121587219413188609).
+  let nextMsgid = 3121587219413188609n
   const sentToday = { template: 0, subscribe: 0 }
   // Sends per API in the minute `minute` of the clock.
   const thisMinute = { minute: null, template: 0, subscribe: 0 }
@@ -97,6 +104,9 @@ async function createFakeWeChat(options = {}) {
     const openid = body.touser
     if (typeof openid !== 'string' || !openids.has(openid)) return { errcode: 40003, errmsg: 'invalid openid' }
     if (o.templates && o.templates[body.template_id] !== api) return { errcode: 40037, errmsg: 'invalid template_id' }
+    // 43107: "the account's subscribe-message ability, or this template, is banned".
+    if (api === 'subscribe' && banned.has(body.template_id))
+      return { errcode: 43107, errmsg: 'subscribe message ability banned' }
     if (o.pages && body.page !== undefined && !o.pages.includes(body.page))
       return { errcode: 41030, errmsg: 'invalid page' }
     if (typeof body.data !== 'object' || body.data === null)
@@ -127,6 +137,8 @@ async function createFakeWeChat(options = {}) {
     }
     sentToday[api]++
     thisMinute[api]++
+    // subscribeMessage.send answers a delivery with its msgid, a 64-bit integer.
+    const msgid = api === 'subscribe' ? nextMsgid++ : undefined
     deliveries.push({
       api,
       openid,
@@ -134,9 +146,10 @@ async function createFakeWeChat(options = {}) {
       page: body.page,
       data: body.data,
       credential,
+      msgid: msgid === undefined ? null : String(msgid),
       at: o.now(),
     })
-    return { errcode: 0, errmsg: 'ok' }
+    return { errcode: 0, errmsg: 'ok', msgid }
   }
 
   async function handle(req, res) {
@@ -176,7 +189,6 @@ async function createFakeWeChat(options = {}) {
     // Faults and latency hit the send APIs only: latencyMs is every answer's delay.
     const fault = faults.length ? faults.shift() : null
     const receivedAt = o.now()
-    if (o.latencyMs) await new Promise((r) => setTimeout(r, o.latencyMs))
     let body
     try {
       body = JSON.parse(raw)
@@ -194,18 +206,24 @@ async function createFakeWeChat(options = {}) {
       })
       return result
     }
-    if (!tokenValid(url))
-      return answer(
-        res,
-        logged({ errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' }),
-      )
-    if (body === null) return answer(res, logged({ errcode: 47001, errmsg: 'data format error' }))
-    if (fault?.type === 'busy') return answer(res, logged({ errcode: -1, errmsg: 'system error' }))
-    if (fault?.type === 'drop') return res.socket.destroy()
-    if (inFlight.has(body.touser))
-      return answer(res, logged({ errcode: 43108, errmsg: 'concurrent calls to one openid' }))
-    inFlight.add(body.touser)
+    const authorized = tokenValid(url)
+    // A send is in flight to its openid from its arrival to its answer: one arriving meanwhile is
+    // answered 43108 ("concurrent sends to one openid", subscribeMessage.send's errcode table).
+    const openid = authorized && body !== null ? body.touser : undefined
+    const collides = openid !== undefined && inFlight.has(openid)
+    const tracked = openid !== undefined && !collides
+    if (tracked) inFlight.add(openid)
     try {
+      if (o.latencyMs) await new Promise((r) => setTimeout(r, o.latencyMs))
+      if (!authorized)
+        return answer(
+          res,
+          logged({ errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' }),
+        )
+      if (body === null) return answer(res, logged({ errcode: 47001, errmsg: 'data format error' }))
+      if (fault?.type === 'busy') return answer(res, logged({ errcode: -1, errmsg: 'system error' }))
+      if (fault?.type === 'drop') return res.socket.destroy()
+      if (collides) return answer(res, logged({ errcode: 43108, errmsg: 'concurrent calls to one openid' }))
       // An injected latency is time spent delivering: a second send to the same user meanwhile collides.
       if (fault?.type === 'latency') await new Promise((r) => setTimeout(r, fault.ms))
       const result = logged(send(api, body))
@@ -214,7 +232,7 @@ async function createFakeWeChat(options = {}) {
       if (fault?.type === 'dropDelivered') return result.errcode === 0 ? res.socket.destroy() : answer(res, result)
       return answer(res, result)
     } finally {
-      inFlight.delete(body.touser)
+      if (tracked) inFlight.delete(openid)
     }
   }
 
@@ -233,7 +251,8 @@ async function createFakeWeChat(options = {}) {
     url: `http://127.0.0.1:${port}`,
     appid: o.appid,
     secret: o.secret,
-    /** What was delivered, in order: { api, openid, templateId, page, data, credential, at }. */
+    /** What was delivered, in order: { api, openid, templateId, page, data, credential, msgid (the
+     * digits of the msgid answered, for subscribe sends; null for template sends), at }. */
     deliveries,
     /** Every answer of the send APIs, in order: { api, openid, credentialId (the formId, or the
      * template id of a subscribe send), errcode, receivedAt, at } (times by `now`). A dropped
@@ -288,6 +307,10 @@ async function createFakeWeChat(options = {}) {
      * after delivering), latency ({ ms }). */
     inject(...list) {
       faults.push(...list.map((f) => (typeof f === 'string' ? { type: f } : f)))
+    },
+    /** From now on, subscribe sends to this template answer 43107 (its ability banned). */
+    banTemplate(templateId) {
+      banned.add(templateId)
     },
     /** Every live token stops working now. */
     expireTokens() {
