@@ -1,5 +1,14 @@
 'use strict'
-// The fake WeChat's own answers, as WeChat documents them: what users' tests will rely on.
+// The fake WeChat's own answers, as WeChat documents them: what users' tests will rely on. The pages:
+// - subscribeMessage.send: developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/
+//   subscribe-message/sendMessage.html (40001, 40003, 40014, 40037, 43101, 43107, 43108, 45168, 47003,
+//   the value types' rules, msgid), its table as tencentcloud.com/document/product/1219/67648 copies it;
+// - templateMessage.send (offline since 2020-01-10): developers.weixin.qq.com/miniprogram/dev/
+//   api-backend/open-api/template-message/templateMessage.send.html (41028, 41029, 41030, 45009);
+// - getStableAccessToken: developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/
+//   getStableAccessToken.html (force_refresh at most 20 a day, 30 s apart);
+// - the per-minute quota (45011): developers.weixin.qq.com/miniprogram/dev/framework/usability/
+//   api-frequency.html.
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
 const { httpTransport } = require('../lib/worker')
 
@@ -180,4 +189,49 @@ describe('stable_token force_refresh: at most 20 a day, 30 s apart', () => {
     ])
     expect(clocked.answers[0].credentialId).toBe(clocked.deliveries[0].credential.id)
   })
+})
+
+// The current subscribeMessage.send page (developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/
+// mp-message-management/subscribe-message/sendMessage.html): a delivery answers
+// {errcode, errmsg, msgid}, msgid a 64-bit integer (silenceper/wechat#758:
+// {"errcode":0,"errmsg":"ok","msgid":3121587219413188609}); 43107 when the account's subscribe
+// ability or the template is banned; 43108 for concurrent sends to one openid (the error table as
+// tencentcloud.com/document/product/1219/67648 copies it).
+test('subscribe: a delivery answers its msgid as a bare 64-bit integer; 43107 for a banned template', async () => {
+  fake.grant('o1', 'S', 2)
+  const post = () =>
+    http.post(`/cgi-bin/message/subscribe/send?access_token=${token}`, JSON.stringify(sub({ thing1: { value: 'x' } })))
+  const { body } = await post()
+  const digits = body.match(/^\{"errcode":0,"errmsg":"ok","msgid":(\d+)\}$/)?.[1]
+  expect(BigInt(digits) > 2n ** 53n).toBe(true)
+  expect(fake.deliveries.map((d) => d.msgid)).toEqual([digits])
+  fake.banTemplate('S')
+  expect((await post()).json).toEqual({ errcode: 43107, errmsg: 'subscribe message ability banned' })
+  expect(fake.grantsLeft('o1', 'S')).toBe(1)
+})
+
+test('43108 answers a send that arrives while another to its openid is in flight, latency included', async () => {
+  const slow = await createFakeWeChat({ latencyMs: 50 })
+  const t = httpTransport({ baseUrl: slow.url })
+  try {
+    const { access_token: tk } = (
+      await t.post(
+        '/cgi-bin/stable_token',
+        JSON.stringify({ grant_type: 'client_credential', appid: slow.appid, secret: slow.secret }),
+      )
+    ).json
+    slow.grant('o1', 'S', 2)
+    slow.grant('o2', 'S', 1)
+    const one = (touser) =>
+      t.post(
+        `/cgi-bin/message/subscribe/send?access_token=${tk}`,
+        JSON.stringify(sub({ thing1: { value: 'x' } }, touser)),
+      )
+    const codes = (await Promise.all([one('o1'), one('o1'), one('o2')])).map((r) => r.json.errcode)
+    expect(codes.sort()).toEqual([0, 0, 43108])
+    expect(slow.deliveries.map((d) => d.openid).sort()).toEqual(['o1', 'o2'])
+  } finally {
+    t.close()
+    await slow.close()
+  }
 })

@@ -1,9 +1,11 @@
 import type { MessageKind, Policy, UserId } from '../index'
 import type { Store, Page } from './stores/store'
 
-/** How the worker POSTs: `{ status, json }` (json null when the body is not JSON); rejects on a network failure. */
+/** How the worker POSTs: `{ status, body?, json }` (json null when the body is not JSON); rejects on a
+ * network failure. With `body`, the raw text, the core reads a send's answer from it (every digit of
+ * a msgid kept); without it, from `json`. */
 export interface Transport {
-  post(path: string, body: string): Promise<{ status: number; json: any }>
+  post(path: string, body: string): Promise<{ status: number; body?: string; json: any }>
   close?(): void
 }
 
@@ -47,6 +49,13 @@ export interface PageCounts {
   unresolved: number
 }
 
+/** A delivery the store recorded, with WeChat's msgid for it (its decimal digits). */
+export interface Delivery {
+  userId: string
+  msgid: string | null
+  at: number
+}
+
 export interface PushSummary extends PageCounts {
   /** Why the run stopped early: `stopForToday` (45009), `stopConfigError`, or `tokenUnavailable`
    * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`), or
@@ -59,6 +68,8 @@ export interface PushSummary extends PageCounts {
   unstarted: number
   /** What the closing sweep dropped: push records and day slots older than the policy's window. */
   swept?: { pushes: number; days: number }
+  /** `runDailyPush`'s: each delivery of the run, with WeChat's msgid (null where none was seen). */
+  deliveries?: { userId: string; msgid: string | null }[]
 }
 
 /** An answer's batch decision that is not `continue`, or no token to be had: what a fleet of
@@ -98,6 +109,9 @@ interface PushOptionsBase {
   /** Told of every answer whose batch decision is not `continue`, and once when no token can be
    * had. A hook that throws fails the run. */
   onBatch?: (event: BatchEvent) => void
+  /** Told of each delivery once the store has it, with WeChat's msgid (null when its answer was
+   * never seen: a send of unknown fate counted as delivered). A hook that throws fails the run. */
+  onDelivered?: (delivery: Delivery) => void
 }
 
 interface RunOptions {
