@@ -60,9 +60,17 @@ for (const [name, input, build] of [
 }
 // Once per send: the answers of a day's push, mostly delivered, some not. `retry: {}` (the default
 // policy) sends the same input down the JSON path.
-const answers = [{ errcode: 0 }, { errcode: 0, errmsg: 'ok' }, { errcode: -1 }, { errcode: 41028 }, { httpStatus: 502 }]
+// The worker hands the raw body (a delivered subscribe send's, with its msgid).
+const answers = [
+  { errcode: 0 },
+  { errcode: 0, errmsg: 'ok' },
+  { errcode: -1 },
+  { errcode: 41028 },
+  { httpStatus: 502 },
+  { body: '{"errcode":0,"errmsg":"ok","msgid":3121587219413188609}', httpStatus: 200 },
+]
 const context = (i) => ({
-  response: answers[i % 5],
+  response: answers[i % answers.length],
   credentialKind: i % 3 ? 'formId' : 'prepayId',
   attempt: 1 + (i % 2),
   earlierAmbiguous: false,

@@ -17,5 +17,6 @@ bash scripts/servers.sh start || exit 1
 trap 'bash scripts/servers.sh stop' EXIT
 source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 node bench/e2e.js "$@" || status=1
+node bench/store.js "$@" || status=1
 node bench/queue.js "$@" || status=1
 exit $status
