@@ -38,6 +38,8 @@ test('the tarballs hold what a user needs and nothing else', () => {
   const lib = fs.readdirSync(path.join(root, 'lib'), { recursive: true }).filter((f) => /\.(js|d\.ts)$/.test(f))
   expect(list(tgz('weapp-notify'))).toEqual(
     [
+      'CHANGELOG.md',
+      'LICENSE',
       'README.md',
       'binding.js',
       'index.d.ts',
@@ -54,8 +56,31 @@ test('the tarballs hold what a user needs and nothing else', () => {
       .sort(),
   )
   expect(list(tgz('weapp-notify-linux-x64-gnu'))).toEqual(
-    ['README.md', 'package.json', 'weapp-notify.linux-x64-gnu.node'].map((f) => `package/${f}`),
+    ['LICENSE', 'README.md', 'package.json', 'weapp-notify.linux-x64-gnu.node'].map((f) => `package/${f}`),
   )
+})
+
+test('the packed manifests say where the package lives, under which licence, on which Node', () => {
+  const manifest = (t) => JSON.parse(sh('tar', ['xzOf', t, 'package/package.json'], dist))
+  const license = (t) => sh('tar', ['xzOf', t, 'package/LICENSE'], dist)
+  const main = manifest(tgz('weapp-notify'))
+  expect(main).toMatchObject({
+    license: 'MIT',
+    repository: { type: 'git', url: expect.stringMatching(/^git\+https:\/\/github\.com\/.+\.git$/) },
+    homepage: expect.stringMatching(/^https:\/\//),
+    bugs: { url: expect.stringMatching(/^https:\/\/.+\/issues$/) },
+    engines: { node: expect.any(String) },
+  })
+  expect(main.keywords).toEqual(expect.arrayContaining(['wechat', 'mini-program', 'formid']))
+  expect(main.devDependencies).toBeUndefined()
+  const platform = manifest(tgz('weapp-notify-linux-x64-gnu'))
+  expect(platform).toMatchObject({ license: 'MIT', repository: { url: main.repository.url } })
+  for (const t of [tgz('weapp-notify'), tgz('weapp-notify-linux-x64-gnu')]) {
+    expect(license(t)).toMatch(/^MIT License\n/)
+    expect(license(t)).toBe(fs.readFileSync(path.join(root, 'LICENSE'), 'utf8'))
+  }
+  // The changelog has an entry for the version packed.
+  expect(sh('tar', ['xzOf', tgz('weapp-notify'), 'package/CHANGELOG.md'], dist)).toContain(`## [${version}]`)
 })
 
 test('with the platform package, require and import load the native addon', () => {

@@ -36,7 +36,7 @@ node -e '
 
 for platform in "${platforms[@]}"; do
   rm -rf "$stage/platform" && mkdir -p "$stage/platform"
-  cp "$platform/package.json" "$platform/README.md" "$(node -p "require('./$platform/package.json').main")" "$stage/platform/"
+  cp LICENSE "$platform/package.json" "$platform/README.md" "$(node -p "require('./$platform/package.json').main")" "$stage/platform/"
   (cd "$stage/platform" && npm pack --silent --pack-destination "$dest" >/dev/null)
 done
 ls "$dest"/*"$version".tgz
