@@ -1,7 +1,8 @@
 'use strict'
-// The main job's queue option: the same story pushed by 2 worker processes through
-// weapp-notify/queue prints the same day-by-day table as one process (the fake WeChat's record of
-// what was delivered is what the table counts), and a demo that fails exits instead of hanging.
+// The main job: the README shows its first week's output exactly (run here on the embedded store);
+// its queue option, the same story pushed by 2 worker processes through weapp-notify/queue, prints
+// the same day-by-day table as one process (the fake WeChat's record of what was delivered is what
+// the table counts); --help and unknown options; and a demo that fails exits instead of hanging.
 const { execFile } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -25,6 +26,48 @@ const table = (out) =>
     .slice(1)
     .join('\n')
     .replace(/story saved in .*/, '')
+
+test("the README's demo output is the demo's: a fresh week on the embedded store, row for row", async () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+  const shown = readme.match(/<!-- demo output: npm run demo -- --fresh -->\n```text\n([^]*?)```/)
+  expect(shown).not.toBeNull()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wn-demo-'))
+  try {
+    const run = await demo(['--fresh'], { WN_DEMO_DIR: dir, REDIS_URL: '' })
+    expect(run).toMatchObject({ code: 0 })
+    // What differs from run to run, or machine to machine: the fake's port, the story's folder,
+    // and the backend (the same table on either).
+    const out = run.stdout
+      .replace(/fake WeChat at http:\/\/127\.0\.0\.1:\d+/, 'fake WeChat at http://127.0.0.1:<port>')
+      .replace(/, \w+ backend,/, ', native backend,')
+      .replace(/story saved in .*:/, 'story saved in .demo/week:')
+    expect(out).toBe(shown[1])
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('demo --help prints the options and does nothing else; an unknown option is an error', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wn-demo-')), 'story')
+  try {
+    for (const help of ['--help', '-h']) {
+      const run = await demo([help], { WN_DEMO_DIR: dir })
+      expect(run).toMatchObject({ code: 0, stderr: '' })
+      for (const option of ['--short', '--fresh', '--workers N', '--help', 'REDIS_URL', 'MYSQL_URL', 'WN_DEMO_DIR'])
+        expect(run.stdout).toContain(option)
+      expect(run.stdout).not.toContain('weapp-notify demo: week')
+    }
+    for (const args of [['--bogus'], ['--short', 'extra'], ['--workers']]) {
+      const run = await demo(args, { WN_DEMO_DIR: dir })
+      expect(run).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('Usage: npm run demo') })
+    }
+    expect((await demo(['--bogus'], { WN_DEMO_DIR: dir })).stderr).toContain("Unknown option '--bogus'")
+    // Nothing was run: no story was started.
+    expect(fs.existsSync(dir)).toBe(false)
+  } finally {
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true })
+  }
+})
 
 const serverTest = process.env.REDIS_URL || process.env.CI ? test : test.skip
 serverTest(

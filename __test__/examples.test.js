@@ -108,9 +108,19 @@ describe.each(backends.map(([name]) => [name]))('examples on %s', (backend) => {
       expect(out).toContain('errcode 40003')
       expect(out).toContain('done: skipForGood')
       expect(wechat.deliveries).toEqual([])
-      // The user's own formIds, as the README says: one is delivered, once.
+      // The user's own formIds, as the README says: one is delivered, once. Without them, the
+      // example's two formIds are none the fake issued: 41028 twice, nothing delivered.
       const openid = 'oSendLoopUser'
       const formIds = [wechat.issueFormId(openid), wechat.issueFormId(openid)]
+      const notIssued = await run('examples/send-loop.js', {
+        ...env,
+        WECHAT_BASE_URL: wechat.url,
+        WECHAT_ACCESS_TOKEN: token,
+        WECHAT_OPENID: openid,
+      })
+      expect(notIssued.match(/errcode 41028/g)).toHaveLength(2)
+      expect(notIssued).toContain('done: skipped')
+      expect(wechat.deliveries).toEqual([])
       const delivered = await run('examples/send-loop.js', {
         ...env,
         WECHAT_BASE_URL: wechat.url,

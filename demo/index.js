@@ -2,17 +2,11 @@
 // The main job: a week of a check-in mini-program. Users submit forms, pay and accept
 // subscriptions on random days (a fixed seed); every day at 10:00 UTC+8 the reference worker runs
 // the daily reminder through a store against the fake WeChat server on loopback. A second run
-// continues the story with the next week, from the stored state.
-//
-//   npm run demo                 the embedded store, in .demo/ (fixed dates: 2024-03-04 on)
-//   npm run demo -- --short      two days, 300 users (what CI runs)
-//   npm run demo -- --fresh      start the story over
-//   REDIS_URL=... / MYSQL_URL=...  the same story on that server (dates from today: servers keep real time)
-//   REDIS_URL=... npm run demo -- --workers 3   each day's push on 3 worker processes through the
-//                                queue (weapp-notify/queue, BullMQ), with the store on that server
+// continues the story with the next week, from the stored state. Its options: HELP, below.
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { parseArgs } = require('node:util')
 const wn = require('..')
 const { runDailyPush } = require('../lib/worker')
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
@@ -21,10 +15,48 @@ const { rng } = require('../bench/gen')
 
 const DAY = 86400000
 const HOUR = 3600000
-const args = new Set(process.argv.slice(2))
-const SHORT = args.has('--short')
+const HELP = `Usage: npm run demo -- [options]
+
+A week of daily reminder pushes of a check-in mini-program, against a fake WeChat on loopback.
+The story is kept in .demo/ (WN_DEMO_DIR elsewhere): a second run continues with the next week.
+
+Options:
+  --short        two days, 300 users (what CI runs), instead of seven days of 3000
+  --fresh        start the story over
+  --workers N    each day's pushes on N worker processes through the queue (needs REDIS_URL)
+  -h, --help     print this and exit
+
+Environment:
+  REDIS_URL=...  the same story on that Redis server (dates from today: servers keep real time)
+  MYSQL_URL=...  the same story on that MySQL/MariaDB server (wins if both are set)
+  WN_DEMO_DIR    where the story is kept (default: .demo/ in the repository)`
+
+// The command line: an option the demo does not know is an error, not ignored. `--worker` is a
+// forked worker process of --workers (this file).
+function flags(argv) {
+  const options = {
+    short: { type: 'boolean' },
+    fresh: { type: 'boolean' },
+    workers: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    worker: { type: 'boolean' },
+  }
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
+  } catch (e) {
+    if (!String(e.code).startsWith('ERR_PARSE_ARGS')) throw e
+    console.error(`demo: ${e.message}\n\n${HELP}`)
+    process.exit(2)
+  }
+}
+const args = flags(process.argv.slice(2))
+if (args.help) {
+  console.log(HELP)
+  process.exit(0)
+}
+const SHORT = args.short === true
 // --workers N: the week's pushes through the queue, on N worker processes (this file, forked).
-const WORKERS = args.has('--workers') ? Number(process.argv[process.argv.indexOf('--workers') + 1]) : 0
+const WORKERS = args.workers !== undefined ? Number(args.workers) : 0
 const USERS = SHORT ? 300 : 3000
 const DAYS = SHORT ? 2 : 7
 // WN_DEMO_DIR keeps a story elsewhere (the tests' runs leave yours alone).
@@ -156,7 +188,7 @@ async function queued(fake, clock) {
   const { fork } = require('node:child_process')
   const connection = queueConnection()
   // A fresh story's days start over: so do the queue's day records.
-  if (args.has('--fresh'))
+  if (args.fresh)
     for await (const keys of connection.scanStream({ match: `${QUEUE_PREFIX}:*`, count: 1000 }))
       if (keys.length) await connection.del(...keys)
   const queues = {}
@@ -194,15 +226,15 @@ async function queued(fake, clock) {
 }
 
 async function main() {
-  if (args.has('--workers') && !(Number.isSafeInteger(WORKERS) && WORKERS > 0))
+  if (args.workers !== undefined && !(Number.isSafeInteger(WORKERS) && WORKERS > 0))
     throw new Error('--workers: expected a number of worker processes, such as --workers 3')
   // The queue lives in Redis, and its workers share the store: a server's.
   if (WORKERS > 0 && !process.env.REDIS_URL) throw new Error('--workers needs REDIS_URL (scripts/servers.sh start)')
-  if (args.has('--fresh')) fs.rmSync(dir, { recursive: true, force: true })
+  if (args.fresh) fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
   const storyFile = path.join(dir, 'story.json')
   const opened = await openStore()
-  if (args.has('--fresh')) await opened.clear?.()
+  if (args.fresh) await opened.clear?.()
   const story = fs.existsSync(storyFile)
     ? JSON.parse(fs.readFileSync(storyFile, 'utf8'))
     : { week: 0, start: startOfStory(opened.realTime), store: opened.name }
@@ -383,7 +415,7 @@ async function main() {
   await store.close()
 }
 
-;(args.has('--worker') ? worker : main)().catch((e) => {
+;(args.worker ? worker : main)().catch((e) => {
   console.error(e)
   // What was opened before the error (a pool, a connection) must not keep the process alive.
   setTimeout(() => process.exit(1), 100)
