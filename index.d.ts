@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ERR_UNKNOWN_KEY_TYPE'
   | 'ERR_VALUE_TOO_LONG'
   | 'ERR_INVALID_VALUE'
+  | 'ERR_PUSH_REFUSED'
 
 /** What weapp-notify throws: an Error whose message starts with the offending field (`formId: ...`). */
 export interface WeappNotifyError extends Error {
@@ -400,3 +401,65 @@ export declare function historyWindow(input: { now: Instant; policy?: Policy }):
   today: number
   keepMs: number
 }
+
+/** A request WeChat made to the app's message-push URL, with the app's push settings. */
+export interface PushRequest {
+  /** The push settings' Token. */
+  token: string
+  /** The 43-character EncodingAESKey: needed for safe (encrypted) mode. */
+  encodingAesKey?: string
+  /** The appid a safe-mode body must name. */
+  appId?: string
+  /** The request's query (`signature`, `timestamp`, `nonce`, and in safe mode `encrypt_type`,
+   * `msg_signature`; `echostr` for the URL check). Other fields are ignored. */
+  query: Record<string, string | undefined>
+  /** The raw body text, exactly as received (absent for the URL check). */
+  body?: string
+  now: Instant
+  /** How far the push's timestamp may be from `now`, either side (default 300000, 5 minutes). */
+  maxAgeMs?: number
+}
+
+export interface VerifiedPush {
+  mode: 'plain' | 'safe'
+  /** The push's text (decrypted in safe mode) for `parsePush`; for the URL check, the echostr. */
+  body: string
+  /** What to answer WeChat's URL check with, when the request is one. */
+  echostr: string | null
+  /** The push's timestamp (ms) and nonce: a caller's replay window keys on them. */
+  timestamp: number
+  nonce: string
+}
+
+/** Checks a message push: the plain mode's `signature`, or the safe mode's `msg_signature`, its
+ * AES-256-CBC body and the appid inside; and the timestamp's age.
+ * @throws {WeappNotifyError} ERR_PUSH_REFUSED naming what failed (`query.signature`, `Encrypt`, ...);
+ * ERR_INVALID_ARGUMENT for the app's own settings. */
+export declare function verifyPush(input: PushRequest): VerifiedPush
+
+export interface PushEntry {
+  templateId: string
+  /** `SubscribeStatusString` (popup, change) or `ErrorStatus` (sent), as WeChat sent it. */
+  status: string
+  /** popup: the answer grants a send (an accept variant); change: false; sent: delivered. */
+  grants: boolean
+  /** sent: the message's id as its exact digits (the send's `msgid`), and WeChat's ErrorCode. */
+  msgid?: string
+  errorCode?: number
+}
+
+export interface ParsedPush {
+  /** `other` for any push that is no subscription event (a user's message, another event). */
+  kind: 'popup' | 'change' | 'sent' | 'other'
+  openid: string
+  /** CreateTime, in ms. */
+  at: number
+  /** WeChat's Event (or MsgType), as sent. */
+  event: string
+  entries: PushEntry[]
+}
+
+/** Reads a verified push's text (XML or JSON; List one object or several; CreateTime a number or a
+ * string; fields it does not use ignored).
+ * @throws {WeappNotifyError} ERR_PUSH_REFUSED when it is no readable push. */
+export declare function parsePush(body: string): ParsedPush

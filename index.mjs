@@ -25,5 +25,7 @@ export const {
   refreshAfterTokenError,
   localDay,
   historyWindow,
+  verifyPush,
+  parsePush,
 } = weappNotify
 export default weappNotify

@@ -26,5 +26,7 @@ export const {
   refreshAfterTokenError,
   localDay,
   historyWindow,
+  verifyPush,
+  parsePush,
 } = weappNotify
 export default weappNotify

@@ -74,6 +74,14 @@ function createApi(binding, backend) {
   const buildSubscribeMessage = (input) => built(constants.subscribeSendPath, callRaw('buildSubscribeMessage', input))
   const buildTemplateMessage = (input) => built(constants.templateSendPath, callRaw('buildTemplateMessage', input))
 
+  // ---------------------------------------------------------------- WeChat's message push
+
+  // The body is the request's raw text (what WeChat signed), never a parsed object.
+  function parsePush(body) {
+    if (typeof body !== 'string') throw invalid('body', `is the push's raw text, a string, not ${typeof body}`)
+    return call('parsePush', body)
+  }
+
   // ---------------------------------------------------------------- outcomes
 
   // classifyOutcome runs once per send. An input of the plain shape crosses as numbers and strings
@@ -556,6 +564,8 @@ function createApi(binding, backend) {
     refreshAfterTokenError: op('refreshAfterTokenError'),
     localDay: op('localDay'),
     historyWindow: op('historyWindow'),
+    verifyPush: op('verifyPush'),
+    parsePush,
   }
 }
 

@@ -230,6 +230,8 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "planPage" => run(json, plan::plan_page),
         "buildSubscribeMessage" => message::build_subscribe(&parse::<SubscribeMessage>(json)?),
         "buildTemplateMessage" => message::build_template(&parse::<TemplateMessage>(json)?),
+        "verifyPush" => run(json, |r: crate::push::PushRequest| crate::push::verify(&r)),
+        "parsePush" => run(json, |body: String| crate::event::parse(&body)),
         "classifyOutcome" => run(json, |c: SendContext| outcome::classify(&c)),
         "tokenRefreshDue" => run(json, |t: TokenAge| Ok(outcome::token_refresh_due(&t))),
         "refreshAfterTokenError" => {

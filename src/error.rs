@@ -44,6 +44,10 @@ pub enum Error {
     /// A subscribe value with characters or a shape its type does not allow.
     #[error("{field}: not a valid {key_type} value: {reason}")]
     InvalidValue { field: String, key_type: String, reason: String },
+    /// A message push that is not WeChat's as it claims (signature, age, encryption, appid, nonce
+    /// seen before) or not readable as a push: nothing in it is to be believed or stored.
+    #[error("{field}: {reason}")]
+    PushRefused { field: String, reason: String },
 }
 
 impl Error {
@@ -64,6 +68,7 @@ impl Error {
             Error::UnknownKeyType { .. } => "ERR_UNKNOWN_KEY_TYPE",
             Error::ValueTooLong { .. } => "ERR_VALUE_TOO_LONG",
             Error::InvalidValue { .. } => "ERR_INVALID_VALUE",
+            Error::PushRefused { .. } => "ERR_PUSH_REFUSED",
         }
     }
 
@@ -88,6 +93,7 @@ pub const ALL_CODES: &[&str] = &[
     "ERR_UNKNOWN_KEY_TYPE",
     "ERR_VALUE_TOO_LONG",
     "ERR_INVALID_VALUE",
+    "ERR_PUSH_REFUSED",
 ];
 
 pub type Result<T> = std::result::Result<T, Error>;

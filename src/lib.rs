@@ -5,10 +5,12 @@ pub mod api;
 pub mod clock;
 pub mod credential;
 pub mod error;
+pub mod event;
 pub mod message;
 pub mod outcome;
 pub mod plan;
 pub mod policy;
+pub mod push;
 pub mod select;
 
 #[cfg(feature = "napi")]
