@@ -122,6 +122,32 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries).toHaveLength(50)
   })
 
+  test('onProgress: once each page is done, with the summary’s counts, and once at the end with the summary returned', async () => {
+    await users(25)
+    const calls = []
+    const summary = await run({ pageSize: 10, onProgress: (s) => calls.push(s) })
+    // Three pages, then the end: never a call before any page's sends are confirmed.
+    expect(calls.map((c) => c.sent)).toHaveLength(4)
+    expect(calls[0].sent).toBeGreaterThan(0)
+    for (let i = 1; i < calls.length; i++) expect(calls[i].sent).toBeGreaterThanOrEqual(calls[i - 1].sent)
+    expect(calls[2].sent).toBe(25)
+    expect(Object.keys(calls[0]).sort()).toEqual(
+      Object.keys(summary)
+        .filter((k) => k !== 'swept')
+        .sort(),
+    )
+    expect(calls[3]).toEqual(summary)
+    const failing = await users(3, { prefix: 'p' })
+    await expect(
+      run({
+        onProgress: () => {
+          throw new Error('full disk')
+        },
+      }),
+    ).rejects.toThrow('onProgress: full disk')
+    expect(fake.deliveries.filter((d) => failing.includes(d.openid))).toHaveLength(3)
+  })
+
   test('a user waiting on a retry holds up no other page', async () => {
     // Pages of two users; the first user's first send answers -1, so that it waits for its
     // backoff (at least 250 ms) before the retry. The users of the later pages go out meanwhile.

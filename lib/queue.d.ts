@@ -63,6 +63,10 @@ export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onB
   stalledIntervalMs?: number
   /** Told once for the whole fleet, in the process whose answer stopped it. */
   onStop?: (stop: QueueStop) => void
+  /** Told the day's totals (as `summary()` reads them) after each page run this process recorded;
+   * the day's end (`pages.left` 0) is told once for the fleet, by the process that recorded its
+   * last page (or ended its split). A hook that throws is reported to `onError`. */
+  onProgress?: (summary: DaySummary) => void
 }
 
 /** A process's workers on the queue. */

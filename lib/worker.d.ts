@@ -118,6 +118,9 @@ interface RunOptions {
   /** Pages to push (default: the store's own `pageUsers`). */
   pages?: AsyncIterable<Page>
   pageSize?: number
+  /** Told with a copy of the summary once each page's users are all done (their sends confirmed),
+   * and once more at the end with the summary the run returns. A hook that throws stops the push,
+   * and the run rejects with its error (`onProgress: ...`). */
   onProgress?: (summary: PushSummary) => void
   /** Sweep history older than the policy's window at the end (default true). */
   sweep?: boolean

@@ -758,6 +758,26 @@ function pushOf(options) {
   return { push, startPage }
 }
 
+// runDailyPush's onProgress: called with a copy of the summary; one that throws stops the push,
+// and the run rejects with its error once the work in flight is done.
+function progressOf(push, onProgress) {
+  let failure = null
+  return {
+    tell() {
+      try {
+        onProgress({ ...push.summary })
+      } catch (e) {
+        failure ??= Object.assign(new Error(`onProgress: ${e.message}`, { cause: e }), { code: e.code })
+        push.stop()
+      }
+    },
+    check() {
+      if (failure) throw failure
+      return push.summary
+    },
+  }
+}
+
 /**
  * Runs the daily push. Options:
  * - store: a weapp-notify store (embedded, MySQL, Redis) or one with the same contract;
@@ -771,7 +791,8 @@ function pushOf(options) {
  * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
- *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far),
+ *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (the summary so far,
+ *   once each page's users are all done, and once more at the end with the summary returned),
  *   onBatch and onDelivered (see createPush).
  * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
  * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
@@ -804,6 +825,9 @@ async function runDailyPush(options) {
         after = page.next
       }
     })()
+  // Told once each page's users are all done, and once at the end with the summary returned.
+  const progress = progressOf(push, onProgress)
+  const pagesDone = []
   let closed = false
   try {
     await push.recover()
@@ -817,16 +841,17 @@ async function runDailyPush(options) {
         const { value: page, done } = await ahead
         if (done) break
         readAhead()
-        await startPage(page)
-        onProgress({ ...push.summary })
+        pagesDone.push((await startPage(page)).done.then(progress.tell))
       }
     } finally {
       await reader.return?.()
     }
     closed = true
     await push.close()
+    await Promise.all(pagesDone)
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
-    return push.summary
+    progress.tell()
+    return progress.check()
   } finally {
     // A page that could not be read or planned stops the run as a user's error does: the users of
     // earlier pages still at work send nothing more, and are waited for.
