@@ -6,6 +6,7 @@ import { MysqlStore, importSeed000 } from 'weapp-notify/mysql'
 import { RedisStore, FormIdCompat } from 'weapp-notify/redis'
 import { createFakeWeChat } from 'weapp-notify/testing'
 import { createPushQueue } from 'weapp-notify/queue'
+import pino from 'pino'
 import { createPool } from 'mysql2/promise'
 import { Redis, Cluster } from 'ioredis'
 
@@ -31,6 +32,7 @@ async function usage(): Promise<void> {
     content: (userId) => ({ touser: String(userId), templateId: 'T', data: { keyword1: 'x' } }),
     wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
     onProgress: (s) => console.log(s.sent, s.stopped),
+    logger: pino({ level: 'debug' }),
   })
   const queue = createPushQueue({ connection: new Redis({ lazyConnect: true, maxRetriesPerRequest: null }) })
   const worker = queue.work({

@@ -131,6 +131,8 @@ export declare class RedisTokenKeeper {
     clock?: () => number
     /** How long one process may hold the token lock (default 30000). */
     lockMs?: number
+    /** Logs each token fetch (pino's interface; never the token). */
+    logger?: import('./worker').Logger
   })
   get(): Promise<string>
   failed(token: string): Promise<void>

@@ -167,7 +167,7 @@ function defineScripts(redis) {
  */
 class RedisTokenKeeper {
   constructor(options) {
-    check.options(options, 'options', ['redis', 'prefix', 'wechat', 'transport', 'clock', 'lockMs'])
+    check.options(options, 'options', ['redis', 'prefix', 'wechat', 'transport', 'clock', 'lockMs', 'logger'])
     const { redis, prefix = '{weapp-notify}', wechat, transport, clock = Date.now, lockMs = 30000 } = options
     client(redis, 'redis')
     keyPrefix(prefix, redis)
@@ -187,7 +187,13 @@ class RedisTokenKeeper {
     this.ownTransport = transport === undefined
     this.transport = transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency: 4 })
     // stable_token is called, and its answer checked, as the single-process keeper does it.
-    this.fetcher = new TokenKeeper({ transport: this.transport, appid: wechat.appid, secret: wechat.secret, clock })
+    this.fetcher = new TokenKeeper({
+      transport: this.transport,
+      appid: wechat.appid,
+      secret: wechat.secret,
+      clock,
+      logger: options.logger,
+    })
     const base = `${prefix}:token:${wechat.appid}`
     this.keys = { token: base, lock: `${base}:lock` }
     this.owner = crypto.randomUUID()
@@ -354,6 +360,7 @@ const PUSH_OPTIONS = [
   'leaseMs',
   'random',
   'onDelivered',
+  'logger',
 ]
 const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop', 'onProgress']
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to
@@ -533,7 +540,14 @@ function createPushQueue(options) {
     const tokens =
       workOptions.tokens ??
       (wechat !== undefined
-        ? new RedisTokenKeeper({ redis, prefix, wechat, clock, ...(transport ? { transport } : {}) })
+        ? new RedisTokenKeeper({
+            redis,
+            prefix,
+            wechat,
+            clock,
+            logger: workOptions.logger,
+            ...(transport ? { transport } : {}),
+          })
         : undefined)
     // The process's push, shared by its pages in flight. A push that stopped or failed takes no
     // new page: the next page gets a new one, and the old one closes once its pages are done.

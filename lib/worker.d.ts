@@ -22,9 +22,19 @@ export declare function httpTransport(options: {
 /** One access_token for every sender: stable_token, refreshed ahead of expiry, refreshed once after
  * a token error (only if the failed token is still the cached one). Tokens are never logged. */
 export declare class TokenKeeper {
-  constructor(options: { transport: Transport; appid: string; secret: string; clock?: () => number })
+  constructor(options: { transport: Transport; appid: string; secret: string; clock?: () => number; logger?: Logger })
   get(): Promise<string>
   failed(token: string): Promise<void>
+}
+
+/** A logger with pino's interface (a pino logger fits). Lines hold counts, errcodes, reasons, user
+ * ids and codes: never the app secret, an access_token or an openid. */
+export interface Logger {
+  child(bindings: Record<string, unknown>): Logger
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
 }
 
 export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped'
@@ -112,6 +122,10 @@ interface PushOptionsBase {
   /** Told of each delivery once the store has it, with WeChat's msgid (null when its answer was
    * never seen: a send of unknown fate counted as delivered). A hook that throws fails the run. */
   onDelivered?: (delivery: Delivery) => void
+  /** Where the push logs (pino's interface; default: nothing is logged): sends not delivered and
+   * dead credentials at debug, token fetches and the run's end at info, batch decisions at warn,
+   * no token and the push's failure at error. */
+  logger?: Logger
 }
 
 interface RunOptions {

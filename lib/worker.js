@@ -9,6 +9,7 @@ const https = require('node:https')
 const wn = require('../index.js')
 const check = require('./stores/check')
 const { coalesce } = require('./stores/coalesce')
+const { observer } = require('./observe')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -69,8 +70,9 @@ function answered(status, body) {
  * after a token error refreshed only if the failed token is still the cached one. Never logged.
  */
 class TokenKeeper {
-  constructor({ transport, appid, secret, clock = Date.now }) {
+  constructor({ transport, appid, secret, clock = Date.now, logger }) {
     Object.assign(this, { transport, appid, secret, clock })
+    this.observe = observer({ logger, component: 'weapp-notify/token' })
     this.cached = null // { token, refreshAt }
     this.inFlight = null
   }
@@ -90,6 +92,7 @@ class TokenKeeper {
     // When this token is due for a refresh is the core's answer, asked once per token.
     const { refreshAt } = wn.tokenRefreshDue({ expiresAt, now: this.clock() })
     this.cached = { token: json.access_token, refreshAt }
+    this.observe.tokenRefreshed(force ? 'forced' : 'normal')
     return json.access_token
   }
 
@@ -164,6 +167,7 @@ const PUSH_OPTIONS = [
   'random',
   'onBatch',
   'onDelivered',
+  'logger',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
@@ -274,8 +278,11 @@ function pushOf(options) {
   const resolved = wn.resolvePolicy(policy)
   // How long a push is kept depends on the policy alone.
   const { keepMs } = wn.historyWindow({ now: clock(), policy })
+  const observe = observer({ logger: options.logger, component: 'weapp-notify/worker' })
   const transport = options.transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency })
-  const tokens = options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock })
+  const tokens =
+    options.tokens ??
+    new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock, logger: options.logger })
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
   const summary = {
     sent: 0,
@@ -305,7 +312,8 @@ function pushOf(options) {
       failure ??= Object.assign(new Error(`${name}: ${e.message}`, { cause: e }), { code: e.code })
     }
   }
-  const tell = hook('onBatch', onBatch)
+  const tellBatch = hook('onBatch', onBatch)
+  const tell = (event) => (observe.batch(event), tellBatch(event))
   // Told once a delivery is stored: { userId, msgid (WeChat's id for it, or null), at }.
   const delivered = hook('onDelivered', onDelivered)
 
@@ -327,6 +335,7 @@ function pushOf(options) {
     }
     for (const [reason, list] of byReason) {
       const n = await store.removeCredentials(list)
+      observe.dead(reason, n)
       t.add('dead', n)
       t.bump('deadByReason', reason, n)
     }
@@ -465,8 +474,9 @@ function pushOf(options) {
             random: random(),
             now: clock(),
           })
-          if (d.errcode !== 0)
-            t.bump('errors', d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
+          const errcode = d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`)
+          observe.sent({ userId, api: message.type, errcode, action: d.user })
+          if (d.errcode !== 0) t.bump('errors', errcode)
           if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
           if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
           if (d.batch !== 'continue')
@@ -518,6 +528,7 @@ function pushOf(options) {
     try {
       return await tokenStep()
     } catch (e) {
+      observe.tokenUnavailable(e)
       t.bump('errors', `token ${e.errcode ?? e.code ?? 'error'}`)
       if (summary.stopped === null) tell({ batch: 'tokenUnavailable' })
       summary.stopped ??= 'tokenUnavailable'
@@ -752,10 +763,13 @@ function pushOf(options) {
       clearInterval(renewer)
       await renewing
       if (!options.transport) transport.close()
-      if (failure) throw failure
+      if (failure) {
+        observe.failed(failure)
+        throw failure
+      }
     },
   }
-  return { push, startPage }
+  return { push, startPage, observe }
 }
 
 // runDailyPush's onProgress: called with a copy of the summary; one that throws stops the push,
@@ -812,7 +826,7 @@ async function runDailyPush(options) {
     deliveries.push({ userId: d.userId, msgid: d.msgid })
     options.onDelivered?.(d)
   }
-  const { push, startPage } = pushOf(run)
+  const { push, startPage, observe } = pushOf(run)
   push.summary.deliveries = deliveries
   const pages =
     options.pages ??
@@ -841,7 +855,7 @@ async function runDailyPush(options) {
         const { value: page, done } = await ahead
         if (done) break
         readAhead()
-        pagesDone.push((await startPage(page)).done.then(progress.tell))
+        pagesDone.push((await startPage(page)).done.then((counts) => (observe.page(counts), progress.tell())))
       }
     } finally {
       await reader.return?.()
@@ -851,6 +865,7 @@ async function runDailyPush(options) {
     await Promise.all(pagesDone)
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
     progress.tell()
+    observe.finished(push.summary)
     return progress.check()
   } finally {
     // A page that could not be read or planned stops the run as a user's error does: the users of

@@ -262,6 +262,10 @@ async function createFakeWeChat(options = {}) {
     get tokenCalls() {
       return tokenCalls
     },
+    /** Every access_token issued, in order (a test can look for them where they must not be). */
+    get tokensIssued() {
+      return [...tokens.keys()]
+    },
     /** Requests to stable_token, whatever they answered. */
     get stableTokenRequests() {
       return stableTokenRequests

@@ -1,0 +1,62 @@
+'use strict'
+// What a push tells the operator: the caller's `logger` (pino's interface: child, debug, info,
+// warn, error; quiet when none is given). The worker and the queue call these hooks with what
+// happened; only counts, errcodes, reasons, user ids and codes are written. The app secret, an
+// access_token, an openid or a message's content is never handed to a hook, so no log line can
+// hold one.
+
+const check = require('./stores/check')
+
+const LEVELS = ['debug', 'info', 'warn', 'error']
+const quiet = { child: () => quiet, debug() {}, info() {}, warn() {}, error() {} }
+
+/** The caller's logger, checked (a coded error naming `field`), or a quiet one. */
+function loggerOf(logger, field = 'logger') {
+  if (logger === undefined) return quiet
+  check.object(logger, field)
+  for (const m of ['child', ...LEVELS])
+    if (typeof logger[m] !== 'function')
+      check.fail(field, `has no ${m}() method: expected pino's interface (child, debug, info, warn, error)`)
+  return logger
+}
+
+// An error as a log line holds it: its code and message (the package's own messages name users
+// and fields, never a secret, a token or an openid).
+const errorFields = (e) => ({ code: e?.code, err: String(e?.message ?? e) })
+
+/** The hooks of one push (`component` names it in every line). */
+function observer({ logger, component }) {
+  const log = loggerOf(logger).child({ component })
+  return {
+    log,
+    /** One send answered: its API, errcode (0, a number, 'network' or 'http N') and the core's
+     * decision for the user. */
+    sent({ userId, api, errcode, action }) {
+      if (errcode !== 0) log.debug({ userId, api, errcode, action }, 'send not delivered')
+    },
+    tokenRefreshed(mode) {
+      log.info({ mode }, 'access_token fetched')
+    },
+    tokenUnavailable(e) {
+      log.error({ errcode: e?.errcode, ...errorFields(e) }, 'no access_token: the push stops')
+    },
+    dead(reason, n) {
+      if (n) log.debug({ reason, n }, 'dead credentials deleted')
+    },
+    batch(event) {
+      log.warn(event, `batch decision: ${event.batch}`)
+    },
+    failed(e) {
+      log.error({ userId: e?.userId, ...errorFields(e) }, 'the push failed')
+    },
+    page(counts) {
+      log.debug({ sent: counts.sent, dead: counts.dead, skipped: counts.skipped, errors: counts.errors }, 'page done')
+    },
+    finished(summary) {
+      const { deliveries, ...counts } = summary
+      log.info(counts, summary.stopped ? `push stopped: ${summary.stopped}` : 'push done')
+    },
+  }
+}
+
+module.exports = { loggerOf, observer }
