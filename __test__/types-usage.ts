@@ -33,6 +33,7 @@ async function usage(): Promise<void> {
     wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
     onProgress: (s) => console.log(s.sent, s.stopped),
     logger: pino({ level: 'debug' }),
+    signal: AbortSignal.timeout(60000),
   })
   const queue = createPushQueue({ connection: new Redis({ lazyConnect: true, maxRetriesPerRequest: null }) })
   const worker = queue.work({

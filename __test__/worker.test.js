@@ -148,6 +148,26 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.filter((d) => failing.includes(d.openid))).toHaveLength(3)
   })
 
+  test('an AbortSignal: no send starts after the abort, the summary says aborted, no claim is left held', async () => {
+    const ids = await users(40)
+    const controller = new AbortController()
+    let told = 0
+    const summary = await run({
+      concurrency: 4,
+      signal: controller.signal,
+      onDelivered: () => ++told === 6 && controller.abort(),
+    })
+    expect(summary.stopped).toBe('aborted')
+    expect(summary.sent).toBe(fake.deliveries.length)
+    // Sends in flight as it came (at most 4) finished; none started after.
+    expect(fake.deliveries.length).toBeLessThanOrEqual(6 + 4)
+    // Aborted before it starts: nothing sent, nothing held.
+    expect(await run({ signal: AbortSignal.abort() })).toMatchObject({ sent: 0, stopped: 'aborted' })
+    const rest = await run({ signal: new AbortController().signal })
+    expect(rest).toMatchObject({ sent: 40 - summary.sent, stopped: null })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
   test('a user waiting on a retry holds up no other page', async () => {
     // Pages of two users; the first user's first send answers -1, so that it waits for its
     // backoff (at least 250 ms) before the retry. The users of the later pages go out meanwhile.

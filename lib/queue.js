@@ -361,6 +361,7 @@ const PUSH_OPTIONS = [
   'random',
   'onDelivered',
   'logger',
+  'signal',
 ]
 const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop', 'onProgress']
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to
@@ -645,6 +646,11 @@ function createPushQueue(options) {
       limiter: { max: LIMIT_MAX, duration: 1000 },
     })
     for (const w of [dayWorker, pageWorker]) w.on('error', report)
+    // An abort stops this process's pushes (their pages go back to the queue for the others) and
+    // its workers take no new job; close() still waits for the jobs in flight.
+    const stopTaking = () => Promise.all([dayWorker.close(), pageWorker.close()]).catch(report)
+    if (workOptions.signal?.aborted) stopTaking()
+    else workOptions.signal?.addEventListener('abort', stopTaking, { once: true })
 
     // Day job: the users cut into page jobs over disjoint key ranges, in store order. The cursor is
     // kept in the job, so that a split that died goes on where it was (same ranges, same job ids).
@@ -778,6 +784,7 @@ function createPushQueue(options) {
       },
       /** Waits for this process's page jobs in flight, then closes what it made. */
       async close() {
+        workOptions.signal?.removeEventListener('abort', stopTaking)
         await Promise.all([dayWorker.close(), pageWorker.close()])
         clearInterval(watcher)
         await watching

@@ -37,7 +37,7 @@ export interface Logger {
   error(obj: object, msg?: string): void
 }
 
-export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped'
+export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped' | 'aborted'
 
 /** What one page's work did (`Push.pushPage`): the summary's counts that belong to a page. */
 export interface PageCounts {
@@ -126,6 +126,9 @@ interface PushOptionsBase {
    * dead credentials at debug, token fetches and the run's end at info, batch decisions at warn,
    * no token and the push's failure at error. */
   logger?: Logger
+  /** Aborting it stops the push: no send starts, sends in flight finish (or are handed over with
+   * their fate unknown), claims not sent are released, `summary.stopped` is `aborted`. */
+  signal?: AbortSignal
 }
 
 interface RunOptions {

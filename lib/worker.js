@@ -168,6 +168,7 @@ const PUSH_OPTIONS = [
   'onBatch',
   'onDelivered',
   'logger',
+  'signal',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
@@ -183,7 +184,7 @@ const STORE_METHODS = [
   'credentials',
   'pushes',
 ]
-const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped']
+const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped', 'aborted']
 
 // The options' shapes; the message and the policy are the core's to check (see createPush).
 function checkOptions(options, names, storeMethods) {
@@ -221,6 +222,8 @@ function checkOptions(options, names, storeMethods) {
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    check.fail('signal', 'expected an AbortSignal (new AbortController().signal)')
 }
 
 const lostClaim = (claim) =>
@@ -663,6 +666,12 @@ function pushOf(options) {
   )
   renewer.unref()
 
+  // An abort is a stop: no send starts, sends in flight finish (or are handed over, their fate
+  // unknown), claims not sent are released, and the summary says `aborted`.
+  const abort = () => (summary.stopped ??= 'aborted')
+  if (options.signal?.aborted) abort()
+  else options.signal?.addEventListener('abort', abort, { once: true })
+
   // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
   async function recover() {
@@ -760,6 +769,7 @@ function pushOf(options) {
      * with the push's failure, if any. */
     async close() {
       await Promise.all(working)
+      options.signal?.removeEventListener('abort', abort)
       clearInterval(renewer)
       await renewing
       if (!options.transport) transport.close()
