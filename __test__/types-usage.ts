@@ -7,6 +7,7 @@ import { RedisStore, FormIdCompat } from 'weapp-notify/redis'
 import { createFakeWeChat } from 'weapp-notify/testing'
 import { createPushQueue } from 'weapp-notify/queue'
 import pino from 'pino'
+import { Registry } from 'prom-client'
 import { createPool } from 'mysql2/promise'
 import { Redis, Cluster } from 'ioredis'
 
@@ -34,6 +35,7 @@ async function usage(): Promise<void> {
     onProgress: (s) => console.log(s.sent, s.stopped),
     logger: pino({ level: 'debug' }),
     signal: AbortSignal.timeout(60000),
+    metrics: new Registry(),
   })
   const queue = createPushQueue({ connection: new Redis({ lazyConnect: true, maxRetriesPerRequest: null }) })
   const worker = queue.work({

@@ -133,6 +133,8 @@ export declare class RedisTokenKeeper {
     lockMs?: number
     /** Logs each token fetch (pino's interface; never the token). */
     logger?: import('./worker').Logger
+    /** Counts each token fetch in weapp_notify_token_refreshes_total{mode}. */
+    metrics?: import('./worker').MetricsRegistry
   })
   get(): Promise<string>
   failed(token: string): Promise<void>

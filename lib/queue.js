@@ -18,6 +18,7 @@ const crypto = require('node:crypto')
 const wn = require('../index.js')
 const check = require('./stores/check')
 const { createPush, httpTransport, TokenKeeper } = require('./worker')
+const { observer } = require('./observe')
 
 const DAY_MS = 86400000
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -167,7 +168,16 @@ function defineScripts(redis) {
  */
 class RedisTokenKeeper {
   constructor(options) {
-    check.options(options, 'options', ['redis', 'prefix', 'wechat', 'transport', 'clock', 'lockMs', 'logger'])
+    check.options(options, 'options', [
+      'redis',
+      'prefix',
+      'wechat',
+      'transport',
+      'clock',
+      'lockMs',
+      'logger',
+      'metrics',
+    ])
     const { redis, prefix = '{weapp-notify}', wechat, transport, clock = Date.now, lockMs = 30000 } = options
     client(redis, 'redis')
     keyPrefix(prefix, redis)
@@ -193,6 +203,7 @@ class RedisTokenKeeper {
       secret: wechat.secret,
       clock,
       logger: options.logger,
+      metrics: options.metrics,
     })
     const base = `${prefix}:token:${wechat.appid}`
     this.keys = { token: base, lock: `${base}:lock` }
@@ -362,6 +373,7 @@ const PUSH_OPTIONS = [
   'onDelivered',
   'logger',
   'signal',
+  'metrics',
 ]
 const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop', 'onProgress']
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to
@@ -516,6 +528,11 @@ function createPushQueue(options) {
     check.options(workOptions, 'options', WORK_OPTIONS)
     const { store, pageSize = 1000, pagesAtOnce = 2, stalledIntervalMs, onStop = () => {} } = workOptions
     const { onProgress = () => {} } = workOptions
+    const observe = observer({
+      logger: workOptions.logger,
+      metrics: workOptions.metrics,
+      component: 'weapp-notify/queue',
+    })
     check.object(store, 'store')
     for (const m of ['userIds', 'pageUsers'])
       if (typeof store[m] !== 'function') check.fail('store', `has no ${m}() method: expected a weapp-notify store`)
@@ -547,6 +564,7 @@ function createPushQueue(options) {
             wechat,
             clock,
             logger: workOptions.logger,
+            metrics: workOptions.metrics,
             ...(transport ? { transport } : {}),
           })
         : undefined)
@@ -703,6 +721,7 @@ function createPushQueue(options) {
     async function progress(day, last) {
       try {
         const s = await daySummary(day)
+        observe.pagesLeft(s.pages.left)
         // The day's end is told by the one that ended it.
         if (last || s.pages.left !== 0) onProgress(s)
       } catch (e) {

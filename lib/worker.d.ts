@@ -22,7 +22,14 @@ export declare function httpTransport(options: {
 /** One access_token for every sender: stable_token, refreshed ahead of expiry, refreshed once after
  * a token error (only if the failed token is still the cached one). Tokens are never logged. */
 export declare class TokenKeeper {
-  constructor(options: { transport: Transport; appid: string; secret: string; clock?: () => number; logger?: Logger })
+  constructor(options: {
+    transport: Transport
+    appid: string
+    secret: string
+    clock?: () => number
+    logger?: Logger
+    metrics?: MetricsRegistry
+  })
   get(): Promise<string>
   failed(token: string): Promise<void>
 }
@@ -35,6 +42,12 @@ export interface Logger {
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
   error(obj: object, msg?: string): void
+}
+
+/** What the push uses of a prom-client `Registry` (prom-client is an optional peer dependency). */
+export interface MetricsRegistry {
+  registerMetric(metric: unknown): void
+  getSingleMetric(name: string): unknown
 }
 
 export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped' | 'aborted'
@@ -129,6 +142,11 @@ interface PushOptionsBase {
   /** Aborting it stops the push: no send starts, sends in flight finish (or are handed over with
    * their fate unknown), claims not sent are released, `summary.stopped` is `aborted`. */
   signal?: AbortSignal
+  /** A prom-client Registry: weapp_notify_sends_total{api,errcode,action},
+   * weapp_notify_send_duration_seconds{api}, weapp_notify_token_refreshes_total{mode},
+   * weapp_notify_credentials_dead_total{reason}, and the gauges weapp_notify_users_planned,
+   * weapp_notify_users_sent, weapp_notify_users_left, weapp_notify_pages_left (the queue's). */
+  metrics?: MetricsRegistry
 }
 
 interface RunOptions {

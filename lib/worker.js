@@ -70,9 +70,9 @@ function answered(status, body) {
  * after a token error refreshed only if the failed token is still the cached one. Never logged.
  */
 class TokenKeeper {
-  constructor({ transport, appid, secret, clock = Date.now, logger }) {
+  constructor({ transport, appid, secret, clock = Date.now, logger, metrics }) {
     Object.assign(this, { transport, appid, secret, clock })
-    this.observe = observer({ logger, component: 'weapp-notify/token' })
+    this.observe = observer({ logger, metrics, component: 'weapp-notify/token' })
     this.cached = null // { token, refreshAt }
     this.inFlight = null
   }
@@ -169,6 +169,7 @@ const PUSH_OPTIONS = [
   'onDelivered',
   'logger',
   'signal',
+  'metrics',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
@@ -281,11 +282,11 @@ function pushOf(options) {
   const resolved = wn.resolvePolicy(policy)
   // How long a push is kept depends on the policy alone.
   const { keepMs } = wn.historyWindow({ now: clock(), policy })
-  const observe = observer({ logger: options.logger, component: 'weapp-notify/worker' })
+  const { logger, metrics } = options
+  const observe = observer({ logger, metrics, component: 'weapp-notify/worker' })
   const transport = options.transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency })
   const tokens =
-    options.tokens ??
-    new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock, logger: options.logger })
+    options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock, logger, metrics })
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
   const summary = {
     sent: 0,
@@ -467,7 +468,9 @@ function pushOf(options) {
             // Marked, not sent: this worker knows, and releases it.
             if (halted()) return null
           }
+          const posted = performance.now()
           const response = await post(body, token)
+          const seconds = (performance.now() - posted) / 1000
           const d = wn.classifyOutcome({
             response,
             credentialKind: credential.kind,
@@ -478,7 +481,7 @@ function pushOf(options) {
             now: clock(),
           })
           const errcode = d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`)
-          observe.sent({ userId, api: message.type, errcode, action: d.user })
+          observe.sent({ userId, api: message.type, errcode, action: d.user, seconds })
           if (d.errcode !== 0) t.bump('errors', errcode)
           if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
           if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
@@ -519,6 +522,7 @@ function pushOf(options) {
     await settle(claim, credential, d.credential, pushed, d.msgid ?? null)
     if (pushed) t.add('sent')
     if (d.credential === 'dead') {
+      observe.dead('killed', 1)
       t.add('dead')
       t.bump('deadByReason', 'killed')
     }
@@ -707,6 +711,7 @@ function pushOf(options) {
       await removeDead(page.credentials, dead, t)
       for (const d of decisions) if (d.action === 'skip') t.bump('skipped', d.reason)
       const sends = decisions.filter((d) => d.action === 'send')
+      observe.planned(sends.length)
       const works = []
       // The sends are claimed a chunk at a time, one store call each, a chunk ahead of the
       // places: a chunk is claimed once every user of the chunk before the last one claimed has a
@@ -729,7 +734,8 @@ function pushOf(options) {
         for (const c of claims) if (c) held.set(c.token, c)
         const part = startAll(
           chunk.map((d, j) => [d, claims[j]]),
-          ([d, claim]) => guarded(d.userId, () => pushUser(d, out.has(d.userId), t, claim), t),
+          ([d, claim]) =>
+            guarded(d.userId, () => pushUser(d, out.has(d.userId), t, claim), t).finally(observe.userDone),
         )
         works.push(part.done)
         claimedAhead.push(part.started)
