@@ -168,6 +168,31 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
   })
 
+  test('quota: the day’s budget read from getApiQuota before the push; no send past it, no 45009; a rerun with quota left finishes', async () => {
+    const ids = await users(30)
+    fake.inject('busy', 'busy')
+    fake.setDailyQuota(15)
+    expect((await run({ pages: (async function* () {})() })).quota).toBeUndefined()
+    expect(fake.quotaReads).toBe(0)
+    const summary = await run({ quota: true })
+    expect(fake.quotaReads).toBe(1)
+    expect(summary.quota).toEqual({
+      cgiPath: '/cgi-bin/message/wxopen/template/send',
+      dailyLimit: 15,
+      used: 0,
+      remain: 15,
+    })
+    expect(summary.stopped).toBe('stopForToday')
+    expect(fake.answers.length).toBeLessThanOrEqual(15)
+    expect(fake.answers.filter((a) => a.errcode === 45009)).toEqual([])
+    expect(summary.sent).toBe(fake.deliveries.length)
+    fake.setDailyQuota(100)
+    const rest = await run({ quota: true })
+    expect(rest.quota).toMatchObject({ dailyLimit: 100, used: summary.sent, remain: 100 - summary.sent })
+    expect(rest).toMatchObject({ sent: 30 - summary.sent, stopped: null })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
   test('a user waiting on a retry holds up no other page', async () => {
     // Pages of two users; the first user's first send answers -1, so that it waits for its
     // backoff (at least 250 ms) before the retry. The users of the later pages go out meanwhile.

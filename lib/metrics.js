@@ -35,6 +35,12 @@ const DEFS = {
   planned: ['Gauge', 'weapp_notify_users_planned', 'Users planned a send by this process today', []],
   sent: ['Gauge', 'weapp_notify_users_sent', 'Users sent to by this process today', []],
   left: ['Gauge', 'weapp_notify_users_left', 'Users planned whose work is not done yet', []],
+  quotaRemain: [
+    'Gauge',
+    'weapp_notify_quota_remaining',
+    "The day's calls left to a send API, as read before the push",
+    ['api'],
+  ],
   pagesLeft: [
     'Gauge',
     'weapp_notify_pages_left',

@@ -64,6 +64,12 @@ function observer({ logger, metrics, component }) {
     pagesLeft(n) {
       if (n !== null) m?.pagesLeft.set(n)
     },
+    /** The day's quota read for a send API (lib/quota.js). */
+    quota(api, q) {
+      if (q.unknown !== undefined) return log.warn({ api, unknown: q.unknown }, "the day's quota could not be read")
+      log.info({ api, dailyLimit: q.dailyLimit, used: q.used, remain: q.remain }, "the day's quota")
+      m?.quotaRemain.set({ api }, q.remain)
+    },
     batch(event) {
       log.warn(event, `batch decision: ${event.batch}`)
     },

@@ -91,6 +91,11 @@ export interface PushSummary extends PageCounts {
   unstarted: number
   /** What the closing sweep dropped: push records and day slots older than the policy's window. */
   swept?: { pushes: number; days: number }
+  /** `runDailyPush({ quota: true })`'s: the day's quota read before the push (`unknown` says why
+   * none could be read; the push then ran without a budget). */
+  quota?:
+    | { cgiPath: string; dailyLimit: number | null; used: number | null; remain: number }
+    | { cgiPath?: string; unknown: string }
   /** `runDailyPush`'s: each delivery of the run, with WeChat's msgid (null where none was seen). */
   deliveries?: { userId: string; msgid: string | null }[]
 }
@@ -157,6 +162,10 @@ interface RunOptions {
    * and once more at the end with the summary the run returns. A hook that throws stops the push,
    * and the run rejects with its error (`onProgress: ...`). */
   onProgress?: (summary: PushSummary) => void
+  /** Read the day's quota of the send API from WeChat (getApiQuota, /cgi-bin/openapi/quota/get)
+   * before the push, and start no send past what remains: the push then stops for today
+   * (`stopForToday`) without a 45009. Default false. */
+  quota?: boolean
   /** Sweep history older than the policy's window at the end (default true). */
   sweep?: boolean
 }

@@ -10,6 +10,7 @@ const wn = require('../index.js')
 const check = require('./stores/check')
 const { coalesce } = require('./stores/coalesce')
 const { observer } = require('./observe')
+const { readQuota, budgetOf } = require('./quota')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -172,7 +173,7 @@ const PUSH_OPTIONS = [
   'metrics',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
-const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
+const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota']
 const STORE_METHODS = [
   'claim',
   'claimMany',
@@ -223,6 +224,7 @@ function checkOptions(options, names, storeMethods) {
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
+  if (options.quota !== undefined) check.boolean(options.quota, 'quota')
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     check.fail('signal', 'expected an AbortSignal (new AbortController().signal)')
 }
@@ -425,6 +427,17 @@ function pushOf(options) {
     }
   }
 
+  // The day's quota left for the send API (lib/quota.js), when read: no send starts past it, and
+  // the push stops for today as a 45009 would stop it.
+  let budget = budgetOf(null)
+  async function readBudget() {
+    const token = await tokens.get().catch(() => null)
+    const q = token === null ? { unknown: 'no token' } : await readQuota({ transport, token, type: message.type })
+    if (q.unknown === undefined) budget = budgetOf(q.remain)
+    observe.quota(message.type, q)
+    return q
+  }
+
   // WeChat answers 43108 to a second send in flight to one openid: sends to one are serialized.
   const toOneOpenid = oneAtATime()
 
@@ -467,6 +480,10 @@ function pushOf(options) {
             claim.started = true
             // Marked, not sent: this worker knows, and releases it.
             if (halted()) return null
+          }
+          if (!budget.take()) {
+            summary.stopped ??= 'stopForToday'
+            return null
           }
           const posted = performance.now()
           const response = await post(body, token)
@@ -785,7 +802,7 @@ function pushOf(options) {
       }
     },
   }
-  return { push, startPage, observe }
+  return { push, startPage, observe, readBudget }
 }
 
 // runDailyPush's onProgress: called with a copy of the summary; one that throws stops the push,
@@ -842,7 +859,7 @@ async function runDailyPush(options) {
     deliveries.push({ userId: d.userId, msgid: d.msgid })
     options.onDelivered?.(d)
   }
-  const { push, startPage, observe } = pushOf(run)
+  const { push, startPage, observe, readBudget } = pushOf(run)
   push.summary.deliveries = deliveries
   const pages =
     options.pages ??
@@ -860,6 +877,7 @@ async function runDailyPush(options) {
   const pagesDone = []
   let closed = false
   try {
+    if (options.quota) push.summary.quota = await readBudget()
     await push.recover()
     // One page is read ahead: the store reads it while this one's sends are claimed and started.
     const reader = pages[Symbol.asyncIterator]()
