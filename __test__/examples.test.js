@@ -274,6 +274,57 @@ test('sigterm.js: SIGTERM mid-push aborts it cleanly, and the next run sends the
   }
 })
 
+// examples/one-process.js: intake and the daily job in one service on one embedded store: forms
+// posted over HTTP, the push triggered, SIGTERM closes it (no ERR_STORE_LOCKED anywhere).
+test('one-process.js: intake and the daily job share one embedded store; SIGTERM lets it go', async () => {
+  const { spawn } = require('node:child_process')
+  const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wn-one-'))
+  const fake = await createFakeWeChat()
+  const env = {
+    STORE_FILE: path.join(dir, 'store.log'),
+    PORT: '0',
+    WECHAT_BASE_URL: fake.url,
+    WECHAT_APPID: fake.appid,
+    WECHAT_SECRET: fake.secret,
+  }
+  const child = spawn(process.execPath, [path.join(root, 'examples/one-process.js')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const line = (re) =>
+    new Promise((resolve) => {
+      const look = () => (re.test(out) ? resolve(re.exec(out)) : child.stdout.once('data', (d) => ((out += d), look())))
+      look()
+    })
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+  try {
+    const [, port] = await line(/intake listening on (\d+)/)
+    for (const userId of ['u1', 'u2', 'u3']) {
+      const res = await fetch(`http://127.0.0.1:${port}/form-ids`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': userId },
+        body: JSON.stringify({ formId: fake.issueFormId(`openid-${userId}`) }),
+      })
+      expect(res.status).toBe(201)
+    }
+    child.kill('SIGUSR2')
+    expect((await line(/push: (\d+) sent, stopped: (\w+)/)).slice(1)).toEqual(['3', 'null'])
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(err).toBe('')
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2', 'openid-u3'])
+    expect(fs.existsSync(`${env.STORE_FILE}.lock`)).toBe(false)
+  } finally {
+    child.kill('SIGKILL')
+    await fake.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 // The fleet's daily push on BullMQ (examples/queue.js), against Redis and the package's fake
 // WeChat: fired twice the same day, from two runs, it reaches each user once.
 const queueTest = process.env.REDIS_URL || process.env.CI ? test : test.skip
