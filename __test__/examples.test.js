@@ -4,6 +4,7 @@
 const { execFile } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
+const os = require('node:os')
 const path = require('node:path')
 const { root, backends } = require('./backends')
 
@@ -227,6 +228,101 @@ describe.each(servers)('daily-job.js on %s', (_name, variable) => {
       await drop()
     }
   })
+})
+
+// examples/sigterm.js: SIGTERM once the first sends are delivered aborts the push; what it says it
+// sent is what the fake WeChat delivered, and the next run reaches each user left, once.
+test('sigterm.js: SIGTERM mid-push aborts it cleanly, and the next run sends the rest, each user once', async () => {
+  const wn = require('..')
+  const { EmbeddedStore } = require('../lib/stores/embedded')
+  const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wn-sigterm-'))
+  const file = path.join(dir, 'store.log')
+  const fake = await createFakeWeChat({ latencyMs: 100 })
+  const store = new EmbeddedStore({ file })
+  await store.migrate()
+  const ids = Array.from({ length: 80 }, (_, i) => `u${i}`)
+  await store.saveCredentials(
+    ids.map((userId) =>
+      wn.intakeFormId({ userId, formId: fake.issueFormId(`openid-${userId}`), collectedAt: Date.now() }),
+    ),
+  )
+  await store.close()
+  const env = { STORE_FILE: file, WECHAT_BASE_URL: fake.url, WECHAT_APPID: fake.appid, WECHAT_SECRET: fake.secret }
+  try {
+    const first = await new Promise((resolve, reject) => {
+      const child = execFile(
+        process.execPath,
+        [path.join(root, 'examples/sigterm.js')],
+        {
+          cwd: root,
+          env: { ...process.env, ...env },
+          timeout: 60000,
+        },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+      )
+      child.stdout.once('data', () => child.kill('SIGTERM'))
+    })
+    const [, n] = /^aborted: (\d+) sent$/m.exec(first)
+    expect(Number(n)).toBe(fake.deliveries.length)
+    expect(Number(n)).toBeLessThan(80)
+    expect(await run('examples/sigterm.js', env)).toMatch(new RegExp(`^done: ${80 - Number(n)} sent$`, 'm'))
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids.map((id) => `openid-${id}`).sort())
+  } finally {
+    await fake.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+// examples/one-process.js: intake and the daily job in one service on one embedded store: forms
+// posted over HTTP, the push triggered, SIGTERM closes it (no ERR_STORE_LOCKED anywhere).
+test('one-process.js: intake and the daily job share one embedded store; SIGTERM lets it go', async () => {
+  const { spawn } = require('node:child_process')
+  const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wn-one-'))
+  const fake = await createFakeWeChat()
+  const env = {
+    STORE_FILE: path.join(dir, 'store.log'),
+    PORT: '0',
+    WECHAT_BASE_URL: fake.url,
+    WECHAT_APPID: fake.appid,
+    WECHAT_SECRET: fake.secret,
+  }
+  const child = spawn(process.execPath, [path.join(root, 'examples/one-process.js')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const line = (re) =>
+    new Promise((resolve) => {
+      const look = () => (re.test(out) ? resolve(re.exec(out)) : child.stdout.once('data', (d) => ((out += d), look())))
+      look()
+    })
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+  try {
+    const [, port] = await line(/intake listening on (\d+)/)
+    for (const userId of ['u1', 'u2', 'u3']) {
+      const res = await fetch(`http://127.0.0.1:${port}/form-ids`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': userId },
+        body: JSON.stringify({ formId: fake.issueFormId(`openid-${userId}`) }),
+      })
+      expect(res.status).toBe(201)
+    }
+    child.kill('SIGUSR2')
+    expect((await line(/push: (\d+) sent, stopped: (\w+)/)).slice(1)).toEqual(['3', 'null'])
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(err).toBe('')
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2', 'openid-u3'])
+    expect(fs.existsSync(`${env.STORE_FILE}.lock`)).toBe(false)
+  } finally {
+    child.kill('SIGKILL')
+    await fake.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 // The fleet's daily push on BullMQ (examples/queue.js), against Redis and the package's fake

@@ -169,6 +169,10 @@ describe.each(servers)('%s', (...server) => {
     const results = await Promise.all(workers.map((w) => w.stop()))
     // Every user was read once, by one page: no worker read another page's users.
     expect(results.reduce((n, r) => n + r.result.usersRead, 0)).toBe(600)
+    // onProgress: the day's totals after page runs; the day's end told once, by one process.
+    const told = results.flatMap((r) => r.result.progress)
+    expect(told.filter((s) => s.pages.left === 0)).toEqual([summary])
+    for (const s of told.filter((s) => s.pages.left !== 0)) expect(s.sent).toBeLessThan(600)
   })
 
   test('SIGKILL one of 3 workers mid-page: its pages complete elsewhere, every user once', async () => {

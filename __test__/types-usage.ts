@@ -5,6 +5,9 @@ import { EmbeddedStore } from 'weapp-notify/embedded'
 import { MysqlStore, importSeed000 } from 'weapp-notify/mysql'
 import { RedisStore, FormIdCompat } from 'weapp-notify/redis'
 import { createFakeWeChat } from 'weapp-notify/testing'
+import { createPushQueue } from 'weapp-notify/queue'
+import pino from 'pino'
+import { Registry } from 'prom-client'
 import { createPool } from 'mysql2/promise'
 import { Redis, Cluster } from 'ioredis'
 
@@ -29,7 +32,20 @@ async function usage(): Promise<void> {
     message: { type: 'template' },
     content: (userId) => ({ touser: String(userId), templateId: 'T', data: { keyword1: 'x' } }),
     wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+    onProgress: (s) => console.log(s.sent, s.stopped),
+    logger: pino({ level: 'debug' }),
+    signal: AbortSignal.timeout(60000),
+    metrics: new Registry(),
   })
+  const queue = createPushQueue({ connection: new Redis({ lazyConnect: true, maxRetriesPerRequest: null }) })
+  const worker = queue.work({
+    store: new RedisStore({ redis: new Redis({ lazyConnect: true }) }),
+    message: { type: 'template' },
+    content: (userId) => ({ touser: String(userId), templateId: 'T', data: { keyword1: 'x' } }),
+    wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+    onProgress: (s) => console.log(s.sent, s.pages.left),
+  })
+  await worker.close()
   // The stores' typings spell out what they use of a driver's client: the real ones fit.
   const mysql = new MysqlStore({ pool: createPool({ uri: 'mysql://localhost/db' }) })
   const redis = new RedisStore({ redis: new Redis({ lazyConnect: true }) })

@@ -122,6 +122,77 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries).toHaveLength(50)
   })
 
+  test('onProgress: once each page is done, with the summary’s counts, and once at the end with the summary returned', async () => {
+    await users(25)
+    const calls = []
+    const summary = await run({ pageSize: 10, onProgress: (s) => calls.push(s) })
+    // Three pages, then the end: never a call before any page's sends are confirmed.
+    expect(calls.map((c) => c.sent)).toHaveLength(4)
+    expect(calls[0].sent).toBeGreaterThan(0)
+    for (let i = 1; i < calls.length; i++) expect(calls[i].sent).toBeGreaterThanOrEqual(calls[i - 1].sent)
+    expect(calls[2].sent).toBe(25)
+    expect(Object.keys(calls[0]).sort()).toEqual(
+      Object.keys(summary)
+        .filter((k) => k !== 'swept')
+        .sort(),
+    )
+    expect(calls[3]).toEqual(summary)
+    const failing = await users(3, { prefix: 'p' })
+    await expect(
+      run({
+        onProgress: () => {
+          throw new Error('full disk')
+        },
+      }),
+    ).rejects.toThrow('onProgress: full disk')
+    expect(fake.deliveries.filter((d) => failing.includes(d.openid))).toHaveLength(3)
+  })
+
+  test('an AbortSignal: no send starts after the abort, the summary says aborted, no claim is left held', async () => {
+    const ids = await users(40)
+    const controller = new AbortController()
+    let told = 0
+    const summary = await run({
+      concurrency: 4,
+      signal: controller.signal,
+      onDelivered: () => ++told === 6 && controller.abort(),
+    })
+    expect(summary.stopped).toBe('aborted')
+    expect(summary.sent).toBe(fake.deliveries.length)
+    // Sends in flight as it came (at most 4) finished; none started after.
+    expect(fake.deliveries.length).toBeLessThanOrEqual(6 + 4)
+    // Aborted before it starts: nothing sent, nothing held.
+    expect(await run({ signal: AbortSignal.abort() })).toMatchObject({ sent: 0, stopped: 'aborted' })
+    const rest = await run({ signal: new AbortController().signal })
+    expect(rest).toMatchObject({ sent: 40 - summary.sent, stopped: null })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
+  test('quota: the day’s budget read from getApiQuota before the push; no send past it, no 45009; a rerun with quota left finishes', async () => {
+    const ids = await users(30)
+    fake.inject('busy', 'busy')
+    fake.setDailyQuota(15)
+    expect((await run({ pages: (async function* () {})() })).quota).toBeUndefined()
+    expect(fake.quotaReads).toBe(0)
+    const summary = await run({ quota: true })
+    expect(fake.quotaReads).toBe(1)
+    expect(summary.quota).toEqual({
+      cgiPath: '/cgi-bin/message/wxopen/template/send',
+      dailyLimit: 15,
+      used: 0,
+      remain: 15,
+    })
+    expect(summary.stopped).toBe('stopForToday')
+    expect(fake.answers.length).toBeLessThanOrEqual(15)
+    expect(fake.answers.filter((a) => a.errcode === 45009)).toEqual([])
+    expect(summary.sent).toBe(fake.deliveries.length)
+    fake.setDailyQuota(100)
+    const rest = await run({ quota: true })
+    expect(rest.quota).toMatchObject({ dailyLimit: 100, used: summary.sent, remain: 100 - summary.sent })
+    expect(rest).toMatchObject({ sent: 30 - summary.sent, stopped: null })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
   test('a user waiting on a retry holds up no other page', async () => {
     // Pages of two users; the first user's first send answers -1, so that it waits for its
     // backoff (at least 250 ms) before the retry. The users of the later pages go out meanwhile.

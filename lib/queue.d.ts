@@ -63,6 +63,10 @@ export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onB
   stalledIntervalMs?: number
   /** Told once for the whole fleet, in the process whose answer stopped it. */
   onStop?: (stop: QueueStop) => void
+  /** Told the day's totals (as `summary()` reads them) after each page run this process recorded;
+   * the day's end (`pages.left` 0) is told once for the fleet, by the process that recorded its
+   * last page (or ended its split). A hook that throws is reported to `onError`. */
+  onProgress?: (summary: DaySummary) => void
 }
 
 /** A process's workers on the queue. */
@@ -127,6 +131,10 @@ export declare class RedisTokenKeeper {
     clock?: () => number
     /** How long one process may hold the token lock (default 30000). */
     lockMs?: number
+    /** Logs each token fetch (pino's interface; never the token). */
+    logger?: import('./worker').Logger
+    /** Counts each token fetch in weapp_notify_token_refreshes_total{mode}. */
+    metrics?: import('./worker').MetricsRegistry
   })
   get(): Promise<string>
   failed(token: string): Promise<void>

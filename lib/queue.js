@@ -18,6 +18,7 @@ const crypto = require('node:crypto')
 const wn = require('../index.js')
 const check = require('./stores/check')
 const { createPush, httpTransport, TokenKeeper } = require('./worker')
+const { observer } = require('./observe')
 
 const DAY_MS = 86400000
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -54,6 +55,15 @@ function keyPrefix(value, redis) {
   return value
 }
 
+// The day's pages neither done nor expired (KEYS[1] its totals), or false before the split ends.
+const PAGES_LEFT = `
+  local function pagesLeft()
+    local total = redis.call('HGET', KEYS[1], 'pages.total')
+    if not total then return false end
+    local n = function(f) return tonumber(redis.call('HGET', KEYS[1], f) or '0') end
+    return tonumber(total) - n('pages.done') - n('pages.expired')
+  end`
+
 const SCRIPTS = {
   // KEYS token. -> { the shared token or false, when its refresh is due (epoch ms) or false }
   wnqTokenRead: {
@@ -88,17 +98,29 @@ const SCRIPTS = {
   },
   // KEYS totals runs done. ARGV run page ttlMs, then field, n pairs. Adds one page run's counts to
   // the day's totals once (a run recorded again adds nothing), and counts the page done once.
-  // -> 1 added, 0 already recorded
+  // -> 2 added, and the day's pages are all done or expired now; 1 added; 0 already recorded
   wnqRecord: {
     numberOfKeys: 3,
-    lua: `
+    lua: `${PAGES_LEFT}
       if redis.call('HSETNX', KEYS[2], ARGV[1], '1') == 0 then return 0 end
+      local before = pagesLeft()
       for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
       if ARGV[2] ~= '' and redis.call('HSETNX', KEYS[3], ARGV[2], '1') == 1 then
         redis.call('HINCRBY', KEYS[1], 'pages.done', 1)
       end
       for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+      if before ~= 0 and pagesLeft() == 0 then return 2 end
       return 1`,
+  },
+  // KEYS totals. ARGV count ttlMs. The split's page count; -> 1 if its pages are all done or
+  // expired already (the split ended after its last page), else 0
+  wnqTotal: {
+    numberOfKeys: 1,
+    lua: `${PAGES_LEFT}
+      redis.call('HSET', KEYS[1], 'pages.total', ARGV[1])
+      redis.call('PEXPIRE', KEYS[1], ARGV[2])
+      if pagesLeft() == 0 then return 1 end
+      return 0`,
   },
   // KEYS halt totals. ARGV stop ttlMs. The fleet's stop, set by the first to report one (it is
   // reported once); -> 1 for that one, 0 if a stop stands
@@ -146,7 +168,16 @@ function defineScripts(redis) {
  */
 class RedisTokenKeeper {
   constructor(options) {
-    check.options(options, 'options', ['redis', 'prefix', 'wechat', 'transport', 'clock', 'lockMs'])
+    check.options(options, 'options', [
+      'redis',
+      'prefix',
+      'wechat',
+      'transport',
+      'clock',
+      'lockMs',
+      'logger',
+      'metrics',
+    ])
     const { redis, prefix = '{weapp-notify}', wechat, transport, clock = Date.now, lockMs = 30000 } = options
     client(redis, 'redis')
     keyPrefix(prefix, redis)
@@ -166,7 +197,14 @@ class RedisTokenKeeper {
     this.ownTransport = transport === undefined
     this.transport = transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency: 4 })
     // stable_token is called, and its answer checked, as the single-process keeper does it.
-    this.fetcher = new TokenKeeper({ transport: this.transport, appid: wechat.appid, secret: wechat.secret, clock })
+    this.fetcher = new TokenKeeper({
+      transport: this.transport,
+      appid: wechat.appid,
+      secret: wechat.secret,
+      clock,
+      logger: options.logger,
+      metrics: options.metrics,
+    })
     const base = `${prefix}:token:${wechat.appid}`
     this.keys = { token: base, lock: `${base}:lock` }
     this.owner = crypto.randomUUID()
@@ -333,8 +371,11 @@ const PUSH_OPTIONS = [
   'leaseMs',
   'random',
   'onDelivered',
+  'logger',
+  'signal',
+  'metrics',
 ]
-const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop']
+const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop', 'onProgress']
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to
 // workers with a limiter.
 const LIMIT_MAX = 1e9
@@ -434,31 +475,7 @@ function createPushQueue(options) {
      * errcode, lost claims, claims recovered, pages total, done, expired and left, and the stop. */
     async summary(input = {}) {
       check.options(input, 'input', ['day'])
-      const day = input.day === undefined ? today() : check.integer(input.day, 'day')
-      const h = await redis.hgetall(dayKeys(day).totals)
-      const s = {
-        day,
-        sent: 0,
-        skipped: {},
-        dead: 0,
-        deadByReason: {},
-        errors: {},
-        lostClaims: 0,
-        unresolved: 0,
-        recovered: 0,
-        unstarted: 0,
-        pages: { total: null, done: 0, expired: 0, left: null },
-        stopped: h.stopped ? JSON.parse(h.stopped) : null,
-      }
-      for (const [field, value] of Object.entries(h)) {
-        const dot = field.indexOf('.')
-        if (field === 'stopped') continue
-        if (dot === -1) s[field] = Number(value)
-        else if (field.startsWith('pages.')) s.pages[field.slice(dot + 1)] = Number(value)
-        else (s[field.slice(0, dot)] ??= {})[field.slice(dot + 1)] = Number(value)
-      }
-      if (s.pages.total !== null) s.pages.left = s.pages.total - s.pages.done - s.pages.expired
-      return s
+      return daySummary(input.day === undefined ? today() : check.integer(input.day, 'day'))
     },
 
     /** Lifts the fleet's stop (after a configuration fix, or new quota the same day): the pages
@@ -480,15 +497,49 @@ function createPushQueue(options) {
     },
   }
 
+  async function daySummary(day) {
+    const h = await redis.hgetall(dayKeys(day).totals)
+    const s = {
+      day,
+      sent: 0,
+      skipped: {},
+      dead: 0,
+      deadByReason: {},
+      errors: {},
+      lostClaims: 0,
+      unresolved: 0,
+      recovered: 0,
+      unstarted: 0,
+      pages: { total: null, done: 0, expired: 0, left: null },
+      stopped: h.stopped ? JSON.parse(h.stopped) : null,
+    }
+    for (const [field, value] of Object.entries(h)) {
+      const dot = field.indexOf('.')
+      if (field === 'stopped') continue
+      if (dot === -1) s[field] = Number(value)
+      else if (field.startsWith('pages.')) s.pages[field.slice(dot + 1)] = Number(value)
+      else (s[field.slice(0, dot)] ??= {})[field.slice(dot + 1)] = Number(value)
+    }
+    if (s.pages.total !== null) s.pages.left = s.pages.total - s.pages.done - s.pages.expired
+    return s
+  }
+
   function startWorkers(workOptions) {
     check.options(workOptions, 'options', WORK_OPTIONS)
     const { store, pageSize = 1000, pagesAtOnce = 2, stalledIntervalMs, onStop = () => {} } = workOptions
+    const { onProgress = () => {} } = workOptions
+    const observe = observer({
+      logger: workOptions.logger,
+      metrics: workOptions.metrics,
+      component: 'weapp-notify/queue',
+    })
     check.object(store, 'store')
     for (const m of ['userIds', 'pageUsers'])
       if (typeof store[m] !== 'function') check.fail('store', `has no ${m}() method: expected a weapp-notify store`)
     check.integer(pageSize, 'pageSize', 1)
     check.integer(pagesAtOnce, 'pagesAtOnce', 1)
     check.func(onStop, 'onStop')
+    check.func(onProgress, 'onProgress')
     if (stalledIntervalMs !== undefined) check.integer(stalledIntervalMs, 'stalledIntervalMs', 100)
     const leaseMs = workOptions.leaseMs ?? 60000
     const pushOptions = {}
@@ -507,7 +558,15 @@ function createPushQueue(options) {
     const tokens =
       workOptions.tokens ??
       (wechat !== undefined
-        ? new RedisTokenKeeper({ redis, prefix, wechat, clock, ...(transport ? { transport } : {}) })
+        ? new RedisTokenKeeper({
+            redis,
+            prefix,
+            wechat,
+            clock,
+            logger: workOptions.logger,
+            metrics: workOptions.metrics,
+            ...(transport ? { transport } : {}),
+          })
         : undefined)
     // The process's push, shared by its pages in flight. A push that stopped or failed takes no
     // new page: the next page gets a new one, and the old one closes once its pages are done.
@@ -605,6 +664,11 @@ function createPushQueue(options) {
       limiter: { max: LIMIT_MAX, duration: 1000 },
     })
     for (const w of [dayWorker, pageWorker]) w.on('error', report)
+    // An abort stops this process's pushes (their pages go back to the queue for the others) and
+    // its workers take no new job; close() still waits for the jobs in flight.
+    const stopTaking = () => Promise.all([dayWorker.close(), pageWorker.close()]).catch(report)
+    if (workOptions.signal?.aborted) stopTaking()
+    else workOptions.signal?.addEventListener('abort', stopTaking, { once: true })
 
     // Day job: the users cut into page jobs over disjoint key ranges, in store order. The cursor is
     // kept in the job, so that a split that died goes on where it was (same ranges, same job ids).
@@ -641,15 +705,28 @@ function createPushQueue(options) {
         count += batch.length
         await job.updateData({ day, cursor: { after, count } })
       }
-      await redis.hset(k.totals, 'pages.total', count)
-      await redis.pexpire(k.totals, KEEP_MS)
+      if ((await redis.wnqTotal(k.totals, count, KEEP_MS)) === 1) await progress(day, true)
       return { day, pages: count }
     }
 
-    // Adds one run of a page to the day's totals, once; `done` counts the page done.
-    const record = (day, run, done, counts) => {
+    // Adds one run of a page to the day's totals, once; `done` counts the page done. Each run
+    // added is told to onProgress with the day's totals; the one that ends the day, with pages.left
+    // 0, by the process that recorded the day's last page, once for the fleet.
+    const record = async (day, run, done, counts) => {
       const k = dayKeys(day)
-      return redis.wnqRecord(k.totals, k.runs, k.done, run, done, KEEP_MS, ...flatten(counts))
+      const added = await redis.wnqRecord(k.totals, k.runs, k.done, run, done, KEEP_MS, ...flatten(counts))
+      if (added) await progress(day, added === 2)
+      return added
+    }
+    async function progress(day, last) {
+      try {
+        const s = await daySummary(day)
+        observe.pagesLeft(s.pages.left)
+        // The day's end is told by the one that ended it.
+        if (last || s.pages.left !== 0) onProgress(s)
+      } catch (e) {
+        report(e)
+      }
     }
 
     // Page job: the users in (after, until], read a page at a time and pushed by pushPage.
@@ -726,6 +803,7 @@ function createPushQueue(options) {
       },
       /** Waits for this process's page jobs in flight, then closes what it made. */
       async close() {
+        workOptions.signal?.removeEventListener('abort', stopTaking)
         await Promise.all([dayWorker.close(), pageWorker.close()])
         clearInterval(watcher)
         await watching

@@ -22,12 +22,35 @@ export declare function httpTransport(options: {
 /** One access_token for every sender: stable_token, refreshed ahead of expiry, refreshed once after
  * a token error (only if the failed token is still the cached one). Tokens are never logged. */
 export declare class TokenKeeper {
-  constructor(options: { transport: Transport; appid: string; secret: string; clock?: () => number })
+  constructor(options: {
+    transport: Transport
+    appid: string
+    secret: string
+    clock?: () => number
+    logger?: Logger
+    metrics?: MetricsRegistry
+  })
   get(): Promise<string>
   failed(token: string): Promise<void>
 }
 
-export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped'
+/** A logger with pino's interface (a pino logger fits). Lines hold counts, errcodes, reasons, user
+ * ids and codes: never the app secret, an access_token or an openid. */
+export interface Logger {
+  child(bindings: Record<string, unknown>): Logger
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+/** What the push uses of a prom-client `Registry` (prom-client is an optional peer dependency). */
+export interface MetricsRegistry {
+  registerMetric(metric: unknown): void
+  getSingleMetric(name: string): unknown
+}
+
+export type StopReason = 'stopForToday' | 'stopConfigError' | 'tokenUnavailable' | 'stopped' | 'aborted'
 
 /** What one page's work did (`Push.pushPage`): the summary's counts that belong to a page. */
 export interface PageCounts {
@@ -68,6 +91,11 @@ export interface PushSummary extends PageCounts {
   unstarted: number
   /** What the closing sweep dropped: push records and day slots older than the policy's window. */
   swept?: { pushes: number; days: number }
+  /** `runDailyPush({ quota: true })`'s: the day's quota read before the push (`unknown` says why
+   * none could be read; the push then ran without a budget). */
+  quota?:
+    | { cgiPath: string; dailyLimit: number | null; used: number | null; remain: number }
+    | { cgiPath?: string; unknown: string }
   /** `runDailyPush`'s: each delivery of the run, with WeChat's msgid (null where none was seen). */
   deliveries?: { userId: string; msgid: string | null }[]
 }
@@ -112,13 +140,32 @@ interface PushOptionsBase {
   /** Told of each delivery once the store has it, with WeChat's msgid (null when its answer was
    * never seen: a send of unknown fate counted as delivered). A hook that throws fails the run. */
   onDelivered?: (delivery: Delivery) => void
+  /** Where the push logs (pino's interface; default: nothing is logged): sends not delivered and
+   * dead credentials at debug, token fetches and the run's end at info, batch decisions at warn,
+   * no token and the push's failure at error. */
+  logger?: Logger
+  /** Aborting it stops the push: no send starts, sends in flight finish (or are handed over with
+   * their fate unknown), claims not sent are released, `summary.stopped` is `aborted`. */
+  signal?: AbortSignal
+  /** A prom-client Registry: weapp_notify_sends_total{api,errcode,action},
+   * weapp_notify_send_duration_seconds{api}, weapp_notify_token_refreshes_total{mode},
+   * weapp_notify_credentials_dead_total{reason}, and the gauges weapp_notify_users_planned,
+   * weapp_notify_users_sent, weapp_notify_users_left, weapp_notify_pages_left (the queue's). */
+  metrics?: MetricsRegistry
 }
 
 interface RunOptions {
   /** Pages to push (default: the store's own `pageUsers`). */
   pages?: AsyncIterable<Page>
   pageSize?: number
+  /** Told with a copy of the summary once each page's users are all done (their sends confirmed),
+   * and once more at the end with the summary the run returns. A hook that throws stops the push,
+   * and the run rejects with its error (`onProgress: ...`). */
   onProgress?: (summary: PushSummary) => void
+  /** Read the day's quota of the send API from WeChat (getApiQuota, /cgi-bin/openapi/quota/get)
+   * before the push, and start no send past what remains: the push then stops for today
+   * (`stopForToday`) without a 45009. Default false. */
+  quota?: boolean
   /** Sweep history older than the policy's window at the end (default true). */
   sweep?: boolean
 }

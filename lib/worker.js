@@ -9,6 +9,8 @@ const https = require('node:https')
 const wn = require('../index.js')
 const check = require('./stores/check')
 const { coalesce } = require('./stores/coalesce')
+const { observer } = require('./observe')
+const { readQuota, budgetOf } = require('./quota')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -69,8 +71,9 @@ function answered(status, body) {
  * after a token error refreshed only if the failed token is still the cached one. Never logged.
  */
 class TokenKeeper {
-  constructor({ transport, appid, secret, clock = Date.now }) {
+  constructor({ transport, appid, secret, clock = Date.now, logger, metrics }) {
     Object.assign(this, { transport, appid, secret, clock })
+    this.observe = observer({ logger, metrics, component: 'weapp-notify/token' })
     this.cached = null // { token, refreshAt }
     this.inFlight = null
   }
@@ -90,6 +93,7 @@ class TokenKeeper {
     // When this token is due for a refresh is the core's answer, asked once per token.
     const { refreshAt } = wn.tokenRefreshDue({ expiresAt, now: this.clock() })
     this.cached = { token: json.access_token, refreshAt }
+    this.observe.tokenRefreshed(force ? 'forced' : 'normal')
     return json.access_token
   }
 
@@ -164,9 +168,12 @@ const PUSH_OPTIONS = [
   'random',
   'onBatch',
   'onDelivered',
+  'logger',
+  'signal',
+  'metrics',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
-const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep']
+const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota']
 const STORE_METHODS = [
   'claim',
   'claimMany',
@@ -179,7 +186,7 @@ const STORE_METHODS = [
   'credentials',
   'pushes',
 ]
-const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped']
+const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped', 'aborted']
 
 // The options' shapes; the message and the policy are the core's to check (see createPush).
 function checkOptions(options, names, storeMethods) {
@@ -217,6 +224,9 @@ function checkOptions(options, names, storeMethods) {
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
+  if (options.quota !== undefined) check.boolean(options.quota, 'quota')
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    check.fail('signal', 'expected an AbortSignal (new AbortController().signal)')
 }
 
 const lostClaim = (claim) =>
@@ -274,8 +284,11 @@ function pushOf(options) {
   const resolved = wn.resolvePolicy(policy)
   // How long a push is kept depends on the policy alone.
   const { keepMs } = wn.historyWindow({ now: clock(), policy })
+  const { logger, metrics } = options
+  const observe = observer({ logger, metrics, component: 'weapp-notify/worker' })
   const transport = options.transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency })
-  const tokens = options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock })
+  const tokens =
+    options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock, logger, metrics })
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
   const summary = {
     sent: 0,
@@ -305,7 +318,8 @@ function pushOf(options) {
       failure ??= Object.assign(new Error(`${name}: ${e.message}`, { cause: e }), { code: e.code })
     }
   }
-  const tell = hook('onBatch', onBatch)
+  const tellBatch = hook('onBatch', onBatch)
+  const tell = (event) => (observe.batch(event), tellBatch(event))
   // Told once a delivery is stored: { userId, msgid (WeChat's id for it, or null), at }.
   const delivered = hook('onDelivered', onDelivered)
 
@@ -327,6 +341,7 @@ function pushOf(options) {
     }
     for (const [reason, list] of byReason) {
       const n = await store.removeCredentials(list)
+      observe.dead(reason, n)
       t.add('dead', n)
       t.bump('deadByReason', reason, n)
     }
@@ -412,6 +427,17 @@ function pushOf(options) {
     }
   }
 
+  // The day's quota left for the send API (lib/quota.js), when read: no send starts past it, and
+  // the push stops for today as a 45009 would stop it.
+  let budget = budgetOf(null)
+  async function readBudget() {
+    const token = await tokens.get().catch(() => null)
+    const q = token === null ? { unknown: 'no token' } : await readQuota({ transport, token, type: message.type })
+    if (q.unknown === undefined) budget = budgetOf(q.remain)
+    observe.quota(message.type, q)
+    return q
+  }
+
   // WeChat answers 43108 to a second send in flight to one openid: sends to one are serialized.
   const toOneOpenid = oneAtATime()
 
@@ -455,7 +481,13 @@ function pushOf(options) {
             // Marked, not sent: this worker knows, and releases it.
             if (halted()) return null
           }
+          if (!budget.take()) {
+            summary.stopped ??= 'stopForToday'
+            return null
+          }
+          const posted = performance.now()
           const response = await post(body, token)
+          const seconds = (performance.now() - posted) / 1000
           const d = wn.classifyOutcome({
             response,
             credentialKind: credential.kind,
@@ -465,8 +497,9 @@ function pushOf(options) {
             random: random(),
             now: clock(),
           })
-          if (d.errcode !== 0)
-            t.bump('errors', d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`))
+          const errcode = d.errcode ?? (response.networkError ? 'network' : `http ${response.httpStatus}`)
+          observe.sent({ userId, api: message.type, errcode, action: d.user, seconds })
+          if (d.errcode !== 0) t.bump('errors', errcode)
           if (d.batch === 'stopForToday' || d.batch === 'stopConfigError') summary.stopped ??= d.batch
           if (d.batch === 'wait') waitUntil = Math.max(waitUntil, clock() + d.retryInMs)
           if (d.batch !== 'continue')
@@ -506,6 +539,7 @@ function pushOf(options) {
     await settle(claim, credential, d.credential, pushed, d.msgid ?? null)
     if (pushed) t.add('sent')
     if (d.credential === 'dead') {
+      observe.dead('killed', 1)
       t.add('dead')
       t.bump('deadByReason', 'killed')
     }
@@ -518,6 +552,7 @@ function pushOf(options) {
     try {
       return await tokenStep()
     } catch (e) {
+      observe.tokenUnavailable(e)
       t.bump('errors', `token ${e.errcode ?? e.code ?? 'error'}`)
       if (summary.stopped === null) tell({ batch: 'tokenUnavailable' })
       summary.stopped ??= 'tokenUnavailable'
@@ -652,6 +687,12 @@ function pushOf(options) {
   )
   renewer.unref()
 
+  // An abort is a stop: no send starts, sends in flight finish (or are handed over, their fate
+  // unknown), claims not sent are released, and the summary says `aborted`.
+  const abort = () => (summary.stopped ??= 'aborted')
+  if (options.signal?.aborted) abort()
+  else options.signal?.addEventListener('abort', abort, { once: true })
+
   // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
   async function recover() {
@@ -687,6 +728,7 @@ function pushOf(options) {
       await removeDead(page.credentials, dead, t)
       for (const d of decisions) if (d.action === 'skip') t.bump('skipped', d.reason)
       const sends = decisions.filter((d) => d.action === 'send')
+      observe.planned(sends.length)
       const works = []
       // The sends are claimed a chunk at a time, one store call each, a chunk ahead of the
       // places: a chunk is claimed once every user of the chunk before the last one claimed has a
@@ -709,7 +751,8 @@ function pushOf(options) {
         for (const c of claims) if (c) held.set(c.token, c)
         const part = startAll(
           chunk.map((d, j) => [d, claims[j]]),
-          ([d, claim]) => guarded(d.userId, () => pushUser(d, out.has(d.userId), t, claim), t),
+          ([d, claim]) =>
+            guarded(d.userId, () => pushUser(d, out.has(d.userId), t, claim), t).finally(observe.userDone),
         )
         works.push(part.done)
         claimedAhead.push(part.started)
@@ -749,13 +792,37 @@ function pushOf(options) {
      * with the push's failure, if any. */
     async close() {
       await Promise.all(working)
+      options.signal?.removeEventListener('abort', abort)
       clearInterval(renewer)
       await renewing
       if (!options.transport) transport.close()
-      if (failure) throw failure
+      if (failure) {
+        observe.failed(failure)
+        throw failure
+      }
     },
   }
-  return { push, startPage }
+  return { push, startPage, observe, readBudget }
+}
+
+// runDailyPush's onProgress: called with a copy of the summary; one that throws stops the push,
+// and the run rejects with its error once the work in flight is done.
+function progressOf(push, onProgress) {
+  let failure = null
+  return {
+    tell() {
+      try {
+        onProgress({ ...push.summary })
+      } catch (e) {
+        failure ??= Object.assign(new Error(`onProgress: ${e.message}`, { cause: e }), { code: e.code })
+        push.stop()
+      }
+    },
+    check() {
+      if (failure) throw failure
+      return push.summary
+    },
+  }
 }
 
 /**
@@ -771,7 +838,8 @@ function pushOf(options) {
  * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
- *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far),
+ *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (the summary so far,
+ *   once each page's users are all done, and once more at the end with the summary returned),
  *   onBatch and onDelivered (see createPush).
  * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
  * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
@@ -791,7 +859,7 @@ async function runDailyPush(options) {
     deliveries.push({ userId: d.userId, msgid: d.msgid })
     options.onDelivered?.(d)
   }
-  const { push, startPage } = pushOf(run)
+  const { push, startPage, observe, readBudget } = pushOf(run)
   push.summary.deliveries = deliveries
   const pages =
     options.pages ??
@@ -804,8 +872,12 @@ async function runDailyPush(options) {
         after = page.next
       }
     })()
+  // Told once each page's users are all done, and once at the end with the summary returned.
+  const progress = progressOf(push, onProgress)
+  const pagesDone = []
   let closed = false
   try {
+    if (options.quota) push.summary.quota = await readBudget()
     await push.recover()
     // One page is read ahead: the store reads it while this one's sends are claimed and started.
     const reader = pages[Symbol.asyncIterator]()
@@ -817,16 +889,18 @@ async function runDailyPush(options) {
         const { value: page, done } = await ahead
         if (done) break
         readAhead()
-        await startPage(page)
-        onProgress({ ...push.summary })
+        pagesDone.push((await startPage(page)).done.then((counts) => (observe.page(counts), progress.tell())))
       }
     } finally {
       await reader.return?.()
     }
     closed = true
     await push.close()
+    await Promise.all(pagesDone)
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
-    return push.summary
+    progress.tell()
+    observe.finished(push.summary)
+    return progress.check()
   } finally {
     // A page that could not be read or planned stops the run as a user's error does: the users of
     // earlier pages still at work send nothing more, and are waited for.

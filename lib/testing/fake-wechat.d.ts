@@ -47,6 +47,10 @@ export interface FakeWeChat {
   answers: Answer[]
   /** Tokens issued (by /cgi-bin/token, or by stable_token when none was live or it was forced). */
   readonly tokenCalls: number
+  /** Requests to the quota API (/cgi-bin/openapi/quota/get), whatever they answered. */
+  readonly quotaReads: number
+  /** Every access_token issued, in order. */
+  readonly tokensIssued: string[]
   /** Requests to stable_token, whatever they answered. */
   readonly stableTokenRequests: number
   /** stable_token calls with force_refresh that issued a new token. */

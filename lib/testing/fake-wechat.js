@@ -80,6 +80,7 @@ async function createFakeWeChat(options = {}) {
   const thisMinute = { minute: null, template: 0, subscribe: 0 }
   let tokenCalls = 0
   let stableTokenRequests = 0
+  let quotaReads = 0
   // Forced refreshes: how many today (newDay() starts over), when the last one was, and the calls
   // that broke WeChat's rule for them.
   const forced = { today: 0, total: 0, lastAt: null }
@@ -182,9 +183,28 @@ async function createFakeWeChat(options = {}) {
       Object.assign(forced, { today: forced.today + 1, total: forced.total + 1, lastAt: o.now() })
       return answer(res, issueToken())
     }
-    const api = { '/cgi-bin/message/wxopen/template/send': 'template', '/cgi-bin/message/subscribe/send': 'subscribe' }[
-      url.pathname
-    ]
+    const paths = {
+      '/cgi-bin/message/wxopen/template/send': 'template',
+      '/cgi-bin/message/subscribe/send': 'subscribe',
+    }
+    // getApiQuota (POST /cgi-bin/openapi/quota/get { cgi_path }): today's daily_limit, used and
+    // remain of one API, and its rate_limit; 76021 for a cgi_path it does not know
+    // (https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/openApi-mgnt/getApiQuota.html).
+    if (url.pathname === '/cgi-bin/openapi/quota/get') {
+      quotaReads++
+      if (!tokenValid(url)) return answer(res, { errcode: 40001, errmsg: 'invalid credential' })
+      const quotaOf = paths[JSON.parse(raw || '{}').cgi_path]
+      if (!quotaOf) return answer(res, { errcode: 76021, errmsg: 'cgi_path not found' })
+      const limit = Number.isFinite(o.dailyQuota) ? o.dailyQuota : 100000000
+      const used = sentToday[quotaOf]
+      return answer(res, {
+        errcode: 0,
+        errmsg: 'ok',
+        quota: { daily_limit: limit, used, remain: Math.max(0, limit - used) },
+        rate_limit: { call_count: Number.isFinite(o.minuteQuota) ? o.minuteQuota : 100000, refresh_second: 60 },
+      })
+    }
+    const api = paths[url.pathname]
     if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
     // Faults and latency hit the send APIs only: latencyMs is every answer's delay.
     const fault = faults.length ? faults.shift() : null
@@ -261,6 +281,14 @@ async function createFakeWeChat(options = {}) {
     /** Tokens issued (by /cgi-bin/token, or by stable_token when none was live or it was forced). */
     get tokenCalls() {
       return tokenCalls
+    },
+    /** Every access_token issued, in order (a test can look for them where they must not be). */
+    get tokensIssued() {
+      return [...tokens.keys()]
+    },
+    /** Requests to the quota API (/cgi-bin/openapi/quota/get), whatever they answered. */
+    get quotaReads() {
+      return quotaReads
     },
     /** Requests to stable_token, whatever they answered. */
     get stableTokenRequests() {
