@@ -37,6 +37,11 @@ export declare const ERROR_CODES: readonly ErrorCode[]
 export declare const CREDENTIAL_KINDS: readonly CredentialKind[]
 /** Skip reasons; reason code `i + 1` of the columnar plan is `SKIP_REASONS[i]` (0 is "send"). */
 export declare const SKIP_REASONS: readonly SkipReason[]
+/** The most users one page plans (`planPage`'s `users`, `planColumns`' `users.count`: 1,000,000);
+ * a larger page is refused (ERR_INVALID_ARGUMENT) before anything is allocated for it. */
+export declare const MAX_PAGE_USERS: number
+/** The most rows of one kind (credentials; pushes) one page plans: 4,000,000. */
+export declare const MAX_PAGE_ROWS: number
 
 // ---------------------------------------------------------------- credentials
 
@@ -213,6 +218,7 @@ export declare function planPage<C extends Credential>(input: {
  * `0xFFFFFFFF` means none. */
 export interface PlanColumnsInput {
   users: {
+    /** At most `MAX_PAGE_USERS`; every per-user column given (`excluded`, `key`, `ids`) is this long. */
     count: number
     excluded?: Uint8Array
     /** Integer user ids, with `credentials.userKey`. */

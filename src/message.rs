@@ -12,7 +12,7 @@ use chrono::format::{Item, StrftimeItems};
 use serde::{de, Deserialize, Deserializer, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::clock::{Millis, UtcOffset, DATE_TAG};
+use crate::clock::{js_value_name, Millis, UtcOffset, DATE_TAG, JS_TAG};
 use crate::credential::{check_form_id, check_id, UserId};
 use crate::error::{Error, Result};
 
@@ -70,6 +70,16 @@ impl<'de> de::Visitor<'de> for ItemVisitor {
                 DATE_TAG if !has_value => {
                     let ms: f64 = map.next_value()?;
                     item.value = Input::Date(Millis::from_f64(ms).map_err(de::Error::custom)?);
+                    return Ok(item);
+                }
+                // NaN, Infinity, an invalid Date: read as the text they would print, which every
+                // value refuses as a JS mistake (`is_stringified_js`); a BigInt is refused here.
+                JS_TAG if !has_value => {
+                    let text: String = map.next_value()?;
+                    if !is_stringified_js(&text) {
+                        return Err(de::Error::custom(format!("{} is not a value to send", js_value_name(&text))));
+                    }
+                    item.value = Input::Text(text);
                     return Ok(item);
                 }
                 "value" if !self.nested => {
