@@ -538,7 +538,7 @@ test('runDailyPush checks its options: coded errors that start with the option',
   await refused({ ...ok, pageSize: 0 }, 'pageSize')
   await refused({ ...ok, content: 'hi' }, 'content')
   await refused({ ...ok, wechat: { ...ok.wechat, secret: undefined } }, 'wechat.secret')
-  await refused({ ...ok, wechat: { ...ok.wechat, baseURL: 'x' } }, 'baseURL')
+  await refused({ ...ok, wechat: { ...ok.wechat, baseURL: 'x' } }, 'wechat.baseURL')
   await refused({ ...ok, message: { type: 'templat' } }, 'message.type')
   await refused({ ...ok, policy: { maxPushesPerDay: 0 } }, 'policy.maxPushesPerDay')
   await refused(undefined, 'options')

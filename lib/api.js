@@ -6,7 +6,7 @@
 // A binding has three functions: call(op, json) -> json, classifyFields(...) (classifyOutcome's
 // hot path), and planColumns(input) (the plan over typed arrays, one object of named fields).
 
-const { invalid, toJson, argument, describe } = require('./input.js')
+const { invalid, toJson, argument, describe, wellFormed, ownKeys, read, guarded, isFields } = require('./input.js')
 
 function createApi(binding, backend) {
   // Every entry point takes one object of fields, checked whole (lib/input.js) before the core.
@@ -98,7 +98,15 @@ function createApi(binding, backend) {
     }
   }
 
-  const classifyOutcome = (input) => classifyFast(input) ?? call('classifyOutcome', input)
+  // Whatever goes wrong on the fast path (a getter that throws, say) is the JSON path's to report.
+  function classifyOrNull(input) {
+    try {
+      return classifyFast(input)
+    } catch {
+      return null
+    }
+  }
+  const classifyOutcome = (input) => classifyOrNull(input) ?? call('classifyOutcome', input)
 
   // ---------------------------------------------------------------- the plan
 
@@ -189,17 +197,21 @@ function createApi(binding, backend) {
    * plainly (the bindings read them as those types again), and every rule is the core's.
    */
   const planColumns = counted(function planColumnsOnce(input) {
-    keys(argument(input), 'input', COLUMNS_KEYS.input, '')
-    const { users, pushes = {}, credentials } = input
-    keys(users, 'users', COLUMNS_KEYS.users)
-    keys(credentials, 'credentials', COLUMNS_KEYS.credentials)
-    keys(pushes, 'pushes', COLUMNS_KEYS.pushes)
+    // Each field read once, here: a getter or Proxy that throws is its field's error.
+    const fields = (value, field, known) => {
+      keys(value, field, known)
+      return Object.fromEntries(known.map((k) => [k, read(value, k, `${field === 'input' ? '' : `${field}.`}${k}`)]))
+    }
+    const top = fields(argument(input), 'input', COLUMNS_KEYS.input)
+    const users = fields(top.users, 'users', COLUMNS_KEYS.users)
+    const credentials = fields(top.credentials, 'credentials', COLUMNS_KEYS.credentials)
+    const pushes = fields(top.pushes === undefined ? {} : top.pushes, 'pushes', COLUMNS_KEYS.pushes)
     const strings = (value, name, role) => {
       if (value === undefined) return undefined
       if (!Array.isArray(value)) throw invalid(name, 'must be an array of strings')
       if (value.length > constants.maxPageRows)
         throw invalid(name, `has ${value.length} entries, more than a page's ${constants.maxPageRows}`)
-      return textsOf(value, role)
+      return guarded(name, () => textsOf(value, role))
     }
     const kind = column(credentials.kind, Uint8Array, 'credentials.kind')
     // The outputs' sizes, bounded by the core's maximum before anything is allocated for them; a
@@ -208,7 +220,7 @@ function createApi(binding, backend) {
     if (typeof count !== 'number') throw invalid('users.count', `must be a number, not ${describe(count)}`)
     const n = Number.isInteger(count) && count >= 0 && count <= constants.maxPageUsers ? count : 0
     const output = outputs(n, Math.min(kind.length, constants.maxPageRows), true)
-    const { message, now, policy, templates } = input
+    const { message, now, policy, templates } = top
     const plan = planInto(
       {
         options: toJson({ message, now, policy, templates }),
@@ -248,17 +260,18 @@ function createApi(binding, backend) {
     pushes: ['user', 'at'],
     credentials: ['user', 'userKey', 'userIds', 'kind', 'usesLeft', 'expireAt', 'template', 'ids'],
   }
-  function keys(value, field, known, place = `${field}.`) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
+  function keys(value, field, known) {
+    if (!isFields(value, field))
       throw invalid(field, `must be an object of fields (${known.join(', ')}), not ${describe(value)}`)
-    for (const k of Object.keys(value))
+    const place = field === 'input' ? '' : `${field}.`
+    for (const k of ownKeys(value, field))
       if (!known.includes(k)) throw invalid(place + k, `is not a field of planColumns (known: ${known.join(', ')})`)
   }
 
   // A column of the type the binding reads (it checks again, in the core's binding types).
   function column(value, Type, name, optional) {
     if (value === undefined && optional) return undefined
-    if (value instanceof Type) return value
+    if (guarded(name, () => value instanceof Type)) return value
     throw invalid(name, `must be a ${Type.name}`)
   }
 
@@ -334,12 +347,6 @@ function createApi(binding, backend) {
     )
     return { decisions: decisionsOf(users, credentials, plan), dead: deadOf(credentials, plan) }
   }
-
-  // Lone surrogates cannot cross as text; the object path names them.
-  const wellFormed =
-    typeof String.prototype.isWellFormed === 'function'
-      ? (s) => s.isWellFormed()
-      : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
 
   // Each of the packing loops is a function of its own that ends at its loop, with its result
   // made before the loop and only filled in it: V8 compiles a long loop while it runs (OSR), and

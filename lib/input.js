@@ -129,13 +129,42 @@ function toJson(value) {
   return write(value, '', 0)
 }
 
+/** Whether a string is text: no lone surrogate (half of a UTF-16 pair) in it. */
+const wellFormed =
+  typeof String.prototype.isWellFormed === 'function'
+    ? (s) => s.isWellFormed()
+    : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+
+/** An object's own keys; a Proxy whose trap throws is `field`'s error. */
+const ownKeys = (value, field) => guarded(field, () => Object.keys(value))
+
+/** Whether `value` is an object of fields: not an array, a Date, or an object that is no data, and
+ * its keys can be listed (a Proxy whose trap throws is `field`'s error). */
+function isFields(value, field) {
+  if (value === null || typeof value !== 'object') return false
+  if (guarded(field, () => Array.isArray(value)) || types.isDate(value) || notData(value) !== null) return false
+  ownKeys(value, field)
+  return true
+}
+
 /** An entry point's one argument: a plain object of fields (an array would be read as positional
  * fields), or, where `optional`, undefined or null. */
 function argument(value, optional = false) {
   if (optional && (value === undefined || value === null)) return value
-  if (value === null || typeof value !== 'object' || guarded('', () => Array.isArray(value)))
-    throw invalid('input', `must be an object of fields, not ${describe(value)}`)
+  if (!isFields(value, 'input')) throw invalid('input', `must be an object of fields, not ${describe(value)}`)
   return value
 }
 
-module.exports = { codedError, invalid, describe, notData, toJson, argument }
+module.exports = {
+  codedError,
+  invalid,
+  describe,
+  notData,
+  toJson,
+  argument,
+  wellFormed,
+  ownKeys,
+  read,
+  guarded,
+  isFields,
+}

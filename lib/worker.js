@@ -22,7 +22,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
  * under a request being sent (a reset whose send is then of unknown fate). Node also honours a
  * server's `Keep-Alive: timeout` hint, when there is one.
  */
-function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs = 4000 }) {
+function httpTransport(options) {
+  const { baseUrl, concurrency = 128, timeoutMs = 10000, idleMs = 4000 } = check.transportOptions(options)
   const url = new URL(baseUrl)
   const lib = url.protocol === 'https:' ? https : http
   const agent = new lib.Agent({ keepAlive: true, maxSockets: concurrency, timeout: idleMs })
@@ -69,7 +70,8 @@ function answered(status, body) {
  * after a token error refreshed only if the failed token is still the cached one. Never logged.
  */
 class TokenKeeper {
-  constructor({ transport, appid, secret, clock = Date.now }) {
+  constructor(options) {
+    const { transport, appid, secret, clock = Date.now } = check.tokenKeeperOptions(options)
     Object.assign(this, { transport, appid, secret, clock })
     this.cached = null // { token, refreshAt }
     this.inFlight = null
@@ -193,7 +195,7 @@ function checkOptions(options, names, storeMethods) {
   if (wechat === undefined && transport === undefined)
     check.fail('wechat', 'or transport is required: { baseUrl, appid, secret } or a { post(path, body) }')
   if (wechat !== undefined) {
-    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'])
+    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'], 'wechat.')
     if (transport === undefined) check.string(wechat.baseUrl, 'wechat.baseUrl')
   }
   if (transport !== undefined) {

@@ -17,54 +17,58 @@ use crate::policy::{Policy, SkipReason};
 use crate::select::{self, MessageKind};
 
 /// Parses an operation's input; errors name the offending field by its path (`credentials[3].expireAt`).
+/// The JSON is read into a value first (its syntax errors named by path too), then read strictly
+/// (`strict::Strict`: an array is no struct).
 pub fn parse<I: DeserializeOwned>(json: &str) -> Result<I> {
     let de = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "input".to_string() } else { path };
-        // serde_json appends the byte position, which means nothing to a caller who passed an object.
-        let full = e.inner().to_string();
-        let mut reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
-        // A Date or a tagged JS value where neither belongs: said as what the caller passed.
-        if let Some(expected) = reason.strip_prefix("invalid type: map, expected ") {
-            if let Some(what) = tagged_value_at(json, e.path()) {
-                reason = format!("{what} is not {expected}");
-            }
+    let value: serde_json::Value = serde_path_to_error::deserialize(de).map_err(|e| input_error(e, None))?;
+    serde_path_to_error::deserialize(crate::strict::Strict(&value)).map_err(|e| input_error(e, Some(&value)))
+}
+
+fn input_error(e: serde_path_to_error::Error<serde_json::Error>, root: Option<&serde_json::Value>) -> Error {
+    let path = e.path().to_string();
+    let field = if path == "." { "input".to_string() } else { path };
+    // serde_json appends the byte position, which means nothing to a caller who passed an object.
+    let full = e.inner().to_string();
+    let mut reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
+    // A Date or a tagged JS value where neither belongs: said as what the caller passed.
+    if let Some(expected) = reason.strip_prefix("invalid type: map, expected ") {
+        if let Some(what) = root.and_then(|v| tagged_value_at(v, e.path())) {
+            reason = format!("{what} is not {expected}");
         }
-        // JSON.stringify writes a lone surrogate as a hex escape serde_json refuses; any other
-        // escape it writes is sound.
-        if reason.contains("surrogate") || reason.contains("hex escape") {
-            reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
+    }
+    // JSON.stringify writes a lone surrogate as a hex escape serde_json refuses; any other
+    // escape it writes is sound.
+    if reason.contains("surrogate") || reason.contains("hex escape") {
+        reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
+    }
+    // serde names a missing field in its reason, at the path of the object that lacks it.
+    if let Some(name) = reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+        let field = if field == "input" { name.to_string() } else { format!("{field}.{name}") };
+        return Error::InvalidArgument { field, reason: "is missing".into() };
+    }
+    // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
+    // that field joins the path.
+    let mut field = field;
+    if let Some((name, rest)) = reason.split_once(": ") {
+        if field != "input" && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            field = format!("{field}.{name}");
+            reason = rest.to_string();
         }
-        // serde names a missing field in its reason, at the path of the object that lacks it.
-        if let Some(name) = reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-            let field = if field == "input" { name.to_string() } else { format!("{field}.{name}") };
-            return Error::InvalidArgument { field, reason: "is missing".into() };
-        }
-        // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
-        // that field joins the path.
-        let mut field = field;
-        if let Some((name, rest)) = reason.split_once(": ") {
-            if field != "input" && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
-                field = format!("{field}.{name}");
-                reason = rest.to_string();
-            }
-        }
-        // Millis' own messages all say "epoch milliseconds".
-        if reason.contains("epoch milliseconds") {
-            Error::InvalidTime { field, reason }
-        } else {
-            Error::InvalidArgument { field, reason }
-        }
-    })
+    }
+    // Millis' own messages all say "epoch milliseconds".
+    if reason.contains("epoch milliseconds") {
+        Error::InvalidTime { field, reason }
+    } else {
+        Error::InvalidArgument { field, reason }
+    }
 }
 
 /// What the JS entry point's tagged value at `path` stands for (`{"$date": ms}`, `{"$js": text}`),
-/// if the value there is one. Read again from the JSON, on the error path only.
-fn tagged_value_at(json: &str, path: &serde_path_to_error::Path) -> Option<String> {
+/// if the value there is one.
+fn tagged_value_at(root: &serde_json::Value, path: &serde_path_to_error::Path) -> Option<String> {
     use serde_path_to_error::Segment;
-    let root: serde_json::Value = serde_json::from_str(json).ok()?;
-    let mut v = &root;
+    let mut v = root;
     for segment in path.iter() {
         v = match segment {
             Segment::Seq { index } => v.get(*index)?,
@@ -378,5 +382,21 @@ mod tests {
         };
         assert_eq!(data(nan), "ERR_INVALID_VALUE");
         assert_eq!(data(big), "ERR_INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn an_array_is_never_read_as_a_structs_fields_in_order() {
+        let e = super::call("tokenRefreshDue", "[1709344800000, 1709344800000]").unwrap_err();
+        assert_eq!(e.code(), "ERR_INVALID_ARGUMENT");
+        assert!(e.to_string().starts_with("input: invalid type: sequence"), "{e}");
+        let e = super::call("localDay", r#"{"at":1,"policy":[]}"#).unwrap_err().to_string();
+        assert!(e.starts_with("policy: invalid type: sequence"), "{e}");
+        let cred = r#"["formId","f","u",null,1,1800000000000]"#;
+        let e = super::call("countSends", &format!(r#"{{"credentials":[{cred}],"now":1}}"#)).unwrap_err().to_string();
+        assert!(e.starts_with("credentials[0]: invalid type: sequence"), "{e}");
+        let e = super::call("buildSubscribeMessage", r#"{"touser":1,"templateId":"T","data":{}}"#).unwrap_err();
+        assert_eq!(e.to_string(), "touser: invalid type: integer `1`, expected a string");
+        let e = super::call("intakeSubscribeResult", r#"{"userId":"u","result":{"$js":"NaN"}}"#).unwrap_err();
+        assert_eq!(e.to_string(), "result: NaN is not a subscribe result object");
     }
 }

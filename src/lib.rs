@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod select;
+mod strict;
 
 #[cfg(feature = "napi")]
 mod napi;

@@ -179,6 +179,14 @@ pub struct ValueOptions {
     pub unknown_keys: UnknownKeys,
 }
 
+/// A recipient's openid: a string (a number is no openid), held to the id rule.
+fn openid<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<UserId, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::credential::check_id("", Some(&s))
+        .map(UserId)
+        .map_err(|e| de::Error::custom(e.to_string().trim_start_matches(": ")))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -186,6 +194,7 @@ pub struct ValueOptions {
     expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?}"
 )]
 pub struct SubscribeMessage {
+    #[serde(deserialize_with = "openid")]
     pub touser: UserId,
     pub template_id: Option<String>,
     #[serde(default)]
@@ -206,6 +215,7 @@ pub struct SubscribeMessage {
     expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}"
 )]
 pub struct TemplateMessage {
+    #[serde(deserialize_with = "openid")]
     pub touser: UserId,
     pub template_id: Option<String>,
     #[serde(default)]
