@@ -31,6 +31,10 @@ export interface WeappNotifyError extends Error {
 
 /** Which backend this process loaded: the native addon, or the WebAssembly build. */
 export declare const backend: 'native' | 'wasm'
+/** Why this backend: null for the native addon; else why the addon did not load (also told once
+ * through process.emitWarning, code WEAPP_NOTIFY_WASM, where a platform package is published for
+ * this machine), `'WEAPP_NOTIFY_BACKEND=wasm'`, or `'weapp-notify/wasm'`. */
+export declare const backendReason: string | null
 /** Every error code, in the core's order. */
 export declare const ERROR_CODES: readonly ErrorCode[]
 /** Credential kinds; a kind's index is its code in the columnar plan. */
