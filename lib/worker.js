@@ -285,6 +285,7 @@ function pushOf(options) {
     dead: 0,
     deadByReason: {},
     errors: {},
+    userErrors: [],
     lostClaims: 0,
     stopped: null,
     recovered: 0,
@@ -429,11 +430,12 @@ function pushOf(options) {
         ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
       })
     } catch (e) {
-      // A message the core refuses (a value over its limit, say), or content() throwing, fails the
-      // run, from now on (no send starts while the claim is let go); nothing was sent for this one.
-      failure ??= failed(userId, e)
-      await conclude(claim, credential, null, earlierAmbiguous, t)
-      throw e
+      // A message the core refuses (a value over its limit, say), or content() throwing, is this
+      // user's error: nothing is sent to them, the claim is let go, and the day goes on. Counted
+      // as `content <code>` in `errors`, and the user named in the summary's `userErrors`.
+      t.bump('errors', `content ${e?.code ?? 'error'}`)
+      summary.userErrors.push({ userId, code: e?.code ?? null, message: String(e?.message ?? e) })
+      return conclude(claim, credential, null, earlierAmbiguous, t)
     }
     let earlierTokenError = false
     let last = null
@@ -776,7 +778,8 @@ function pushOf(options) {
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (summary so far),
  *   onBatch and onDelivered (see createPush).
  * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
- * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
+ * errcode, lost claims, stopped, userErrors (users whose message could not be made: content threw
+ * or the core refused the body; each skipped, the day goes on). If one user's work throws otherwise (the store, say), no send starts after it, the claims not
  * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
  */
 async function runDailyPush(options) {
