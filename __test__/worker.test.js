@@ -161,6 +161,16 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
   })
 
+  test('an excluded hook that answers an array, or ids of another type, is a coded error, not "out.has is not a function" or nobody excluded', async () => {
+    const [a] = await users(1)
+    for (const answer of [[a], new Set([42]), null])
+      await expect(run({ excluded: async () => answer })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(/^excluded: /),
+      })
+    expect(fake.deliveries).toEqual([])
+  })
+
   test('claims of a crashed worker: a formId is sent again, a prepay_id counts as delivered, an unstarted one is released', async () => {
     const [a] = await users(1)
     const [b, c] = ['o-prepay', 'o-prepay-unsent']

@@ -685,7 +685,8 @@ function pushOf(options) {
       for (const f of ['users', 'credentials'])
         if (!Array.isArray(page[f])) check.fail(`page.${f}`, 'expected an array')
       // The rows' shapes are the core's to check (planPage, below).
-      const out = await excluded(page.users.map((u) => u?.userId))
+      const ids = page.users.map((u) => u?.userId)
+      const out = check.excludedSet(await excluded(ids), ids)
       const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
       const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
       await removeDead(page.credentials, dead, t)
