@@ -24,4 +24,9 @@ function load() {
   throw new Error(`no native weapp-notify binary for ${triple} (${errors.join('; ')})`)
 }
 
-module.exports = { triple, load }
+// The platforms a platform package is published for (npm/<triple>; __test__/loader.test.js ties the
+// two): on these, loading WebAssembly instead is worth a warning.
+const PUBLISHED = ['linux-x64-gnu', 'linux-arm64-gnu']
+const published = () => PUBLISHED.includes(triple)
+
+module.exports = { triple, load, published, PUBLISHED }

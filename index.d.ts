@@ -32,12 +32,21 @@ export interface WeappNotifyError extends Error {
 
 /** Which backend this process loaded: the native addon, or the WebAssembly build. */
 export declare const backend: 'native' | 'wasm'
+/** Why this backend: null for the native addon; else why the addon did not load (also told once
+ * through process.emitWarning, code WEAPP_NOTIFY_WASM, where a platform package is published for
+ * this machine), `'WEAPP_NOTIFY_BACKEND=wasm'`, or `'weapp-notify/wasm'`. */
+export declare const backendReason: string | null
 /** Every error code, in the core's order. */
 export declare const ERROR_CODES: readonly ErrorCode[]
 /** Credential kinds; a kind's index is its code in the columnar plan. */
 export declare const CREDENTIAL_KINDS: readonly CredentialKind[]
 /** Skip reasons; reason code `i + 1` of the columnar plan is `SKIP_REASONS[i]` (0 is "send"). */
 export declare const SKIP_REASONS: readonly SkipReason[]
+/** The most users one page plans (`planPage`'s `users`, `planColumns`' `users.count`: 1,000,000);
+ * a larger page is refused (ERR_INVALID_ARGUMENT) before anything is allocated for it. */
+export declare const MAX_PAGE_USERS: number
+/** The most rows of one kind (credentials; pushes) one page plans: 4,000,000. */
+export declare const MAX_PAGE_ROWS: number
 
 // ---------------------------------------------------------------- credentials
 
@@ -214,6 +223,7 @@ export declare function planPage<C extends Credential>(input: {
  * `0xFFFFFFFF` means none. */
 export interface PlanColumnsInput {
   users: {
+    /** At most `MAX_PAGE_USERS`; every per-user column given (`excluded`, `key`, `ids`) is this long. */
     count: number
     excluded?: Uint8Array
     /** Integer user ids, with `credentials.userKey`. */

@@ -4,4 +4,4 @@
 
 const { createApi } = require('./lib/api.js')
 
-module.exports = createApi(require('./wasm/pkg/weapp_notify.js'), 'wasm')
+module.exports = { ...createApi(require('./wasm/pkg/weapp_notify.js'), 'wasm'), backendReason: 'weapp-notify/wasm' }

@@ -377,6 +377,41 @@ describe.each(backends)('%s backend', (name, wn) => {
       ).toThrow(/^credentials\.kind: /)
     })
 
+    test('columns: counts are bounded and match their columns before anything is allocated; unknown keys are refused', () => {
+      const base = {
+        now: NOW,
+        message: { type: 'template' },
+        users: { count: 1 },
+        credentials: {
+          user: Uint32Array.of(0),
+          kind: Uint8Array.of(0),
+          usesLeft: Float64Array.of(1),
+          expireAt: Float64Array.of(NOW + DAY),
+        },
+      }
+      const refused = (input, field) =>
+        expect(() => wn.planColumns(input)).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(field) }),
+        )
+      expect(wn.MAX_PAGE_USERS).toBe(1000000)
+      expect(wn.MAX_PAGE_ROWS).toBe(4000000)
+      // 4e8 used to allocate ~14 GB and abort the process; 1e9 threw `unreachable` on wasm.
+      for (const count of [4e8, 1e9, 1e8, wn.MAX_PAGE_USERS + 1])
+        refused({ ...base, users: { count } }, /^users\.count: .*more than a page's 1000000 users/)
+      refused(
+        { ...base, users: { count: 3, excluded: Uint8Array.of(0) } },
+        /^users\.excluded: has 1 entries, expected 3/,
+      )
+      refused({ ...base, users: { count: '1' } }, /^users\.count: must be a number/)
+      refused({ ...base, exclude: Uint8Array.of(1) }, /^exclude: is not a field of planColumns/)
+      refused({ ...base, polcy: {} }, /^polcy: /)
+      refused({ ...base, users: { count: 1, exclude: Uint8Array.of(1) } }, /^users\.exclude: /)
+      refused({ ...base, credentials: { ...base.credentials, userid: [] } }, /^credentials\.userid: /)
+      refused({ ...base, pushes: { users: Uint32Array.of(0) } }, /^pushes\.users: /)
+      refused({ ...base, users: [] }, /^users: must be an object/)
+      expect(wn.planColumns({ ...base, users: { count: wn.MAX_PAGE_USERS } }).choice.length).toBe(wn.MAX_PAGE_USERS)
+    })
+
     test('a plan started from inside another (an ids getter) leaves the outer one intact', () => {
       const columns = (ids) => ({
         now: NOW,

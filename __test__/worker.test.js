@@ -232,6 +232,16 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
   })
 
+  test('an excluded hook that answers an array, or ids of another type, is a coded error, not "out.has is not a function" or nobody excluded', async () => {
+    const [a] = await users(1)
+    for (const answer of [[a], new Set([42]), null])
+      await expect(run({ excluded: async () => answer })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(/^excluded: /),
+      })
+    expect(fake.deliveries).toEqual([])
+  })
+
   test('claims of a crashed worker: a formId is sent again, a prepay_id counts as delivered, an unstarted one is released', async () => {
     const [a] = await users(1)
     const [b, c] = ['o-prepay', 'o-prepay-unsent']
@@ -367,12 +377,13 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
   })
 
-  test('a message the core refuses fails the run with its error, and its claim is let go', async () => {
+  test('a message the core refuses is that user\'s error: the others are pushed, its claim is let go', async () => {
     const [a, b] = await users(2)
     const refused = (userId) => ({ ...content(userId), data: { keyword1: userId === b ? 'a\u0000b' : 'ok' } })
-    const e = await run({ content: refused, concurrency: 1 }).catch((err) => err)
-    expect(e).toMatchObject({ code: 'ERR_CONTROL_CHARACTER', userId: b })
-    expect(e.message.startsWith(`user ${b}: `)).toBe(true)
+    const summary = await run({ content: refused, concurrency: 1 })
+    expect(summary.userErrors).toMatchObject([{ userId: b, code: 'ERR_CONTROL_CHARACTER' }])
+    expect(summary.errors['content ERR_CONTROL_CHARACTER']).toBe(1)
+    expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
     expect(await store.credentials(b)).toHaveLength(1)
     const rerun = await run()
     expect(rerun.skipped.claimedElsewhere).toBeUndefined()
@@ -393,43 +404,29 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(await store.credentials('o-junk')).toEqual([])
   })
 
-  test('a user whose work throws ends the run cleanly: no send starts after, unsent claims are released, the transport is closed', async () => {
-    const ids = await users(40)
-    const failing = ids[12]
-    let failedAt = null
-    let startedAfter = 0
-    const http = httpTransport({ baseUrl: fake.url, concurrency: 4 })
-    const transport = {
-      async post(path, body) {
-        if (failedAt !== null && path.startsWith('/cgi-bin/message/')) startedAfter++
-        return http.post(path, body)
-      },
-    }
+  test('content that throws for one user in a hundred is that user\'s error: the other 99 are pushed, the summary names it', async () => {
+    const ids = await users(100)
+    const failing = ids[37]
     const throwing = (userId) => {
-      if (userId === failing) {
-        failedAt = fake.deliveries.length
-        throw Object.assign(new Error('no such user in the CRM'), { code: 'E_CRM' })
-      }
+      if (userId === failing) throw Object.assign(new Error('no such user in the CRM'), { code: 'E_CRM' })
       return content(userId)
     }
-    const e = await run({ content: throwing, transport, concurrency: 4, usersInFlight: 8 }).catch((err) => err)
-    http.close()
-    expect(e).toMatchObject({ code: 'E_CRM', userId: failing })
-    expect(e.message).toBe(`user ${failing}: no such user in the CRM`)
-    expect(startedAfter).toBe(0)
-    // Every user not delivered to is claimable again: a rerun reaches them all, nobody twice.
+    const summary = await run({ content: throwing, concurrency: 4, usersInFlight: 8 })
+    expect(summary).toMatchObject({ sent: 99, stopped: null, lostClaims: 0, errors: { 'content E_CRM': 1 } })
+    expect(summary.userErrors).toEqual([{ userId: failing, code: 'E_CRM', message: 'no such user in the CRM' }])
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids.filter((id) => id !== failing).sort())
+    // Its claim was let go: a rerun with content that works reaches it, and nobody twice.
     const rerun = await run()
-    expect(rerun).toMatchObject({ stopped: null, recovered: 0, lostClaims: 0 })
-    expect(rerun.skipped.claimedElsewhere).toBeUndefined()
+    expect(rerun).toMatchObject({ sent: 1, stopped: null, recovered: 0, lostClaims: 0, userErrors: [] })
     expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
-    // The worker's own transport is closed on the way out, too.
+    // A body the core refuses (an unknown key type) is the same: that user's error.
     await store.saveCredentials([
       wn.intakeFormId({ userId: 'o-late', formId: fake.issueFormId('o-late'), collectedAt: Date.now() }),
     ])
-    const again = await run({ content: (userId) => (userId === 'o-late' ? throwing(failing) : content(userId)) }).catch(
-      (err) => err,
-    )
-    expect(again).toMatchObject({ userId: 'o-late' })
+    const bad = await run({
+      content: (userId) => (userId === 'o-late' ? { ...content(userId), data: { nosuch1: 'x' } } : content(userId)),
+    })
+    expect(bad.userErrors).toMatchObject([{ userId: 'o-late', code: 'ERR_UNKNOWN_KEY_TYPE' }])
     for (let i = 0; i < 50 && fake.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 10))
     expect(fake.openConnections).toBe(0)
   })
@@ -609,7 +606,7 @@ test('runDailyPush checks its options: coded errors that start with the option',
   await refused({ ...ok, pageSize: 0 }, 'pageSize')
   await refused({ ...ok, content: 'hi' }, 'content')
   await refused({ ...ok, wechat: { ...ok.wechat, secret: undefined } }, 'wechat.secret')
-  await refused({ ...ok, wechat: { ...ok.wechat, baseURL: 'x' } }, 'baseURL')
+  await refused({ ...ok, wechat: { ...ok.wechat, baseURL: 'x' } }, 'wechat.baseURL')
   await refused({ ...ok, message: { type: 'templat' } }, 'message.type')
   await refused({ ...ok, policy: { maxPushesPerDay: 0 } }, 'policy.maxPushesPerDay')
   await refused(undefined, 'options')

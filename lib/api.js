@@ -6,55 +6,15 @@
 // A binding has three functions: call(op, json) -> json, classifyFields(...) (classifyOutcome's
 // hot path), and planColumns(input) (the plan over typed arrays, one object of named fields).
 
+const { invalid, toJson, argument, describe, wellFormed, ownKeys, read, guarded, isFields } = require('./input.js')
+
 function createApi(binding, backend) {
-  function codedError(code, message) {
-    const err = new Error(message)
-    err.code = code
-    return err
-  }
-
-  const invalid = (field, reason) => codedError('ERR_INVALID_ARGUMENT', `${field}: ${reason}`)
-
-  // JSON.stringify replacer: Dates become {$date: ms} (so a message value can tell a Date from a
-  // number); NaN and ±Infinity become strings the core rejects by name (JSON would turn them into
-  // null); BigInts become their decimal string.
-  function toWire(key, value) {
-    // A Date has already become a string (an invalid one null) through its toJSON: look at the
-    // raw value only then.
-    if (typeof value === 'string' || value === null) {
-      const raw = this[key]
-      if (
-        typeof raw === 'object' &&
-        raw !== null &&
-        (raw instanceof Date || Object.prototype.toString.call(raw) === '[object Date]')
-      ) {
-        const ms = Date.prototype.getTime.call(raw)
-        return Number.isNaN(ms) ? 'Invalid Date' : { $date: ms }
-      }
-      return value
-    }
-    if (typeof value === 'number') return Number.isFinite(value) ? value : String(value)
-    if (typeof value === 'bigint') return value.toString()
-    return value
-  }
-
-  function toJson(input) {
-    let json
-    try {
-      json = JSON.stringify(input === undefined ? null : input, toWire)
-    } catch (e) {
-      throw invalid('input', `cannot be read (${e && e.message})`)
-    }
-    // Functions and symbols have no JSON form at all.
-    if (json === undefined) throw invalid('input', `must be an object, not a ${typeof input}`)
-    return json
-  }
-
-  const callRaw = (op, input) => binding.call(op, toJson(input))
+  // Every entry point takes one object of fields, checked whole (lib/input.js) before the core.
+  const callRaw = (op, input) => binding.call(op, toJson(argument(input)))
   const call = (op, input) => JSON.parse(callRaw(op, input))
   const op = (name) => (input) => call(name, input)
 
-  const constants = call('constants', null)
+  const constants = JSON.parse(binding.call('constants', 'null'))
   const KIND_CODE = Object.fromEntries(constants.credentialKinds.map((k, i) => [k, i]))
 
   // ---------------------------------------------------------------- messages
@@ -146,7 +106,15 @@ function createApi(binding, backend) {
     }
   }
 
-  const classifyOutcome = (input) => classifyFast(input) ?? call('classifyOutcome', input)
+  // Whatever goes wrong on the fast path (a getter that throws, say) is the JSON path's to report.
+  function classifyOrNull(input) {
+    try {
+      return classifyFast(input)
+    } catch {
+      return null
+    }
+  }
+  const classifyOutcome = (input) => classifyOrNull(input) ?? call('classifyOutcome', input)
 
   // ---------------------------------------------------------------- the plan
 
@@ -237,28 +205,30 @@ function createApi(binding, backend) {
    * plainly (the bindings read them as those types again), and every rule is the core's.
    */
   const planColumns = counted(function planColumnsOnce(input) {
-    if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object')
-    const { users, pushes = {}, credentials } = input
-    if (users === null || typeof users !== 'object') throw invalid('users', 'must be { count, excluded?, key?, ids? }')
-    if (credentials === null || typeof credentials !== 'object')
-      throw invalid('credentials', 'must be an object of columns')
-    if (pushes === null || typeof pushes !== 'object') throw invalid('pushes', 'must be { user, at }')
+    // Each field read once, here: a getter or Proxy that throws is its field's error.
+    const fields = (value, field, known) => {
+      keys(value, field, known)
+      return Object.fromEntries(known.map((k) => [k, read(value, k, `${field === 'input' ? '' : `${field}.`}${k}`)]))
+    }
+    const top = fields(argument(input), 'input', COLUMNS_KEYS.input)
+    const users = fields(top.users, 'users', COLUMNS_KEYS.users)
+    const credentials = fields(top.credentials, 'credentials', COLUMNS_KEYS.credentials)
+    const pushes = fields(top.pushes === undefined ? {} : top.pushes, 'pushes', COLUMNS_KEYS.pushes)
     const strings = (value, name, role) => {
       if (value === undefined) return undefined
       if (!Array.isArray(value)) throw invalid(name, 'must be an array of strings')
-      return textsOf(value, role)
+      if (value.length > constants.maxPageRows)
+        throw invalid(name, `has ${value.length} entries, more than a page's ${constants.maxPageRows}`)
+      return guarded(name, () => textsOf(value, role))
     }
     const kind = column(credentials.kind, Uint8Array, 'credentials.kind')
-    // The outputs' sizes; a count the core refuses plans nothing, and the core's error names it.
+    // The outputs' sizes, bounded by the core's maximum before anything is allocated for them; a
+    // count the core refuses plans nothing, and the core's error names it.
     const count = users.count
-    const n = Number.isInteger(count) && count >= 0 && count <= 0xffffffff ? count : 0
-    let output
-    try {
-      output = outputs(n, kind.length, true)
-    } catch {
-      throw invalid('users.count', `${n} users are more than one page can hold`)
-    }
-    const { message, now, policy, templates } = input
+    if (typeof count !== 'number') throw invalid('users.count', `must be a number, not ${describe(count)}`)
+    const n = Number.isInteger(count) && count >= 0 && count <= constants.maxPageUsers ? count : 0
+    const output = outputs(n, Math.min(kind.length, constants.maxPageRows), true)
+    const { message, now, policy, templates } = top
     const plan = planInto(
       {
         options: toJson({ message, now, policy, templates }),
@@ -291,10 +261,25 @@ function createApi(binding, backend) {
     return plan
   })
 
+  // The fields `plan::ColumnsInput` reads, per object: any other is refused, as planPage does.
+  const COLUMNS_KEYS = {
+    input: ['users', 'pushes', 'credentials', 'templates', 'message', 'now', 'policy'],
+    users: ['count', 'excluded', 'key', 'ids'],
+    pushes: ['user', 'at'],
+    credentials: ['user', 'userKey', 'userIds', 'kind', 'usesLeft', 'expireAt', 'template', 'ids'],
+  }
+  function keys(value, field, known) {
+    if (!isFields(value, field))
+      throw invalid(field, `must be an object of fields (${known.join(', ')}), not ${describe(value)}`)
+    const place = field === 'input' ? '' : `${field}.`
+    for (const k of ownKeys(value, field))
+      if (!known.includes(k)) throw invalid(place + k, `is not a field of planColumns (known: ${known.join(', ')})`)
+  }
+
   // A column of the type the binding reads (it checks again, in the core's binding types).
   function column(value, Type, name, optional) {
     if (value === undefined && optional) return undefined
-    if (value instanceof Type) return value
+    if (guarded(name, () => value instanceof Type)) return value
     throw invalid(name, `must be a ${Type.name}`)
   }
 
@@ -370,12 +355,6 @@ function createApi(binding, backend) {
     )
     return { decisions: decisionsOf(users, credentials, plan), dead: deadOf(credentials, plan) }
   }
-
-  // Lone surrogates cannot cross as text; the object path names them.
-  const wellFormed =
-    typeof String.prototype.isWellFormed === 'function'
-      ? (s) => s.isWellFormed()
-      : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
 
   // Each of the packing loops is a function of its own that ends at its loop, with its result
   // made before the loop and only filled in it: V8 compiles a long loop while it runs (OSR), and
@@ -545,6 +524,8 @@ function createApi(binding, backend) {
     ERROR_CODES: Object.freeze(constants.errorCodes.slice()),
     CREDENTIAL_KINDS: Object.freeze(constants.credentialKinds.slice()),
     SKIP_REASONS: Object.freeze(constants.skipReasons.slice()),
+    MAX_PAGE_USERS: constants.maxPageUsers,
+    MAX_PAGE_ROWS: constants.maxPageRows,
     intakeFormId: op('intakeFormId'),
     intakePrepayId: op('intakePrepayId'),
     intakeSubscribeResult: op('intakeSubscribeResult'),

@@ -35,10 +35,11 @@ function bullmq() {
 
 // What the queue uses of an ioredis client (Redis or Cluster), checked before BullMQ sees it.
 function client(value, field) {
+  check.object(value, field)
   if (typeof value?.defineCommand !== 'function' || typeof value?.duplicate !== 'function')
     check.fail(
       field,
-      `expected an ioredis client (new Redis(url, { maxRetriesPerRequest: null }) or new Redis.Cluster(nodes)), got ${typeof value === 'string' ? 'a string' : String(value)}`,
+      `expected an ioredis client (new Redis(url, { maxRetriesPerRequest: null }) or new Redis.Cluster(nodes)), got ${check.show(value)}`,
     )
   return value
 }
@@ -46,12 +47,9 @@ function client(value, field) {
 // A key prefix; a Cluster keeps a queue's keys in one slot only under a hash tag.
 function keyPrefix(value, redis) {
   if (typeof value !== 'string' || value === '' || /[:\s]$/.test(value))
-    check.fail('prefix', `expected a non-empty string, got ${JSON.stringify(value)}`)
+    check.fail('prefix', `expected a non-empty string, got ${check.show(value)}`)
   if (redis.isCluster && !/\{[^{}]+\}/.test(value))
-    check.fail(
-      'prefix',
-      `must hold a hash tag on Redis Cluster, such as "{weapp-notify}", got ${JSON.stringify(value)}`,
-    )
+    check.fail('prefix', `must hold a hash tag on Redis Cluster, such as "{weapp-notify}", got ${check.show(value)}`)
   return value
 }
 
@@ -181,13 +179,13 @@ class RedisTokenKeeper {
     const { redis, prefix = '{weapp-notify}', wechat, transport, clock = Date.now, lockMs = 30000 } = options
     client(redis, 'redis')
     keyPrefix(prefix, redis)
-    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'])
+    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'], 'wechat.')
     check.string(wechat.appid, 'wechat.appid')
     check.string(wechat.secret, 'wechat.secret')
     // The appid follows the prefix's hash tag: a brace in it would move the tag.
     if (/[{}]/.test(wechat.appid)) check.fail('wechat.appid', 'must not hold braces')
     if (transport === undefined) check.string(wechat.baseUrl, 'wechat.baseUrl')
-    else check.func(transport?.post, 'transport.post')
+    else check.transport(transport, 'transport')
     check.func(clock, 'clock')
     check.integer(lockMs, 'lockMs', 1000)
     defineScripts(redis)
@@ -351,7 +349,7 @@ const pageId = (day, after, until) =>
 // answer (`localDay`'s start).
 function dailyPattern(at, localMidnight) {
   const m = typeof at === 'string' && /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at)
-  if (!m) check.fail('at', `expected a local time "HH:MM", got ${JSON.stringify(at)}`)
+  if (!m) check.fail('at', `expected a local time "HH:MM", got ${check.show(at)}`)
   const utc = ((localMidnight % DAY_MS) / 60000 + Number(m[1]) * 60 + Number(m[2]) + 1440) % 1440
   return `${utc % 60} ${Math.floor(utc / 60)} * * *`
 }
@@ -400,7 +398,7 @@ function createPushQueue(options) {
   client(connection, 'connection')
   keyPrefix(prefix, connection)
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name))
-    check.fail('name', `expected letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`)
+    check.fail('name', `expected letters, digits, '_', '.' or '-', got ${check.show(name)}`)
   check.func(clock, 'clock')
   const onError = options.onError ?? ((e) => console.error(`weapp-notify/queue: ${e.stack ?? e}`))
   check.func(onError, 'onError')
@@ -410,8 +408,8 @@ function createPushQueue(options) {
       onError(e)
     } catch {}
   }
-  // The core checks the policy.
-  wn.resolvePolicy(policy)
+  // The core checks the policy (its errors named `policy.`).
+  wn.historyWindow({ now: clock(), policy })
   const { Queue, Worker, WaitingError, DelayedError } = bullmq()
   defineScripts(connection)
   const redis = connection

@@ -84,6 +84,9 @@ export interface PushSummary extends PageCounts {
    * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`), or
    * the reason given to `Push.stop`. Claims not yet sent are released, so a rerun picks their users up. */
   stopped: null | StopReason
+  /** Users whose message could not be made (`content` threw, or the core refused its body): each
+   * was skipped with its claim let go, counted in `errors` as `content <code>`; the run went on. */
+  userErrors: { userId: string | number; code: string | null; message: string }[]
   /** Claims of unknown fate resolved at the start (a crashed worker's, or sends a run gave up
    * after an ambiguous answer), by the core's rule for an ambiguous send. */
   recovered: number

@@ -24,7 +24,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
  * under a request being sent (a reset whose send is then of unknown fate). Node also honours a
  * server's `Keep-Alive: timeout` hint, when there is one.
  */
-function httpTransport({ baseUrl, concurrency = 128, timeoutMs = 10000, idleMs = 4000 }) {
+function httpTransport(options) {
+  const { baseUrl, concurrency = 128, timeoutMs = 10000, idleMs = 4000 } = check.transportOptions(options)
   const url = new URL(baseUrl)
   const lib = url.protocol === 'https:' ? https : http
   const agent = new lib.Agent({ keepAlive: true, maxSockets: concurrency, timeout: idleMs })
@@ -71,7 +72,8 @@ function answered(status, body) {
  * after a token error refreshed only if the failed token is still the cached one. Never logged.
  */
 class TokenKeeper {
-  constructor({ transport, appid, secret, clock = Date.now, logger, metrics }) {
+  constructor(options) {
+    const { transport, appid, secret, clock = Date.now, logger, metrics } = check.tokenKeeperOptions(options)
     Object.assign(this, { transport, appid, secret, clock })
     this.observe = observer({ logger, metrics, component: 'weapp-notify/token' })
     this.cached = null // { token, refreshAt }
@@ -200,7 +202,7 @@ function checkOptions(options, names, storeMethods) {
   if (wechat === undefined && transport === undefined)
     check.fail('wechat', 'or transport is required: { baseUrl, appid, secret } or a { post(path, body) }')
   if (wechat !== undefined) {
-    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'])
+    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'], 'wechat.')
     if (transport === undefined) check.string(wechat.baseUrl, 'wechat.baseUrl')
   }
   if (transport !== undefined) {
@@ -296,6 +298,7 @@ function pushOf(options) {
     dead: 0,
     deadByReason: {},
     errors: {},
+    userErrors: [],
     lostClaims: 0,
     stopped: null,
     recovered: 0,
@@ -453,11 +456,12 @@ function pushOf(options) {
         ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
       })
     } catch (e) {
-      // A message the core refuses (a value over its limit, say), or content() throwing, fails the
-      // run, from now on (no send starts while the claim is let go); nothing was sent for this one.
-      failure ??= failed(userId, e)
-      await conclude(claim, credential, null, earlierAmbiguous, t)
-      throw e
+      // A message the core refuses (a value over its limit, say), or content() throwing, is this
+      // user's error: nothing is sent to them, the claim is let go, and the day goes on. Counted
+      // as `content <code>` in `errors`, and the user named in the summary's `userErrors`.
+      t.bump('errors', `content ${e?.code ?? 'error'}`)
+      summary.userErrors.push({ userId, code: e?.code ?? null, message: String(e?.message ?? e) })
+      return conclude(claim, credential, null, earlierAmbiguous, t)
     }
     let earlierTokenError = false
     let last = null
@@ -722,7 +726,8 @@ function pushOf(options) {
       for (const f of ['users', 'credentials'])
         if (!Array.isArray(page[f])) check.fail(`page.${f}`, 'expected an array')
       // The rows' shapes are the core's to check (planPage, below).
-      const out = await excluded(page.users.map((u) => u?.userId))
+      const ids = page.users.map((u) => u?.userId)
+      const out = check.excludedSet(await excluded(ids), ids)
       const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
       const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
       await removeDead(page.credentials, dead, t)
@@ -842,7 +847,8 @@ function progressOf(push, onProgress) {
  *   once each page's users are all done, and once more at the end with the summary returned),
  *   onBatch and onDelivered (see createPush).
  * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
- * errcode, lost claims, stopped. If one user's work throws, no send starts after it, the claims not
+ * errcode, lost claims, stopped, userErrors (users whose message could not be made: content threw
+ * or the core refused the body; each skipped, the day goes on). If one user's work throws otherwise (the store, say), no send starts after it, the claims not
  * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
  */
 async function runDailyPush(options) {

@@ -12,45 +12,76 @@ use crate::credential::{self, Credential, CredentialKind, DeathReason, SendEffec
 use crate::error::{Error, Result, ALL_CODES};
 use crate::message::{self, SubscribeMessage, TemplateMessage, SUBSCRIBE_SEND_PATH, TEMPLATE_SEND_PATH};
 use crate::outcome::{self, SendContext, TokenAge, TokenFailure};
-use crate::plan::{self, DEATH_REASONS, NO_TEMPLATE, SKIP_REASONS};
+use crate::plan::{self, DEATH_REASONS, MAX_PAGE_ROWS, MAX_PAGE_TEXT, MAX_PAGE_USERS, NO_TEMPLATE, SKIP_REASONS};
 use crate::policy::{Policy, SkipReason};
 use crate::select::{self, MessageKind};
 
 /// Parses an operation's input; errors name the offending field by its path (`credentials[3].expireAt`).
+/// The JSON is read into a value first (its syntax errors named by path too), then read strictly
+/// (`strict::Strict`: an array is no struct).
 pub fn parse<I: DeserializeOwned>(json: &str) -> Result<I> {
     let de = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "input".to_string() } else { path };
-        // serde_json appends the byte position, which means nothing to a caller who passed an object.
-        let full = e.inner().to_string();
-        let mut reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
-        // JSON.stringify writes a lone surrogate as a hex escape serde_json refuses; any other
-        // escape it writes is sound.
-        if reason.contains("surrogate") || reason.contains("hex escape") {
-            reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
+    let value: serde_json::Value = serde_path_to_error::deserialize(de).map_err(|e| input_error(e, None))?;
+    serde_path_to_error::deserialize(crate::strict::Strict(&value)).map_err(|e| input_error(e, Some(&value)))
+}
+
+fn input_error(e: serde_path_to_error::Error<serde_json::Error>, root: Option<&serde_json::Value>) -> Error {
+    let path = e.path().to_string();
+    let field = if path == "." { "input".to_string() } else { path };
+    // serde_json appends the byte position, which means nothing to a caller who passed an object.
+    let full = e.inner().to_string();
+    let mut reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
+    // A Date or a tagged JS value where neither belongs: said as what the caller passed.
+    if let Some(expected) = reason.strip_prefix("invalid type: map, expected ") {
+        if let Some(what) = root.and_then(|v| tagged_value_at(v, e.path())) {
+            reason = format!("{what} is not {expected}");
         }
-        // serde names a missing field in its reason, at the path of the object that lacks it.
-        if let Some(name) = reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-            let field = if field == "input" { name.to_string() } else { format!("{field}.{name}") };
-            return Error::InvalidArgument { field, reason: "is missing".into() };
+    }
+    // JSON.stringify writes a lone surrogate as a hex escape serde_json refuses; any other
+    // escape it writes is sound.
+    if reason.contains("surrogate") || reason.contains("hex escape") {
+        reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
+    }
+    // serde names a missing field in its reason, at the path of the object that lacks it.
+    if let Some(name) = reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+        let field = if field == "input" { name.to_string() } else { format!("{field}.{name}") };
+        return Error::InvalidArgument { field, reason: "is missing".into() };
+    }
+    // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
+    // that field joins the path.
+    let mut field = field;
+    if let Some((name, rest)) = reason.split_once(": ") {
+        if field != "input" && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            field = format!("{field}.{name}");
+            reason = rest.to_string();
         }
-        // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
-        // that field joins the path.
-        let mut field = field;
-        if let Some((name, rest)) = reason.split_once(": ") {
-            if field != "input" && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
-                field = format!("{field}.{name}");
-                reason = rest.to_string();
-            }
-        }
-        // Millis' own messages all say "epoch milliseconds".
-        if reason.contains("epoch milliseconds") {
-            Error::InvalidTime { field, reason }
-        } else {
-            Error::InvalidArgument { field, reason }
-        }
-    })
+    }
+    // Millis' own messages all say "epoch milliseconds".
+    if reason.contains("epoch milliseconds") {
+        Error::InvalidTime { field, reason }
+    } else {
+        Error::InvalidArgument { field, reason }
+    }
+}
+
+/// What the JS entry point's tagged value at `path` stands for (`{"$date": ms}`, `{"$js": text}`),
+/// if the value there is one.
+fn tagged_value_at(root: &serde_json::Value, path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut v = root;
+    for segment in path.iter() {
+        v = match segment {
+            Segment::Seq { index } => v.get(*index)?,
+            Segment::Map { key } | Segment::Enum { variant: key } => v.get(key)?,
+            Segment::Unknown => return None,
+        };
+    }
+    let obj = v.as_object().filter(|o| o.len() == 1)?;
+    match (obj.get(crate::clock::DATE_TAG), obj.get(crate::clock::JS_TAG)) {
+        (Some(_), _) => Some("a Date".into()),
+        (_, Some(serde_json::Value::String(text))) => Some(crate::clock::js_value_name(text)),
+        _ => None,
+    }
 }
 
 fn run<I: DeserializeOwned, O: Serialize>(json: &str, f: impl FnOnce(I) -> Result<O>) -> Result<String> {
@@ -127,6 +158,10 @@ struct Constants {
     death_reasons: [DeathReason; 3],
     /// `credentials.template` of the columnar plan for "no template".
     no_template: u32,
+    /// The plan's documented maximums (`plan::MAX_PAGE_USERS`, ...).
+    max_page_users: usize,
+    max_page_rows: usize,
+    max_page_text: usize,
     template_send_path: &'static str,
     subscribe_send_path: &'static str,
     /// `classifyFields`'s layout: its numbers in order, and its flag bits by name.
@@ -253,6 +288,9 @@ pub fn call(op: &str, json: &str) -> Result<String> {
                 skip_reasons: SKIP_REASONS,
                 death_reasons: DEATH_REASONS,
                 no_template: NO_TEMPLATE,
+                max_page_users: MAX_PAGE_USERS,
+                max_page_rows: MAX_PAGE_ROWS,
+                max_page_text: MAX_PAGE_TEXT,
                 template_send_path: TEMPLATE_SEND_PATH,
                 subscribe_send_path: SUBSCRIBE_SEND_PATH,
                 classify_fields: CLASSIFY_FIELDS,
@@ -316,5 +354,51 @@ mod tests {
         assert_eq!(e, "userId: is missing");
         let e = super::call("countSends", r#"{"credentials":[{"kind":"formId","userId":"u"}],"now":1}"#).unwrap_err();
         assert_eq!(e.to_string(), "credentials[0].id: is missing");
+    }
+
+    #[test]
+    fn tagged_js_values_are_refused_at_their_field_as_what_they_are() {
+        let intake = |form: &str, at: &str| {
+            let json = format!(r#"{{"userId":"u","formId":{form},"collectedAt":{at}}}"#);
+            let e = super::call("intakeFormId", &json).unwrap_err();
+            (e.code(), e.to_string())
+        };
+        let nan = r#"{"$js":"NaN"}"#;
+        assert_eq!(intake(nan, "1"), ("ERR_INVALID_ARGUMENT", "formId: NaN is not a string".into()));
+        let big = r#"{"$js":"10n"}"#;
+        assert_eq!(intake(big, "1").1, "formId: the BigInt 10n is not a string");
+        assert_eq!(intake(r#"{"$date":5}"#, "1").1, "formId: a Date is not a string");
+        assert_eq!(
+            intake(r#""f""#, nan),
+            ("ERR_INVALID_TIME", "collectedAt: NaN is not a finite number of epoch milliseconds".into())
+        );
+        assert_eq!(intake(r#""f""#, big).0, "ERR_INVALID_TIME");
+        let e = super::call("intakeFormId", r#"{"userId":{"$js":"Infinity"},"formId":"f","collectedAt":1}"#);
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "userId: Infinity is not a user id (a non-empty string or a safe integer)"
+        );
+        let data = |v: &str| {
+            let json = format!(r#"{{"touser":"o","templateId":"T","data":{{"thing1":{v}}}}}"#);
+            super::call("buildSubscribeMessage", &json).unwrap_err().code()
+        };
+        assert_eq!(data(nan), "ERR_INVALID_VALUE");
+        assert_eq!(data(big), "ERR_INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn an_array_is_never_read_as_a_structs_fields_in_order() {
+        let e = super::call("tokenRefreshDue", "[1709344800000, 1709344800000]").unwrap_err();
+        assert_eq!(e.code(), "ERR_INVALID_ARGUMENT");
+        assert!(e.to_string().starts_with("input: invalid type: sequence"), "{e}");
+        let e = super::call("localDay", r#"{"at":1,"policy":[]}"#).unwrap_err().to_string();
+        assert!(e.starts_with("policy: invalid type: sequence"), "{e}");
+        let cred = r#"["formId","f","u",null,1,1800000000000]"#;
+        let e = super::call("countSends", &format!(r#"{{"credentials":[{cred}],"now":1}}"#)).unwrap_err().to_string();
+        assert!(e.starts_with("credentials[0]: invalid type: sequence"), "{e}");
+        let e = super::call("buildSubscribeMessage", r#"{"touser":1,"templateId":"T","data":{}}"#).unwrap_err();
+        assert_eq!(e.to_string(), "touser: invalid type: integer `1`, expected a string");
+        let e = super::call("intakeSubscribeResult", r#"{"userId":"u","result":{"$js":"NaN"}}"#).unwrap_err();
+        assert_eq!(e.to_string(), "result: NaN is not a subscribe result object");
     }
 }

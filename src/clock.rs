@@ -12,6 +12,20 @@ pub const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
 /// The key under which the JS entry point sends a `Date`'s epoch ms: `{"$date": 1700000000000}`.
 pub const DATE_TAG: &str = "$date";
 
+/// The key under which the JS entry point sends a JS value JSON has no form for (NaN, Infinity,
+/// -Infinity, an invalid Date, a BigInt), as its text: `{"$js": "NaN"}`, `{"$js": "10n"}`. No
+/// field reads one as data: each is refused at its field, by what it is.
+pub const JS_TAG: &str = "$js";
+
+/// What a `JS_TAG` value is, for an error message: `NaN`, `an invalid Date`, `the BigInt 10n`.
+pub fn js_value_name(text: &str) -> String {
+    match text {
+        "Invalid Date" => "an invalid Date (its time is NaN)".into(),
+        t if t.ends_with('n') => format!("the BigInt {t}"),
+        t => t.into(),
+    }
+}
+
 /// An instant in epoch milliseconds, validated: an integer in 0..=MAX_EPOCH_MS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
@@ -71,21 +85,20 @@ impl<'de> Deserialize<'de> for Millis {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Millis, E> {
                 Millis::from_f64(v).map_err(E::custom)
             }
-            /// What the JS entry point sends for an invalid Date and a non-finite number.
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Millis, E> {
-                match s {
-                    "Invalid Date" => Err(E::custom("an invalid Date (its time is NaN) is not epoch milliseconds")),
-                    "NaN" | "Infinity" | "-Infinity" => {
-                        Err(E::custom(format!("{s} is not a finite number of epoch milliseconds")))
-                    }
-                    _ => Err(E::invalid_type(de::Unexpected::Str(s), &self)),
-                }
-            }
             /// `{"$date": ms}`: how the JS entry point sends a `Date`, so message values can tell a
-            /// Date from a plain number.
+            /// Date from a plain number; `{"$js": text}`, a JS value that is no number.
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Millis, A::Error> {
                 match map.next_key::<String>()?.as_deref() {
                     Some(DATE_TAG) => {}
+                    Some(JS_TAG) => {
+                        let text: String = map.next_value()?;
+                        let finite =
+                            if text.ends_with('n') || text == "Invalid Date" { "" } else { "a finite number of " };
+                        return Err(de::Error::custom(format!(
+                            "{} is not {finite}epoch milliseconds",
+                            js_value_name(&text)
+                        )));
+                    }
                     _ => return Err(de::Error::custom("an object is not epoch milliseconds (a number or a Date)")),
                 }
                 let v: f64 = map.next_value()?;

@@ -516,6 +516,12 @@ pub fn intake_subscribe_result(i: SubscribeIntake) -> Result<SubscribeGrants> {
     }
     let mut out = SubscribeGrants { grants: vec![], declined: vec![] };
     for (key, value) in templates {
+        // The JS entry point's tag for a value JSON has no form for (NaN, a BigInt...): the result
+        // itself was that value.
+        if key == crate::clock::JS_TAG || key == crate::clock::DATE_TAG {
+            let what = value.as_str().map_or("a Date".into(), crate::clock::js_value_name);
+            return Err(Error::invalid("result", format!("{what} is not a subscribe result object")));
+        }
         let field = format!("result[{:?}]", key.chars().take(64).collect::<String>());
         let template_id = check_id(&field, Some(key))?;
         let Some(status) = value.as_str() else {

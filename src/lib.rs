@@ -12,6 +12,7 @@ pub mod plan;
 pub mod policy;
 pub mod push;
 pub mod select;
+mod strict;
 
 #[cfg(feature = "napi")]
 mod napi;

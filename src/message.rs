@@ -12,7 +12,7 @@ use chrono::format::{Item, StrftimeItems};
 use serde::{de, Deserialize, Deserializer, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::clock::{Millis, UtcOffset, DATE_TAG};
+use crate::clock::{js_value_name, Millis, UtcOffset, DATE_TAG, JS_TAG};
 use crate::credential::{check_form_id, check_id, UserId};
 use crate::error::{Error, Result};
 
@@ -70,6 +70,16 @@ impl<'de> de::Visitor<'de> for ItemVisitor {
                 DATE_TAG if !has_value => {
                     let ms: f64 = map.next_value()?;
                     item.value = Input::Date(Millis::from_f64(ms).map_err(de::Error::custom)?);
+                    return Ok(item);
+                }
+                // NaN, Infinity, an invalid Date: read as the text they would print, which every
+                // value refuses as a JS mistake (`is_stringified_js`); a BigInt is refused here.
+                JS_TAG if !has_value => {
+                    let text: String = map.next_value()?;
+                    if !is_stringified_js(&text) {
+                        return Err(de::Error::custom(format!("{} is not a value to send", js_value_name(&text))));
+                    }
+                    item.value = Input::Text(text);
                     return Ok(item);
                 }
                 "value" if !self.nested => {
@@ -169,6 +179,14 @@ pub struct ValueOptions {
     pub unknown_keys: UnknownKeys,
 }
 
+/// A recipient's openid: a string (a number is no openid), held to the id rule.
+fn openid<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<UserId, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::credential::check_id("", Some(&s))
+        .map(UserId)
+        .map_err(|e| de::Error::custom(e.to_string().trim_start_matches(": ")))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -176,6 +194,7 @@ pub struct ValueOptions {
     expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?}"
 )]
 pub struct SubscribeMessage {
+    #[serde(deserialize_with = "openid")]
     pub touser: UserId,
     pub template_id: Option<String>,
     #[serde(default)]
@@ -196,6 +215,7 @@ pub struct SubscribeMessage {
     expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}"
 )]
 pub struct TemplateMessage {
+    #[serde(deserialize_with = "openid")]
     pub touser: UserId,
     pub template_id: Option<String>,
     #[serde(default)]

@@ -27,6 +27,13 @@ pub const SKIP_REASONS: [SkipReason; 5] = [
 ];
 /// `credentials.template` value for "no template".
 pub const NO_TEMPLATE: u32 = u32::MAX;
+/// The most users one page plans (`users.count`, `users.length`): checked before anything is
+/// allocated for them, so that no count reaches an allocation the process cannot survive.
+pub const MAX_PAGE_USERS: usize = 1_000_000;
+/// The most rows of one kind (credentials, pushes) one page plans.
+pub const MAX_PAGE_ROWS: usize = 4_000_000;
+/// The most UTF-16 units one text column of the columnar plan carries (`plan::Texts::text`).
+pub const MAX_PAGE_TEXT: usize = 64 * MAX_PAGE_ROWS;
 /// `dead_reason` codes of a columnar plan: the index here, which is the declaration order.
 pub const DEATH_REASONS: [DeathReason; 3] = [DeathReason::Expired, DeathReason::Spent, DeathReason::Invalid];
 const _: () = {
@@ -214,12 +221,24 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// `users.count` as JS passes it: a whole number below 2^32 (napi would wrap or truncate silently).
+/// `users.count` as JS passes it: a whole number up to `MAX_PAGE_USERS` (napi would wrap or
+/// truncate silently).
 pub fn user_count(v: f64) -> Result<usize> {
-    if v as u32 as f64 == v {
-        Ok(v as usize)
-    } else {
+    if v as u32 as f64 != v {
         Err(Error::invalid("users.count", format!("{v} is not a user count")))
+    } else if v as usize > MAX_PAGE_USERS {
+        Err(Error::invalid("users.count", format!("{v} is more than a page's {MAX_PAGE_USERS} users")))
+    } else {
+        Ok(v as usize)
+    }
+}
+
+/// A column's length within its documented maximum.
+pub fn within(field: &str, len: usize, max: usize) -> Result<()> {
+    if len <= max {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, format!("has {len} entries, more than a page's {max}")))
     }
 }
 
@@ -310,6 +329,9 @@ pub fn plan_columns(c: &Columns, o: &PlanOptions) -> Result<ColumnPlan> {
 pub fn plan_columns_into(c: &Columns, o: &PlanOptions, out: &mut PlanOut) -> Result<usize> {
     let n = c.user_count;
     let rows = c.cred_user.len();
+    within("users", n, MAX_PAGE_USERS)?;
+    within("credentials", rows, MAX_PAGE_ROWS)?;
+    within("pushes", c.push_user.len(), MAX_PAGE_ROWS)?;
     for (name, len) in [
         ("choice", out.choice.len()),
         ("reason", out.reason.len()),
@@ -688,10 +710,54 @@ pub fn join_user_ids(users: &[&str], creds: &[&str], out: &mut [u32]) -> Result<
     Ok(())
 }
 
+/// The boundary's sizes, before anything is allocated for them: the count within its maximum,
+/// every column within its own, and each per-user column exactly `users.count` long.
+fn check_sizes(i: &ColumnsInput) -> Result<usize> {
+    let n = user_count(i.user_count)?;
+    let per_user = [
+        ("users.excluded", i.excluded.map(<[u8]>::len)),
+        ("users.key", i.user_keys.map(<[f64]>::len)),
+        ("users.ids", i.user_ids.map(|t| t.lengths.len())),
+    ];
+    for (name, len) in per_user {
+        if let Some(len) = len {
+            column_len(name, len, n)?;
+        }
+    }
+    let rows = [
+        ("pushes.user", i.push_user.map(<[u32]>::len)),
+        ("pushes.at", i.push_at.map(<[f64]>::len)),
+        ("credentials.user", i.cred_user.map(<[u32]>::len)),
+        ("credentials.userKey", i.cred_user_keys.map(<[f64]>::len)),
+        ("credentials.userIds", i.cred_user_ids.map(|t| t.lengths.len())),
+        ("credentials.kind", Some(i.cred_kind.len())),
+        ("credentials.usesLeft", Some(i.cred_uses.len())),
+        ("credentials.expireAt", Some(i.cred_expire.len())),
+        ("credentials.template", i.cred_template.map(<[u32]>::len)),
+        ("credentials.ids", i.cred_ids.map(|t| t.lengths.len())),
+    ];
+    for (name, len) in rows {
+        within(name, len.unwrap_or(0), MAX_PAGE_ROWS)?;
+    }
+    for (name, t) in
+        [("users.ids", i.user_ids), ("credentials.userIds", i.cred_user_ids), ("credentials.ids", i.cred_ids)]
+    {
+        if let Some(t) = t {
+            if t.text.len() > 3 * MAX_PAGE_TEXT {
+                return Err(Error::invalid(
+                    format!("{name}.text"),
+                    format!("is longer than a page's {MAX_PAGE_TEXT} characters"),
+                ));
+            }
+        }
+    }
+    Ok(n)
+}
+
 /// Plans the boundary's input into `out`; returns how many dead credentials were written.
 pub fn plan_input_into(i: &ColumnsInput, out: &mut PlanOut) -> Result<usize> {
+    let user_count = check_sizes(i)?;
     let opts: PlanOptions = crate::api::parse(i.options)?;
-    let user_count = user_count(i.user_count)?;
     let joined;
     let cred_user = match (i.cred_user, i.cred_user_keys, i.cred_user_ids) {
         (Some(user), None, None) => user,
@@ -778,6 +844,9 @@ pub struct PagePlan {
 
 /// Plans a page given as objects, through `plan_columns`.
 pub fn plan_page(p: PlanPage) -> Result<PagePlan> {
+    within("users", p.users.len(), MAX_PAGE_USERS)?;
+    within("credentials", p.credentials.len(), MAX_PAGE_ROWS)?;
+    within("users[].pushedAt", p.users.iter().map(|u| u.pushed_at.len()).sum(), MAX_PAGE_ROWS)?;
     let mut index: HashMap<&UserId, u32> = HashMap::with_capacity(p.users.len());
     for (i, u) in p.users.iter().enumerate() {
         if index.insert(&u.user_id, i as u32).is_some() {
@@ -1236,5 +1305,48 @@ mod tests {
         assert!(err(&["a", "a"], &[]).starts_with("users.ids[1]: appears twice"));
         assert!(err(&["a", ""], &[]).starts_with("users.ids[1]"));
         assert!(err(&["a"], &["A"]).starts_with("credentials.userIds[0]"));
+    }
+
+    #[test]
+    fn sizes_are_bounded_and_counts_match_their_columns_before_anything_is_allocated() {
+        let input = |count: f64, excluded: Option<&'static [u8]>| ColumnsInput {
+            options: r#"{"message":{"type":"template"},"now":1709344800000}"#,
+            user_count: count,
+            excluded,
+            user_keys: None,
+            user_ids: None,
+            push_user: None,
+            push_at: None,
+            cred_user: Some(&[0]),
+            cred_user_keys: None,
+            cred_user_ids: None,
+            cred_kind: &[0],
+            cred_uses: &[1.0],
+            cred_expire: &[1.8e12],
+            cred_template: None,
+            cred_ids: None,
+        };
+        // No output room at all: a refused size is refused before the outputs are even looked at.
+        let mut none = ColumnPlan::default();
+        let mut err = |i: ColumnsInput| plan_input_into(&i, &mut none.out()).unwrap_err().to_string();
+        for count in [4e8, 1e9, (MAX_PAGE_USERS + 1) as f64] {
+            let e = err(input(count, None));
+            assert!(e.starts_with("users.count: ") && e.contains("more than a page's"), "{e}");
+        }
+        assert!(err(input(2.0, Some(&[0]))).starts_with("users.excluded: has 1 entries, expected 2"));
+        assert!(err(input(f64::NAN, None)).starts_with("users.count: NaN is not a user count"));
+        let mut room = ColumnPlan {
+            choice: vec![0; 1],
+            reason: vec![0; 1],
+            not_before: vec![0.0; 1],
+            uses_after: vec![0.0; 1],
+            dead_rows: vec![0; 1],
+            dead_reason: vec![0; 1],
+        };
+        assert_eq!(plan_input_into(&input(1.0, Some(&[0])), &mut room.out()).unwrap(), 0);
+        // The object path holds a page to the same maximums.
+        let users: Vec<serde_json::Value> = (0..=MAX_PAGE_USERS).map(|i| serde_json::json!({ "userId": i })).collect();
+        let big = page(users.into(), serde_json::json!([]), serde_json::json!({ "type": "template" }));
+        assert!(plan_page(big).unwrap_err().to_string().starts_with("users: has 1000001 entries"));
     }
 }

@@ -41,17 +41,20 @@ fn field(obj: &JsValue, parent: &str, name: &str) -> Result<Option<JsValue>> {
     Ok((!v.is_undefined() && !v.is_null()).then_some(v))
 }
 
-/// A typed-array field, copied into wasm memory.
+/// A typed-array field, copied into wasm memory once its length is within a page's
+/// (`plan::MAX_PAGE_ROWS`; per-user columns are held to `users.count` by the core), so that no
+/// copy can exhaust wasm memory.
 fn column<A: JsCast, T>(
     obj: &JsValue,
     parent: &str,
     name: &str,
+    len: impl Fn(&A) -> u32,
     copy: impl Fn(&A) -> Vec<T>,
 ) -> Result<Option<Vec<T>>> {
     let Some(v) = field(obj, parent, name)? else { return Ok(None) };
-    let a = v
-        .dyn_ref::<A>()
-        .ok_or_else(|| Error::invalid(format!("{parent}.{name}"), "is not a typed array of the right kind"))?;
+    let path = format!("{parent}.{name}");
+    let a = v.dyn_ref::<A>().ok_or_else(|| Error::invalid(&path, "is not a typed array of the right kind"))?;
+    plan::within(&path, len(a) as usize, plan::MAX_PAGE_ROWS)?;
     Ok(Some(copy(a)))
 }
 
@@ -60,22 +63,29 @@ fn required<T>(v: Option<T>, path: &str) -> Result<T> {
 }
 
 fn f64s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<f64>>> {
-    column(o, p, n, js_sys::Float64Array::to_vec)
+    column(o, p, n, js_sys::Float64Array::length, js_sys::Float64Array::to_vec)
 }
 fn u32s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<u32>>> {
-    column(o, p, n, js_sys::Uint32Array::to_vec)
+    column(o, p, n, js_sys::Uint32Array::length, js_sys::Uint32Array::to_vec)
 }
 fn u8s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<u8>>> {
-    column(o, p, n, js_sys::Uint8Array::to_vec)
+    column(o, p, n, js_sys::Uint8Array::length, js_sys::Uint8Array::to_vec)
 }
 
 /// A `{ text, lengths }` field (`plan::Texts`).
 fn texts(o: &JsValue, p: &str, n: &str) -> Result<Option<(String, Vec<f64>)>> {
     let Some(t) = field(o, p, n)? else { return Ok(None) };
     let path = format!("{p}.{n}");
-    let text = required(field(&t, &path, "text")?, &format!("{path}.text"))?
-        .as_string()
-        .ok_or_else(|| Error::invalid(format!("{path}.text"), "must be a string"))?;
+    let text = required(field(&t, &path, "text")?, &format!("{path}.text"))?;
+    let text =
+        text.dyn_ref::<js_sys::JsString>().ok_or_else(|| Error::invalid(format!("{path}.text"), "must be a string"))?;
+    if text.length() as usize > plan::MAX_PAGE_TEXT {
+        return Err(Error::invalid(
+            format!("{path}.text"),
+            format!("is longer than a page's {} characters", plan::MAX_PAGE_TEXT),
+        ));
+    }
+    let text = String::from(text);
     Ok(Some((text, required(f64s(&t, &path, "lengths")?, &format!("{path}.lengths"))?)))
 }
 
@@ -99,6 +109,7 @@ fn plan_columns_js(input: &JsValue) -> Result<u32> {
     let count = required(field(&users, "users", "count")?, "users.count")?
         .as_f64()
         .ok_or_else(|| Error::invalid("users.count", "must be a number"))?;
+    plan::user_count(count)?;
     let (excluded, user_keys, user_ids) =
         (u8s(&users, "users", "excluded")?, f64s(&users, "users", "key")?, texts(&users, "users", "ids")?);
     let pushes = field(input, "input", "pushes")?.unwrap_or_else(|| js_sys::Object::new().into());
@@ -138,14 +149,16 @@ fn plan_columns_js(input: &JsValue) -> Result<u32> {
         cred_template: template.as_deref(),
         cred_ids: as_texts(&ids),
     };
-    let room = |len: u32| len as usize;
+    let room = |name: &str, len: u32| {
+        plan::within(&format!("output.{name}"), len as usize, plan::MAX_PAGE_ROWS).map(|_| len as usize)
+    };
     let mut plan = plan::ColumnPlan {
-        choice: vec![0; room(choice.length())],
-        reason: vec![0; room(reason.length())],
-        not_before: vec![0.0; room(not_before.length())],
-        uses_after: vec![0.0; room(uses_after.length())],
-        dead_rows: vec![0; room(dead_rows.length())],
-        dead_reason: vec![0; room(dead_reason.length())],
+        choice: vec![0; room("choice", choice.length())?],
+        reason: vec![0; room("reason", reason.length())?],
+        not_before: vec![0.0; room("notBefore", not_before.length())?],
+        uses_after: vec![0.0; room("usesAfter", uses_after.length())?],
+        dead_rows: vec![0; room("deadRows", dead_rows.length())?],
+        dead_reason: vec![0; room("deadReason", dead_reason.length())?],
     };
     let dead = plan::plan_input_into(&columns, &mut plan.out())? as u32;
     // Each copy is between arrays of one length: the room above, or the dead part of it.

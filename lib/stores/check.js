@@ -5,24 +5,25 @@
 // and what a store can hold.
 
 const wn = require('../../index.js')
+const input = require('../input.js')
 
 // The width of the MySQL store's id columns; every store holds the same ids, so that a store can
 // be swapped for another.
 const ID_MAX = 128
 
 function fail(field, message) {
-  throw Object.assign(new Error(`${field}: ${message}`), { code: 'ERR_INVALID_ARGUMENT', field })
+  throw input.invalid(field, message)
 }
 
-const show = (v) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v) : String(v))
-const typeOf = (v) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v)
+// Never throws, whatever the value (lib/input.js).
+const show = input.describe
+const typeOf = input.describe
 
 /** A plain object whose keys are all among `known`; an unknown key's name starts with `place` (an
  * element's place in a list, `requests[3].`). */
 function options(value, field, known, place = '') {
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    fail(field, `expected an object, got ${typeOf(value)}`)
-  for (const key of Object.keys(value))
+  object(value, field)
+  for (const key of input.ownKeys(value, field))
     if (!known.includes(key)) fail(place + key, `unknown option (known: ${known.join(', ')})`)
   return value
 }
@@ -32,9 +33,9 @@ function array(value, field) {
   return value
 }
 
+/** An object of fields: not an array, nor a Map, a Promise or any other object that is no data. */
 function object(value, field) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    fail(field, `expected an object, got ${typeOf(value)}`)
+  if (!input.isFields(value, field)) fail(field, `expected an object, got ${typeOf(value)}`)
   return value
 }
 
@@ -66,6 +67,8 @@ const tooLong = (s) => s.length > ID_MAX && [...s].length > ID_MAX
 function text(value, field) {
   if (typeof value !== 'string') fail(field, `expected a string, got ${typeOf(value)}`)
   if (tooLong(value)) fail(field, `is ${[...value].length} characters long; a store holds at most ${ID_MAX}`)
+  // A driver writes a lone surrogate as U+FFFD: "a\uD800" would reach the rows of "a\uFFFD".
+  if (!input.wellFormed(value)) fail(field, 'contains a lone surrogate (half of a UTF-16 pair), which is not text')
   return value
 }
 
@@ -167,7 +170,7 @@ function renewal(value) {
 
 // Where a page of user ids starts (after `after`, null: the first user) and how many it holds.
 function idPage(value) {
-  if (value.after !== null) text(value.after, 'after')
+  if (value.after !== null && text(value.after, 'after') === '') fail('after', 'is empty: the first page is after null')
   return { after: value.after, limit: integer(value.limit, 'limit', 1) }
 }
 
@@ -194,7 +197,59 @@ function nextAfter(ids, { limit, until = null }) {
 /** The core's history window (`historyWindow`), as `sweep` takes it. */
 function history(value) {
   options(value, 'history', ['since', 'today', 'keepMs'])
+  optional(value.keepMs, integer, 'keepMs', 1)
   return { since: integer(value.since, 'since'), today: integer(value.today, 'today') }
+}
+
+/** What the `excluded` hook answered for a page's `ids`: a Set of ids of the page's own type (a
+ * Set of numbers for string ids would exclude nobody). */
+function excludedSet(value, ids) {
+  if (!(value instanceof Set)) fail('excluded', `must resolve to a Set of user ids, got ${show(value)}`)
+  const types = new Set(ids.map((id) => typeof id))
+  for (const v of value)
+    if (!types.has(typeof v) && ids.length)
+      fail('excluded', `answered ${show(v)}, a ${typeof v}, but this page's user ids are ${[...types].join(' and ')}s`)
+  return value
+}
+
+/** An option that may be left out: undefined, or what `f` accepts. */
+const optional = (value, f, ...args) => (value === undefined ? value : f(value, ...args))
+
+/** An http(s) URL to send to. */
+function baseUrl(value, field) {
+  string(value, field)
+  let url = null
+  try {
+    url = new URL(value)
+  } catch {}
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    fail(field, `expected an http(s) URL, got ${show(value)}`)
+  return value
+}
+
+/** httpTransport's options. */
+function transportOptions(value) {
+  options(value, 'options', ['baseUrl', 'concurrency', 'timeoutMs', 'idleMs'])
+  baseUrl(value.baseUrl, 'baseUrl')
+  for (const n of ['concurrency', 'timeoutMs', 'idleMs']) optional(value[n], integer, n, 1)
+  return value
+}
+
+/** Something with a post(path, body) that sends to WeChat. */
+function transport(value, field) {
+  object(value, field)
+  func(value.post, `${field}.post`)
+  return value
+}
+
+/** TokenKeeper's options. */
+function tokenKeeperOptions(value) {
+  options(value, 'options', ['transport', 'appid', 'secret', 'clock', 'logger', 'metrics'])
+  transport(value.transport, 'transport')
+  string(value.appid, 'appid')
+  string(value.secret, 'secret')
+  optional(value.clock, func, 'clock')
+  return value
 }
 
 function removals(value, field = 'credentials') {
@@ -206,6 +261,13 @@ function removals(value, field = 'credentials') {
 
 module.exports = {
   fail,
+  excludedSet,
+  show,
+  optional,
+  baseUrl,
+  transport,
+  transportOptions,
+  tokenKeeperOptions,
   options,
   object,
   integer,
@@ -213,6 +275,7 @@ module.exports = {
   string,
   boolean,
   userId,
+  text,
   claim,
   claimInput,
   claimRequests,

@@ -94,10 +94,11 @@ class MysqlStore {
   /** @param {{ pool: import('mysql2/promise').Pool }} options a mysql2/promise pool */
   constructor(options) {
     const { pool } = check.options(options, 'options', ['pool'])
+    check.object(pool, 'pool')
     if (typeof pool?.query !== 'function' || typeof pool.getConnection !== 'function')
       check.fail(
         'pool',
-        `expected a mysql2/promise pool (require('mysql2/promise').createPool(url)), got ${typeof pool === 'string' ? 'a string' : String(pool)}`,
+        `expected a mysql2/promise pool (require('mysql2/promise').createPool(url)), got ${check.show(pool)}`,
       )
     this.pool = pool
     // A worker keeps this many users in flight per send: while some users' sends are out, the

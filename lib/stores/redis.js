@@ -333,14 +333,15 @@ class RedisStore {
    * `prefix` (default "wn") starts every key, so several stores can share one Redis. */
   constructor(options) {
     const { redis, prefix = 'wn' } = check.options(options, 'options', ['redis', 'prefix'])
+    check.object(redis, 'redis')
     if (typeof redis?.defineCommand !== 'function')
       check.fail(
         'redis',
-        `expected an ioredis client (new Redis(url) or new Redis.Cluster(nodes)), got ${typeof redis === 'string' ? 'a string' : String(redis)}`,
+        `expected an ioredis client (new Redis(url) or new Redis.Cluster(nodes)), got ${check.show(redis)}`,
       )
     // A brace would move the user keys' hash tag, and a user's keys would no longer share a slot.
     if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
-      check.fail('prefix', `expected a non-empty string without braces, got ${JSON.stringify(prefix)}`)
+      check.fail('prefix', `expected a non-empty string without braces, got ${check.show(prefix)}`)
     this.redis = redis
     this.prefix = prefix
     this.users = `${prefix}:users`
@@ -684,9 +685,11 @@ class RedisStore {
  */
 class FormIdCompat {
   /** @param {{ store: RedisStore, clock?: () => number }} options */
-  constructor({ store, clock = Date.now }) {
+  constructor(options) {
+    const { store, clock = Date.now } = check.options(options, 'options', ['store', 'clock'])
+    if (!(check.object(store, 'store') instanceof RedisStore)) check.fail('store', `expected a RedisStore, got ${check.show(store)}`)
     this.store = store
-    this.clock = clock
+    this.clock = check.func(clock, 'clock')
   }
 
   /** save(user_id, form_id): keeps a formId collected now, valid 7 days; placeholders are refused. */
@@ -696,7 +699,7 @@ class FormIdCompat {
 
   // The user's stored formIds, and which of them the core lists dead now.
   async formIds(userId) {
-    const { credentials } = await this.store.readUser(String(userId), 0)
+    const { credentials } = await this.store.readUser(check.userId(userId, 'userId'), 0)
     const formIds = credentials.filter((c) => c.kind === 'formId')
     const dead = wn.deadCredentials({ credentials: formIds, now: this.clock() })
     return { formIds, dead: dead.map((d) => formIds[d.index]) }
@@ -732,7 +735,8 @@ class FormIdCompat {
 
   /** delete(user_id, form_id): true if this call removed it. */
   async delete(userId, formId) {
-    const k = this.store.keysOf(String(userId))
+    const k = this.store.keysOf(check.userId(userId, 'userId'))
+    check.text(formId, 'formId')
     return (await this.store.redis.wnTake(k.exp, k.expz, k.claims, `formId|${formId}`)) === 1
   }
 

@@ -5,6 +5,7 @@
 
 const http = require('node:http')
 const crypto = require('node:crypto')
+const { invalid, describe, ownKeys, isFields } = require('../input.js')
 
 const DAY = 86400000
 const MINUTE = 60000
@@ -44,6 +45,36 @@ function answer(res, { msgid, ...body }, status = 200) {
   res.end(msgid === undefined ? text : `${text.slice(0, -1)},"msgid":${msgid}}`)
 }
 
+// Each option's check: a wrong value is ERR_INVALID_ARGUMENT naming it, before anything starts.
+const text = (v) => typeof v === 'string' && v !== ''
+const whole = (v) => Number.isSafeInteger(v) && v >= 0
+const texts = (v) => Array.isArray(v) && v.every(text)
+const OPTIONS = {
+  appid: [text, 'a non-empty string'],
+  secret: [text, 'a non-empty string'],
+  tokenTtlMs: [(v) => whole(v) && v >= 1000, 'a whole number of milliseconds, at least 1000'],
+  graceMs: [whole, 'a whole number of milliseconds'],
+  dailyQuota: [(v) => whole(v) || v === Infinity, 'a whole number or Infinity'],
+  minuteQuota: [(v) => whole(v) || v === Infinity, 'a whole number or Infinity'],
+  latencyMs: [whole, 'a whole number of milliseconds'],
+  pages: [texts, 'an array of page paths'],
+  templates: [
+    (v) => isFields(v, 'templates') && Object.values(v).every((api) => api === 'template' || api === 'subscribe'),
+    "an object of template id: 'template' | 'subscribe'",
+  ],
+  bannedTemplates: [texts, 'an array of template ids'],
+  now: [(v) => typeof v === 'function', 'a function returning epoch ms'],
+}
+function checkOptions(options) {
+  if (!isFields(options, 'options')) throw invalid('options', `expected an object, got ${describe(options)}`)
+  for (const key of ownKeys(options, 'options')) {
+    if (!Object.hasOwn(OPTIONS, key)) throw invalid(key, `unknown option (known: ${Object.keys(OPTIONS).join(', ')})`)
+    const [ok, what] = OPTIONS[key]
+    const v = options[key]
+    if (v !== undefined && !ok(v)) throw invalid(key, `expected ${what}, got ${describe(v)}`)
+  }
+}
+
 /**
  * Starts a fake WeChat on 127.0.0.1. Options: appid, secret, tokenTtlMs (7200 s), graceMs (a
  * replaced token keeps working this long: 5 min), dailyQuota (per API), minuteQuota (per API, per
@@ -53,6 +84,7 @@ function answer(res, { msgid, ...body }, status = 200) {
  * and the 30 s between forced token refreshes).
  */
 async function createFakeWeChat(options = {}) {
+  checkOptions(options)
   const o = {
     appid: 'wxfake',
     secret: 'fake-secret',

@@ -1,0 +1,170 @@
+'use strict'
+// The checks only JS can make, in one place for every entry point: a value that is no data (a
+// function, a Symbol, a Map, a Promise, a boxed primitive, an object with its own toJSON...), a
+// property that cannot be read (a getter or a Proxy that throws), a cycle. Each is refused with
+// ERR_INVALID_ARGUMENT at its field's path, before anything is done. The rules of what data
+// means stay in the core: `toJson` writes the data for it, with NaN, ±Infinity, invalid Dates and
+// BigInts as `{"$js": text}` (which no field of the core reads as data, so each is refused at its
+// field, by what it is) and valid Dates as `{"$date": ms}`.
+//
+// Also the coded errors of the JS side, and `describe`, which shows any value in a message and
+// never throws.
+
+const { types } = require('node:util')
+
+function codedError(code, message, extra) {
+  return Object.assign(new Error(message), { code }, extra)
+}
+
+const invalid = (field, reason) => codedError('ERR_INVALID_ARGUMENT', `${field}: ${reason}`, { field })
+
+// Nested deeper than any input of the API, and than the core reads (serde_json's limit is 128).
+const MAX_DEPTH = 200
+
+/** A short description of any value for a message: never throws, never runs a getter. */
+function describe(v) {
+  try {
+    if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)
+    if (typeof v === 'bigint') return `the BigInt ${v}n`
+    if (typeof v === 'symbol') return 'a Symbol'
+    if (typeof v === 'function') return 'a function'
+    if (v === null || typeof v !== 'object') return String(v)
+    const kind = notData(v)
+    if (kind !== null) return kind
+    if (types.isDate(v)) return 'a Date'
+    return Array.isArray(v) ? 'an array' : 'an object'
+  } catch {
+    return 'a value that cannot be shown'
+  }
+}
+
+// What an object is when it is no data JSON can carry, or null. Checked by V8's own type tests
+// (util.types), which a Symbol.toStringTag cannot fool and which look through no getter.
+const KINDS = [
+  ['isMap', 'a Map'],
+  ['isSet', 'a Set'],
+  ['isWeakMap', 'a WeakMap'],
+  ['isWeakSet', 'a WeakSet'],
+  ['isPromise', 'a Promise'],
+  ['isRegExp', 'a RegExp'],
+  ['isNativeError', 'an Error'],
+  ['isBoxedPrimitive', 'a boxed primitive (new String/Number/Boolean...)'],
+  ['isAnyArrayBuffer', 'an ArrayBuffer'],
+  ['isArrayBufferView', 'a typed array or DataView'],
+  ['isGeneratorObject', 'a generator'],
+  ['isModuleNamespaceObject', 'a module namespace'],
+]
+function notData(v) {
+  for (const [test, name] of KINDS) if (types[test](v)) return name
+  return null
+}
+
+const tag = (text) => `{"$js":${JSON.stringify(text)}}`
+const child = (path, key) => (path === '' ? key : `${path}.${key}`)
+const at = (path) => (path === '' ? 'input' : path)
+
+// One read of an object (a property, its keys, whether it is an array), once; a getter or a
+// Proxy's trap that throws is that field's error.
+function guarded(path, f) {
+  try {
+    return f()
+  } catch (e) {
+    if (e?.code === 'ERR_INVALID_ARGUMENT' && typeof e.field === 'string') throw e
+    throw invalid(at(path), `cannot be read (${describe(e?.message)})`)
+  }
+}
+const read = (obj, key, path) => guarded(path, () => obj[key])
+
+/** The JSON the core reads for `value`, every field checked on the way; refuses with the path of
+ * the first field that is no data. */
+function toJson(value) {
+  const open = new Set()
+  function write(v, path, depth) {
+    switch (typeof v) {
+      case 'string':
+        return JSON.stringify(v)
+      case 'boolean':
+        return v ? 'true' : 'false'
+      case 'number':
+        return Number.isFinite(v) ? JSON.stringify(v) : tag(String(v))
+      case 'bigint':
+        return tag(`${v}n`)
+      case 'undefined':
+        return 'null'
+      case 'function':
+      case 'symbol':
+        throw invalid(at(path), `is ${describe(v)}, not data`)
+    }
+    if (v === null) return 'null'
+    const kind = notData(v)
+    if (kind !== null) throw invalid(at(path), `is ${kind}, not data`)
+    if (types.isDate(v)) {
+      const ms = Date.prototype.getTime.call(v)
+      return Number.isNaN(ms) ? tag('Invalid Date') : `{"$date":${ms}}`
+    }
+    if (depth > MAX_DEPTH) throw invalid(at(path), `is nested more than ${MAX_DEPTH} levels deep`)
+    if (open.has(v)) throw invalid(at(path), 'refers to an object that contains it (a cycle)')
+    if (typeof read(v, 'toJSON', path) === 'function')
+      throw invalid(at(path), 'has a toJSON method: pass the data it stands for')
+    open.add(v)
+    let out
+    if (guarded(path, () => Array.isArray(v))) {
+      const parts = []
+      const n = read(v, 'length', path)
+      for (let i = 0; i < n; i++) parts.push(write(read(v, i, path), `${at(path)}[${i}]`, depth + 1))
+      out = `[${parts.join(',')}]`
+    } else {
+      const parts = []
+      for (const key of guarded(path, () => Object.keys(v))) {
+        const p = child(path, key)
+        const x = read(v, key, p)
+        // JSON leaves out an undefined property: it is absent, as the core reads it.
+        if (x !== undefined) parts.push(`${JSON.stringify(key)}:${write(x, p, depth + 1)}`)
+      }
+      out = `{${parts.join(',')}}`
+    }
+    open.delete(v)
+    return out
+  }
+  return write(value, '', 0)
+}
+
+/** Whether a string is text: no lone surrogate (half of a UTF-16 pair) in it. */
+const wellFormed =
+  typeof String.prototype.isWellFormed === 'function'
+    ? (s) => s.isWellFormed()
+    : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+
+/** An object's own keys; a Proxy whose trap throws is `field`'s error. */
+const ownKeys = (value, field) => guarded(field, () => Object.keys(value))
+
+/** Whether `value` is an object of fields: not an array, a Date, or an object that is no data, and
+ * its keys can be listed (a Proxy whose trap throws is `field`'s error). */
+function isFields(value, field) {
+  if (value === null || typeof value !== 'object') return false
+  if (guarded(field, () => Array.isArray(value)) || types.isDate(value) || notData(value) !== null) return false
+  ownKeys(value, field)
+  return true
+}
+
+/** An entry point's one argument: a plain object of fields (an array would be read as positional
+ * fields), or, where `optional`, undefined or null. */
+function argument(value, optional = false) {
+  if (optional && (value === undefined || value === null)) return value
+  if (!isFields(value, 'input')) throw invalid('input', `must be an object of fields, not ${describe(value)}`)
+  return value
+}
+
+module.exports = {
+  codedError,
+  invalid,
+  describe,
+  notData,
+  toJson,
+  argument,
+  wellFormed,
+  ownKeys,
+  read,
+  guarded,
+  isFields,
+}
