@@ -331,6 +331,7 @@ const PUSH_OPTIONS = [
   'concurrency',
   'usersInFlight',
   'leaseMs',
+  'storeRetryMs',
   'random',
   'onDelivered',
 ]
