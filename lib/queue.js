@@ -367,6 +367,7 @@ const PUSH_OPTIONS = [
   'concurrency',
   'usersInFlight',
   'leaseMs',
+  'storeRetryMs',
   'random',
   'onDelivered',
   'logger',

@@ -135,6 +135,10 @@ interface PushOptionsBase {
   usersInFlight?: number
   /** How long a claim holds before recovery may take it over (default 60000). */
   leaseMs?: number
+  /** How long a store call is retried on a transient fault (a reset or refused connection, a
+   * timeout, a server restarting, a lock wait, a Cluster's MOVED/ASK/TRYAGAIN/CLUSTERDOWN) before
+   * the run stops with ERR_STORE_UNAVAILABLE (default 30000; 0: not retried). */
+  storeRetryMs?: number
   /** Uniform in [0, 1), for retry jitter (default Math.random). */
   random?: () => number
   /** Told of every answer whose batch decision is not `continue`, and once when no token can be

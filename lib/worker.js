@@ -11,6 +11,7 @@ const check = require('./stores/check')
 const { coalesce } = require('./stores/coalesce')
 const { observer } = require('./observe')
 const { readQuota, budgetOf } = require('./quota')
+const { retryingStore } = require('./stores/retry')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -167,6 +168,7 @@ const PUSH_OPTIONS = [
   'concurrency',
   'usersInFlight',
   'leaseMs',
+  'storeRetryMs',
   'random',
   'onBatch',
   'onDelivered',
@@ -225,6 +227,7 @@ function checkOptions(options, names, storeMethods) {
     if (options[f] !== undefined) check.func(options[f], f)
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
+  if (options.storeRetryMs !== undefined) check.integer(options.storeRetryMs, 'storeRetryMs', 0)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
   if (options.quota !== undefined) check.boolean(options.quota, 'quota')
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
@@ -265,9 +268,12 @@ function createPush(options) {
   return pushOf(options).push
 }
 
+// The store's calls retried on transient faults for `storeRetryMs` (lib/stores/retry.js).
+const riding = (options, methods) => retryingStore(options.store, { retryMs: options.storeRetryMs ?? 30000, methods })
+
 function pushOf(options) {
+  const store = riding(options, STORE_METHODS)
   const {
-    store,
     excluded = async () => new Set(),
     message,
     content,
@@ -841,6 +847,8 @@ function progressOf(push, onProgress) {
  * - wechat: `{ baseUrl, appid, secret }`; transport: a `{ post(path, body) }` (default: keep-alive
  *   HTTP to wechat.baseUrl); one of the two is required;
  * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
+ *   storeRetryMs (how long a store call is retried on a transient fault before the run stops with
+ *   ERR_STORE_UNAVAILABLE; 30000, 0 for no retry),
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (the summary so far,
@@ -857,7 +865,8 @@ async function runDailyPush(options) {
     [...PUSH_OPTIONS, ...RUN_OPTIONS],
     [...STORE_METHODS, ...(options?.pages ? [] : ['pageUsers']), ...(options?.sweep === false ? [] : ['sweep'])],
   )
-  const { store, policy = {}, clock = Date.now, pageSize = 1000, onProgress = () => {} } = options
+  const { policy = {}, clock = Date.now, pageSize = 1000, onProgress = () => {} } = options
+  const store = riding(options, ['pageUsers', 'sweep'])
   const run = Object.fromEntries(Object.entries(options).filter(([k]) => !RUN_OPTIONS.includes(k)))
   // The run's deliveries, each with WeChat's msgid, go in its summary.
   const deliveries = []

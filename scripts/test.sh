@@ -11,5 +11,5 @@ bash scripts/servers.sh start
 trap 'bash scripts/servers.sh stop' EXIT
 source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 cargo test --quiet
-npx jest --ci --maxWorkers=2
+npx jest --ci --maxWorkers=2 --forceExit
 bash scripts/test-arm64.sh

@@ -1,0 +1,66 @@
+'use strict'
+// A TCP proxy for the fault tests, between the worker and a database: it passes bytes both ways,
+// and on demand resets every connection, refuses new ones for a while, resets a share of the
+// chunks it carries, or holds some of them back for a latency spike.
+const net = require('node:net')
+
+/**
+ * Listens on a free port of 127.0.0.1 and forwards to `target` ({ host, port }). Faults:
+ * - `resetAll()`: every open connection is reset (both sides);
+ * - `refuseFor(ms)`: new connections are reset at once, for ms;
+ * - `flaky({ resetShare, spikeShare, spikeMs: [min, max], random })`: each chunk from the client is
+ *   reset with the connection (resetShare) or held back spikeMs (spikeShare); `flaky(null)` stops.
+ * -> { port, resets, close() }
+ */
+async function createFaultProxy(target) {
+  const open = new Set()
+  let refuseUntil = 0
+  let faults = null
+  const proxy = { port: 0, resets: 0 }
+  const reset = (client, upstream) => {
+    proxy.resets++
+    client.resetAndDestroy()
+    upstream.resetAndDestroy()
+  }
+  const server = net.createServer((client) => {
+    if (Date.now() < refuseUntil) return void client.resetAndDestroy()
+    const upstream = net.connect(target)
+    const pair = [client, upstream]
+    open.add(pair)
+    let tail = Promise.resolve()
+    client.on('data', (chunk) => {
+      const f = faults
+      const r = f ? f.random() : 1
+      if (f && r < f.resetShare) return reset(client, upstream)
+      const delay = f && r < f.resetShare + f.spikeShare ? f.spikeMs[0] + f.random() * (f.spikeMs[1] - f.spikeMs[0]) : 0
+      // Chunks keep their order: a held chunk holds those after it.
+      tail = tail.then(() => (delay ? new Promise((res) => setTimeout(res, delay)) : null))
+      tail.then(() => upstream.writable && upstream.write(chunk))
+    })
+    upstream.on('data', (chunk) => client.writable && client.write(chunk))
+    const end = () => {
+      open.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    for (const s of pair) s.on('error', end).on('close', end)
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  proxy.port = server.address().port
+  proxy.resetAll = () => {
+    for (const [client, upstream] of open) reset(client, upstream)
+  }
+  proxy.refuseFor = (ms) => {
+    refuseUntil = Date.now() + ms
+  }
+  proxy.flaky = (f) => {
+    faults = f && { resetShare: 0, spikeShare: 0, spikeMs: [0, 0], random: Math.random, ...f }
+  }
+  proxy.close = async () => {
+    proxy.resetAll()
+    await new Promise((resolve) => server.close(resolve))
+  }
+  return proxy
+}
+
+module.exports = { createFaultProxy }
