@@ -131,8 +131,21 @@ function expectRefused(outcome, field, label) {
 const cred = { kind: 'formId', id: 'f1', userId: 'u1', usesLeft: 1, expireAt: NOW + DAY }
 const grantCred = { kind: 'grant', id: 'T1', userId: 'u1', templateId: 'T1', usesLeft: 2, expireAt: null }
 
+// A plain-mode push signed with the token 'tok' at NOW (sha1 of the sorted token, timestamp and nonce).
+const PUSH_TEXT = '<xml><FromUserName>o1</FromUserName><CreateTime>1709344800</CreateTime><MsgType>text</MsgType></xml>'
+const pushQuery = (() => {
+  const timestamp = String(NOW / 1000)
+  const signature = require('node:crypto').createHash('sha1').update(['tok', timestamp, 'n1'].sort().join('')).digest('hex')
+  return { signature, timestamp, nonce: 'n1' }
+})()
+
 // The root API: [function, a valid input, { field path: kind }].
 const ROOT = [
+  [
+    'verifyPush',
+    { token: 'tok', query: pushQuery, body: PUSH_TEXT, now: NOW },
+    { token: 'string', encodingAesKey: 'string', appId: 'string', query: 'object', body: 'string', now: 'time', maxAgeMs: 'number' },
+  ],
   [
     'intakeFormId',
     { userId: 'u1', formId: 'f1', collectedAt: NOW },
@@ -322,7 +335,7 @@ describe.each(backends)('%s backend: the root API', (_backend, wn) => {
   ].map((m) => m[1])
 
   test('the table covers every function index.d.ts declares, and each valid input is accepted', () => {
-    expect([...new Set([...ROOT.map((r) => r[0]), 'planColumns'])].sort()).toEqual(declared.sort())
+    expect([...new Set([...ROOT.map((r) => r[0]), 'planColumns', 'parsePush'])].sort()).toEqual(declared.sort())
     for (const [fn, base] of ROOT) expect(() => wn[fn](clone(base))).not.toThrow()
     expect(() => wn.planColumns(columns())).not.toThrow()
   })
@@ -342,6 +355,21 @@ describe.each(backends)('%s backend: the root API', (_backend, wn) => {
       expect(problems).toEqual([])
     },
   )
+
+  // parsePush's argument is the push's raw text itself: anything else is refused as `body`.
+  test('parsePush: every argument that is not a string, and a huge one, refused as body', async () => {
+    expect(wn.parsePush(PUSH_TEXT).kind).toBe('other')
+    const problems = []
+    const bad = [...AS_ARGUMENT.filter(([name]) => name !== 'a string'), ['a huge string', () => 'x'.repeat(1e7)]]
+    for (const [label, make] of bad) {
+      try {
+        expectRefused(await refusal(() => wn.parsePush(make()), 'body'), 'body', label)
+      } catch (e) {
+        problems.push(e.message)
+      }
+    }
+    expect(problems).toEqual([])
+  })
 
   test('planColumns: every bad value, and huge counts, refused at the field', async () => {
     const problems = []

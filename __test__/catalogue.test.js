@@ -35,6 +35,21 @@ const valid = {
   tokenRefreshDue: { expiresAt: NOW + 7200000, now: NOW },
   refreshAfterTokenError: { failedToken: 'a', cachedToken: 'b' },
   localDay: { at: NOW },
+  verifyPush: {
+    token: 'tok',
+    // Signed as WeChat signs the URL check: sha1 of the sorted token, timestamp and nonce.
+    query: {
+      signature: require('node:crypto')
+        .createHash('sha1')
+        .update(['tok', String(NOW / 1000), 'n1'].sort().join(''))
+        .digest('hex'),
+      timestamp: String(NOW / 1000),
+      nonce: 'n1',
+      echostr: 'e',
+    },
+    now: NOW,
+  },
+  parsePush: '<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>',
   historyWindow: { now: NOW, policy: { minGapMs: 40 * 86400000 } },
 }
 
@@ -105,7 +120,7 @@ describe.each(backends)('%s backend', (_name, wn) => {
     const outcomes = { ok: 0, error: 0 }
     for (const [label, value] of hostile) {
       outcomes[check(fn, value, `${fn}(${label})`)]++
-      for (const field of Object.keys(valid[fn])) {
+      for (const field of typeof valid[fn] === 'object' ? Object.keys(valid[fn]) : []) {
         outcomes[check(fn, { ...valid[fn], [field]: value }, `${fn}({ ${field}: ${label} })`)]++
       }
     }

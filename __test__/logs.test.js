@@ -68,24 +68,26 @@ test('a failing push with a debug pino logger: no secret, token or openid in a l
   produced.push(JSON.stringify(await push.pushPage(pages).catch(caught)))
   await push.close().catch(caught)
   keep(push.summary)
-  // A message the core refuses (an openid past its limit) fails the run, naming the user.
+  // A message the core refuses (an openid past its limit) is that user's error: the day goes on,
+  // and the summary and the log name the user, not the openid.
   fake.newDay()
   const long = `oLong${hex(100)}`
-  const failing = await runDailyPush({
-    ...base,
-    wechat,
-    transport,
-    content: (userId) => ({ ...content(userId), touser: userId === 'u059' ? long : openids.get(userId) }),
-  }).catch(caught)
-  expect(failing.code).toBe('ERR_INVALID_ARGUMENT')
-  expect(failing.userId).toBe('u059')
+  const refusedBody = keep(
+    await runDailyPush({
+      ...base,
+      wechat,
+      transport,
+      content: (userId) => ({ ...content(userId), touser: userId === 'u059' ? long : openids.get(userId) }),
+    }),
+  )
+  expect(refusedBody.userErrors).toEqual([expect.objectContaining({ userId: 'u059', code: 'ERR_INVALID_ARGUMENT' })])
   http.close()
 
   const all = [...lines, ...produced].join('\n')
   // The runs were logged: the stops, the forced refresh, the failure.
   expect(all).toMatch(/"batch":"stopForToday"/)
   expect(all).toMatch(/"mode":"forced"/)
-  expect(all).toMatch(/"msg":"the push failed"/)
+  expect(all).toMatch(/"msg":"a user's message could not be made"/)
   expect(fake.tokensIssued.length).toBeGreaterThan(1)
   for (const s of [secret, refused, long, ...fake.tokensIssued, ...openids.values()]) expect(all).not.toContain(s)
   await store.close()

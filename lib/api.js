@@ -39,7 +39,8 @@ function createApi(binding, backend) {
   // The body is the request's raw text (what WeChat signed), never a parsed object.
   function parsePush(body) {
     if (typeof body !== 'string') throw invalid('body', `is the push's raw text, a string, not ${typeof body}`)
-    return call('parsePush', body)
+    // A string is the core's whole input here (every other op takes an object of fields).
+    return JSON.parse(binding.call('parsePush', JSON.stringify(body)))
   }
 
   // ---------------------------------------------------------------- outcomes

@@ -73,6 +73,10 @@ function observer({ logger, metrics, component }) {
     batch(event) {
       log.warn(event, `batch decision: ${event.batch}`)
     },
+    /** A user's message could not be made (content threw, or the core refused the body): theirs alone. */
+    userFailed(userId, e) {
+      log.warn({ userId, ...errorFields(e) }, "a user's message could not be made")
+    },
     failed(e) {
       log.error({ userId: e?.userId, ...errorFields(e) }, 'the push failed')
     },

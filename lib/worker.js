@@ -467,6 +467,7 @@ function pushOf(options) {
       // as `content <code>` in `errors`, and the user named in the summary's `userErrors`.
       t.bump('errors', `content ${e?.code ?? 'error'}`)
       summary.userErrors.push({ userId, code: e?.code ?? null, message: String(e?.message ?? e) })
+      observe.userFailed(userId, e)
       return conclude(claim, credential, null, earlierAmbiguous, t)
     }
     let earlierTokenError = false
