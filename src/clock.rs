@@ -9,6 +9,14 @@ pub const WEEK_MS: i64 = 7 * DAY_MS;
 /// 9999-12-31T23:59:59.999Z: the last instant every date format can print.
 pub const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
 
+/// WeChat's instants in whole seconds as decimal text (a push's `timestamp`, `CreateTime`), in ms.
+pub fn ms_of_epoch_seconds(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok()?.checked_mul(1000).filter(|&ms| ms <= MAX_EPOCH_MS)
+}
+
 /// The key under which the JS entry point sends a `Date`'s epoch ms: `{"$date": 1700000000000}`.
 pub const DATE_TAG: &str = "$date";
 

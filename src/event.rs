@@ -163,11 +163,7 @@ pub fn parse(body: &str) -> Result<Push> {
     let doc = document(body)?;
     let openid = required(&doc, "FromUserName")?;
     let created = required(&doc, "CreateTime")?;
-    let at = created
-        .parse::<i64>()
-        .ok()
-        .filter(|s| (0..253_402_300_800).contains(s))
-        .map(|s| s * 1000)
+    let at = crate::clock::ms_of_epoch_seconds(&created)
         .ok_or_else(|| refused("CreateTime", "is not whole seconds since 1970"))?;
     let event = text_of(&doc, "Event")?.or(text_of(&doc, "MsgType")?).unwrap_or_default();
     let (kind, wrapper) = match event.as_str() {

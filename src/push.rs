@@ -153,12 +153,8 @@ fn check_signature(field: &str, given: &str, parts: &mut [&str]) -> Result<()> {
 /// The push's instant, if within `max_age` of now (either side: clocks differ).
 fn fresh(timestamp: &str, now: Millis, max_age: i64) -> Result<i64> {
     let refused = |reason: String| Error::PushRefused { field: "query.timestamp".into(), reason };
-    let seconds: i64 = timestamp
-        .parse()
-        .ok()
-        .filter(|s: &i64| timestamp.bytes().all(|b| b.is_ascii_digit()) && *s < 253_402_300_800)
+    let at = crate::clock::ms_of_epoch_seconds(timestamp)
         .ok_or_else(|| refused("is not whole seconds since 1970".into()))?;
-    let at = seconds * 1000;
     if (now.0 - at).abs() > max_age {
         return Err(refused(format!("is {} s from now, the window is {} s", (now.0 - at) / 1000, max_age / 1000)));
     }
