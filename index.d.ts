@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ERR_VALUE_TOO_LONG'
   | 'ERR_INVALID_VALUE'
   | 'ERR_PUSH_REFUSED'
+  | 'ERR_TEMPLATE_MISMATCH'
 
 /** What weapp-notify throws: an Error whose message starts with the offending field (`formId: ...`). */
 export interface WeappNotifyError extends Error {
@@ -310,9 +311,48 @@ export interface TemplateBody {
   emphasis_keyword?: string
 }
 
+/** One entry of getTemplateList's `data`, as WeChat answers it (fields not listed are ignored). */
+export interface ListedTemplate {
+  priTmplId: string
+  content: string
+  title?: string
+  example?: string
+  /** 2 one-time, 3 long-term (a numeric string is read too). */
+  type?: number | string
+  keywordEnumValueList?: { keywordCode: string; enumValueList: string[] }[]
+  [field: string]: unknown
+}
+
+export interface TemplateKeyword {
+  /** The data key: `thing1` for the placeholder `{{thing1.DATA}}`. */
+  key: string
+  /** The text before the placeholder on its line, without its colon (`会议地点`). */
+  label?: string | null
+  /** The only values the keyword takes, when the template lists them (`keywordEnumValueList`). */
+  enumValues?: string[] | null
+}
+
+/** A template as buildSubscribeMessage checks a body against it: parseTemplate's answer. */
+export interface Template {
+  templateId: string
+  title?: string | null
+  /** getTemplateList's type 3. */
+  longTerm?: boolean
+  keywords: TemplateKeyword[]
+}
+
+/** Reads one getTemplateList entry: its keywords from `content` (`{{key.DATA}}`, in order, each
+ * once), with the enum values of `keywordEnumValueList`. Liberal with WeChat's answer: unused
+ * fields are ignored, `type` may be a string, an enum code that names no keyword is ignored.
+ * @throws {WeappNotifyError} ERR_EMPTY_VALUE (no priTmplId), ERR_INVALID_ARGUMENT (no keyword in `content`). */
+export declare function parseTemplate(entry: ListedTemplate): Template & { title: string | null; longTerm: boolean }
+
 /** subscribeMessage.send. Each value is checked by its key's type (`thing3` is a thing): lengths
- * count grapheme clusters, so one Chinese character or one emoji is one.
- * @throws {WeappNotifyError} ERR_VALUE_TOO_LONG, ERR_INVALID_VALUE, ERR_UNKNOWN_KEY_TYPE, ... */
+ * count grapheme clusters, so one Chinese character or one emoji is one. With `template` (what
+ * parseTemplate answers, for the same templateId), the data's keys must be its keywords exactly,
+ * and a keyword with enum values takes one of them only (its type's rules are then WeChat's list's).
+ * @throws {WeappNotifyError} ERR_VALUE_TOO_LONG, ERR_INVALID_VALUE, ERR_UNKNOWN_KEY_TYPE,
+ * ERR_TEMPLATE_MISMATCH (naming `data.<key>` or `template.templateId`), ... */
 export declare function buildSubscribeMessage(input: {
   touser: string
   templateId: string
@@ -321,6 +361,7 @@ export declare function buildSubscribeMessage(input: {
   miniprogramState?: 'developer' | 'trial' | 'formal'
   lang?: 'zh_CN' | 'en_US' | 'zh_HK' | 'zh_TW'
   options?: ValueOptions
+  template?: Template
 }): BuiltMessage<SubscribeBody>
 
 /** templateMessage.send (keywordN keys, optional `#rrggbb` colors, `emphasisKeyword` like `keyword1.DATA`). */

@@ -30,5 +30,6 @@ export const {
   historyWindow,
   verifyPush,
   parsePush,
+  parseTemplate,
 } = weappNotify
 export default weappNotify

@@ -31,5 +31,6 @@ export const {
   historyWindow,
   verifyPush,
   parsePush,
+  parseTemplate,
 } = weappNotify
 export default weappNotify

@@ -292,6 +292,42 @@ const ROOT = [
   ['refreshAfterTokenError', { failedToken: 'a', cachedToken: 'b' }, { failedToken: 'string', cachedToken: 'string' }],
   ['localDay', { at: NOW, policy: {} }, { at: 'time', policy: 'object' }],
   ['historyWindow', { now: NOW, policy: {} }, { now: 'time', policy: 'object' }],
+  [
+    'parseTemplate',
+    {
+      priTmplId: 'T1',
+      content: '状态:{{phrase1.DATA}}\n',
+      title: 't',
+      keywordEnumValueList: [{ keywordCode: 'phrase1.DATA', enumValueList: ['已完成'] }],
+    },
+    {
+      priTmplId: 'id',
+      content: 'string',
+      title: 'string',
+      keywordEnumValueList: 'array',
+      'keywordEnumValueList[0]': 'object',
+      'keywordEnumValueList[0].keywordCode': 'string',
+      'keywordEnumValueList[0].enumValueList': 'array',
+    },
+  ],
+  [
+    'buildSubscribeMessage',
+    {
+      touser: 'o1',
+      templateId: 'T1',
+      data: { phrase1: '已完成' },
+      template: { templateId: 'T1', keywords: [{ key: 'phrase1', enumValues: ['已完成'] }] },
+    },
+    {
+      template: 'object',
+      'template.templateId': 'string',
+      'template.keywords': 'array',
+      'template.keywords[0]': 'object',
+      'template.keywords[0].key': 'id',
+      'template.keywords[0].enumValues': 'array',
+      'template.longTerm': 'bool',
+    },
+  ],
 ]
 
 const columns = () => ({

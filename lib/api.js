@@ -548,6 +548,7 @@ function createApi(binding, backend) {
     historyWindow: op('historyWindow'),
     verifyPush: op('verifyPush'),
     parsePush,
+    parseTemplate: op('parseTemplate'),
   }
 }
 

@@ -267,6 +267,7 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "buildTemplateMessage" => message::build_template(&parse::<TemplateMessage>(json)?),
         "verifyPush" => run(json, |r: crate::push::PushRequest| crate::push::verify(&r)),
         "parsePush" => run(json, |body: String| crate::event::parse(&body)),
+        "parseTemplate" => run(json, crate::template::parse),
         "classifyOutcome" => run(json, |c: SendContext| outcome::classify(&c)),
         "tokenRefreshDue" => run(json, |t: TokenAge| Ok(outcome::token_refresh_due(&t))),
         "refreshAfterTokenError" => {

@@ -48,6 +48,10 @@ pub enum Error {
     /// seen before) or not readable as a push: nothing in it is to be believed or stored.
     #[error("{field}: {reason}")]
     PushRefused { field: String, reason: String },
+    /// A subscribe message that does not fit the template given with it: a key the template lacks,
+    /// a keyword left out, a value not among a keyword's enum values, another template's id.
+    #[error("{field}: {reason}")]
+    TemplateMismatch { field: String, reason: String },
 }
 
 impl Error {
@@ -69,6 +73,7 @@ impl Error {
             Error::ValueTooLong { .. } => "ERR_VALUE_TOO_LONG",
             Error::InvalidValue { .. } => "ERR_INVALID_VALUE",
             Error::PushRefused { .. } => "ERR_PUSH_REFUSED",
+            Error::TemplateMismatch { .. } => "ERR_TEMPLATE_MISMATCH",
         }
     }
 
@@ -94,6 +99,7 @@ pub const ALL_CODES: &[&str] = &[
     "ERR_VALUE_TOO_LONG",
     "ERR_INVALID_VALUE",
     "ERR_PUSH_REFUSED",
+    "ERR_TEMPLATE_MISMATCH",
 ];
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod push;
 pub mod select;
 mod strict;
+pub mod template;
 
 #[cfg(feature = "napi")]
 mod napi;

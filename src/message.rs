@@ -15,6 +15,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::clock::{js_value_name, Millis, UtcOffset, DATE_TAG, JS_TAG};
 use crate::credential::{check_form_id, check_id, UserId};
 use crate::error::{Error, Result};
+use crate::template::{self, Template};
 
 pub const TEMPLATE_SEND_PATH: &str = "/cgi-bin/message/wxopen/template/send";
 pub const SUBSCRIBE_SEND_PATH: &str = "/cgi-bin/message/subscribe/send";
@@ -191,7 +192,7 @@ fn openid<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<UserId, D::Err
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
-    expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?}"
+    expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?, template?}"
 )]
 pub struct SubscribeMessage {
     #[serde(deserialize_with = "openid")]
@@ -206,6 +207,9 @@ pub struct SubscribeMessage {
     pub lang: Lang,
     #[serde(default)]
     pub options: ValueOptions,
+    /// The template the data must fit: its keywords exactly, its enum values only.
+    #[serde(default)]
+    pub template: Option<Template>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -551,6 +555,9 @@ fn to_json<T: Serialize>(body: &T) -> Result<String> {
 /// The subscribeMessage.send body, as the JSON string to POST.
 pub fn build_subscribe(m: &SubscribeMessage) -> Result<String> {
     let template_id = check_id("templateId", m.template_id.as_deref())?;
+    if let Some(t) = &m.template {
+        t.check_keys(&template_id, m.data.keys())?;
+    }
     let page = check_page(&m.page)?;
     let mut texts = BTreeMap::new();
     for (key, item) in &m.data {
@@ -558,17 +565,9 @@ pub fn build_subscribe(m: &SubscribeMessage) -> Result<String> {
         if item.color.is_some() {
             return Err(Error::invalid(format!("{field}.color"), "subscribe messages have no color"));
         }
-        let t = KeyType::of_key(key);
-        if t.is_none() && m.options.unknown_keys == UnknownKeys::Error {
-            return Err(Error::UnknownKeyType {
-                field,
-                key_type: key.trim_end_matches(|c: char| c.is_ascii_digit()).chars().take(40).collect(),
-            });
-        }
-        let text = render(&item.value, t, &m.options, &field)?;
-        let text = match t {
-            Some(t) => fit(text, t, &m.options, &field)?,
-            None => check_free_text(text, &field)?,
+        let text = match m.template.as_ref().and_then(|t| t.enum_values(key)) {
+            Some(values) => template::check_enum(values, render(&item.value, None, &m.options, &field)?, &field)?,
+            None => subscribe_value(key, &item.value, &m.options, &field)?,
         };
         texts.insert(key.as_str(), text);
     }
@@ -584,6 +583,22 @@ pub fn build_subscribe(m: &SubscribeMessage) -> Result<String> {
         miniprogram_state: m.miniprogram_state,
         lang: m.lang,
     })
+}
+
+/// A subscribe value as its key's type allows it.
+fn subscribe_value(key: &str, value: &Input, o: &ValueOptions, field: &str) -> Result<String> {
+    let t = KeyType::of_key(key);
+    if t.is_none() && o.unknown_keys == UnknownKeys::Error {
+        return Err(Error::UnknownKeyType {
+            field: field.into(),
+            key_type: key.trim_end_matches(|c: char| c.is_ascii_digit()).chars().take(40).collect(),
+        });
+    }
+    let text = render(value, t, o, field)?;
+    match t {
+        Some(t) => fit(text, t, o, field),
+        None => check_free_text(text, field),
+    }
 }
 
 /// Text with no type to check it against: only what no message may carry.
