@@ -1,6 +1,7 @@
 // Compiled by typings.test.js with tsc --noEmit: the typings accept real usage of every subpath.
 import * as wn from 'weapp-notify'
-import { runDailyPush, httpTransport } from 'weapp-notify/worker'
+import { runDailyPush, httpTransport, TokenKeeper } from 'weapp-notify/worker'
+import { TemplateRegistry } from 'weapp-notify/templates'
 import { EmbeddedStore } from 'weapp-notify/embedded'
 import { MysqlStore, importSeed000 } from 'weapp-notify/mysql'
 import { RedisStore, FormIdCompat } from 'weapp-notify/redis'
@@ -46,6 +47,22 @@ async function usage(): Promise<void> {
     onProgress: (s) => console.log(s.sent, s.pages.left),
   })
   await worker.close()
+  // Templates: the registry over the worker's transport and keeper, its template in a body and a push.
+  const transport = httpTransport({ baseUrl: fake.url })
+  const tokens = new TokenKeeper({ transport, appid: fake.appid, secret: fake.secret })
+  const templates = new TemplateRegistry({ transport, tokens, ttlMs: 60000 })
+  const template: wn.Template = wn.parseTemplate({ priTmplId: 'T', content: '状态:{{phrase1.DATA}}', type: 3 })
+  const order = await templates.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { phrase1: '已完成' } })
+  wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { phrase1: '已完成' }, template })
+  await runDailyPush({
+    store,
+    transport,
+    tokens,
+    templates,
+    message: { type: 'subscribe', templateId: 'T' },
+    content: (userId) => ({ touser: String(userId), templateId: 'T', data: { phrase1: '已完成' } }),
+  })
+  console.log(order.body.template_id, (await templates.list()).length, template.keywords[0].enumValues)
   // The stores' typings spell out what they use of a driver's client: the real ones fit.
   const mysql = new MysqlStore({ pool: createPool({ uri: 'mysql://localhost/db' }) })
   const redis = new RedisStore({ redis: new Redis({ lazyConnect: true }) })

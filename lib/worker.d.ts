@@ -17,7 +17,7 @@ export declare function httpTransport(options: {
   /** Close a kept-alive socket after this long idle (default 4000), so that it is never reused just
    * as the server closes it: such a send fails with its fate unknown. */
   idleMs?: number
-}): Transport & { close(): void }
+}): Transport & { close(): void; get(path: string): Promise<{ status: number; body: string; json: any }> }
 
 /** One access_token for every sender: stable_token, refreshed ahead of expiry, refreshed once after
  * a token error (only if the failed token is still the cached one). Tokens are never logged. */
@@ -141,6 +141,10 @@ interface PushOptionsBase {
   storeRetryMs?: number
   /** Uniform in [0, 1), for retry jitter (default Math.random). */
   random?: () => number
+  /** For subscribe messages: each body is checked against `templates.template(message.templateId)`
+   * (a TemplateRegistry, weapp-notify/templates); a body that does not fit is that user's error
+   * (`content ERR_TEMPLATE_MISMATCH`), and nothing is sent to them. */
+  templates?: { template(templateId: string): Promise<import('../index').Template> }
   /** Told of every answer whose batch decision is not `continue`, and once when no token can be
    * had. A hook that throws fails the run. */
   onBatch?: (event: BatchEvent) => void

@@ -30,11 +30,11 @@ function httpTransport(options) {
   const url = new URL(baseUrl)
   const lib = url.protocol === 'https:' ? https : http
   const agent = new lib.Agent({ keepAlive: true, maxSockets: concurrency, timeout: idleMs })
-  const post = (path, body) =>
+  const request = (method, path, body) =>
     new Promise((resolve, reject) => {
       const req = lib.request(
         new URL(path, url),
-        { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
+        { method, agent, headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
         (res) => {
           let raw = ''
           res.setEncoding('utf8')
@@ -47,7 +47,12 @@ function httpTransport(options) {
       req.on('error', reject)
       req.end(body)
     })
-  return { post, close: () => agent.destroy() }
+  // get: for WeChat's GET APIs (getTemplateList, lib/templates.js).
+  return {
+    post: (path, body) => request('POST', path, body),
+    get: (path) => request('GET', path),
+    close: () => agent.destroy(),
+  }
 }
 
 // A transport's answer: the JSON is parsed only when asked for (the sends hand the core the body).
@@ -175,6 +180,7 @@ const PUSH_OPTIONS = [
   'logger',
   'signal',
   'metrics',
+  'templates',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota']
@@ -230,6 +236,9 @@ function checkOptions(options, names, storeMethods) {
   if (options.storeRetryMs !== undefined) check.integer(options.storeRetryMs, 'storeRetryMs', 0)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
   if (options.quota !== undefined) check.boolean(options.quota, 'quota')
+  if (options.templates !== undefined && options.message?.type !== 'subscribe')
+    check.fail('templates', "checks subscribe messages: message.type is 'subscribe' with it")
+  if (options.templates !== undefined) check.func(options.templates?.template, 'templates.template')
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     check.fail('signal', 'expected an AbortSignal (new AbortController().signal)')
 }
@@ -457,8 +466,11 @@ function pushOf(options) {
     try {
       const c = content(userId)
       openid = c?.touser
+      // A registry's template (lib/templates.js) for the core to check the body against.
+      const template = options.templates && (await options.templates.template(message.templateId))
       body = build({
         ...c,
+        ...(template ? { template } : {}),
         ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
       })
     } catch (e) {

@@ -66,6 +66,9 @@ export interface FakeWeChat {
   grantsLeft(openid: string, templateId: string): number
   /** From now on, subscribe sends to this template answer 43107 (the ability or template banned). */
   banTemplate(templateId: string): void
+  /** The app adds a template (a getTemplateList entry): listed by getTemplateList, and its
+   * subscribe sends held to its keywords and enum values (47003 naming the field). */
+  addTemplate(entry: import('../../index').ListedTemplate): void
   /** Faults for the next requests, one each. */
   inject(...faults: Fault[]): void
   expireTokens(): void
@@ -94,5 +97,8 @@ export declare function createFakeWeChat(options?: {
   templates?: Record<string, 'template' | 'subscribe'>
   /** Subscribe sends to these templates answer 43107. */
   bannedTemplates?: string[]
+  /** getTemplateList's entries: what GET /wxaapi/newtmpl/gettemplate answers, and each template's
+   * keywords and enum values, held to on its subscribe sends (47003 naming the field). */
+  templateList?: import('../../index').ListedTemplate[]
   now?: () => number
 }): Promise<FakeWeChat>

@@ -6,6 +6,7 @@
 const http = require('node:http')
 const crypto = require('node:crypto')
 const { invalid, describe, ownKeys, isFields } = require('../input.js')
+const { createTemplateList } = require('./fake-templates.js')
 
 const DAY = 86400000
 const MINUTE = 60000
@@ -63,6 +64,7 @@ const OPTIONS = {
     "an object of template id: 'template' | 'subscribe'",
   ],
   bannedTemplates: [texts, 'an array of template ids'],
+  templateList: [Array.isArray, 'an array of getTemplateList entries { priTmplId, content, ... }'],
   now: [(v) => typeof v === 'function', 'a function returning epoch ms'],
 }
 function checkOptions(options) {
@@ -80,7 +82,8 @@ function checkOptions(options) {
  * replaced token keeps working this long: 5 min), dailyQuota (per API), minuteQuota (per API, per
  * minute of `now`), latencyMs, pages (a list of valid pages; any page when absent), templates
  * ({ id: 'template' | 'subscribe' }; any when absent), bannedTemplates (subscribe sends to these
- * answer 43107), now (a clock function for expiries, minutes
+ * answer 43107), templateList (getTemplateList's entries: what it answers, and each template's
+ * keywords and enum values held to on subscribe sends), now (a clock function for expiries, minutes
  * and the 30 s between forced token refreshes).
  */
 async function createFakeWeChat(options = {}) {
@@ -105,6 +108,7 @@ async function createFakeWeChat(options = {}) {
   const faults = []
   const inFlight = new Set()
   const banned = new Set(o.bannedTemplates ?? [])
+  const templateList = createTemplateList(o.templateList)
   // WeChat's msgids are 64-bit integers past 2^53 (silenceper/wechat#758 shows 3121587219413188609).
   let nextMsgid = 3121587219413188609n
   const sentToday = { template: 0, subscribe: 0 }
@@ -144,10 +148,13 @@ async function createFakeWeChat(options = {}) {
       return { errcode: 41030, errmsg: 'invalid page' }
     if (typeof body.data !== 'object' || body.data === null)
       return { errcode: 47003, errmsg: 'argument invalid! data invalid' }
+    const fit = api === 'subscribe' ? templateList.check(body.template_id, body.data) : { enumKeys: new Set() }
+    if (fit.refusal) return fit.refusal
     for (const [key, entry] of Object.entries(body.data)) {
       const value = entry && entry.value
       if (typeof value !== 'string') return { errcode: 47003, errmsg: `argument invalid! data.${key}.value invalid` }
-      const rule = api === 'subscribe' ? VALUE_RULES[key.replace(/\d+$/, '')] : () => true
+      // A keyword with enum values takes its list's values only (checked above), whatever its type.
+      const rule = api !== 'subscribe' || fit.enumKeys.has(key) ? () => true : VALUE_RULES[key.replace(/\d+$/, '')]
       if (!rule || !rule(value)) return { errcode: 47003, errmsg: `argument invalid! data.${key}.value invalid` }
     }
     if (sentToday[api] >= o.dailyQuota) return { errcode: 45009, errmsg: 'reach max api daily quota limit' }
@@ -236,6 +243,9 @@ async function createFakeWeChat(options = {}) {
         rate_limit: { call_count: Number.isFinite(o.minuteQuota) ? o.minuteQuota : 100000, refresh_second: 60 },
       })
     }
+    // getTemplateList (GET /wxaapi/newtmpl/gettemplate): the templateList option's entries.
+    if (url.pathname === '/wxaapi/newtmpl/gettemplate' && req.method === 'GET')
+      return answer(res, tokenValid(url) ? templateList.answer() : { errcode: 40001, errmsg: 'invalid credential' })
     const api = paths[url.pathname]
     if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
     // Faults and latency hit the send APIs only: latencyMs is every answer's delay.
@@ -367,6 +377,10 @@ async function createFakeWeChat(options = {}) {
      * after delivering), latency ({ ms }). */
     inject(...list) {
       faults.push(...list.map((f) => (typeof f === 'string' ? { type: f } : f)))
+    },
+    /** The app adds a template (a getTemplateList entry): listed, and its sends held to it. */
+    addTemplate(entry) {
+      templateList.add(entry, 'entry')
     },
     /** From now on, subscribe sends to this template answer 43107 (its ability banned). */
     banTemplate(templateId) {
