@@ -136,6 +136,18 @@ describe.each(backends.map(([name]) => [name]))('examples on %s', (backend) => {
     }
   })
 
+  test('templates.js: three bodies refused before sending, the fitting one delivered', async () => {
+    const out = await run('examples/templates.js', env)
+    expect(out).toContain('keywords: thing1 (商品名称), phrase2 (订单状态)')
+    const refused = [...out.matchAll(/refused before sending: (\S+) (data\.\w+):/g)].map((m) => [m[1], m[2]])
+    expect(refused).toEqual([
+      ['ERR_TEMPLATE_MISMATCH', 'data.phrase2'],
+      ['ERR_TEMPLATE_MISMATCH', 'data.thing3'],
+      ['ERR_TEMPLATE_MISMATCH', 'data.phrase2'],
+    ])
+    expect(out.match(/sent: errcode 0/g)).toHaveLength(1)
+  })
+
   test('subscribe-reminder.js', async () => {
     const out = await run('examples/subscribe-reminder.js', env)
     expect(out).toContain('user 1234: POST /cgi-bin/message/subscribe/send (grants left after: 1)')
