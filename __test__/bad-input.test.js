@@ -461,6 +461,7 @@ function loadOn(backend) {
         mysql: require('../lib/stores/mysql.js'),
         fake: require('../lib/testing/fake-wechat.js'),
         queue: require('../lib/queue.js'),
+        templates: require('../lib/templates.js'),
       }
     } finally {
       if (before === undefined) delete process.env.WEAPP_NOTIFY_BACKEND
@@ -504,6 +505,12 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       (o) => new m.worker.TokenKeeper(o),
       { transport, appid: 'wx1', secret: 's', clock: Date.now },
       { transport: 'object', appid: 'string', secret: 'string', clock: 'func' },
+    ],
+    [
+      'TemplateRegistry',
+      (o) => new m.templates.TemplateRegistry(o),
+      { transport: { get: transport.post }, tokens, ttlMs: 1000, clock: Date.now },
+      { transport: 'object', tokens: 'object', ttlMs: 'integer', clock: 'func' },
     ],
     [
       'createPush',
