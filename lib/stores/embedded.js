@@ -578,9 +578,10 @@ class EmbeddedStore {
     return dropped
   }
 
-  /** This store's clock (the one its leases run on) and the marker its file keeps. */
+  /** This store's clock (the one its leases run on) and the marker its file keeps (on disk since
+   * open: no write in flight is waited for). */
   async stamp() {
-    await this.synced()
+    this.usable()
     return { now: this.clock(), marker: this.marker }
   }
 
