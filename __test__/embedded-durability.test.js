@@ -199,7 +199,7 @@ describe('a torn tail', () => {
     expect(store.tornTail).toEqual({ offset: whole.length, bytes: partial.length })
     expect((await store.credentials('u1')).map((c) => c.id).sort()).toEqual(['a', 'b'])
     await store.close()
-    expect(fs.readFileSync(file, 'utf8')).toMatch(/^\{"weappNotifyStore":3,"snapshot":1\}\n/)
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^\{"weappNotifyStore":3,"snapshot":1,"marker":"[0-9a-f-]{36}"\}\n/)
   })
 })
 

@@ -374,6 +374,7 @@ async function redisStore(prefix) {
   const { Redis } = require('ioredis')
   const { RedisStore } = require('../lib/stores/redis')
   const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix })
+  await store.migrate()
   const drop = async () => {
     const keys = await store.redis.keys(`${prefix}*`)
     if (keys.length) await store.redis.del(...keys)

@@ -182,10 +182,10 @@ maybeRedis('a Redis of its own, restarted mid-push', () => {
     store.redis.disconnect()
     await server.stop()
   })
-  async function open(persist) {
+  async function open(persist, logger) {
     server = redisServer({ persist })
     await server.start()
-    store = new RedisStore({ redis: new Redis({ port: server.port, enableAutoPipelining: true }) })
+    store = new RedisStore({ redis: new Redis({ port: server.port, enableAutoPipelining: true }), logger })
     await store.migrate()
     fake = await createFakeWeChat({ latencyMs: 2 })
   }
@@ -206,6 +206,36 @@ maybeRedis('a Redis of its own, restarted mid-push', () => {
     await restarted
     expect(judge(fake, ids)).toEqual({ doubles: 0, overUsed: 0, missed: 0 })
     expect(summary.sent).toBeLessThanOrEqual(ids.length)
+  })
+
+  test('without persistence, SIGKILLed at 30% delivered and started again empty: the run stops with ERR_STORE_RESET, never "done" with users lost', async () => {
+    // migrate() warns (process.emitWarning, and the store's logger) of a Redis that persists nothing.
+    const warned = []
+    const logger = { child: () => logger, debug() {}, info() {}, warn: (o, m) => warned.push([o, m]), error() {} }
+    await open(false, logger)
+    expect(warned).toEqual([
+      [
+        { code: 'WEAPP_NOTIFY_REDIS_VOLATILE', redis: `localhost:${server.port}` },
+        expect.stringContaining('persists nothing'),
+      ],
+    ])
+    const ids = await seed(store, fake, 1500)
+    let restarted
+    const run = push(store, fake, ids.length, {
+      atShare: (s) => {
+        if (s === 0.3)
+          restarted = server
+            .kill()
+            .then(() => sleep(500))
+            .then(() => server.start())
+      },
+    })
+    await expect(run).rejects.toMatchObject({ code: 'ERR_STORE_RESET' })
+    await restarted
+    const { doubles, overUsed, missed } = judge(fake, ids)
+    expect({ doubles, overUsed }).toEqual({ doubles: 0, overUsed: 0 })
+    // The users the empty Redis forgot were never pushed, and the run said so.
+    expect(missed).toBeGreaterThan(0)
   })
 })
 
@@ -239,6 +269,7 @@ describe('which store errors are transient', () => {
           'takeOverExpired',
           'credentials',
           'pushes',
+          'stamp',
           'pageUsers',
           'sweep',
         ].map((m) => [m, async () => {}]),

@@ -71,7 +71,11 @@ if (need('MYSQL_URL', 'MySQL')) {
 function redisFactory(connect, env) {
   return async () => {
     const prefix = `wn-${suffix()}`
-    const open = async () => new RedisStore({ redis: connect(), prefix })
+    const open = async () => {
+      const s = new RedisStore({ redis: connect(), prefix })
+      await s.migrate()
+      return s
+    }
     return { store: await open(), reopen: open, drop: async () => {}, env: { ...env, STORE_PREFIX: prefix } }
   }
 }

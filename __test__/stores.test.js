@@ -763,6 +763,39 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect(await store.claim(good)).toBeNull()
     expect(await store.renew({ claims: [c], leaseMs: 60000 })).toEqual([])
   })
+
+  test('stamp: the clock the leases run on and the marker migrate wrote, kept across reopening and migrating again; a store that lost it stops a push with ERR_STORE_RESET', async () => {
+    const before = Date.now()
+    const first = await store.stamp()
+    expect(first.now).toBeGreaterThanOrEqual(before - 1000)
+    expect(first.now).toBeLessThanOrEqual(Date.now() + 1000)
+    expect(first.marker).toMatch(/^[0-9a-f-]{36}$/)
+    // Migrating again (another process starting) keeps it; the embedded store has one opener.
+    if (_name !== 'embedded') await store.migrate()
+    expect((await store.stamp()).marker).toBe(first.marker)
+    await store.close()
+    store = await ctx.reopen()
+    expect((await store.stamp()).marker).toBe(first.marker)
+    if (_name === 'embedded') return // its marker lives in the file's header: a lost file is a new store
+    // The data gone (a Redis restarted without persistence, a database restored without the row).
+    if (_name === 'mysql') await store.pool.query('DROP TABLE wn_marker')
+    else await store.redis.del(store.marker)
+    expect(await store.stamp()).toMatchObject({ marker: null })
+    await store.saveCredentials([form('u1', 'f1')])
+    const fake = await createFakeWeChat()
+    try {
+      const run = runDailyPush({
+        store,
+        message: { type: 'template' },
+        content: (userId) => ({ touser: userId, templateId: 'TPL', data: {} }),
+        wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
+      })
+      await expect(run).rejects.toMatchObject({ code: 'ERR_STORE_RESET' })
+      expect(fake.deliveries).toEqual([])
+    } finally {
+      await fake.close()
+    }
+  })
 })
 
 describe.each(factories.filter(([n]) => n.startsWith('redis')))('%s takeovers', (_name, factory) => {

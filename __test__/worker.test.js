@@ -585,7 +585,7 @@ test('TokenKeeper serves the cached token until the core says it is due, then as
 // An object with every method a push asks of a store, none of them called: for the options' checks.
 const storeShape = () =>
   Object.fromEntries(
-    'claim claimMany confirm confirmMany release removeCredentials takeOverExpired renew credentials pushes'
+    'claim claimMany confirm confirmMany release removeCredentials takeOverExpired renew credentials pushes stamp'
       .split(' ')
       .map((m) => [m, () => {}]),
   )

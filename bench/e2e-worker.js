@@ -16,6 +16,7 @@ async function main() {
       prefix: env.STORE_PREFIX,
     })
   }
+  await store.migrate()
   const t = process.hrtime.bigint()
   const summary = await runDailyPush({
     store,

@@ -59,6 +59,7 @@ async function run(workers) {
   const id = crypto.randomBytes(4).toString('hex')
   const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: true })
   const store = new RedisStore({ redis, prefix: `wnb-${id}` })
+  await store.migrate()
   const fake = await createFakeWeChat({ latencyMs: LATENCY_MS })
   const creds = []
   for (let i = 0; i < USERS; i++) {

@@ -85,6 +85,7 @@ async function openStore() {
       redis: new Redis(process.env.REDIS_URL, { enableAutoPipelining: true }),
       prefix: 'wn-demo',
     })
+    await store.migrate()
     const clear = async () => {
       for await (const keys of store.redis.scanStream({ match: 'wn-demo:*', count: 1000 }))
         if (keys.length) await store.redis.del(...keys)
@@ -139,7 +140,7 @@ function queueConnection() {
 // which the main process sends before each day's pushes.
 async function worker() {
   const { createPushQueue } = require('../lib/queue')
-  const { store } = await openStore()
+  const { store, realTime } = await openStore()
   let now = 0
   let checkedIn = new Set()
   const connection = queueConnection()
@@ -160,6 +161,8 @@ async function worker() {
       excluded: async (ids) => new Set(ids.filter((id) => checkedIn.has(id))),
       concurrency: CONCURRENCY,
       pageSize: PAGE_SIZE,
+      // The story's clock runs its own days, apart from a database's.
+      clockToleranceMs: realTime ? null : undefined,
     })
     return { queue, w }
   })
@@ -327,6 +330,8 @@ async function main() {
       wechat,
       policy,
       clock,
+      // The story's clock runs its own days, apart from a database's (the embedded store shares it).
+      clockToleranceMs: opened.realTime ? null : undefined,
       concurrency: CONCURRENCY,
       pageSize: PAGE_SIZE,
       excluded: async (ids) => new Set(ids.filter((id) => checkedIn.has(id))),

@@ -15,7 +15,9 @@ async function openStore() {
   }
   const { RedisStore } = require('weapp-notify/redis')
   const { Redis } = require('ioredis')
-  return new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix: process.env.PREFIX ?? 'wn' })
+  const store = new RedisStore({ redis: new Redis(process.env.REDIS_URL), prefix: process.env.PREFIX ?? 'wn' })
+  await store.migrate() // writes the store's marker; warns if this Redis persists nothing
+  return store
 }
 
 async function main() {

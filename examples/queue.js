@@ -13,6 +13,7 @@ async function main() {
   const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null })
   const prefix = process.env.PREFIX ?? 'wn'
   const store = new RedisStore({ redis, prefix })
+  await store.migrate() // writes the store's marker (a Redis that lost its data then says so)
   // A hash tag in the queue's prefix keeps its keys in one slot, as Redis Cluster needs.
   const queue = createPushQueue({ connection: redis, prefix: `{${prefix}-queue}`, policy: { utcOffset: '+08:00' } })
   await queue.schedule({ at: '10:00' }) // every instance may call it: there is one schedule

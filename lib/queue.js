@@ -368,6 +368,7 @@ const PUSH_OPTIONS = [
   'usersInFlight',
   'leaseMs',
   'storeRetryMs',
+  'clockToleranceMs',
   'random',
   'onDelivered',
   'logger',

@@ -139,6 +139,10 @@ interface PushOptionsBase {
    * timeout, a server restarting, a lock wait, a Cluster's MOVED/ASK/TRYAGAIN/CLUSTERDOWN) before
    * the run stops with ERR_STORE_UNAVAILABLE (default 30000; 0: not retried). */
   storeRetryMs?: number
+  /** How far `clock` may be from the store's clock (`store.stamp()`, read before recovery, at each
+   * page and at the run's end) before the push stops with ERR_CLOCK_SKEW (default 2000). `null`:
+   * not checked, for a clock meant to differ from the store's (a simulation). */
+  clockToleranceMs?: number | null
   /** Uniform in [0, 1), for retry jitter (default Math.random). */
   random?: () => number
   /** For subscribe messages: each body is checked against `templates.template(message.templateId)`

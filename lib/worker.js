@@ -12,6 +12,7 @@ const { coalesce } = require('./stores/coalesce')
 const { observer } = require('./observe')
 const { readQuota, budgetOf } = require('./quota')
 const { retryingStore } = require('./stores/retry')
+const { storeCheck, DEFAULT_CLOCK_TOLERANCE_MS } = require('./stores/stamp')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -174,6 +175,7 @@ const PUSH_OPTIONS = [
   'usersInFlight',
   'leaseMs',
   'storeRetryMs',
+  'clockToleranceMs',
   'random',
   'onBatch',
   'onDelivered',
@@ -195,6 +197,7 @@ const STORE_METHODS = [
   'takeOverExpired',
   'credentials',
   'pushes',
+  'stamp',
 ]
 const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped', 'aborted']
 
@@ -234,6 +237,7 @@ function checkOptions(options, names, storeMethods) {
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
   if (options.storeRetryMs !== undefined) check.integer(options.storeRetryMs, 'storeRetryMs', 0)
+  if (options.clockToleranceMs != null) check.integer(options.clockToleranceMs, 'clockToleranceMs', 0)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
   if (options.quota !== undefined) check.boolean(options.quota, 'quota')
   if (options.templates !== undefined && options.message?.type !== 'subscribe')
@@ -303,6 +307,9 @@ function pushOf(options) {
   const { keepMs } = wn.historyWindow({ now: clock(), policy })
   const { logger, metrics } = options
   const observe = observer({ logger, metrics, component: 'weapp-notify/worker' })
+  // The store's marker and clock, checked before recovery, at each page and at the run's end.
+  const toleranceMs = options.clockToleranceMs === undefined ? DEFAULT_CLOCK_TOLERANCE_MS : options.clockToleranceMs
+  const { vouch, steady } = storeCheck({ store, clock, toleranceMs })
   const transport = options.transport ?? httpTransport({ baseUrl: wechat.baseUrl, concurrency })
   const tokens =
     options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock, logger, metrics })
@@ -341,9 +348,11 @@ function pushOf(options) {
   // Told once a delivery is stored: { userId, msgid (WeChat's id for it, or null), at }.
   const delivered = hook('onDelivered', onDelivered)
 
-  // The local day a claim is booked on; asked again only once the clock leaves its bounds.
+  // The local day a claim is booked on, once the clock is known not to have stepped (see
+  // lib/stores/stamp.js); asked again only once the clock leaves its bounds.
   let today = { day: 0, start: 0, end: 0 }
-  function dayNow() {
+  async function dayNow() {
+    await steady()
     const now = clock()
     if (now < today.start || now >= today.end) today = wn.localDay({ at: now, policy })
     return today.day
@@ -594,7 +603,7 @@ function pushOf(options) {
       const claim =
         round === 0
           ? claimed
-          : await store.claim({ userId, day: dayNow(), maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
+          : await store.claim({ userId, day: await dayNow(), maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
       if (claim === null && ++lostClaims > 1) return void t.bump('skipped', 'claimedElsewhere')
       const d = claim && (await holding(claim, () => deliver(claim, credential, userId, false, t)))
       if (d && d.user !== 'nextCredential') {
@@ -720,6 +729,7 @@ function pushOf(options) {
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
   async function recover() {
     const t = tally(summary)
+    await vouch()
     while (!halted()) {
       const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
       const again = taken.filter((c) => handedOver.has(keyOf(c)))
@@ -744,6 +754,7 @@ function pushOf(options) {
       check.object(page, 'page')
       for (const f of ['users', 'credentials'])
         if (!Array.isArray(page[f])) check.fail(`page.${f}`, 'expected an array')
+      await vouch()
       // The rows' shapes are the core's to check (planPage, below).
       const ids = page.users.map((u) => u?.userId)
       const out = check.excludedSet(await excluded(ids), ids)
@@ -761,7 +772,7 @@ function pushOf(options) {
         const chunk = sends.slice(i, i + usersInFlight)
         while (claimedAhead.length > 1) await claimedAhead.shift()
         if (halted()) break
-        const day = dayNow()
+        const day = await dayNow()
         const claims = await store.claimMany(
           chunk.map(({ userId, credential }) => ({
             userId,
@@ -799,6 +810,7 @@ function pushOf(options) {
      * the push's failure (a user's error, or this page's). */
     async pushPage(page) {
       const counts = await (await startPage(page)).done
+      if (!failure) await vouch().catch((e) => (failure ??= e))
       if (failure) throw failure
       return counts
     },
@@ -826,7 +838,7 @@ function pushOf(options) {
       }
     },
   }
-  return { push, startPage, observe, readBudget }
+  return { push, startPage, observe, readBudget, vouch }
 }
 
 // runDailyPush's onProgress: called with a copy of the summary; one that throws stops the push,
@@ -861,7 +873,9 @@ function progressOf(push, onProgress) {
  *   HTTP to wechat.baseUrl); one of the two is required;
  * - policy, clock (() => epoch ms; default Date.now), concurrency (sends in flight, 128),
  *   storeRetryMs (how long a store call is retried on a transient fault before the run stops with
- *   ERR_STORE_UNAVAILABLE; 30000, 0 for no retry),
+ *   ERR_STORE_UNAVAILABLE; 30000, 0 for no retry), clockToleranceMs (how far the clock may be
+ *   from the store's before the push stops with ERR_CLOCK_SKEW; 2000, null: not checked, for a
+ *   clock meant to differ; lib/stores/stamp.js),
  *   usersInFlight (users being claimed, sent or applied at once; default concurrency times the
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (the summary so far,
@@ -887,7 +901,7 @@ async function runDailyPush(options) {
     deliveries.push({ userId: d.userId, msgid: d.msgid })
     options.onDelivered?.(d)
   }
-  const { push, startPage, observe, readBudget } = pushOf(run)
+  const { push, startPage, observe, readBudget, vouch } = pushOf(run)
   push.summary.deliveries = deliveries
   const pages =
     options.pages ??
@@ -925,6 +939,8 @@ async function runDailyPush(options) {
     closed = true
     await push.close()
     await Promise.all(pagesDone)
+    // A store that lost its data during the last page says so here.
+    await vouch()
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
     progress.tell()
     observe.finished(push.summary)

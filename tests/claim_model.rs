@@ -13,7 +13,10 @@
 //!   which the `stalls` budget bounds. One timing assumption, `post deadline`: a live worker posts
 //!   a send within the lease of the store call that last told it the claim was held (its started
 //!   mark, its renewal or its takeover). No lease can fence WeChat; `no_post_deadline` drops the
-//!   assumption and shows what it buys.
+//!   assumption and shows what it buys. Worker 1's clock may run ahead (`skew_ms`); with
+//!   `clock_tolerance_ms` (lib/stores/stamp.js) a run more than that off is refused at its start,
+//!   as the worker's first stamp() check refuses it (the skew is constant here, so the later checks,
+//!   at each page and before each claim, find nothing new).
 //! - Store calls are atomic where the store makes them so (one transaction, one script, one
 //!   synchronous pass); where a store takes several calls, the model takes several steps (see
 //!   `Flavor`). A call whose answer is lost is a crash right after it.
@@ -89,6 +92,9 @@ struct Protocol {
     attempts: u32,
     /// How far worker 1's clock runs ahead of the store's and worker 0's.
     skew_ms: i64,
+    /// The fix (lib/stores/stamp.js): a run whose clock is more than this far from the store's is
+    /// refused (ERR_CLOCK_SKEW) before it claims anything. None: no check, as before issue 27.
+    clock_tolerance_ms: Option<i64>,
     /// Broken on purpose: a send goes out without its started mark.
     skip_mark: bool,
     /// Broken on purpose: confirm writes whatever claim holds the slot and credential.
@@ -112,23 +118,28 @@ impl Protocol {
             refused: 1,
             attempts: 2,
             skew_ms: 0,
+            clock_tolerance_ms: None,
             skip_mark: false,
             no_token_check: false,
             no_post_deadline: false,
         }
     }
 
-    /// The real instants the clock steps through: before and after midnight (and, with a skew of
-    /// a few minutes, one where only the skewed worker has passed it).
-    fn phases(&self) -> &'static [i64] {
-        const IN_STEP: [i64; 2] = [MIDNIGHT - MINUTE, MIDNIGHT + MINUTE];
-        // Worker 1 (ahead) passes midnight at the second instant; the store and worker 0 at the third.
-        const SKEWED: [i64; 3] = [MIDNIGHT - 6 * MINUTE, MIDNIGHT - 2 * MINUTE, MIDNIGHT + MINUTE];
+    /// The real instants the clock steps through: before and after midnight (and, with a skew,
+    /// one where only the skewed worker has passed it), and how many there are.
+    fn phases(&self) -> ([i64; 3], usize) {
         if self.skew_ms == 0 {
-            &IN_STEP
+            ([MIDNIGHT - MINUTE, MIDNIGHT + MINUTE, 0], 2)
         } else {
-            &SKEWED
+            // Worker 1 (ahead) passes midnight at the second instant; the store and worker 0 at the third.
+            ([MIDNIGHT - 6 * MINUTE, MIDNIGHT - self.skew_ms / 2, MIDNIGHT + MINUTE], 3)
         }
+    }
+
+    /// Whether worker `w`'s run is refused at its start: its clock is off the store's (worker 0's)
+    /// by more than the tolerance, which the first stamp() of recover() finds.
+    fn clock_refused(&self, w: usize) -> bool {
+        w == 1 && self.clock_tolerance_ms.is_some_and(|t| self.skew_ms.abs() > t)
     }
 
     /// What worker `w`'s clock reads in `phase`, as an index into `instant_at`.
@@ -137,7 +148,7 @@ impl Protocol {
     }
 
     fn instant_at(&self, i: u8) -> i64 {
-        self.phases()[(i / 2) as usize] + if i % 2 == 1 { self.skew_ms } else { 0 }
+        self.phases().0[(i / 2) as usize] + if i % 2 == 1 { self.skew_ms } else { 0 }
     }
 
     /// The local day an instant falls in: 0 up to midnight, 1 after.
@@ -1079,7 +1090,7 @@ impl Protocol {
     fn post(&self, s: &mut State, w: usize, net: Net) {
         let Work::Deliver { c, attempt, ambiguous, round, lost } = s.workers[w].work else { unreachable!() };
         let (u, k) = (c.user as usize, c.cred as usize);
-        let today = self.day_of(self.phases()[s.phase as usize]) as usize;
+        let today = self.day_of(self.phases().0[s.phase as usize]) as usize;
         let arrive = |s: &mut State| {
             if s.wechat.left[u][k] > 0 {
                 s.wechat.left[u][k] -= 1;
@@ -1261,7 +1272,7 @@ impl Model for Protocol {
                 actions.push(Action::LeaseExpiry(l.tok));
             }
         }
-        if (s.phase as usize) + 1 < self.phases().len() {
+        if (s.phase as usize) + 1 < self.phases().1 {
             actions.push(Action::Midnight);
         }
     }
@@ -1272,7 +1283,8 @@ impl Model for Protocol {
             Action::Start(w) => {
                 let wk = &mut s.workers[w];
                 wk.runs = wk.runs.saturating_sub(1);
-                wk.stage = Stage::TakeOver;
+                // A refused run ends with ERR_CLOCK_SKEW holding nothing: it never claimed.
+                wk.stage = if self.clock_refused(w) { Stage::Idle } else { Stage::TakeOver };
             }
             Action::Call(w, call) => self.call(&mut s, w, call),
             Action::Post(w, net) => self.post(&mut s, w, net),
@@ -1379,8 +1391,20 @@ fn checks() -> Vec<Check> {
     };
     let skew = Protocol {
         skew_ms: 5 * MINUTE,
-        ..Protocol::new("clocks 5 minutes apart across midnight (issue 27)", Flavor::Sql, 1)
+        ..Protocol::new("clocks 5 minutes apart across midnight, unchecked (issue 27)", Flavor::Sql, 1)
     };
+    // The fix: the clock checked against the store's, 2 s tolerance (DEFAULT_CLOCK_TOLERANCE_MS).
+    let checked = |name, flavor, skew_ms| Protocol {
+        skew_ms,
+        clock_tolerance_ms: Some(2000),
+        ..Protocol::new(name, flavor, 1)
+    };
+    let skew_checked = checked("clocks 5 minutes apart across midnight, checked: refused", Flavor::Sql, 5 * MINUTE);
+    let skew_checked_redis =
+        checked("clocks 5 minutes apart across midnight on one Redis, checked: refused", Flavor::Redis, 5 * MINUTE);
+    // What the check leaves: clocks apart by less than the tolerance still book two days for a run
+    // that crosses midnight (the README's bound: within twice the tolerance of midnight).
+    let within = checked("clocks 1 s apart, within the tolerance, a run across midnight", Flavor::Sql, 1000);
     vec![
         holds(Protocol::new("protocol on MySQL and the embedded store, 1 user", Flavor::Sql, 1)),
         holds(Protocol::new("protocol on one Redis, 1 user", Flavor::Redis, 1)),
@@ -1390,6 +1414,9 @@ fn checks() -> Vec<Check> {
         breaks(no_token_check, ONE_A_DAY),
         breaks(no_deadline, ONE_A_DAY),
         breaks(skew, ONE_A_DAY),
+        holds(skew_checked),
+        holds(skew_checked_redis),
+        breaks(within, ONE_A_DAY),
     ]
 }
 

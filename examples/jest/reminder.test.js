@@ -25,13 +25,15 @@ function pushCheckinReminders({ store, wechat, checkedIn, now }) {
   })
 }
 
+// The test's day: the store's leases and the push run on this one clock (the push checks the two agree).
+const NOW = Date.parse('2024-03-02T10:00:00+08:00')
 let fake
 let store
 let dir
 beforeEach(async () => {
   fake = await createFakeWeChat()
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reminder-'))
-  store = new EmbeddedStore({ file: path.join(dir, 'store.log') })
+  store = new EmbeddedStore({ file: path.join(dir, 'store.log'), clock: () => NOW })
   await store.migrate()
 })
 afterEach(async () => {
@@ -53,7 +55,7 @@ test('each subscribed user who has not checked in gets one reminder, and only on
       store,
       wechat: { baseUrl: fake.url, appid: fake.appid, secret: fake.secret },
       checkedIn: new Set(['u2']),
-      now: Date.parse('2024-03-02T10:00:00+08:00'),
+      now: NOW,
     })
 
   expect((await run()).sent).toBe(2)

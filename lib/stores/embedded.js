@@ -11,7 +11,8 @@
 // resolved call's change stays, as far as the disk keeps what fdatasync flushed (a drive that
 // acknowledges writes it has not stored defeats this as it does any database).
 //
-// The file (format 3): a header naming the format and how many snapshot lines follow, the snapshot
+// The file (format 3): a header naming the format, how many snapshot lines follow and the store's
+// marker (a random id, for stamp(); a file without one gets one on open), the snapshot
 // (the live state at the last compaction), then one line per write: a checksum and the JSON array
 // of its operations. A write starts only once the previous one is flushed, so only the last line
 // can be torn: a damaged last line is dropped on open (`tornTail` says where and how much), never
@@ -80,6 +81,7 @@ function readLog(file, buf) {
   if (!(format === 2 && lines[0].text === '{"weappNotifyStore":2}') && !(format === FORMAT && header.snapshot >= 0))
     throw storeError('ERR_STORE_FORMAT', file, `not a weapp-notify store of format 2 or ${FORMAT}`)
   const snapshot = format === FORMAT ? header.snapshot : 0
+  const marker = typeof header.marker === 'string' ? header.marker : null
   const decoded = lines.map((l, i) => (i === 0 || l.text === null ? null : decode(l.text, format)))
   let last = decoded.length - 1
   while (last > snapshot && decoded[last] === null) last--
@@ -92,7 +94,7 @@ function readLog(file, buf) {
       )
   const tornTail =
     last < lines.length - 1 ? { offset: lines[last + 1].start, bytes: buf.length - lines[last + 1].start } : null
-  return { ops: decoded.slice(1, last + 1).flat(), tornTail }
+  return { ops: decoded.slice(1, last + 1).flat(), tornTail, marker }
 }
 
 // Whether the owner a lock names may still hold it: a live pid on this host, or one we cannot check.
@@ -179,6 +181,7 @@ class EmbeddedStore {
     this.msgidLog = new Map() // userId -> WeChat's msgid of each of those pushes (null: none answered)
     this.claims = new Map() // token -> claim
     this.fh = null
+    this.marker = null // the random id the file's header keeps (stamp())
     this.locked = false
     this.opened = false
     this.logOps = 0
@@ -206,10 +209,13 @@ class EmbeddedStore {
         if (e.code !== 'ENOENT') throw e
       }
       if (buf !== null) {
-        const { ops, tornTail } = readLog(this.file, buf)
+        const { ops, tornTail, marker } = readLog(this.file, buf)
         for (const op of ops) this.apply(op)
         this.tornTail = tornTail
+        this.marker = marker
       }
+      // A new file, or one an earlier version wrote, gets its marker (kept in the header).
+      this.marker ??= crypto.randomUUID()
       // Also drops a torn tail from the file, before anything is appended after it.
       await this.compact()
       this.opened = true
@@ -278,7 +284,8 @@ class EmbeddedStore {
     const tmp = `${this.file}.tmp`
     const out = await fs.promises.open(tmp, 'w')
     try {
-      await out.writeFile(`${JSON.stringify({ weappNotifyStore: FORMAT, snapshot: lines.length })}\n${lines.join('')}`)
+      const header = { weappNotifyStore: FORMAT, snapshot: lines.length, marker: this.marker }
+      await out.writeFile(`${JSON.stringify(header)}\n${lines.join('')}`)
       await out.sync()
     } finally {
       await out.close()
@@ -569,6 +576,13 @@ class EmbeddedStore {
     if (this.logOps > 4 * (this.creds.size + this.claims.size + 1000)) this.compactWanted = true
     await this.synced()
     return dropped
+  }
+
+  /** This store's clock (the one its leases run on) and the marker its file keeps (on disk since
+   * open: no write in flight is waited for). */
+  async stamp() {
+    this.usable()
+    return { now: this.clock(), marker: this.marker }
   }
 
   async credentials(userId) {

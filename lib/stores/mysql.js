@@ -68,6 +68,13 @@ const MIGRATIONS = [
   // WeChat's msgid of a delivery (the digits of a 64-bit integer), kept with its push: a sent
   // event names it.
   [`ALTER TABLE wn_push ADD COLUMN msgid VARCHAR(20) NULL COMMENT 'WeChat msgid; NULL: none answered'`],
+  // The store's marker (one row, a random id written once by migrate): gone with the data (stamp()).
+  [
+    `CREATE TABLE IF NOT EXISTS wn_marker (
+      id TINYINT NOT NULL PRIMARY KEY,
+      marker CHAR(36) NOT NULL
+    ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`,
+  ],
 ]
 
 // An id column as text (mysql2 reads a binary column as a Buffer).
@@ -125,6 +132,21 @@ class MysqlStore {
       if (applied.has(v)) continue
       for (const sql of MIGRATIONS[v - 1]) await this.pool.query(sql)
       await this.pool.query('INSERT IGNORE INTO wn_migration (version) VALUES (?)', [v])
+    }
+    await this.pool.query('INSERT IGNORE INTO wn_marker (id, marker) VALUES (1, ?)', [crypto.randomUUID()])
+  }
+
+  /** The database's clock (NOW(3), which the leases run on) and the marker migrate() wrote (null:
+   * none, or no table for it), in one query. */
+  async stamp() {
+    const now = 'CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS now'
+    try {
+      const [[row]] = await this.pool.query(`SELECT ${now}, (SELECT marker FROM wn_marker WHERE id = 1) AS marker`)
+      return { now: Number(row.now), marker: row.marker ?? null }
+    } catch (e) {
+      if (e.code !== 'ER_NO_SUCH_TABLE') throw e
+      const [[row]] = await this.pool.query(`SELECT ${now}`)
+      return { now: Number(row.now), marker: null }
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Store } from './store'
+import type { Logger } from '../worker'
 export type {
   Store,
   Claim,
@@ -13,11 +14,11 @@ export type {
 /** Redis or Redis Cluster through ioredis: Lua scripts over users' hash-tagged keys, leases on
  * Redis TIME. On one Redis a chunk of claims (or outcomes) is one script call, leases included; on
  * a Cluster one call per hash slot of its users, and two on the lease index. `prefix` (default "wn", no braces) starts every
- * key. The constructor throws `ERR_INVALID_ARGUMENT` for anything but an ioredis client (a URL
+ * key. `logger` hears migrate()'s warning of a server that persists nothing. The constructor throws `ERR_INVALID_ARGUMENT` for anything but an ioredis client (a URL
  * string, say), a bad prefix or an unknown option. */
 export interface RedisStore extends Store {}
 export declare const RedisStore: {
-  new (options: { redis: RedisClient; prefix?: string }): RedisStore
+  new (options: { redis: RedisClient; prefix?: string; logger?: Logger }): RedisStore
 }
 
 /** What the store uses of an ioredis `Redis` or `Cluster` client, written out so that these

@@ -16,6 +16,7 @@
 //   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery: the
 //                           tokens the claim held before (takeovers), then a newline and its JSON
 //   wn:{claims}:started     set: the claims whose sends started
+//   wn:{claims}:marker      the random id migrate() wrote: gone with the data (see stamp())
 //
 // It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
 
@@ -24,6 +25,7 @@ const path = require('node:path')
 const wn = require('../../index.js')
 const check = require('./check')
 const many = require('./many')
+const { loggerOf } = require('../observe')
 
 const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 // Whether stored uses left ('' for unlimited) are the state a caller read (ARGV, '' for null).
@@ -209,6 +211,11 @@ const SCRIPTS = {
       end
       return 0`,
   },
+  // KEYS marker. -> { now by this node's clock, the marker or '' }
+  wnStamp: {
+    numberOfKeys: 1,
+    lua: `${NOW_MS} return { now, redis.call('GET', KEYS[1]) or '' }`,
+  },
   // KEYS z info started. ARGV token leaseMs info, for each claim. Records the claims' leases by this node's clock.
   wnLease: {
     numberOfKeys: 3,
@@ -328,11 +335,15 @@ const pairs = (flat) => {
 // Uses left as a script argument: '' for unlimited.
 const usesArg = (usesLeft) => (usesLeft === null ? '' : usesLeft)
 
+// The servers this process has warned of (migrate's warning of a Redis that persists nothing).
+const warned = new Set()
+
 class RedisStore {
-  /** @param {{ redis: import('ioredis').Redis | import('ioredis').Cluster, prefix?: string }} options
-   * `prefix` (default "wn") starts every key, so several stores can share one Redis. */
+  /** @param {{ redis: import('ioredis').Redis | import('ioredis').Cluster, prefix?: string, logger?: object }} options
+   * `prefix` (default "wn") starts every key, so several stores can share one Redis; `logger`
+   * (pino's interface) hears migrate()'s warning of a Redis that persists nothing. */
   constructor(options) {
-    const { redis, prefix = 'wn' } = check.options(options, 'options', ['redis', 'prefix'])
+    const { redis, prefix = 'wn', logger } = check.options(options, 'options', ['redis', 'prefix', 'logger'])
     check.object(redis, 'redis')
     if (typeof redis?.defineCommand !== 'function')
       check.fail(
@@ -346,6 +357,8 @@ class RedisStore {
     this.prefix = prefix
     this.users = `${prefix}:users`
     this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`, `${prefix}:{claims}:started`]
+    this.marker = `${prefix}:{claims}:marker`
+    this.log = loggerOf(logger).child({ component: 'weapp-notify/redis' })
     // On one Redis a chunk of claims and their leases (and of outcomes and forgetting their leases)
     // take one script call; a Cluster keeps the lease index in its own slot, and a script call
     // reaches one slot: there a chunk takes a call per hash slot of its users, and two on the index.
@@ -382,7 +395,36 @@ class RedisStore {
     }
   }
 
-  async migrate() {}
+  /** Writes the store's marker, once (see stamp), and warns when a server persists nothing. */
+  async migrate() {
+    await this.redis.set(this.marker, crypto.randomUUID(), 'NX')
+    for (const node of this.oneNode ? [this.redis] : this.redis.nodes('master')) await this.warnIfVolatile(node)
+  }
+
+  // A Redis with AOF off and no save points comes back empty from a restart: process.emitWarning
+  // (code WEAPP_NOTIFY_REDIS_VOLATILE, once a process for each server) and the logger say so. A server that refuses CONFIG (a
+  // managed Redis renames or forbids it) is not judged.
+  async warnIfVolatile(node) {
+    let aof, save
+    try {
+      ;[, aof] = await node.config('GET', 'appendonly')
+      ;[, save] = await node.config('GET', 'save')
+    } catch {
+      return
+    }
+    const where = `${node.options?.host ?? '?'}:${node.options?.port ?? '?'}`
+    if (aof !== 'no' || (save ?? '').trim() !== '' || warned.has(where)) return
+    warned.add(where)
+    const message = `the Redis at ${where} persists nothing (appendonly no, save ""): a restart empties it, and a push then stops with ERR_STORE_RESET. Turn on AOF (appendonly yes, appendfsync everysec or always)`
+    process.emitWarning(message, { code: 'WEAPP_NOTIFY_REDIS_VOLATILE' })
+    this.log.warn({ code: 'WEAPP_NOTIFY_REDIS_VOLATILE', redis: where }, message)
+  }
+
+  /** The store's clock (the marker's node's TIME) and the marker migrate() wrote (null: none). */
+  async stamp() {
+    const [now, marker] = await this.redis.wnStamp(this.marker)
+    return { now: Number(now), marker: marker === '' ? null : marker }
+  }
 
   async saveCredentials(credentials) {
     check.credentialRows(credentials, 'credentials')
@@ -687,7 +729,8 @@ class FormIdCompat {
   /** @param {{ store: RedisStore, clock?: () => number }} options */
   constructor(options) {
     const { store, clock = Date.now } = check.options(options, 'options', ['store', 'clock'])
-    if (!(check.object(store, 'store') instanceof RedisStore)) check.fail('store', `expected a RedisStore, got ${check.show(store)}`)
+    if (!(check.object(store, 'store') instanceof RedisStore))
+      check.fail('store', `expected a RedisStore, got ${check.show(store)}`)
     this.store = store
     this.clock = check.func(clock, 'clock')
   }

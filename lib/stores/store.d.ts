@@ -72,8 +72,15 @@ export type ConfirmManyResult =
  * conformance suite). Stores only guard: every state they write was computed by the core. Wrong
  * input is an `ERR_INVALID_ARGUMENT` error whose message starts with the field. */
 export interface Store {
-  /** Creates or upgrades what the store needs (tables, nothing for Redis). */
+  /** Creates or upgrades what the store needs (tables; on Redis, nothing but the marker) and
+   * writes the store's marker, once: a random id that lives with the data (see `stamp`). Run it
+   * before the first push, on every store. On Redis it also warns (process.emitWarning, code
+   * WEAPP_NOTIFY_REDIS_VOLATILE, and the store's logger) when a server persists nothing. */
   migrate(): Promise<void>
+  /** The store's clock (the one its leases run on), epoch ms, and the marker migrate() wrote
+   * (null when the store holds none: its data is gone, or it was never migrated), in one call. A
+   * push checks both before recovery, at each page and at its end (ERR_STORE_RESET, ERR_CLOCK_SKEW). */
+  stamp(): Promise<{ now: number; marker: string | null }>
   /** Saves credentials as given (legacy rows the core will list dead included): a formId or
    * prepay_id once, a grant adding its accepts to the count. Ids hold at most 128 characters. */
   saveCredentials(credentials: StoredCredential[]): Promise<void>
