@@ -94,6 +94,10 @@ export interface PushSummary extends PageCounts {
   unstarted: number
   /** What the closing sweep dropped: push records and day slots older than the policy's window. */
   swept?: { pushes: number; days: number }
+  /** runDailyPush, on a store that records them: the deliveries WeChat's sent events reported
+   * failed today (the local day of the run's end), as far as they had arrived by then
+   * (`weapp-notify/events`' PushIntake records them). */
+  failedDeliveries?: { total: number; byErrorCode: Record<string, number> }
   /** `runDailyPush({ quota: true })`'s: the day's quota read before the push (`unknown` says why
    * none could be read; the push then ran without a budget). */
   quota?:

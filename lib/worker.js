@@ -893,7 +893,7 @@ async function runDailyPush(options) {
     [...STORE_METHODS, ...(options?.pages ? [] : ['pageUsers']), ...(options?.sweep === false ? [] : ['sweep'])],
   )
   const { policy = {}, clock = Date.now, pageSize = 1000, onProgress = () => {} } = options
-  const store = riding(options, ['pageUsers', 'sweep'])
+  const store = riding(options, ['pageUsers', 'sweep', 'failedDeliveries'])
   const run = Object.fromEntries(Object.entries(options).filter(([k]) => !RUN_OPTIONS.includes(k)))
   // The run's deliveries, each with WeChat's msgid, go in its summary.
   const deliveries = []
@@ -942,6 +942,11 @@ async function runDailyPush(options) {
     // A store that lost its data during the last page says so here.
     await vouch()
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))
+    // What WeChat's sent events have reported failed today so far (lib/events.js records them).
+    if (typeof store.failedDeliveries === 'function') {
+      const { start, end } = wn.localDay({ at: clock(), policy })
+      push.summary.failedDeliveries = await store.failedDeliveries({ since: start, until: end })
+    }
     progress.tell()
     observe.finished(push.summary)
     return progress.check()

@@ -259,8 +259,53 @@ function removals(value, field = 'credentials') {
   }))
 }
 
+const FAILURE = ['userId', 'msgid', 'templateId', 'errorCode', 'at']
+// The most failures one call records: a sent event lists one message, a batch a few thousand.
+const MAX_FAILURES = 10000
+/** Failed deliveries a sent event reported: `{ userId, msgid, templateId, errorCode, at }` each. */
+function failures(value, field = 'failures') {
+  array(value, field)
+  if (value.length > MAX_FAILURES) fail(field, `expected at most ${MAX_FAILURES} failures, got ${value.length}`)
+  return value.map((f, i) => {
+    const place = `${field}[${i}].`
+    options(f, `${field}[${i}]`, FAILURE, place)
+    if (typeof f.msgid !== 'string' || !MSGID.test(f.msgid))
+      fail(`${place}msgid`, `expected the decimal digits of WeChat's msgid (a string), got ${show(f.msgid)}`)
+    if (!Number.isSafeInteger(f.errorCode) || f.errorCode === 0)
+      fail(`${place}errorCode`, `expected WeChat's ErrorCode of a failed delivery (a whole number, not 0), got ${show(f.errorCode)}`)
+    return {
+      userId: userId(f.userId, `${place}userId`),
+      msgid: f.msgid,
+      templateId: text(f.templateId, `${place}templateId`),
+      errorCode: f.errorCode,
+      at: integer(f.at, `${place}at`),
+    }
+  })
+}
+
+/** The span of failed deliveries to count: `since` (inclusive) to `until` (exclusive, default: no end). */
+function span(value) {
+  options(value, 'input', ['since', 'until'])
+  const since = integer(value.since, 'since')
+  const until = value.until === undefined ? Number.MAX_SAFE_INTEGER : integer(value.until, 'until')
+  return { since, until }
+}
+
+/** failedDeliveries' answer from `[errorCode, count]` pairs (a code may come more than once). */
+function failureCounts(pairs) {
+  const counts = { total: 0, byErrorCode: {} }
+  for (const [code, n] of pairs) {
+    counts.byErrorCode[code] = (counts.byErrorCode[code] ?? 0) + n
+    counts.total += n
+  }
+  return counts
+}
+
 module.exports = {
   fail,
+  failures,
+  span,
+  failureCounts,
   excludedSet,
   show,
   optional,

@@ -180,6 +180,7 @@ class EmbeddedStore {
     this.pushLog = new Map() // userId -> push instants
     this.msgidLog = new Map() // userId -> WeChat's msgid of each of those pushes (null: none answered)
     this.claims = new Map() // token -> claim
+    this.failed = new Map() // msgid -> a failed delivery a sent event reported
     this.fh = null
     this.marker = null // the random id the file's header keeps (stamp())
     this.locked = false
@@ -279,6 +280,7 @@ class EmbeddedStore {
     for (const d of this.days.values()) ops.push(JSON.stringify(['day', d.userId, d.day, d.pushes]))
     for (const [userId, at] of this.pushLog) ops.push(JSON.stringify(['pushes', userId, at, this.msgidLog.get(userId)]))
     for (const c of this.claims.values()) ops.push(JSON.stringify(['claim', c]))
+    for (const f of this.failed.values()) ops.push(JSON.stringify(['failed', [f]]))
     const lines = []
     for (let i = 0; i < ops.length; i += SNAPSHOT_LINE) lines.push(line(ops.slice(i, i + SNAPSHOT_LINE)))
     const tmp = `${this.file}.tmp`
@@ -375,6 +377,13 @@ class EmbeddedStore {
       case 'release':
         this.free(args[0])
         return
+      case 'failed': {
+        // -> how many were new: WeChat re-sends an event it got no answer to.
+        const [list] = args
+        const before = this.failed.size
+        for (const f of list) if (!this.failed.has(f.msgid)) this.failed.set(f.msgid, f)
+        return this.failed.size - before
+      }
       case 'remove': {
         const [list] = args
         let n = 0
@@ -401,6 +410,7 @@ class EmbeddedStore {
           }
         }
         for (const [k, d] of this.days) if (d.day < today && d.claim === null) (this.days.delete(k), dropped.days++)
+        for (const [msgid, f] of this.failed) if (f.at < since) this.failed.delete(msgid)
         return dropped
       }
       default:
@@ -583,6 +593,20 @@ class EmbeddedStore {
   async stamp() {
     this.usable()
     return { now: this.clock(), marker: this.marker }
+  }
+
+  async recordFailedDeliveries(failures) {
+    const list = check.failures(failures)
+    const n = list.length ? this.record(['failed', list]) : 0
+    await this.synced()
+    return n
+  }
+
+  async failedDeliveries(input) {
+    const { since, until } = check.span(input)
+    await this.synced()
+    const within = [...this.failed.values()].filter((f) => f.at >= since && f.at < until)
+    return check.failureCounts(within.map((f) => [f.errorCode, 1]))
   }
 
   async credentials(userId) {

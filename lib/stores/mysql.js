@@ -75,6 +75,18 @@ const MIGRATIONS = [
       marker CHAR(36) NOT NULL
     ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`,
   ],
+  // Deliveries a subscribe_msg_sent_event reported failed, once per msgid (WeChat re-sends an event
+  // it got no answer to), counted by the instant WeChat gave.
+  [
+    `CREATE TABLE IF NOT EXISTS wn_failed_delivery (
+      msgid VARCHAR(20) NOT NULL PRIMARY KEY,
+      user_id VARBINARY(512) NOT NULL,
+      template_id VARBINARY(512) NOT NULL,
+      error_code BIGINT NOT NULL,
+      at BIGINT NOT NULL COMMENT 'epoch ms, the event''s CreateTime',
+      KEY wn_failed_delivery_at (at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
 ]
 
 // An id column as text (mysql2 reads a binary column as a Buffer).
@@ -471,7 +483,28 @@ class MysqlStore {
         dropped[what] += r.affectedRows
         if (r.affectedRows < 10000) break
       }
+    while ((await this.pool.query('DELETE FROM wn_failed_delivery WHERE at < ? LIMIT 10000', [since]))[0].affectedRows === 10000);
     return dropped
+  }
+
+  async recordFailedDeliveries(failures) {
+    const list = check.failures(failures)
+    if (!list.length) return 0
+    // A row already there is left as it is (affectedRows counts only the new ones).
+    const [r] = await this.pool.query(
+      'INSERT INTO wn_failed_delivery (msgid, user_id, template_id, error_code, at) VALUES ? ON DUPLICATE KEY UPDATE msgid = msgid',
+      [list.map((f) => [f.msgid, f.userId, f.templateId, f.errorCode, f.at])],
+    )
+    return r.affectedRows
+  }
+
+  async failedDeliveries(input) {
+    const { since, until } = check.span(input)
+    const [rows] = await this.pool.query(
+      'SELECT error_code, COUNT(*) AS n FROM wn_failed_delivery WHERE at >= ? AND at < ? GROUP BY error_code',
+      [since, until],
+    )
+    return check.failureCounts(rows.map((r) => [Number(r.error_code), Number(r.n)]))
   }
 
   async credentials(userId) {

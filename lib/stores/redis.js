@@ -17,6 +17,8 @@
 //                           tokens the claim held before (takeovers), then a newline and its JSON
 //   wn:{claims}:started     set: the claims whose sends started
 //   wn:{claims}:marker      the random id migrate() wrote: gone with the data (see stamp())
+//   wn:{failed}:z / :info   msgids of deliveries a sent event reported failed, scored by the
+//                           event's instant, and each one's "errorCode|userId|templateId"
 //
 // It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
 
@@ -317,6 +319,28 @@ const SCRIPTS = {
       end
       return { pushes, days, redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2]) }`,
   },
+  // KEYS z info. ARGV msgid, at, info, msgid, at, info... Records each failed delivery once per
+  // msgid (WeChat re-sends an event it got no answer to); -> how many were new
+  wnFailed: {
+    numberOfKeys: 2,
+    lua: `
+      local n = 0
+      for i = 1, #ARGV, 3 do
+        if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 2]) == 1 then
+          redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+          n = n + 1
+        end
+      end
+      return n`,
+  },
+  // KEYS z info. ARGV since. Forgets failed deliveries reported before since; -> how many
+  wnSweepFailed: {
+    numberOfKeys: 2,
+    lua: `
+      local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 10000)
+      for _, m in ipairs(old) do redis.call('HDEL', KEYS[2], m) redis.call('ZREM', KEYS[1], m) end
+      return #old`,
+  },
 }
 
 // The scripts' digests, as EVALSHA names them.
@@ -359,6 +383,7 @@ class RedisStore {
     this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`, `${prefix}:{claims}:started`]
     this.marker = `${prefix}:{claims}:marker`
     this.log = loggerOf(logger).child({ component: 'weapp-notify/redis' })
+    this.failed = [`${prefix}:{failed}:z`, `${prefix}:{failed}:info`]
     // On one Redis a chunk of claims and their leases (and of outcomes and forgetting their leases)
     // take one script call; a Cluster keeps the lease index in its own slot, and a script call
     // reaches one slot: there a chunk takes a call per hash slot of its users, and two on the index.
@@ -693,9 +718,28 @@ class RedisStore {
       const empty = ids.filter((_, i) => results[i][2] === 0)
       if (empty.length) await this.redis.zrem(this.users, ...empty)
       for (const [pushes, days] of results) ((dropped.pushes += pushes), (dropped.days += days))
-      if (ids.length < 1000) return dropped
+      if (ids.length < 1000) break
       after = `(${ids[ids.length - 1]}`
     }
+    while ((await this.redis.wnSweepFailed(...this.failed, since)) === 10000);
+    return dropped
+  }
+
+  async recordFailedDeliveries(failures) {
+    const list = check.failures(failures)
+    if (!list.length) return 0
+    return this.redis.wnFailed(
+      ...this.failed,
+      ...list.flatMap((f) => [f.msgid, f.at, `${f.errorCode}|${f.userId}|${f.templateId}`]),
+    )
+  }
+
+  async failedDeliveries(input) {
+    const { since, until } = check.span(input)
+    const msgids = await this.redis.zrangebyscore(this.failed[0], since, `(${until}`)
+    const infos = msgids.length ? await this.redis.hmget(this.failed[1], ...msgids) : []
+    // An entry swept between the two reads has no info left: it is no longer counted.
+    return check.failureCounts(infos.filter((i) => i !== null).map((i) => [Number(i.split('|')[0]), 1]))
   }
 
   async credentials(userId) {

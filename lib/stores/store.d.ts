@@ -71,6 +71,24 @@ export type ConfirmManyResult =
 /** The contract every weapp-notify store keeps (the embedded, MySQL and Redis stores pass one
  * conformance suite). Stores only guard: every state they write was computed by the core. Wrong
  * input is an `ERR_INVALID_ARGUMENT` error whose message starts with the field. */
+/** A delivery WeChat's sent event reported failed. */
+export interface FailedDelivery {
+  userId: string | number
+  /** WeChat's msgid of the send, as its exact digits. */
+  msgid: string
+  templateId: string
+  /** The event's ErrorCode (never 0: that one was delivered). */
+  errorCode: number
+  /** The event's CreateTime, in ms. */
+  at: number
+}
+
+export interface FailedDeliveries {
+  total: number
+  /** ErrorCode -> how many. */
+  byErrorCode: Record<string, number>
+}
+
 export interface Store {
   /** Creates or upgrades what the store needs (tables; on Redis, nothing but the marker) and
    * writes the store's marker, once: a random id that lives with the data (see `stamp`). Run it
@@ -149,6 +167,12 @@ export interface Store {
   /** One user's recorded pushes with WeChat's msgid of each (null where none was answered: a
    * send of unknown fate counted as delivered), oldest first. */
   deliveries(userId: string | number): Promise<{ at: number; msgid: string | null }[]>
+  /** Records deliveries a `subscribe_msg_sent_event` reported failed (WeChat accepted the send,
+   * then could not deliver it), once per msgid: WeChat re-sends an event it got no answer to.
+   * Returns how many were new. `sweep` forgets them with the pushes. */
+  recordFailedDeliveries(failures: FailedDelivery[]): Promise<number>
+  /** The failed deliveries reported with an instant in [since, until): how many, by ErrorCode. */
+  failedDeliveries(input: { since: number; until?: number }): Promise<FailedDeliveries>
   close(): Promise<void>
   /** Users a worker should keep in flight per send in flight (default 1). A store that batches
    * its writes (MySQL: 4) fills its batches from the users waiting on it while others' sends are out. */

@@ -7,6 +7,7 @@ const http = require('node:http')
 const crypto = require('node:crypto')
 const { invalid, describe, ownKeys, isFields } = require('../input.js')
 const { createTemplateList } = require('./fake-templates.js')
+const { createPusher } = require('./fake-events')
 
 const DAY = 86400000
 const MINUTE = 60000
@@ -109,6 +110,8 @@ async function createFakeWeChat(options = {}) {
   const inFlight = new Set()
   const banned = new Set(o.bannedTemplates ?? [])
   const templateList = createTemplateList(o.templateList)
+  const events = createPusher(o.now)
+  const failing = new Map() // openid -> { errorCode, errorStatus } its deliveries fail with
   // WeChat's msgids are 64-bit integers past 2^53 (silenceper/wechat#758 shows 3121587219413188609).
   let nextMsgid = 3121587219413188609n
   const sentToday = { template: 0, subscribe: 0 }
@@ -189,6 +192,11 @@ async function createFakeWeChat(options = {}) {
       msgid: msgid === undefined ? null : String(msgid),
       at: o.now(),
     })
+    // The sent event follows the answer: its fate, asynchronously.
+    if (api === 'subscribe') {
+      const f = failing.get(openid) ?? { errorCode: 0, errorStatus: 'success' }
+      setImmediate(() => events.sent(openid, body.template_id, String(msgid), f.errorCode, f.errorStatus))
+    }
     return { errcode: 0, errmsg: 'ok', msgid }
   }
 
@@ -369,6 +377,40 @@ async function createFakeWeChat(options = {}) {
       const g = `${openid}\n${templateId}`
       grants.set(g, (grants.get(g) ?? 0) + count)
     },
+    /** Where the message pushes go (the app's push URL and settings): { url, token,
+     * encodingAesKey? and appId (safe mode), format ('xml' | 'json'), appName }. From then on each
+     * delivered subscribe send is followed by its subscribe_msg_sent_event. */
+    pushEventsTo(target) {
+      events.configure(target)
+    },
+    /** The user answers a subscription popup ({ templateId: 'accept' | 'reject' | ... }): each
+     * accept is a send granted; WeChat pushes the popup event. -> the push made (or null). */
+    subscribe(openid, answers) {
+      openids.add(openid)
+      for (const [t, status] of Object.entries(answers)) if (status.startsWith('accept')) this.grant(openid, t)
+      return events.popup(openid, answers)
+    },
+    /** The user turns a template off in settings: no send of it is granted any more (43101), and
+     * WeChat pushes the change event. -> the push made (or null). */
+    turnOff(openid, templateId) {
+      grants.set(`${openid}\n${templateId}`, 0)
+      return events.change(openid, templateId)
+    },
+    /** From now on, this user's deliveries fail after the send answered 0: their sent events
+     * carry this ErrorCode (and ErrorStatus, default 'fail'). */
+    failDeliveriesTo(openid, { errorCode, errorStatus = 'fail' }) {
+      failing.set(openid, { errorCode, errorStatus })
+    },
+    /** Every push made to the app: { event, openid, text (the event before signing), query, body,
+     * status, answer (the app's text) }. */
+    events: events.pushed,
+    /** Settles once every push made so far has been answered. */
+    eventsSettled: events.settled,
+    /** Makes one recorded push again, unchanged (a replay). */
+    resendEvent: events.resend,
+    /** Pushes one recorded event again, signed anew with a new nonce: WeChat's retry of a push
+     * whose answer did not come (within 5 s) or was not `success`. */
+    retryEvent: events.retry,
     grantsLeft(openid, templateId) {
       return grants.get(`${openid}\n${templateId}`) ?? 0
     },
