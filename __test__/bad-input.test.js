@@ -131,6 +131,18 @@ function expectRefused(outcome, field, label) {
 const cred = { kind: 'formId', id: 'f1', userId: 'u1', usesLeft: 1, expireAt: NOW + DAY }
 const grantCred = { kind: 'grant', id: 'T1', userId: 'u1', templateId: 'T1', usesLeft: 2, expireAt: null }
 
+// A message field's own wrong values: an array the tagged enum would read as its tag, and fields
+// of the other type.
+const MESSAGE = [
+  'object',
+  ['template'],
+  ['subscribe', 'T1'],
+  { type: 'template', templateId: 'T1' },
+  { type: 'subscribe' },
+  { type: 'subscribe', templateId: '' },
+  { type: ['template'] },
+]
+
 // A plain-mode push signed with the token 'tok' at NOW (sha1 of the sorted token, timestamp and nonce).
 const PUSH_TEXT = '<xml><FromUserName>o1</FromUserName><CreateTime>1709344800</CreateTime><MsgType>text</MsgType></xml>'
 const pushQuery = (() => {
@@ -172,7 +184,7 @@ const ROOT = [
       'credentials[0].userId': 'id',
       'credentials[0].expireAt': 'time',
       'credentials[0].usesLeft': 'number',
-      message: 'object',
+      message: MESSAGE,
       now: 'time',
       policy: 'object',
     },
@@ -238,7 +250,7 @@ const ROOT = [
       credentials: 'array',
       'credentials[0].userId': 'id',
       'credentials[0].id': 'string',
-      message: 'object',
+      message: MESSAGE,
       now: 'time',
       policy: 'object',
     },
@@ -317,17 +329,30 @@ const COLUMN_FIELDS = {
   'credentials.kind': 'column',
   'credentials.usesLeft': 'column',
   'credentials.ids': 'array',
-  message: 'object',
+  message: MESSAGE,
   now: 'time',
 }
 
-// Every case of one entry point: the argument itself, then each field with each bad value.
-function cases(fields) {
+// The value at `path` (`a.b[0].c`) of `base`.
+const valueAt = (base, pathText) => pathText.match(/[^.[\]]+/g).reduce((o, k) => o?.[k], base)
+
+// Every case of one entry point: the argument itself, then each field with each bad value of its
+// kind, its own valid value inside an array (['formId'] would be read as the key 'formId', and
+// ['template'] as a tagged enum's tag), and the field's own extra bad values (a field given as
+// [kind, ...values]).
+function cases(fields, base) {
   const out = AS_ARGUMENT.map(([name, make]) => ['input', `the argument as ${name}`, make, null])
-  for (const [field, kind] of Object.entries(fields))
+  for (const [field, spec] of Object.entries(fields)) {
+    const [kind, ...extra] = Array.isArray(spec) ? spec : [spec]
     for (const [name, make] of badValues(kind)) out.push([field, `${field} as ${name}`, make, field])
+    const valid = base === undefined ? undefined : valueAt(base, field)
+    if (valid !== undefined && kind !== 'array')
+      out.push([field, `${field} as its valid value in an array`, () => [valid], field])
+    for (const v of extra) out.push([field, `${field} as ${JSON.stringify(v)}`, () => clone(v), field])
+  }
   return out
 }
+
 
 describe.each(backends)('%s backend: the root API', (_backend, wn) => {
   const declared = [
@@ -344,7 +369,7 @@ describe.each(backends)('%s backend: the root API', (_backend, wn) => {
     '%s: every bad value is refused at its field',
     async (_n, fn, base, fields) => {
       const problems = []
-      for (const [field, label, make, at] of cases(fields)) {
+      for (const [field, label, make, at] of cases(fields, base)) {
         const input = at === null ? make() : withField(base, at, make())
         try {
           expectRefused(await refusal(() => wn[fn](input), field), field, label)
@@ -374,7 +399,7 @@ describe.each(backends)('%s backend: the root API', (_backend, wn) => {
   test('planColumns: every bad value, and huge counts, refused at the field', async () => {
     const problems = []
     const all = [
-      ...cases(COLUMN_FIELDS),
+      ...cases(COLUMN_FIELDS, columns()),
       ...[4e8, 1e9, 2 ** 32 - 1, wn.MAX_PAGE_USERS + 1].map((n) => [
         'users.count',
         `users.count ${n}`,
@@ -485,7 +510,7 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       },
       {
         store: 'object',
-        message: 'object',
+        message: MESSAGE,
         content: 'func',
         transport: 'object',
         tokens: 'object',
@@ -625,7 +650,7 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
         ].includes(name)
           ? []
           : null
-      for (const [field, label, make, at] of cases(fields)) {
+      for (const [field, label, make, at] of cases(fields, base)) {
         if (at === null && argumentCases) continue
         const input = at === null ? make() : withField2(base, at, make())
         // Options name their own fields without a prefix; the argument as a whole is `options` or `input`.

@@ -78,7 +78,9 @@ function createApi(binding, backend) {
     if (!isPlain(c) || !onlyKeys(c, CONTEXT_KEYS)) return null
     const r = c.response
     if (!isPlain(r)) return null
-    if (!Object.hasOwn(KIND_CODE, c.credentialKind) || !Number.isSafeInteger(c.attempt)) return null
+    // A string: an array ['formId'] would be read as the key 'formId'.
+    if (typeof c.credentialKind !== 'string' || !Object.hasOwn(KIND_CODE, c.credentialKind)) return null
+    if (!Number.isSafeInteger(c.attempt)) return null
     if (c.attempt < 1 || c.attempt > 0xffffffff || typeof c.random !== 'number' || !Number.isFinite(c.random))
       return null
     if (!optionalBool(c.earlierAmbiguous) || !optionalBool(c.earlierTokenError)) return null
