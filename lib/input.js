@@ -7,10 +7,27 @@
 // BigInts as `{"$js": text}` (which no field of the core reads as data, so each is refused at its
 // field, by what it is) and valid Dates as `{"$date": ms}`.
 //
-// Also the coded errors of the JS side, and `describe`, which shows any value in a message and
+// Also the coded errors of the JS side (their codes listed in JS_ERROR_CODES), and `describe`, which shows any value in a message and
 // never throws.
 
 const { types } = require('node:util')
+
+// The codes the JS side throws (the loader, the stores, the worker, the queue), besides the
+// core's ERROR_CODES: the README's error tables list both, and a test checks that every code the
+// JS sources throw is one of them.
+const JS_ERROR_CODES = Object.freeze([
+  'ERR_NATIVE_UNAVAILABLE',
+  'ERR_CLAIM_LOST',
+  'ERR_CONFIRM_CONFLICT',
+  'ERR_TOKEN',
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_STORE_OPEN',
+  'ERR_STORE_LOCKED',
+  'ERR_STORE_FORMAT',
+  'ERR_STORE_CORRUPT',
+  'ERR_STORE_FAILED',
+  'ERR_STORE_CLOSED',
+])
 
 function codedError(code, message, extra) {
   return Object.assign(new Error(message), { code }, extra)
@@ -156,6 +173,7 @@ function argument(value, optional = false) {
 }
 
 module.exports = {
+  JS_ERROR_CODES,
   codedError,
   invalid,
   describe,

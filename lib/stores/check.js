@@ -201,17 +201,6 @@ function history(value) {
   return { since: integer(value.since, 'since'), today: integer(value.today, 'today') }
 }
 
-/** What the `excluded` hook answered for a page's `ids`: a Set of ids of the page's own type (a
- * Set of numbers for string ids would exclude nobody). */
-function excludedSet(value, ids) {
-  if (!(value instanceof Set)) fail('excluded', `must resolve to a Set of user ids, got ${show(value)}`)
-  const types = new Set(ids.map((id) => typeof id))
-  for (const v of value)
-    if (!types.has(typeof v) && ids.length)
-      fail('excluded', `answered ${show(v)}, a ${typeof v}, but this page's user ids are ${[...types].join(' and ')}s`)
-  return value
-}
-
 /** An option that may be left out: undefined, or what `f` accepts. */
 const optional = (value, f, ...args) => (value === undefined ? value : f(value, ...args))
 
@@ -261,7 +250,6 @@ function removals(value, field = 'credentials') {
 
 module.exports = {
   fail,
-  excludedSet,
   show,
   optional,
   baseUrl,
