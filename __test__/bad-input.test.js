@@ -147,7 +147,10 @@ const MESSAGE = [
 const PUSH_TEXT = '<xml><FromUserName>o1</FromUserName><CreateTime>1709344800</CreateTime><MsgType>text</MsgType></xml>'
 const pushQuery = (() => {
   const timestamp = String(NOW / 1000)
-  const signature = require('node:crypto').createHash('sha1').update(['tok', timestamp, 'n1'].sort().join('')).digest('hex')
+  const signature = require('node:crypto')
+    .createHash('sha1')
+    .update(['tok', timestamp, 'n1'].sort().join(''))
+    .digest('hex')
   return { signature, timestamp, nonce: 'n1' }
 })()
 
@@ -156,7 +159,15 @@ const ROOT = [
   [
     'verifyPush',
     { token: 'tok', query: pushQuery, body: PUSH_TEXT, now: NOW },
-    { token: 'string', encodingAesKey: 'string', appId: 'string', query: 'object', body: 'string', now: 'time', maxAgeMs: 'number' },
+    {
+      token: 'string',
+      encodingAesKey: 'string',
+      appId: 'string',
+      query: 'object',
+      body: 'string',
+      now: 'time',
+      maxAgeMs: 'number',
+    },
   ],
   [
     'intakeFormId',
@@ -352,7 +363,6 @@ function cases(fields, base) {
   }
   return out
 }
-
 
 describe.each(backends)('%s backend: the root API', (_backend, wn) => {
   const declared = [
@@ -667,6 +677,72 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       }
     }
     expect(problems).toEqual([])
+  })
+
+  // Methods taking positional arguments: [name, field, kind, call(value)], each value of the kind
+  // passed as that argument.
+  test("the fake WeChat's methods, the store's claim and outcome methods, a push's own: every bad argument refused at its field", async () => {
+    const fake = await m.fake.createFakeWeChat()
+    const claim = { token: 't', userId: 'u1', day: 1, credential: { kind: 'formId', id: 'f1', usesLeft: 1 } }
+    const outcome = { usesLeft: 0, remove: true, pushed: true, at: NOW, keepMs: DAY, msgid: null }
+    const request = { userId: 'u1', day: 1, maxPerDay: 1, credential: claim.credential, leaseMs: 1000 }
+    const push = m.worker.createPush({
+      store,
+      message: { type: 'template' },
+      content: (u) => ({ touser: u, templateId: 'T', data: {} }),
+      transport,
+      tokens,
+    })
+    const methods = [
+      ['fake.addUser', 'openid', 'string', (v) => fake.addUser(v)],
+      ['fake.issueFormId', 'openid', 'string', (v) => fake.issueFormId(v)],
+      ['fake.issueFormId', 'options', 'object', (v) => fake.issueFormId('o1', v)],
+      ['fake.issueFormId', 'at', 'integer', (v) => fake.issueFormId('o1', { at: v })],
+      ['fake.issuePrepayId', 'id', 'string', (v) => fake.issuePrepayId('o1', { id: v })],
+      ['fake.grant', 'templateId', 'string', (v) => fake.grant('o1', v)],
+      ['fake.grant', 'count', 'integer', (v) => fake.grant('o1', 'T1', v)],
+      ['fake.grantsLeft', 'openid', 'string', (v) => fake.grantsLeft(v, 'T1')],
+      ['fake.inject', 'faults[0]', 'string', (v) => fake.inject(v)],
+      ['fake.inject', 'faults[0]', 'integer', (v) => fake.inject({ type: 'latency', ms: v })],
+      ['fake.banTemplate', 'templateId', 'string', (v) => fake.banTemplate(v)],
+      // Infinity is a quota: none.
+      ['fake.setDailyQuota', 'n', 'integer', (v) => fake.setDailyQuota(v), 'Infinity'],
+      ['fake.setMinuteQuota', 'n', 'integer', (v) => fake.setMinuteQuota(v), 'Infinity'],
+      ['store.claimMany', 'requests', 'array', (v) => store.claimMany(v)],
+      ['store.claimMany', 'requests[0].leaseMs', 'integer', (v) => store.claimMany([{ ...request, leaseMs: v }])],
+      ['store.claimMany', 'requests[0]', 'object', (v) => store.claimMany([v])],
+      ['store.confirm', 'claim', 'object', (v) => store.confirm(v, outcome)],
+      ['store.confirm', 'claim.token', 'string', (v) => store.confirm({ ...claim, token: v }, outcome)],
+      // An outcome's fields are named as they are (`usesLeft: ...`, `toJSON: unknown option`).
+      ['store.confirm', 'outcome', 'object', (v) => store.confirm(claim, v), 'an object with toJSON'],
+      ['store.confirm', 'at', 'integer', (v) => store.confirm(claim, { ...outcome, at: v })],
+      ['store.confirm', 'remove', 'bool', (v) => store.confirm(claim, { ...outcome, remove: v })],
+      ['store.confirmMany', 'items', 'array', (v) => store.confirmMany(v)],
+      ['store.confirmMany', 'items[0]', 'object', (v) => store.confirmMany([v])],
+      ['store.release', 'claim', 'object', (v) => store.release(v)],
+      ['store.held', 'claim.userId', 'id', (v) => store.held({ ...claim, userId: v })],
+      ['push.stop', 'reason', 'string', (v) => push.stop(v)],
+      ['push.pauseUntil', 'at', 'time', (v) => push.pauseUntil(v)],
+    ]
+    const problems = []
+    let n = 0
+    try {
+      for (const [name, field, kind, call, valid] of methods)
+        for (const [label, make] of badValues(kind).filter(([label]) => label !== valid)) {
+          n++
+          const outcome = await refusal(() => call(make()), field)
+          try {
+            expectRefused(outcome, field, `${name}: ${field} as ${label}`)
+          } catch (e) {
+            problems.push(e.message)
+          }
+        }
+    } finally {
+      await push.close().catch(() => {})
+      await fake.close()
+    }
+    expect(problems).toEqual([])
+    expect(n).toBeGreaterThan(500)
   })
 
   test('httpTransport with concurrency -1 is refused, not a post that never settles', () => {
