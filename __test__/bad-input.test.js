@@ -693,6 +693,7 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       transport,
       tokens,
     })
+    const compat = new m.redis.FormIdCompat({ store: new m.redis.RedisStore({ redis }) })
     const methods = [
       ['fake.addUser', 'openid', 'string', (v) => fake.addUser(v)],
       ['fake.issueFormId', 'openid', 'string', (v) => fake.issueFormId(v)],
@@ -721,6 +722,15 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       ['store.confirmMany', 'items[0]', 'object', (v) => store.confirmMany([v])],
       ['store.release', 'claim', 'object', (v) => store.release(v)],
       ['store.held', 'claim.userId', 'id', (v) => store.held({ ...claim, userId: v })],
+      // Refused before the (unconnected) client is asked anything.
+      ['compat.save', 'userId', 'id', (v) => compat.save(v, 'f1')],
+      ['compat.save', 'formId', 'string', (v) => compat.save('u1', v)],
+      ['compat.getOne', 'userId', 'id', (v) => compat.getOne(v)],
+      ['compat.getAll', 'userId', 'id', (v) => compat.getAll(v)],
+      ['compat.pop', 'userId', 'id', (v) => compat.pop(v)],
+      ['compat.delete', 'userId', 'id', (v) => compat.delete(v, 'f1')],
+      ['compat.delete', 'formId', 'id', (v) => compat.delete('u1', v)],
+      ['compat.deleteExpire', 'userId', 'id', (v) => compat.deleteExpire(v)],
       ['push.stop', 'reason', 'string', (v) => push.stop(v)],
       ['push.pauseUntil', 'at', 'time', (v) => push.pauseUntil(v)],
     ]
