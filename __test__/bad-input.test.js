@@ -44,6 +44,11 @@ const ANYWHERE = [
   ['a boxed Number', () => new Number(1)],
   ['an object with toJSON', () => ({ toJSON: () => 'f1' })],
   ['a Proxy that throws', throwingProxy],
+  // One line each: a list longer than any input holds (it was written out entry by entry, and
+  // the process died of it), and a list with a hole (map and forEach pass over it).
+  ['an array of length 1e9', () => new Array(1e9)],
+  // eslint-disable-next-line no-sparse-arrays
+  ['an array with a hole', () => [, 1]],
 ]
 // Wrong for a field of this kind only.
 const BY_KIND = {

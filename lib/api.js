@@ -10,7 +10,7 @@ const { invalid, toJson, argument, describe, wellFormed, ownKeys, read, guarded,
 
 function createApi(binding, backend) {
   // Every entry point takes one object of fields, checked whole (lib/input.js) before the core.
-  const callRaw = (op, input) => binding.call(op, toJson(argument(input)))
+  const callRaw = (op, input) => binding.call(op, toJson(argument(input), constants.maxPageRows))
   const call = (op, input) => JSON.parse(callRaw(op, input))
   const op = (name) => (input) => call(name, input)
 
@@ -234,7 +234,7 @@ function createApi(binding, backend) {
     const { message, now, policy, templates } = top
     const plan = planInto(
       {
-        options: toJson({ message, now, policy, templates }),
+        options: toJson({ message, now, policy, templates }, constants.maxPageRows),
         users: {
           count,
           excluded: column(users.excluded, Uint8Array, 'users.excluded', true),
@@ -340,7 +340,10 @@ function createApi(binding, backend) {
     const n = users.length
     const plan = planInto(
       {
-        options: toJson({ message: input.message, now: input.now, policy: input.policy, templates: rows.templates }),
+        options: toJson(
+          { message: input.message, now: input.now, policy: input.policy, templates: rows.templates },
+          constants.maxPageRows,
+        ),
         users: page.numeric
           ? { count: n, excluded: page.excluded, key: page.userKey }
           : { count: n, excluded: page.excluded, ids: page.ids },

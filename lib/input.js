@@ -93,8 +93,9 @@ function guarded(path, f) {
 const read = (obj, key, path) => guarded(path, () => obj[key])
 
 /** The JSON the core reads for `value`, every field checked on the way; refuses with the path of
- * the first field that is no data. */
-function toJson(value) {
+ * the first field that is no data, and an array or object of more than `maxEntries` entries (the
+ * longest list an input may hold) before writing any of it: `new Array(1e9)` is one line. */
+function toJson(value, maxEntries) {
   const open = new Set()
   function write(v, path, depth) {
     switch (typeof v) {
@@ -128,11 +129,15 @@ function toJson(value) {
     if (guarded(path, () => Array.isArray(v))) {
       const parts = []
       const n = read(v, 'length', path)
+      if (n > maxEntries) throw invalid(at(path), `has ${n} entries, more than any input holds (${maxEntries})`)
       for (let i = 0; i < n; i++) parts.push(write(read(v, i, path), `${at(path)}[${i}]`, depth + 1))
       out = `[${parts.join(',')}]`
     } else {
       const parts = []
-      for (const key of guarded(path, () => Object.keys(v))) {
+      const keys = guarded(path, () => Object.keys(v))
+      if (keys.length > maxEntries)
+        throw invalid(at(path), `has ${keys.length} fields, more than any input holds (${maxEntries})`)
+      for (const key of keys) {
         const p = child(path, key)
         const x = read(v, key, p)
         // JSON leaves out an undefined property: it is absent, as the core reads it.

@@ -748,8 +748,7 @@ function pushOf(options) {
       const counts = pageCounts()
       const t = tally(summary, counts)
       check.object(page, 'page')
-      for (const f of ['users', 'credentials'])
-        if (!Array.isArray(page[f])) check.fail(`page.${f}`, 'expected an array')
+      for (const f of ['users', 'credentials']) check.array(page[f], `page.${f}`)
       // The rows' shapes are the core's to check; a row it refuses is its user's error (page-rows.js).
       const read = rows.readUsers(page.users)
       const out = rows.excludedIds(await excluded(read.users.map((u) => u.userId)))

@@ -28,8 +28,14 @@ function options(value, field, known, place = '') {
   return value
 }
 
+/** An array of at most MAX_PAGE_ROWS entries (the longest list any input holds: `new Array(1e9)`
+ * is one line), without holes (`map` and `forEach` would pass over them). */
 function array(value, field) {
-  if (!Array.isArray(value)) fail(field, `expected an array, got ${typeOf(value)}`)
+  if (!input.guarded(field, () => Array.isArray(value))) fail(field, `expected an array, got ${typeOf(value)}`)
+  const n = input.read(value, 'length', field)
+  if (n > wn.MAX_PAGE_ROWS) fail(field, `has ${n} entries, more than any input holds (${wn.MAX_PAGE_ROWS})`)
+  for (let i = 0; i < n; i++)
+    if (!input.guarded(`${field}[${i}]`, () => i in value)) fail(`${field}[${i}]`, 'is missing (a hole in the array)')
   return value
 }
 
@@ -250,6 +256,7 @@ function removals(value, field = 'credentials') {
 
 module.exports = {
   fail,
+  array,
   show,
   optional,
   baseUrl,

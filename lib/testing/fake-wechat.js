@@ -48,7 +48,9 @@ function answer(res, { msgid, ...body }, status = 200) {
 // Each option's check: a wrong value is ERR_INVALID_ARGUMENT naming it, before anything starts.
 const text = (v) => typeof v === 'string' && v !== ''
 const whole = (v) => Number.isSafeInteger(v) && v >= 0
-const texts = (v) => Array.isArray(v) && v.every(text)
+// A list of names (a sparse array's holes are no names; every() would pass over them).
+const MAX_NAMES = 100000
+const texts = (v) => Array.isArray(v) && v.length <= MAX_NAMES && Array.from(v).every(text)
 const OPTIONS = {
   appid: [text, 'a non-empty string'],
   secret: [text, 'a non-empty string'],
@@ -57,12 +59,12 @@ const OPTIONS = {
   dailyQuota: [(v) => whole(v) || v === Infinity, 'a whole number or Infinity'],
   minuteQuota: [(v) => whole(v) || v === Infinity, 'a whole number or Infinity'],
   latencyMs: [whole, 'a whole number of milliseconds'],
-  pages: [texts, 'an array of page paths'],
+  pages: [texts, `an array of at most ${MAX_NAMES} page paths`],
   templates: [
     (v) => isFields(v, 'templates') && Object.values(v).every((api) => api === 'template' || api === 'subscribe'),
     "an object of template id: 'template' | 'subscribe'",
   ],
-  bannedTemplates: [texts, 'an array of template ids'],
+  bannedTemplates: [texts, `an array of at most ${MAX_NAMES} template ids`],
   now: [(v) => typeof v === 'function', 'a function returning epoch ms'],
 }
 // The methods' arguments, checked the same way: a wrong one is ERR_INVALID_ARGUMENT naming it.
