@@ -10,7 +10,7 @@
 
 const wn = require('../index.js')
 const check = require('./stores/check')
-const { describe, invalid, isFields, guarded } = require('./input')
+const { describe, invalid, guarded } = require('./input')
 
 /** A user id in its one form, or a coded error at `field`. */
 const userIdOf = (value, field) => check.userId(value, field)
@@ -37,7 +37,9 @@ function readUsers(list) {
     const field = `page.users[${i}]`
     let userId = null
     try {
-      if (!isFields(row, field)) throw invalid(field, `expected an object, got ${describe(row)}`)
+      // A Map or another object that is no row has no userId of its own: refused at userId below.
+      if (typeof row !== 'object' || row === null || guarded(field, () => Array.isArray(row)))
+        throw invalid(field, `expected an object, got ${describe(row)}`)
       const { id, error } = tryUserId(() => row.userId, `${field}.userId`)
       if (error) throw error
       userId = id

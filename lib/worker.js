@@ -380,16 +380,16 @@ function pushOf(options) {
   async function replan(userId, excludedUser, t) {
     const credentials = await store.credentials(userId)
     const pushedAt = await store.pushes(userId)
-    const { decisions, dead, failed: refused } = rows.planUsers({
+    const plan = rows.planUsers({
       users: [{ userId, pushedAt, excluded: excludedUser }],
       credentials,
       message,
       now: clock(),
       policy,
     })
-    await removeDead(credentials, dead, t)
-    for (const f of refused) userFailed(f.userId ?? userId, f.error, 'row', t)
-    return decisions[0] ?? { action: 'failed' }
+    await removeDead(credentials, plan.dead, t)
+    for (const f of plan.failed) userFailed(f.userId ?? userId, f.error, 'row', t)
+    return plan.decisions[0] ?? { action: 'failed' }
   }
   // Stores the credential's state after the send, as the core computes it, compare-and-set against
   // the state the claim was made on. If the stored state moved meanwhile (a grant's count grew), the
@@ -752,8 +752,9 @@ function pushOf(options) {
       // The rows' shapes are the core's to check; a row it refuses is its user's error (page-rows.js).
       const read = rows.readUsers(page.users)
       const out = rows.excludedIds(await excluded(read.users.map((u) => u.userId)))
-      const users = read.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
-      const plan = rows.planUsers({ users, credentials: page.credentials, message, now: clock(), policy })
+      // readUsers' rows are copies of the page's: marked in place.
+      for (const u of read.users) u.excluded = out.has(u.userId)
+      const plan = rows.planUsers({ users: read.users, credentials: page.credentials, message, now: clock(), policy })
       const { decisions, dead } = plan
       for (const f of [...read.failed, ...plan.failed]) userFailed(f.userId, f.error, 'row', t)
       await removeDead(page.credentials, dead, t)
