@@ -182,6 +182,34 @@ describe.each(backends)('%s backend', (name, wn) => {
     for (const c of wn.ERROR_CODES) expect(readme).toContain(`\`${c}\``)
   })
 
+  test("the README's error tables are the core's codes and lib/input.js's, and the JS sources throw no other", () => {
+    const { JS_ERROR_CODES } = require('../lib/input')
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+    const section = readme.slice(
+      readme.indexOf('\n## Errors\n'),
+      readme.indexOf('\n## ', readme.indexOf('\n## Errors\n') + 1),
+    )
+    const tabled = [...section.matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map((m) => m[1])
+    expect([...tabled].sort()).toEqual([...wn.ERROR_CODES, ...JS_ERROR_CODES].sort())
+    const sources = ['index.js', 'wasm.js', 'binding.js']
+    const walk = (dir) =>
+      fs.readdirSync(path.join(root, dir), { withFileTypes: true }).forEach((e) => {
+        const rel = path.join(dir, e.name)
+        if (e.isDirectory()) walk(rel)
+        else if (e.name.endsWith('.js')) sources.push(rel)
+      })
+    walk('lib')
+    const thrown = new Set()
+    for (const f of sources)
+      for (const m of fs
+        .readFileSync(path.join(root, f), 'utf8')
+        .matchAll(/code: '(ERR_[A-Z_]+)'|codedError\('(ERR_[A-Z_]+)'|storeError\(\s*'(ERR_[A-Z_]+)'/g))
+        thrown.add(m[1] ?? m[2] ?? m[3])
+    expect(thrown.size).toBeGreaterThan(5)
+    for (const c of thrown) expect([...wn.ERROR_CODES, ...JS_ERROR_CODES]).toContain(c)
+    for (const c of JS_ERROR_CODES) expect(thrown).toContain(c)
+  })
+
   test('the golden subscribe body, from a real Date', () => {
     const built = wn.buildSubscribeMessage({
       touser: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',

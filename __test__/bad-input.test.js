@@ -44,6 +44,11 @@ const ANYWHERE = [
   ['a boxed Number', () => new Number(1)],
   ['an object with toJSON', () => ({ toJSON: () => 'f1' })],
   ['a Proxy that throws', throwingProxy],
+  // One line each: a list longer than any input holds (it was written out entry by entry, and
+  // the process died of it), and a list with a hole (map and forEach pass over it).
+  ['an array of length 1e9', () => new Array(1e9)],
+  // eslint-disable-next-line no-sparse-arrays
+  ['an array with a hole', () => [, 1]],
 ]
 // Wrong for a field of this kind only.
 const BY_KIND = {
@@ -131,11 +136,26 @@ function expectRefused(outcome, field, label) {
 const cred = { kind: 'formId', id: 'f1', userId: 'u1', usesLeft: 1, expireAt: NOW + DAY }
 const grantCred = { kind: 'grant', id: 'T1', userId: 'u1', templateId: 'T1', usesLeft: 2, expireAt: null }
 
+// A message field's own wrong values: an array the tagged enum would read as its tag, and fields
+// of the other type.
+const MESSAGE = [
+  'object',
+  ['template'],
+  ['subscribe', 'T1'],
+  { type: 'template', templateId: 'T1' },
+  { type: 'subscribe' },
+  { type: 'subscribe', templateId: '' },
+  { type: ['template'] },
+]
+
 // A plain-mode push signed with the token 'tok' at NOW (sha1 of the sorted token, timestamp and nonce).
 const PUSH_TEXT = '<xml><FromUserName>o1</FromUserName><CreateTime>1709344800</CreateTime><MsgType>text</MsgType></xml>'
 const pushQuery = (() => {
   const timestamp = String(NOW / 1000)
-  const signature = require('node:crypto').createHash('sha1').update(['tok', timestamp, 'n1'].sort().join('')).digest('hex')
+  const signature = require('node:crypto')
+    .createHash('sha1')
+    .update(['tok', timestamp, 'n1'].sort().join(''))
+    .digest('hex')
   return { signature, timestamp, nonce: 'n1' }
 })()
 
@@ -144,7 +164,15 @@ const ROOT = [
   [
     'verifyPush',
     { token: 'tok', query: pushQuery, body: PUSH_TEXT, now: NOW },
-    { token: 'string', encodingAesKey: 'string', appId: 'string', query: 'object', body: 'string', now: 'time', maxAgeMs: 'number' },
+    {
+      token: 'string',
+      encodingAesKey: 'string',
+      appId: 'string',
+      query: 'object',
+      body: 'string',
+      now: 'time',
+      maxAgeMs: 'number',
+    },
   ],
   [
     'intakeFormId',
@@ -172,7 +200,7 @@ const ROOT = [
       'credentials[0].userId': 'id',
       'credentials[0].expireAt': 'time',
       'credentials[0].usesLeft': 'number',
-      message: 'object',
+      message: MESSAGE,
       now: 'time',
       policy: 'object',
     },
@@ -238,7 +266,7 @@ const ROOT = [
       credentials: 'array',
       'credentials[0].userId': 'id',
       'credentials[0].id': 'string',
-      message: 'object',
+      message: MESSAGE,
       now: 'time',
       policy: 'object',
     },
@@ -353,15 +381,27 @@ const COLUMN_FIELDS = {
   'credentials.kind': 'column',
   'credentials.usesLeft': 'column',
   'credentials.ids': 'array',
-  message: 'object',
+  message: MESSAGE,
   now: 'time',
 }
 
-// Every case of one entry point: the argument itself, then each field with each bad value.
-function cases(fields) {
+// The value at `path` (`a.b[0].c`) of `base`.
+const valueAt = (base, pathText) => pathText.match(/[^.[\]]+/g).reduce((o, k) => o?.[k], base)
+
+// Every case of one entry point: the argument itself, then each field with each bad value of its
+// kind, its own valid value inside an array (['formId'] would be read as the key 'formId', and
+// ['template'] as a tagged enum's tag), and the field's own extra bad values (a field given as
+// [kind, ...values]).
+function cases(fields, base) {
   const out = AS_ARGUMENT.map(([name, make]) => ['input', `the argument as ${name}`, make, null])
-  for (const [field, kind] of Object.entries(fields))
+  for (const [field, spec] of Object.entries(fields)) {
+    const [kind, ...extra] = Array.isArray(spec) ? spec : [spec]
     for (const [name, make] of badValues(kind)) out.push([field, `${field} as ${name}`, make, field])
+    const valid = base === undefined ? undefined : valueAt(base, field)
+    if (valid !== undefined && kind !== 'array')
+      out.push([field, `${field} as its valid value in an array`, () => [valid], field])
+    for (const v of extra) out.push([field, `${field} as ${JSON.stringify(v)}`, () => clone(v), field])
+  }
   return out
 }
 
@@ -380,7 +420,7 @@ describe.each(backends)('%s backend: the root API', (_backend, wn) => {
     '%s: every bad value is refused at its field',
     async (_n, fn, base, fields) => {
       const problems = []
-      for (const [field, label, make, at] of cases(fields)) {
+      for (const [field, label, make, at] of cases(fields, base)) {
         const input = at === null ? make() : withField(base, at, make())
         try {
           expectRefused(await refusal(() => wn[fn](input), field), field, label)
@@ -410,7 +450,7 @@ describe.each(backends)('%s backend: the root API', (_backend, wn) => {
   test('planColumns: every bad value, and huge counts, refused at the field', async () => {
     const problems = []
     const all = [
-      ...cases(COLUMN_FIELDS),
+      ...cases(COLUMN_FIELDS, columns()),
       ...[4e8, 1e9, 2 ** 32 - 1, wn.MAX_PAGE_USERS + 1].map((n) => [
         'users.count',
         `users.count ${n}`,
@@ -528,7 +568,7 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       },
       {
         store: 'object',
-        message: 'object',
+        message: MESSAGE,
         content: 'func',
         transport: 'object',
         tokens: 'object',
@@ -668,7 +708,7 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
         ].includes(name)
           ? []
           : null
-      for (const [field, label, make, at] of cases(fields)) {
+      for (const [field, label, make, at] of cases(fields, base)) {
         if (at === null && argumentCases) continue
         const input = at === null ? make() : withField2(base, at, make())
         // Options name their own fields without a prefix; the argument as a whole is `options` or `input`.
@@ -685,6 +725,82 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       }
     }
     expect(problems).toEqual([])
+  })
+
+  // Methods taking positional arguments: [name, field, kind, call(value)], each value of the kind
+  // passed as that argument.
+  test("the fake WeChat's methods, the store's claim and outcome methods, a push's own: every bad argument refused at its field", async () => {
+    const fake = await m.fake.createFakeWeChat()
+    const claim = { token: 't', userId: 'u1', day: 1, credential: { kind: 'formId', id: 'f1', usesLeft: 1 } }
+    const outcome = { usesLeft: 0, remove: true, pushed: true, at: NOW, keepMs: DAY, msgid: null }
+    const request = { userId: 'u1', day: 1, maxPerDay: 1, credential: claim.credential, leaseMs: 1000 }
+    const push = m.worker.createPush({
+      store,
+      message: { type: 'template' },
+      content: (u) => ({ touser: u, templateId: 'T', data: {} }),
+      transport,
+      tokens,
+    })
+    const compat = new m.redis.FormIdCompat({ store: new m.redis.RedisStore({ redis }) })
+    const methods = [
+      ['fake.addUser', 'openid', 'string', (v) => fake.addUser(v)],
+      ['fake.issueFormId', 'openid', 'string', (v) => fake.issueFormId(v)],
+      ['fake.issueFormId', 'options', 'object', (v) => fake.issueFormId('o1', v)],
+      ['fake.issueFormId', 'at', 'integer', (v) => fake.issueFormId('o1', { at: v })],
+      ['fake.issuePrepayId', 'id', 'string', (v) => fake.issuePrepayId('o1', { id: v })],
+      ['fake.grant', 'templateId', 'string', (v) => fake.grant('o1', v)],
+      ['fake.grant', 'count', 'integer', (v) => fake.grant('o1', 'T1', v)],
+      ['fake.grantsLeft', 'openid', 'string', (v) => fake.grantsLeft(v, 'T1')],
+      ['fake.inject', 'faults[0]', 'string', (v) => fake.inject(v)],
+      ['fake.inject', 'faults[0]', 'integer', (v) => fake.inject({ type: 'latency', ms: v })],
+      ['fake.banTemplate', 'templateId', 'string', (v) => fake.banTemplate(v)],
+      // Infinity is a quota: none.
+      ['fake.setDailyQuota', 'n', 'integer', (v) => fake.setDailyQuota(v), 'Infinity'],
+      ['fake.setMinuteQuota', 'n', 'integer', (v) => fake.setMinuteQuota(v), 'Infinity'],
+      ['store.claimMany', 'requests', 'array', (v) => store.claimMany(v)],
+      ['store.claimMany', 'requests[0].leaseMs', 'integer', (v) => store.claimMany([{ ...request, leaseMs: v }])],
+      ['store.claimMany', 'requests[0]', 'object', (v) => store.claimMany([v])],
+      ['store.confirm', 'claim', 'object', (v) => store.confirm(v, outcome)],
+      ['store.confirm', 'claim.token', 'string', (v) => store.confirm({ ...claim, token: v }, outcome)],
+      // An outcome's fields are named as they are (`usesLeft: ...`, `toJSON: unknown option`).
+      ['store.confirm', 'outcome', 'object', (v) => store.confirm(claim, v), 'an object with toJSON'],
+      ['store.confirm', 'at', 'integer', (v) => store.confirm(claim, { ...outcome, at: v })],
+      ['store.confirm', 'remove', 'bool', (v) => store.confirm(claim, { ...outcome, remove: v })],
+      ['store.confirmMany', 'items', 'array', (v) => store.confirmMany(v)],
+      ['store.confirmMany', 'items[0]', 'object', (v) => store.confirmMany([v])],
+      ['store.release', 'claim', 'object', (v) => store.release(v)],
+      ['store.held', 'claim.userId', 'id', (v) => store.held({ ...claim, userId: v })],
+      // Refused before the (unconnected) client is asked anything.
+      ['compat.save', 'userId', 'id', (v) => compat.save(v, 'f1')],
+      ['compat.save', 'formId', 'string', (v) => compat.save('u1', v)],
+      ['compat.getOne', 'userId', 'id', (v) => compat.getOne(v)],
+      ['compat.getAll', 'userId', 'id', (v) => compat.getAll(v)],
+      ['compat.pop', 'userId', 'id', (v) => compat.pop(v)],
+      ['compat.delete', 'userId', 'id', (v) => compat.delete(v, 'f1')],
+      ['compat.delete', 'formId', 'id', (v) => compat.delete('u1', v)],
+      ['compat.deleteExpire', 'userId', 'id', (v) => compat.deleteExpire(v)],
+      ['push.stop', 'reason', 'string', (v) => push.stop(v)],
+      ['push.pauseUntil', 'at', 'time', (v) => push.pauseUntil(v)],
+    ]
+    const problems = []
+    let n = 0
+    try {
+      for (const [name, field, kind, call, valid] of methods)
+        for (const [label, make] of badValues(kind).filter(([label]) => label !== valid)) {
+          n++
+          const outcome = await refusal(() => call(make()), field)
+          try {
+            expectRefused(outcome, field, `${name}: ${field} as ${label}`)
+          } catch (e) {
+            problems.push(e.message)
+          }
+        }
+    } finally {
+      await push.close().catch(() => {})
+      await fake.close()
+    }
+    expect(problems).toEqual([])
+    expect(n).toBeGreaterThan(500)
   })
 
   test('httpTransport with concurrency -1 is refused, not a post that never settles', () => {

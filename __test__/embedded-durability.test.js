@@ -237,6 +237,45 @@ describe('damage that no crash leaves is an error, and the file is left as it is
     fs.writeFileSync(file, '{"weappNotifyStore":1}\n')
     await expect(new EmbeddedStore({ file }).migrate()).rejects.toMatchObject({ code: 'ERR_STORE_FORMAT' })
   })
+
+  test('an empty file opens as an empty store, and keeps what is written to it', async () => {
+    fs.writeFileSync(file, '')
+    const store = await open()
+    expect(await store.credentials('u1')).toEqual([])
+    await store.saveCredentials([cred('u1', 'f1')])
+    await store.close()
+    const again = await open()
+    expect((await again.credentials('u1')).map((c) => c.id)).toEqual(['f1'])
+    await again.close()
+  })
+
+  test('a path the system cannot open is ERR_STORE_OPEN naming the file option, its lock let go', async () => {
+    const cases = [
+      [dir, 'EISDIR'],
+      [path.join(dir, 'x'.repeat(300)), 'ENAMETOOLONG'],
+      // mkdir's answer where a file stands in the path.
+      [path.join(file, 'inside'), /^(ENOTDIR|EEXIST)$/],
+    ]
+    fs.writeFileSync(file, '')
+    if (process.getuid?.() !== 0) {
+      const closed = path.join(dir, 'closed')
+      fs.mkdirSync(closed, { mode: 0o500 })
+      cases.push([path.join(closed, 'store.log'), 'EACCES'])
+    }
+    for (const [f, errno] of cases) {
+      const e = await new EmbeddedStore({ file: f }).migrate().catch((err) => err)
+      expect(e).toMatchObject({ code: 'ERR_STORE_OPEN', field: 'file', errno: expect.stringMatching(errno) })
+      expect(e.message).toMatch(/^file: .* cannot be opened as a store \(/)
+    }
+    // The directory's own open failed after its lock was taken: the lock is let go.
+    expect(fs.existsSync(`${dir}.lock`)).toBe(false)
+  })
+
+  test('a NUL in the path is refused by the constructor, naming the file option', () => {
+    expect(() => new EmbeddedStore({ file: `${dir}/a\0b` })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/^file: contains a NUL/) }),
+    )
+  })
 })
 
 describe('one opener at a time', () => {

@@ -445,6 +445,37 @@ onRedis('a page and a dead worker’s claim, in this process', () => {
   })
 })
 
+onRedis("a user's own error in a page job, in this process", () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test("content that throws for one user: the page job's result names it, the day's totals count it by code, the others are pushed", async () => {
+    ctx = await setup(redisOnly, { users: 30 })
+    const failing = ctx.users[12]
+    const worker = ctx.queue.work({
+      store: ctx.store,
+      wechat: { baseUrl: ctx.fake.url, appid: ctx.fake.appid, secret: ctx.fake.secret },
+      message: { type: 'template' },
+      content: (userId) => {
+        if (userId === failing) throw Object.assign(new Error('no such user in the CRM'), { code: 'E_CRM' })
+        return { touser: userId, templateId: 'TPL_QUEUE', data: { keyword1: '签到提醒' } }
+      },
+      pageSize: 10,
+    })
+    try {
+      const summary = await finished(ctx.queue, (await ctx.queue.fire()).day)
+      expect(summary).toMatchObject({ sent: 29, userErrors: { E_CRM: 1 }, errors: { 'content E_CRM': 1 } })
+      const results = (await ctx.queue.queues.pages.getCompleted()).map((j) => j.returnvalue)
+      expect(results.flatMap((r) => r.userErrors)).toEqual([
+        { userId: failing, code: 'E_CRM', message: 'no such user in the CRM' },
+      ])
+      expect(ctx.fake.deliveries.map((d) => d.openid).sort()).toEqual(ctx.users.filter((u) => u !== failing))
+    } finally {
+      await worker.close()
+    }
+  })
+})
+
 onRedis('a claim a live worker keeps, in this process', () => {
   let ctx
   afterEach(() => ctx?.close())

@@ -232,14 +232,91 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
   })
 
-  test('an excluded hook that answers an array, or ids of another type, is a coded error, not "out.has is not a function" or nobody excluded', async () => {
+  test('an excluded hook that answers no Set, or a member that is no user id, is a coded error, not "out.has is not a function"', async () => {
     const [a] = await users(1)
-    for (const answer of [[a], new Set([42]), null])
+    for (const answer of [[a], null, new Set([NaN]), new Set([4.5]), new Set([{}]), new Set([''])])
       await expect(run({ excluded: async () => answer })).rejects.toMatchObject({
         code: 'ERR_INVALID_ARGUMENT',
         message: expect.stringMatching(/^excluded: /),
       })
     expect(fake.deliveries).toEqual([])
+  })
+
+  test('numeric user ids end to end: one form (the decimal text) in every hook and result; the checked-in users, answered as numbers or as strings, are never pushed', async () => {
+    const numbers = Array.from({ length: 30 }, (_, i) => 1000 + i)
+    const openid = (userId) => `o${userId}`
+    await store.saveCredentials(
+      numbers.map((n) => wn.intakeFormId({ userId: n, formId: fake.issueFormId(openid(n)), collectedAt: Date.now() })),
+    )
+    const checkedIn = numbers.filter((n) => n % 3 === 0)
+    const asked = []
+    const told = []
+    const summary = await run({
+      // Half the checked-in answered as numbers, half as their text.
+      excluded: async (ids) => (asked.push(...ids), new Set(checkedIn.map((n, i) => (i % 2 ? n : String(n))))),
+      content: (userId) => (told.push(userId), content(openid(userId))),
+    })
+    const pushed = numbers.filter((n) => !checkedIn.includes(n))
+    expect(summary).toMatchObject({ sent: pushed.length, stopped: null, userErrors: [] })
+    expect(summary.skipped.excludedByBusiness).toBe(checkedIn.length)
+    expect(asked.sort()).toEqual(numbers.map(String).sort())
+    expect(told.sort()).toEqual(pushed.map(String).sort())
+    expect(summary.deliveries.map((d) => d.userId).sort()).toEqual(pushed.map(String).sort())
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(pushed.map(openid).sort())
+    for (const n of checkedIn) expect(await store.credentials(n)).toHaveLength(1)
+  })
+
+  // The store with `corrupt(row)` applied to the credential rows read for `userId`, by the page
+  // (`pages: true`) or by a re-plan's credentials() (`replan: true`): a legacy row the core refuses.
+  function withBadRows(userId, { pages = false, replan = false }, corrupt = (c) => ({ ...c, usesLeft: -1 })) {
+    const wrapped = { usersPerSend: store.usersPerSend }
+    for (let o = Object.getPrototypeOf(store); o !== Object.prototype; o = Object.getPrototypeOf(o))
+      for (const m of Object.getOwnPropertyNames(o))
+        if (m !== 'constructor' && typeof store[m] === 'function') wrapped[m] ??= store[m].bind(store)
+    const bad = (list) => list.map((c) => (c.userId === userId ? corrupt(c) : c))
+    if (pages)
+      wrapped.pageUsers = async (input) => {
+        const page = await store.pageUsers(input)
+        return { ...page, credentials: bad(page.credentials) }
+      }
+    if (replan) wrapped.credentials = async (u) => bad(await store.credentials(u))
+    return wrapped
+  }
+
+  test("a credential row the core refuses is that user's error, not the day's: the other 99 are pushed, the summary names it", async () => {
+    const ids = await users(100)
+    const bad = ids[37]
+    const summary = await run({ store: withBadRows(bad, { pages: true }), concurrency: 4 })
+    expect(summary).toMatchObject({ sent: 99, stopped: null, lostClaims: 0, errors: { 'row ERR_INVALID_ARGUMENT': 1 } })
+    expect(summary.userErrors).toEqual([
+      {
+        userId: bad,
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(/^page\.credentials\[\d+\]\.usesLeft: /),
+      },
+    ])
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids.filter((id) => id !== bad))
+    // Its row is left as it is, and the user unclaimed: read soundly, it is pushed.
+    expect(await store.credentials(bad)).toHaveLength(1)
+    expect(await run()).toMatchObject({ sent: 1, userErrors: [] })
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
+  test("a row of an unknown kind, and a bad row read by a re-plan, are that user's error too", async () => {
+    const [a, b, c] = await users(3)
+    const soon = Date.now() + 60 * 60000
+    // b's first formId is one the fake never issued (41028): its re-plan reads b's rows again.
+    await store.saveCredentials([wn.intakeFormId({ userId: b, formId: 'never-issued', collectedAt: soon - 7 * DAY })])
+    const store2 = withBadRows(b, { replan: true })
+    const kinds = withBadRows(c, { pages: true }, (row) => ({ ...row, kind: 'sms' }))
+    store2.pageUsers = kinds.pageUsers
+    const summary = await run({ store: store2, concurrency: 1 })
+    expect(summary).toMatchObject({ sent: 1, stopped: null })
+    expect(summary.userErrors.map((e) => [e.userId, e.code]).sort()).toEqual([
+      [b, 'ERR_INVALID_ARGUMENT'],
+      [c, 'ERR_INVALID_ARGUMENT'],
+    ])
+    expect(fake.deliveries.map((d) => d.openid)).toEqual([a])
   })
 
   test('claims of a crashed worker: a formId is sent again, a prepay_id counts as delivered, an unstarted one is released', async () => {
@@ -377,7 +454,7 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
   })
 
-  test('a message the core refuses is that user\'s error: the others are pushed, its claim is let go', async () => {
+  test("a message the core refuses is that user's error: the others are pushed, its claim is let go", async () => {
     const [a, b] = await users(2)
     const refused = (userId) => ({ ...content(userId), data: { keyword1: userId === b ? 'a\u0000b' : 'ok' } })
     const summary = await run({ content: refused, concurrency: 1 })
@@ -404,7 +481,7 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(await store.credentials('o-junk')).toEqual([])
   })
 
-  test('content that throws for one user in a hundred is that user\'s error: the other 99 are pushed, the summary names it', async () => {
+  test("content that throws for one user in a hundred is that user's error: the other 99 are pushed, the summary names it", async () => {
     const ids = await users(100)
     const failing = ids[37]
     const throwing = (userId) => {

@@ -10,7 +10,7 @@ const { invalid, toJson, argument, describe, wellFormed, ownKeys, read, guarded,
 
 function createApi(binding, backend) {
   // Every entry point takes one object of fields, checked whole (lib/input.js) before the core.
-  const callRaw = (op, input) => binding.call(op, toJson(argument(input)))
+  const callRaw = (op, input) => binding.call(op, toJson(argument(input), constants.maxPageRows))
   const call = (op, input) => JSON.parse(callRaw(op, input))
   const op = (name) => (input) => call(name, input)
 
@@ -78,7 +78,9 @@ function createApi(binding, backend) {
     if (!isPlain(c) || !onlyKeys(c, CONTEXT_KEYS)) return null
     const r = c.response
     if (!isPlain(r)) return null
-    if (!Object.hasOwn(KIND_CODE, c.credentialKind) || !Number.isSafeInteger(c.attempt)) return null
+    // A string: an array ['formId'] would be read as the key 'formId'.
+    if (typeof c.credentialKind !== 'string' || !Object.hasOwn(KIND_CODE, c.credentialKind)) return null
+    if (!Number.isSafeInteger(c.attempt)) return null
     if (c.attempt < 1 || c.attempt > 0xffffffff || typeof c.random !== 'number' || !Number.isFinite(c.random))
       return null
     if (!optionalBool(c.earlierAmbiguous) || !optionalBool(c.earlierTokenError)) return null
@@ -232,7 +234,7 @@ function createApi(binding, backend) {
     const { message, now, policy, templates } = top
     const plan = planInto(
       {
-        options: toJson({ message, now, policy, templates }),
+        options: toJson({ message, now, policy, templates }, constants.maxPageRows),
         users: {
           count,
           excluded: column(users.excluded, Uint8Array, 'users.excluded', true),
@@ -338,7 +340,10 @@ function createApi(binding, backend) {
     const n = users.length
     const plan = planInto(
       {
-        options: toJson({ message: input.message, now: input.now, policy: input.policy, templates: rows.templates }),
+        options: toJson(
+          { message: input.message, now: input.now, policy: input.policy, templates: rows.templates },
+          constants.maxPageRows,
+        ),
         users: page.numeric
           ? { count: n, excluded: page.excluded, key: page.userKey }
           : { count: n, excluded: page.excluded, ids: page.ids },

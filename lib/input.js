@@ -7,10 +7,31 @@
 // BigInts as `{"$js": text}` (which no field of the core reads as data, so each is refused at its
 // field, by what it is) and valid Dates as `{"$date": ms}`.
 //
-// Also the coded errors of the JS side, and `describe`, which shows any value in a message and
+// Also the coded errors of the JS side (their codes listed in JS_ERROR_CODES), and `describe`, which shows any value in a message and
 // never throws.
 
 const { types } = require('node:util')
+
+// The codes the JS side throws (the loader, the stores, the worker, the queue), besides the
+// core's ERROR_CODES: the README's error tables list both, and a test checks that every code the
+// JS sources throw is one of them.
+const JS_ERROR_CODES = Object.freeze([
+  'ERR_NATIVE_UNAVAILABLE',
+  'ERR_CLAIM_LOST',
+  'ERR_CONFIRM_CONFLICT',
+  'ERR_TOKEN',
+  'ERR_TEMPLATE_LIST',
+  'ERR_TEMPLATE_UNKNOWN',
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_STORE_RESET',
+  'ERR_CLOCK_SKEW',
+  'ERR_STORE_OPEN',
+  'ERR_STORE_LOCKED',
+  'ERR_STORE_FORMAT',
+  'ERR_STORE_CORRUPT',
+  'ERR_STORE_FAILED',
+  'ERR_STORE_CLOSED',
+])
 
 function codedError(code, message, extra) {
   return Object.assign(new Error(message), { code }, extra)
@@ -76,8 +97,9 @@ function guarded(path, f) {
 const read = (obj, key, path) => guarded(path, () => obj[key])
 
 /** The JSON the core reads for `value`, every field checked on the way; refuses with the path of
- * the first field that is no data. */
-function toJson(value) {
+ * the first field that is no data, and an array or object of more than `maxEntries` entries (the
+ * longest list an input may hold) before writing any of it: `new Array(1e9)` is one line. */
+function toJson(value, maxEntries) {
   const open = new Set()
   function write(v, path, depth) {
     switch (typeof v) {
@@ -111,11 +133,15 @@ function toJson(value) {
     if (guarded(path, () => Array.isArray(v))) {
       const parts = []
       const n = read(v, 'length', path)
+      if (n > maxEntries) throw invalid(at(path), `has ${n} entries, more than any input holds (${maxEntries})`)
       for (let i = 0; i < n; i++) parts.push(write(read(v, i, path), `${at(path)}[${i}]`, depth + 1))
       out = `[${parts.join(',')}]`
     } else {
       const parts = []
-      for (const key of guarded(path, () => Object.keys(v))) {
+      const keys = guarded(path, () => Object.keys(v))
+      if (keys.length > maxEntries)
+        throw invalid(at(path), `has ${keys.length} fields, more than any input holds (${maxEntries})`)
+      for (const key of keys) {
         const p = child(path, key)
         const x = read(v, key, p)
         // JSON leaves out an undefined property: it is absent, as the core reads it.
@@ -156,6 +182,7 @@ function argument(value, optional = false) {
 }
 
 module.exports = {
+  JS_ERROR_CODES,
   codedError,
   invalid,
   describe,

@@ -29,8 +29,10 @@ export interface QueueStop {
  * stop caught it) counts the users an earlier run pushed among `skipped.alreadyPushedToday`; the
  * sends of a killed run are not counted in `sent`, and the claims it left are counted in
  * `recovered` and `unstarted` by the run that resolved them. */
-export interface DaySummary extends PageCounts {
+export interface DaySummary extends Omit<PageCounts, 'userErrors'> {
   day: number
+  /** Users skipped for an error of their own, by code (each page job's result lists them). */
+  userErrors: Record<string, number>
   /** Claims of unknown fate (a killed worker's) resolved by the core's rule for an ambiguous send. */
   recovered: number
   /** Claims a killed worker left before its send started: released. */

@@ -313,20 +313,27 @@ class RedisTokenKeeper {
   }
 }
 
-// How a page's counts are added up in a Redis hash: one field per number.
+// How a page's counts are added up in a Redis hash: one field per number; a list (userErrors) is
+// counted by code.
 function flatten(counts) {
   const out = []
   for (const [k, v] of Object.entries(counts)) {
     if (typeof v === 'number') {
       if (v) out.push(k, v)
-    } else for (const [sub, n] of Object.entries(v)) if (n) out.push(`${k}.${sub}`, n)
+    } else for (const [sub, n] of Object.entries(Array.isArray(v) ? byCode(v) : v)) if (n) out.push(`${k}.${sub}`, n)
   }
   return out
+}
+const byCode = (list) => {
+  const n = {}
+  for (const { code } of list) n[code ?? 'error'] = (n[code ?? 'error'] ?? 0) + 1
+  return n
 }
 
 const add = (into, counts) => {
   for (const [k, v] of Object.entries(counts)) {
     if (typeof v === 'number') into[k] = (into[k] ?? 0) + v
+    else if (Array.isArray(v)) into[k] = [...(into[k] ?? []), ...v]
     else {
       into[k] ??= {}
       for (const [sub, n] of Object.entries(v)) into[k][sub] = (into[k][sub] ?? 0) + n
@@ -506,6 +513,7 @@ function createPushQueue(options) {
       dead: 0,
       deadByReason: {},
       errors: {},
+      userErrors: {},
       lostClaims: 0,
       unresolved: 0,
       recovered: 0,

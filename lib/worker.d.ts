@@ -62,14 +62,29 @@ export interface PageCounts {
   /** `dead` by reason: the core's (`expired`, `spent`, `invalid`: an id intake would refuse) and
    * `killed` (an answer such as 41028 found it dead). */
   deadByReason: Record<string, number>
-  /** Errcodes seen (and `network`, `http N`), including retried ones. */
+  /** Errcodes seen (and `network`, `http N`), including retried ones; a user's own error as
+   * `content <code>` or `row <code>` (see `userErrors`). */
   errors: Record<string, number>
+  /** Users skipped for an error of their own, the run going on: `content` threw or the core
+   * refused the body made from it (`content <code>` in `errors`), or the core refused a row read
+   * for them (a credential or user row: `row <code>`). Errors no user escapes (the options, the
+   * store, the token) stop the run instead. */
+  userErrors: UserError[]
   /** Claims found no longer held when their outcome was applied (another worker's recovery took
    * them over): that worker resolves them. Never fatal to the run. */
   lostClaims: number
   /** Sends this run gave up with an ambiguous answer unresolved (retries ran out, or the run
    * stopped): each is handed over in the store, and the next run resolves it first. */
   unresolved: number
+}
+
+/** A user skipped for its own error. `userId` is the user's id in its one form (a string: a
+ * numeric id as its decimal text), or null for a row that names no user of the page; `message`
+ * starts with the field (`page.credentials[3].usesLeft: ...`). */
+export interface UserError {
+  userId: string | null
+  code: string | null
+  message: string
 }
 
 /** A delivery the store recorded, with WeChat's msgid for it (its decimal digits). */
@@ -84,9 +99,6 @@ export interface PushSummary extends PageCounts {
    * (no access_token could be fetched; `errors` counts it as `token <errcode or error code>`), or
    * the reason given to `Push.stop`. Claims not yet sent are released, so a rerun picks their users up. */
   stopped: null | StopReason
-  /** Users whose message could not be made (`content` threw, or the core refused its body): each
-   * was skipped with its claim let go, counted in `errors` as `content <code>`; the run went on. */
-  userErrors: { userId: string | number; code: string | null; message: string }[]
   /** Claims of unknown fate resolved at the start (a crashed worker's, or sends a run gave up
    * after an ambiguous answer), by the core's rule for an ambiguous send. */
   recovered: number
@@ -119,11 +131,15 @@ export interface BatchEvent {
 
 interface PushOptionsBase {
   store: Store
-  /** The users the business excludes (e.g. checked in today), asked once per page. */
-  excluded?: (userIds: string[]) => Promise<Set<string>>
+  /** The users the business excludes (e.g. checked in today), asked once per page with the page's
+   * user ids in their one form (strings: a numeric id as its decimal text). The Set's members are
+   * matched in that form: `new Set([42])` excludes the user `'42'`; a member that is no user id
+   * (NaN, 4.5, an object) is `ERR_INVALID_ARGUMENT` at `excluded`, as is an answer that is no Set. */
+  excluded?: (userIds: string[]) => Promise<Set<UserId>>
   message: MessageKind
-  /** The message for one user, without the credential: the worker adds `formId`. */
-  content: (userId: UserId) => {
+  /** The message for one user (its id in the one form, a string), without the credential: the
+   * worker adds `formId`. */
+  content: (userId: string) => {
     touser: string
     templateId: string
     page?: string

@@ -13,6 +13,7 @@ const { observer } = require('./observe')
 const { readQuota, budgetOf } = require('./quota')
 const { retryingStore } = require('./stores/retry')
 const { storeCheck, DEFAULT_CLOCK_TOLERANCE_MS } = require('./stores/stamp')
+const rows = require('./page-rows')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -257,13 +258,23 @@ const failed = (userId, e) =>
   Object.assign(new Error(`user ${userId}: ${e.message}`, { cause: e }), { code: e.code, userId })
 
 // What one page's work did: the summary's counts that belong to a page.
-const pageCounts = () => ({ sent: 0, skipped: {}, dead: 0, deadByReason: {}, errors: {}, lostClaims: 0, unresolved: 0 })
+const pageCounts = () => ({
+  sent: 0,
+  skipped: {},
+  dead: 0,
+  deadByReason: {},
+  errors: {},
+  userErrors: [],
+  lostClaims: 0,
+  unresolved: 0,
+})
 
 // Counts go to the run's summary and, for a page's users, to that page's counts too.
 function tally(...into) {
   return {
     add: (field, n = 1) => into.forEach((t) => (t[field] += n)),
     bump: (field, key, n = 1) => into.forEach((t) => bump(t[field], key, n)),
+    push: (field, item) => into.forEach((t) => t[field].push(item)),
   }
 }
 
@@ -350,6 +361,15 @@ function pushOf(options) {
 
   // The local day a claim is booked on, once the clock is known not to have stepped (see
   // lib/stores/stamp.js); asked again only once the clock leaves its bounds.
+  // A user's own error (`content` threw, the core refused its body or its rows): that user is
+  // skipped, counted in `errors` as `<what> <code>` and named in `userErrors`; the day goes on.
+  function userFailed(userId, e, what, t) {
+    t.bump('errors', `${what} ${e?.code ?? 'error'}`)
+    t.push('userErrors', { userId, code: e?.code ?? null, message: String(e?.message ?? e) })
+    observe.userFailed(userId, e)
+  }
+
+  // The local day a claim is booked on; asked again only once the clock leaves its bounds.
   let today = { day: 0, start: 0, end: 0 }
   async function dayNow() {
     await steady()
@@ -375,18 +395,20 @@ function pushOf(options) {
   }
 
   // One user's decision from fresh rows: after a lost claim or a dead credential.
+  // A row the core refuses is that user's error: { action: 'failed' }.
   async function replan(userId, excludedUser, t) {
     const credentials = await store.credentials(userId)
     const pushedAt = await store.pushes(userId)
-    const { decisions, dead } = wn.planPage({
+    const plan = rows.planUsers({
       users: [{ userId, pushedAt, excluded: excludedUser }],
       credentials,
       message,
       now: clock(),
       policy,
     })
-    await removeDead(credentials, dead, t)
-    return decisions[0]
+    await removeDead(credentials, plan.dead, t)
+    for (const f of plan.failed) userFailed(f.userId ?? userId, f.error, 'row', t)
+    return plan.decisions[0] ?? { action: 'failed' }
   }
   // Stores the credential's state after the send, as the core computes it, compare-and-set against
   // the state the claim was made on. If the stored state moved meanwhile (a grant's count grew), the
@@ -484,11 +506,8 @@ function pushOf(options) {
       })
     } catch (e) {
       // A message the core refuses (a value over its limit, say), or content() throwing, is this
-      // user's error: nothing is sent to them, the claim is let go, and the day goes on. Counted
-      // as `content <code>` in `errors`, and the user named in the summary's `userErrors`.
-      t.bump('errors', `content ${e?.code ?? 'error'}`)
-      summary.userErrors.push({ userId, code: e?.code ?? null, message: String(e?.message ?? e) })
-      observe.userFailed(userId, e)
+      // user's error: nothing is sent to them, the claim is let go, and the day goes on.
+      userFailed(userId, e, 'content', t)
       return conclude(claim, credential, null, earlierAmbiguous, t)
     }
     let earlierTokenError = false
@@ -752,14 +771,15 @@ function pushOf(options) {
       const counts = pageCounts()
       const t = tally(summary, counts)
       check.object(page, 'page')
-      for (const f of ['users', 'credentials'])
-        if (!Array.isArray(page[f])) check.fail(`page.${f}`, 'expected an array')
-      await vouch()
-      // The rows' shapes are the core's to check (planPage, below).
-      const ids = page.users.map((u) => u?.userId)
-      const out = check.excludedSet(await excluded(ids), ids)
-      const users = page.users.map((u) => ({ ...u, excluded: out.has(u.userId) }))
-      const { decisions, dead } = wn.planPage({ users, credentials: page.credentials, message, now: clock(), policy })
+      for (const f of ['users', 'credentials']) check.array(page[f], `page.${f}`)
+      // The rows' shapes are the core's to check; a row it refuses is its user's error (page-rows.js).
+      const read = rows.readUsers(page.users)
+      const out = rows.excludedIds(await excluded(read.users.map((u) => u.userId)))
+      // readUsers' rows are copies of the page's: marked in place.
+      for (const u of read.users) u.excluded = out.has(u.userId)
+      const plan = rows.planUsers({ users: read.users, credentials: page.credentials, message, now: clock(), policy })
+      const { decisions, dead } = plan
+      for (const f of [...read.failed, ...plan.failed]) userFailed(f.userId, f.error, 'row', t)
       await removeDead(page.credentials, dead, t)
       for (const d of decisions) if (d.action === 'skip') t.bump('skipped', d.reason)
       const sends = decisions.filter((d) => d.action === 'send')
@@ -882,8 +902,8 @@ function progressOf(push, onProgress) {
  *   once each page's users are all done, and once more at the end with the summary returned),
  *   onBatch and onDelivered (see createPush).
  * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
- * errcode, lost claims, stopped, userErrors (users whose message could not be made: content threw
- * or the core refused the body; each skipped, the day goes on). If one user's work throws otherwise (the store, say), no send starts after it, the claims not
+ * errcode, lost claims, stopped, userErrors (users skipped for an error of their own: content threw,
+ * the core refused the body or a row read for them; the day goes on). If one user's work throws otherwise (the store, say), no send starts after it, the claims not
  * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
  */
 async function runDailyPush(options) {

@@ -6,14 +6,49 @@ use crate::credential::{Credential, CredentialKind};
 
 /// What is being sent: a template message (needs a formId or prepay_id) or a subscribe message for
 /// one template (needs a grant or long-term subscription for that template).
+/// Read as an object's fields (`RawMessage`): serde's internally tagged enums also take an array
+/// with the tag first, so that `message: ["template"]` would be a template message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "camelCase", try_from = "RawMessage")]
 pub enum MessageKind {
     Template,
     Subscribe {
         #[serde(rename = "templateId")]
         template_id: String,
     },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "\"template\" or \"subscribe\"")]
+enum MessageType {
+    Template,
+    Subscribe,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a message {type: \"template\"} or {type: \"subscribe\", templateId}"
+)]
+struct RawMessage {
+    #[serde(rename = "type")]
+    kind: MessageType,
+    #[serde(default)]
+    template_id: Option<String>,
+}
+
+impl TryFrom<RawMessage> for MessageKind {
+    type Error = String;
+    fn try_from(r: RawMessage) -> Result<Self, String> {
+        match (r.kind, r.template_id) {
+            (MessageType::Template, None) => Ok(MessageKind::Template),
+            (MessageType::Template, Some(_)) => Err("templateId: is only for a subscribe message".into()),
+            (MessageType::Subscribe, None) => Err("templateId: is missing".into()),
+            (MessageType::Subscribe, Some(t)) if t.is_empty() => Err("templateId: is empty".into()),
+            (MessageType::Subscribe, Some(template_id)) => Ok(MessageKind::Subscribe { template_id }),
+        }
+    }
 }
 
 impl MessageKind {
@@ -56,6 +91,34 @@ pub fn select(creds: &[Credential], kind: &MessageKind, now: i64, margin_ms: i64
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_message_is_an_object_of_its_fields() {
+        #[derive(Debug, Deserialize)]
+        struct Input {
+            message: MessageKind,
+        }
+        let read = |json: &str| {
+            crate::api::parse::<Input>(&format!(r#"{{"message":{json}}}"#))
+                .map(|i| i.message)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read(r#"{"type":"template"}"#), Ok(MessageKind::Template));
+        assert_eq!(
+            read(r#"{"type":"subscribe","templateId":"T"}"#),
+            Ok(MessageKind::Subscribe { template_id: "T".into() })
+        );
+        for bad in [r#"["template"]"#, r#"["subscribe","T"]"#, r#"{"type":["template"]}"#, r#""template""#] {
+            assert!(read(bad).is_err(), "{bad} is no message");
+        }
+        assert_eq!(
+            read(r#"{"type":"template","templateId":"T"}"#),
+            Err("message.templateId: is only for a subscribe message".into())
+        );
+        assert_eq!(read(r#"{"type":"subscribe"}"#), Err("message.templateId: is missing".into()));
+        assert_eq!(read(r#"{"type":"subscribe","templateId":""}"#), Err("message.templateId: is empty".into()));
+        assert!(read(r#"{"type":"subscribe","templateId":"T","x":1}"#).unwrap_err().contains("unknown field"));
+    }
+
     use super::*;
     use crate::credential::SendEffect;
 

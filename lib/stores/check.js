@@ -28,8 +28,14 @@ function options(value, field, known, place = '') {
   return value
 }
 
+/** An array of at most MAX_PAGE_ROWS entries (the longest list any input holds: `new Array(1e9)`
+ * is one line), without holes (`map` and `forEach` would pass over them). */
 function array(value, field) {
-  if (!Array.isArray(value)) fail(field, `expected an array, got ${typeOf(value)}`)
+  if (!input.guarded(field, () => Array.isArray(value))) fail(field, `expected an array, got ${typeOf(value)}`)
+  const n = input.read(value, 'length', field)
+  if (n > wn.MAX_PAGE_ROWS) fail(field, `has ${n} entries, more than any input holds (${wn.MAX_PAGE_ROWS})`)
+  for (let i = 0; i < n; i++)
+    if (!input.guarded(`${field}[${i}]`, () => i in value)) fail(`${field}[${i}]`, 'is missing (a hole in the array)')
   return value
 }
 
@@ -201,17 +207,6 @@ function history(value) {
   return { since: integer(value.since, 'since'), today: integer(value.today, 'today') }
 }
 
-/** What the `excluded` hook answered for a page's `ids`: a Set of ids of the page's own type (a
- * Set of numbers for string ids would exclude nobody). */
-function excludedSet(value, ids) {
-  if (!(value instanceof Set)) fail('excluded', `must resolve to a Set of user ids, got ${show(value)}`)
-  const types = new Set(ids.map((id) => typeof id))
-  for (const v of value)
-    if (!types.has(typeof v) && ids.length)
-      fail('excluded', `answered ${show(v)}, a ${typeof v}, but this page's user ids are ${[...types].join(' and ')}s`)
-  return value
-}
-
 /** An option that may be left out: undefined, or what `f` accepts. */
 const optional = (value, f, ...args) => (value === undefined ? value : f(value, ...args))
 
@@ -306,7 +301,7 @@ module.exports = {
   failures,
   span,
   failureCounts,
-  excludedSet,
+  array,
   show,
   optional,
   baseUrl,

@@ -16,8 +16,10 @@ export type {
  * write), so a crash or a power loss loses only calls that had not resolved. `migrate()` opens it:
  * it takes the lock file `<file>.lock` (held until `close()`; another opener gets
  * `ERR_STORE_LOCKED`, a lock left by a dead process on this host is taken over), drops a torn last
- * write (reported in `tornTail`), and refuses a file not in format 2 or 3 with `ERR_STORE_FORMAT` and
- * one damaged anywhere but its last write with `ERR_STORE_CORRUPT`. A failed write makes every later
+ * write (reported in `tornTail`), opens an empty file as an empty store, and refuses a file not in
+ * format 2 or 3 with `ERR_STORE_FORMAT`, one damaged anywhere but its last write with
+ * `ERR_STORE_CORRUPT`, and a path the system cannot open (a directory, too long a name, no
+ * permission: `err.errno` EISDIR, ENAMETOOLONG, EACCES...) with `ERR_STORE_OPEN`. A failed write makes every later
  * call `ERR_STORE_FAILED` (reopen to go on from the file); a call before `migrate()` or after
  * `close()` is `ERR_STORE_CLOSED`. Leases run on `clock` (default `Date.now`). */
 export interface EmbeddedStore extends Store {

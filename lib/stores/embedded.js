@@ -22,6 +22,9 @@
 // and fsyncs the directory: a crash leaves the old file or the new one, both whole. A format-2 file
 // (one operation a line, no checksums) is read the same way and rewritten in format 3.
 //
+// An empty file (created by hand, or by a tool that truncates) opens as an empty store. A path the
+// system cannot open (a directory, a name too long, no permission) is ERR_STORE_OPEN naming `file`.
+//
 // One opener at a time: migrate() takes `<file>.lock`, created exclusively and holding the
 // owner's pid and host, and close() removes it. Another opener, in this process or another, gets
 // ERR_STORE_LOCKED. A lock whose owner died (its pid runs no process on this host) is taken over;
@@ -48,6 +51,16 @@ const SNAPSHOT_LINE = 1000
 const lost = (token) =>
   Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
 const storeError = (code, file, message, cause) => Object.assign(new Error(`${file}: ${message}`, { cause }), { code })
+// A system error of the file, its directory or its lock (EISDIR, ENAMETOOLONG, EACCES, ENOTDIR...)
+// as the store's own: the `file` option named, the system's code and message kept (`cause`).
+const openFailure = (file, e) =>
+  typeof e?.syscall === 'string'
+    ? Object.assign(new Error(`file: ${file} cannot be opened as a store (${e.message})`, { cause: e }), {
+        code: 'ERR_STORE_OPEN',
+        field: 'file',
+        errno: e.code,
+      })
+    : e
 
 // The operations of one line, or null if it is damaged. Format 2 held one operation a line.
 function decode(text, format) {
@@ -174,6 +187,8 @@ class EmbeddedStore {
   constructor(options) {
     const { file, clock = Date.now } = check.options(options, 'options', ['file', 'clock'])
     this.file = check.string(file, 'file')
+    // Node refuses such a path in every call; said once, here, as the option's error.
+    if (file.includes('\0')) check.fail('file', `contains a NUL character: ${check.show(file)}`)
     this.clock = check.func(clock, 'clock')
     this.creds = new Map() // userId\nkind\nid -> { cred, claim: { token, until } | null }
     this.days = new Map() // userId\nday -> { userId, day, pushes, claim: { token, until } | null }
@@ -195,6 +210,14 @@ class EmbeddedStore {
   }
 
   async migrate() {
+    try {
+      await this.openFile()
+    } catch (e) {
+      throw openFailure(this.file, e)
+    }
+  }
+
+  async openFile() {
     // Directories made here are flushed into their parents: the file's own is flushed by compact.
     const made = fs.mkdirSync(path.dirname(this.file), { recursive: true })
     if (made !== undefined)
@@ -209,7 +232,8 @@ class EmbeddedStore {
       } catch (e) {
         if (e.code !== 'ENOENT') throw e
       }
-      if (buf !== null) {
+      // An empty file holds no operation: an empty store, as no file is.
+      if (buf !== null && buf.length > 0) {
         const { ops, tornTail, marker } = readLog(this.file, buf)
         for (const op of ops) this.apply(op)
         this.tornTail = tornTail

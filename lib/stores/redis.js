@@ -823,7 +823,7 @@ class FormIdCompat {
   /** delete(user_id, form_id): true if this call removed it. */
   async delete(userId, formId) {
     const k = this.store.keysOf(check.userId(userId, 'userId'))
-    check.text(formId, 'formId')
+    if (check.text(formId, 'formId') === '') check.fail('formId', 'is empty')
     return (await this.store.redis.wnTake(k.exp, k.expz, k.claims, `formId|${formId}`)) === 1
   }
 

@@ -50,7 +50,9 @@ function answer(res, { msgid, ...body }, status = 200) {
 // Each option's check: a wrong value is ERR_INVALID_ARGUMENT naming it, before anything starts.
 const text = (v) => typeof v === 'string' && v !== ''
 const whole = (v) => Number.isSafeInteger(v) && v >= 0
-const texts = (v) => Array.isArray(v) && v.every(text)
+// A list of names (a sparse array's holes are no names; every() would pass over them).
+const MAX_NAMES = 100000
+const texts = (v) => Array.isArray(v) && v.length <= MAX_NAMES && Array.from(v).every(text)
 const OPTIONS = {
   appid: [text, 'a non-empty string'],
   secret: [text, 'a non-empty string'],
@@ -59,15 +61,46 @@ const OPTIONS = {
   dailyQuota: [(v) => whole(v) || v === Infinity, 'a whole number or Infinity'],
   minuteQuota: [(v) => whole(v) || v === Infinity, 'a whole number or Infinity'],
   latencyMs: [whole, 'a whole number of milliseconds'],
-  pages: [texts, 'an array of page paths'],
+  pages: [texts, `an array of at most ${MAX_NAMES} page paths`],
   templates: [
     (v) => isFields(v, 'templates') && Object.values(v).every((api) => api === 'template' || api === 'subscribe'),
     "an object of template id: 'template' | 'subscribe'",
   ],
-  bannedTemplates: [texts, 'an array of template ids'],
+  bannedTemplates: [texts, `an array of at most ${MAX_NAMES} template ids`],
   templateList: [Array.isArray, 'an array of getTemplateList entries { priTmplId, content, ... }'],
   now: [(v) => typeof v === 'function', 'a function returning epoch ms'],
 }
+// The methods' arguments, checked the same way: a wrong one is ERR_INVALID_ARGUMENT naming it.
+const FAULTS = ['busy', 'busyDelivered', 'drop', 'dropDelivered']
+const ARGS = {
+  openid: [text, 'a non-empty string'],
+  templateId: [text, 'a non-empty string'],
+  count: [(v) => whole(v) && v >= 1, 'a whole number of at least 1'],
+  n: OPTIONS.dailyQuota,
+  issue: [
+    (v) => isFields(v, 'options') && Object.keys(v).every((k) => k === 'id' || k === 'at'),
+    'an object { id?, at? }',
+  ],
+  id: [text, 'a non-empty string'],
+  at: [whole, 'epoch milliseconds'],
+  fault: [
+    (f, field) =>
+      FAULTS.includes(f) || (isFields(f, field) && f.type === 'latency' && whole(f.ms) && Object.keys(f).length === 2),
+    `one of ${FAULTS.join(', ')} or { type: 'latency', ms }`,
+  ],
+}
+function arg(value, kind, field = kind) {
+  const [ok, what] = ARGS[kind]
+  if (!ok(value, field)) throw invalid(field, `expected ${what}, got ${describe(value)}`)
+  return value
+}
+function issued(openid, options) {
+  arg(openid, 'openid')
+  arg(options, 'issue', 'options')
+  if (options.id !== undefined) arg(options.id, 'id')
+  if (options.at !== undefined) arg(options.at, 'at')
+}
+
 function checkOptions(options) {
   if (!isFields(options, 'options')) throw invalid('options', `expected an object, got ${describe(options)}`)
   for (const key of ownKeys(options, 'options')) {
@@ -357,22 +390,29 @@ async function createFakeWeChat(options = {}) {
     },
     /** A user of the mini-program. */
     addUser(openid) {
-      openids.add(openid)
+      openids.add(arg(openid, 'openid'))
     },
     /** The user submits a form: a new formId, valid 7 days. */
-    issueFormId(openid, { id = crypto.randomBytes(16).toString('hex'), at = o.now() } = {}) {
+    issueFormId(openid, options = {}) {
+      issued(openid, options)
+      const { id = crypto.randomBytes(16).toString('hex'), at = o.now() } = options
       openids.add(openid)
       formIds.set(id, { openid, kind: 'formId', usesLeft: 1, expiresAt: at + 7 * DAY })
       return id
     },
     /** The user pays an order: its prepay_id, 3 sends within 7 days. */
-    issuePrepayId(openid, { id = `wx${crypto.randomBytes(14).toString('hex')}`, at = o.now() } = {}) {
+    issuePrepayId(openid, options = {}) {
+      issued(openid, options)
+      const { id = `wx${crypto.randomBytes(14).toString('hex')}`, at = o.now() } = options
       openids.add(openid)
       formIds.set(id, { openid, kind: 'prepayId', usesLeft: 3, expiresAt: at + 7 * DAY })
       return id
     },
     /** The user accepts a subscription to a template (once per accept). */
     grant(openid, templateId, count = 1) {
+      arg(openid, 'openid')
+      arg(templateId, 'templateId')
+      arg(count, 'count')
       openids.add(openid)
       const g = `${openid}\n${templateId}`
       grants.set(g, (grants.get(g) ?? 0) + count)
@@ -412,12 +452,15 @@ async function createFakeWeChat(options = {}) {
      * whose answer did not come (within 5 s) or was not `success`. */
     retryEvent: events.retry,
     grantsLeft(openid, templateId) {
+      arg(openid, 'openid')
+      arg(templateId, 'templateId')
       return grants.get(`${openid}\n${templateId}`) ?? 0
     },
     /** Queues faults for the next requests, one each: busy (-1, not delivered), busyDelivered
      * (delivered, answered -1), drop (connection closed before sending), dropDelivered (closed
      * after delivering), latency ({ ms }). */
     inject(...list) {
+      list.forEach((f, i) => arg(f, 'fault', `faults[${i}]`))
       faults.push(...list.map((f) => (typeof f === 'string' ? { type: f } : f)))
     },
     /** The app adds a template (a getTemplateList entry): listed, and its sends held to it. */
@@ -426,7 +469,7 @@ async function createFakeWeChat(options = {}) {
     },
     /** From now on, subscribe sends to this template answer 43107 (its ability banned). */
     banTemplate(templateId) {
-      banned.add(templateId)
+      banned.add(arg(templateId, 'templateId'))
     },
     /** Every live token stops working now. */
     expireTokens() {
@@ -434,11 +477,11 @@ async function createFakeWeChat(options = {}) {
     },
     /** From now on, at most `n` sends per API per day. */
     setDailyQuota(n) {
-      o.dailyQuota = n
+      o.dailyQuota = arg(n, 'n')
     },
     /** From now on, at most `n` sends per API per minute (45011 past it). */
     setMinuteQuota(n) {
-      o.minuteQuota = n
+      o.minuteQuota = arg(n, 'n')
     },
     /** A new day: the daily quotas and the day's forced refreshes start over. */
     newDay() {
