@@ -203,7 +203,7 @@ describe.each(backends)('%s backend', (name, wn) => {
     for (const f of sources)
       for (const m of fs
         .readFileSync(path.join(root, f), 'utf8')
-        .matchAll(/code: '(ERR_[A-Z_]+)'|codedError\('(ERR_[A-Z_]+)'|storeError\(\s*'(ERR_[A-Z_]+)'/g))
+        .matchAll(/code: '(ERR_[A-Z_]+)'|codedError\(\s*'(ERR_[A-Z_]+)'|storeError\(\s*'(ERR_[A-Z_]+)'/g))
         thrown.add(m[1] ?? m[2] ?? m[3])
     expect(thrown.size).toBeGreaterThan(5)
     for (const c of thrown) expect([...wn.ERROR_CODES, ...JS_ERROR_CODES]).toContain(c)

@@ -502,6 +502,7 @@ function loadOn(backend) {
         fake: require('../lib/testing/fake-wechat.js'),
         queue: require('../lib/queue.js'),
         templates: require('../lib/templates.js'),
+        events: require('../lib/events.js'),
       }
     } finally {
       if (before === undefined) delete process.env.WEAPP_NOTIFY_BACKEND
@@ -545,6 +546,30 @@ describe.each(backends.map(([name]) => [name]))('%s backend: the subpaths', (bac
       (o) => new m.worker.TokenKeeper(o),
       { transport, appid: 'wx1', secret: 's', clock: Date.now },
       { transport: 'object', appid: 'string', secret: 'string', clock: 'func' },
+    ],
+    [
+      'PushIntake',
+      (o) => new m.events.PushIntake(o),
+      {
+        token: 't',
+        encodingAesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+        appId: 'wx1',
+        store,
+        userOf: () => null,
+        longTermTemplates: ['T'],
+        maxAgeMs: 1000,
+        clock: Date.now,
+      },
+      {
+        token: 'string',
+        encodingAesKey: 'string',
+        appId: 'string',
+        store: 'object',
+        userOf: 'func',
+        longTermTemplates: 'array',
+        maxAgeMs: 'integer',
+        clock: 'func',
+      },
     ],
     [
       'TemplateRegistry',

@@ -14,6 +14,8 @@ const { codedError } = require('./input')
 
 const DEFAULT_MAX_AGE_MS = 300000
 const GRANT_SOURCES = ['client', 'events']
+// More long-term templates than an app has (an account holds at most a few dozen templates).
+const MAX_TEMPLATES = 1000
 // Tries at ending grants that a send in flight holds: its claim ends within a lease.
 const REVOKE_TRIES = 5
 const REVOKE_WAIT_MS = 200
@@ -81,8 +83,9 @@ function checkedOptions(options) {
   if (!GRANT_SOURCES.includes(grantSource))
     check.fail('grantSource', `expected one of ${GRANT_SOURCES.join(', ')}, got ${check.show(grantSource)}`)
   const longTerm = o.longTermTemplates ?? []
-  if (!Array.isArray(longTerm)) check.fail('longTermTemplates', `expected an array, got ${check.show(longTerm)}`)
-  longTerm.forEach((t, i) => check.string(t, `longTermTemplates[${i}]`))
+  if (!Array.isArray(longTerm) || longTerm.length > MAX_TEMPLATES)
+    check.fail('longTermTemplates', `expected an array of at most ${MAX_TEMPLATES} template ids, got ${check.show(longTerm)}`)
+  for (let i = 0; i < longTerm.length; i++) check.string(longTerm[i], `longTermTemplates[${i}]`)
   const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS
   check.integer(maxAgeMs, 'maxAgeMs', 1)
   const seen = o.seen ?? memorySeen()

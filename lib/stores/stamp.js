@@ -22,11 +22,10 @@
 // checked the same way; `clockToleranceMs: null` says it is meant to differ from the store's.
 
 const check = require('./check')
+const { codedError } = require('../input')
 
 /** The tolerance when none is given: a host kept by NTP is within milliseconds. */
 const DEFAULT_CLOCK_TOLERANCE_MS = 2000
-
-const coded = (code, message, extra = {}) => Object.assign(new Error(message), { code, ...extra })
 
 /**
  * The checks of `store` for one push. `await vouch()` reads the store's stamp: it resolves, or
@@ -47,7 +46,7 @@ function storeCheck({ store, clock, toleranceMs }) {
     if (stamp === null || typeof stamp !== 'object' || !Number.isSafeInteger(stamp.now))
       check.fail('store.stamp()', `expected { now: epoch ms, marker }, got ${check.show(stamp)}`)
     if (typeof stamp.marker !== 'string' || (marker !== undefined && stamp.marker !== marker))
-      throw coded(
+      throw codedError(
         'ERR_STORE_RESET',
         stamp.marker === null || stamp.marker === undefined
           ? 'store reset: it holds no marker from migrate(), so its data is gone (a Redis without persistence restarted, a database restored or recreated) or it was never migrated; the push stops rather than skip the users it lost'
@@ -59,7 +58,7 @@ function storeCheck({ store, clock, toleranceMs }) {
     // The store read its clock between `before` and `after`: only an offset beyond that doubt counts.
     const offsetMs = Math.round(stamp.now - (before + after) / 2)
     if (Math.abs(offsetMs) > toleranceMs + (after - before) / 2)
-      throw coded(
+      throw codedError(
         'ERR_CLOCK_SKEW',
         `clock skew: this worker's clock is ${Math.abs(offsetMs)} ms ${offsetMs > 0 ? 'behind' : 'ahead of'} the store's, past clockToleranceMs ${toleranceMs}; it would book users on another local day than the workers in step. Fix the host's clock (NTP), or pass clockToleranceMs: null for a clock meant to differ (a simulation)`,
         { offsetMs },
