@@ -1,4 +1,4 @@
-import type { BuiltMessage, SubscribeBody, Template, MessageValue, ValueOptions } from '../index'
+import type { BuiltMessage, SubscribeBody, Template, buildSubscribeMessage } from '../index'
 
 /** What the registry needs of a transport: a GET (httpTransport has one). */
 export interface GetTransport {
@@ -22,15 +22,9 @@ export declare class TemplateRegistry {
   list(): Promise<Template[]>
   template(templateId: string): Promise<Template>
   /** buildSubscribeMessage with the template of `input.templateId`. */
-  buildSubscribeMessage(input: {
-    touser: string
-    templateId: string
-    page?: string
-    data: Record<string, MessageValue | { value: MessageValue }>
-    miniprogramState?: 'developer' | 'trial' | 'formal'
-    lang?: 'zh_CN' | 'en_US' | 'zh_HK' | 'zh_TW'
-    options?: ValueOptions
-  }): Promise<BuiltMessage<SubscribeBody>>
+  buildSubscribeMessage(
+    input: Omit<Parameters<typeof buildSubscribeMessage>[0], 'template'>,
+  ): Promise<BuiltMessage<SubscribeBody>>
   /** The next call fetches the list again. */
   invalidate(): void
 }

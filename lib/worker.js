@@ -325,19 +325,8 @@ function pushOf(options) {
   const tokens =
     options.tokens ?? new TokenKeeper({ transport, appid: wechat.appid, secret: wechat.secret, clock, logger, metrics })
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
-  const summary = {
-    sent: 0,
-    skipped: {},
-    dead: 0,
-    deadByReason: {},
-    errors: {},
-    userErrors: [],
-    lostClaims: 0,
-    stopped: null,
-    recovered: 0,
-    unstarted: 0,
-    unresolved: 0,
-  }
+  // A page's counts, and what only the whole push has.
+  const summary = { ...pageCounts(), stopped: null, recovered: 0, unstarted: 0 }
   // The first user's error that is not a lost claim: it ends the run.
   let failure = null
   const halted = () => summary.stopped !== null || failure !== null
