@@ -292,6 +292,7 @@ const ROOT = [
   ['refreshAfterTokenError', { failedToken: 'a', cachedToken: 'b' }, { failedToken: 'string', cachedToken: 'string' }],
   ['localDay', { at: NOW, policy: {} }, { at: 'time', policy: 'object' }],
   ['historyWindow', { now: NOW, policy: {} }, { now: 'time', policy: 'object' }],
+  ['sendBudget', { answer: { quota: { remain: 1 } }, reserve: 0 }, { reserve: 'number' }],
 ]
 
 const columns = () => ({

@@ -51,6 +51,7 @@ const valid = {
   },
   parsePush: '<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>',
   historyWindow: { now: NOW, policy: { minGapMs: 40 * 86400000 } },
+  sendBudget: { answer: { errcode: 0, quota: { daily_limit: 100, used: 85, remain: 15 } }, reserve: 5 },
 }
 
 const throwing = {}

@@ -175,6 +175,7 @@ const PUSH_OPTIONS = [
   'logger',
   'signal',
   'metrics',
+  'budget',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota']
@@ -230,6 +231,10 @@ function checkOptions(options, names, storeMethods) {
   if (options.storeRetryMs !== undefined) check.integer(options.storeRetryMs, 'storeRetryMs', 0)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
   if (options.quota !== undefined) check.boolean(options.quota, 'quota')
+  if (options.budget !== undefined) {
+    check.object(options.budget, 'budget')
+    check.func(options.budget.take, 'budget.take')
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     check.fail('signal', 'expected an AbortSignal (new AbortController().signal)')
 }
@@ -438,11 +443,11 @@ function pushOf(options) {
 
   // The day's quota left for the send API (lib/quota.js), when read: no send starts past it, and
   // the push stops for today as a 45009 would stop it.
-  let budget = budgetOf(null)
+  let budget = options.budget ?? budgetOf(null)
   async function readBudget() {
     const token = await tokens.get().catch(() => null)
     const q = token === null ? { unknown: 'no token' } : await readQuota({ transport, token, type: message.type })
-    if (q.unknown === undefined) budget = budgetOf(q.remain)
+    if (q.unknown === undefined) budget = budgetOf(q.sends)
     observe.quota(message.type, q)
     return q
   }
@@ -492,10 +497,12 @@ function pushOf(options) {
             // Marked, not sent: this worker knows, and releases it.
             if (halted()) return null
           }
-          if (!budget.take()) {
+          if (!(await budget.take())) {
             summary.stopped ??= 'stopForToday'
             return null
           }
+          // Taking from the budget may have waited on the queue's Redis.
+          if (halted()) return null
           const posted = performance.now()
           const response = await post(body, token)
           const seconds = (performance.now() - posted) / 1000
@@ -706,8 +713,10 @@ function pushOf(options) {
 
   // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
+  // -> what the claims' resolution did (sent, dead, errors...: a page's counts).
   async function recover() {
-    const t = tally(summary)
+    const counts = pageCounts()
+    const t = tally(summary, counts)
     while (!halted()) {
       const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
       const again = taken.filter((c) => handedOver.has(keyOf(c)))
@@ -719,6 +728,7 @@ function pushOf(options) {
         halted() ? undefined : guarded(claim.userId, () => holding(claim, () => recoverClaim(claim, t)), t),
       ).done
     }
+    return counts
   }
 
   // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each
