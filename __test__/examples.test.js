@@ -31,6 +31,20 @@ function run(file, env, args = []) {
   })
 }
 
+// `file` run on a pseudo-terminal (util-linux's script): what it wrote, stdout and stderr together.
+function onTty(file, env) {
+  const command = [process.execPath, path.join(root, file)].map((a) => `'${a}'`).join(' ')
+  return new Promise((resolve, reject) =>
+    execFile(
+      'script',
+      ['-qfec', command, '/dev/null'],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 60000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${file} on a tty: ${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  )
+}
+
 // A stand-in for WeChat that answers the stale formId with 41028 and the next with 0.
 function stub() {
   const seen = []
@@ -220,8 +234,13 @@ describe.each(servers)('daily-job.js on %s', (_name, variable) => {
       }
       const wechat = { WECHAT_BASE_URL: fake.url, WECHAT_APPID: fake.appid, WECHAT_SECRET: fake.secret }
       const only = { REDIS_URL: '', MYSQL_URL: '', ...env, ...wechat }
-      expect(await run('examples/daily-job.js', only)).toMatch(/^done: 2 sent/m)
-      expect(await run('examples/daily-job.js', only)).toMatch(/^done: 0 sent/m)
+      // On a terminal (a pty from util-linux's script), one progress line, rewritten in place.
+      const tty = await onTty('examples/daily-job.js', only)
+      expect(tty).toMatch(/\rpushing: 2 sent, 0 dead removed\r?\n/)
+      expect(tty).toMatch(/^done: 2 sent/m)
+      const piped = await run('examples/daily-job.js', only)
+      expect(piped).toMatch(/^done: 0 sent/m)
+      expect(piped).not.toMatch(/pushing|\r/)
       expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2'])
     } finally {
       await fake.close()
@@ -457,7 +476,10 @@ queueTest(
         ids.filter((id) => id !== 'u03').map((id) => `openid-${id}`),
       )
       await page.goto(`${boardUrl}/queue/daily-push-pages?status=completed`)
-      await page.getByText(/page-\d+-/).first().waitFor({ timeout: 15000 })
+      await page
+        .getByText(/page-\d+-/)
+        .first()
+        .waitFor({ timeout: 15000 })
     } finally {
       await browser.close()
       child.kill('SIGTERM')
