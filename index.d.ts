@@ -453,6 +453,14 @@ export declare function historyWindow(input: { now: Instant; policy?: Policy }):
   keepMs: number
 }
 
+/** How many sends fit today, from WeChat's getApiQuota answer (`POST /cgi-bin/openapi/quota/get`
+ * with the send API's cgi_path), read liberally: `sends` is what remains of the day's quota (never
+ * more than daily_limit - used when both are given) less `reserve` (calls kept for other sends);
+ * an answer with an errcode or without a count leaves it `unknown`. */
+export declare function sendBudget(input: { answer: unknown; reserve?: number }):
+  | { dailyLimit: number | null; used: number | null; remain: number; sends: number }
+  | { unknown: string }
+
 /** A request WeChat made to the app's message-push URL, with the app's push settings. */
 export interface PushRequest {
   /** The push settings' Token. */

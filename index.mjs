@@ -28,6 +28,7 @@ export const {
   refreshAfterTokenError,
   localDay,
   historyWindow,
+  sendBudget,
   verifyPush,
   parsePush,
   parseTemplate,

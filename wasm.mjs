@@ -29,6 +29,7 @@ export const {
   refreshAfterTokenError,
   localDay,
   historyWindow,
+  sendBudget,
   verifyPush,
   parsePush,
   parseTemplate,

@@ -356,6 +356,7 @@ const ROOT = [
       'template.longTerm': 'bool',
     },
   ],
+  ['sendBudget', { answer: { quota: { remain: 1 } }, reserve: 0 }, { reserve: 'number' }],
 ]
 
 const columns = () => ({

@@ -52,6 +52,7 @@ const valid = {
   parsePush: '<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>',
   historyWindow: { now: NOW, policy: { minGapMs: 40 * 86400000 } },
   parseTemplate: { priTmplId: 'T1', content: '会议地点:{{thing1.DATA}}\n', type: 2 },
+  sendBudget: { answer: { errcode: 0, quota: { daily_limit: 100, used: 85, remain: 15 } }, reserve: 5 },
 }
 
 const throwing = {}

@@ -31,6 +31,20 @@ function run(file, env, args = []) {
   })
 }
 
+// `file` run on a pseudo-terminal (util-linux's script): what it wrote, stdout and stderr together.
+function onTty(file, env) {
+  const command = [process.execPath, path.join(root, file)].map((a) => `'${a}'`).join(' ')
+  return new Promise((resolve, reject) =>
+    execFile(
+      'script',
+      ['-qfec', command, '/dev/null'],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 60000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${file} on a tty: ${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  )
+}
+
 // A stand-in for WeChat that answers the stale formId with 41028 and the next with 0.
 function stub() {
   const seen = []
@@ -232,8 +246,13 @@ describe.each(servers)('daily-job.js on %s', (_name, variable) => {
       }
       const wechat = { WECHAT_BASE_URL: fake.url, WECHAT_APPID: fake.appid, WECHAT_SECRET: fake.secret }
       const only = { REDIS_URL: '', MYSQL_URL: '', ...env, ...wechat }
-      expect(await run('examples/daily-job.js', only)).toMatch(/^done: 2 sent/m)
-      expect(await run('examples/daily-job.js', only)).toMatch(/^done: 0 sent/m)
+      // On a terminal (a pty from util-linux's script), one progress line, rewritten in place.
+      const tty = await onTty('examples/daily-job.js', only)
+      expect(tty).toMatch(/\rpushing: 2 sent, 0 dead removed\r?\n/)
+      expect(tty).toMatch(/^done: 2 sent/m)
+      const piped = await run('examples/daily-job.js', only)
+      expect(piped).toMatch(/^done: 0 sent/m)
+      expect(piped).not.toMatch(/pushing|\r/)
       expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(['openid-u1', 'openid-u2'])
     } finally {
       await fake.close()
@@ -369,6 +388,120 @@ queueTest('queue.js: the day fired from two runs reaches each user once', async 
     await drop()
   }
 })
+
+// The operator's board (examples/operator-board.js) in Debian's Chromium, headless, driven by
+// playwright-core: the day's pages fail while the check-in lookup fails (the set's key holds the
+// wrong type), the board's Failed tab shows them with the error, its "Retry all" runs them again
+// once the lookup is fixed, and the Completed tab then holds them; the fake's record is the judge.
+const CHROMIUM = '/usr/bin/chromium'
+queueTest(
+  'operator-board.js: failed pages on the board in a real browser, retried from it, each user once',
+  async () => {
+    if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set: scripts/servers.sh start')
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh)`)
+    const wn = require('..')
+    const { chromium } = require('playwright-core')
+    const { spawn } = require('node:child_process')
+    const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+    const tag = `wnb${Date.now().toString(36)}`
+    const { store, drop } = await redisStore(tag)
+    const fake = await createFakeWeChat()
+    const ids = Array.from({ length: 12 }, (_, i) => `u${String(i).padStart(2, '0')}`)
+    await store.saveCredentials(
+      ids.map((userId) =>
+        wn.intakeFormId({ userId, formId: fake.issueFormId(`openid-${userId}`), collectedAt: Date.now() }),
+      ),
+    )
+    // The lookup fails: WRONGTYPE for SMISMEMBER on a string.
+    await store.redis.set(`${tag}:checked-in`, 'not a set')
+    const child = spawn(process.execPath, [path.join(root, 'examples/operator-board.js')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        REDIS_URL: process.env.REDIS_URL,
+        PREFIX: tag,
+        PORT: '0',
+        PAGE_SIZE: '4',
+        WECHAT_BASE_URL: fake.url,
+        WECHAT_APPID: fake.appid,
+        WECHAT_SECRET: fake.secret,
+      },
+    })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    try {
+      const boardUrl = await new Promise((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (d) => {
+          out += d
+          const m = /^board: (\S+)$/m.exec(out)
+          if (m) resolve(m[1])
+        })
+        child.on('exit', (code) => reject(new Error(`operator-board.js exited ${code}: ${stderr}`)))
+      })
+      const origin = new URL(boardUrl).origin
+      const { day } = await (await fetch(`${origin}/admin/fire`, { method: 'POST' })).json()
+      const page = await browser.newPage()
+      const failedTab = `${boardUrl}/queue/daily-push-pages?status=failed`
+      // The 3 page jobs fail their 3 attempts (1 s and 2 s apart): the board lists them with the error.
+      const until = Date.now() + 30000
+      for (let n = 0; ; n++) {
+        if (n % 6 === 0) await page.goto(failedTab)
+        const text = await page.locator('body').innerText()
+        if ((text.match(/WRONGTYPE/g) ?? []).length >= 3) break
+        if (Date.now() > until) {
+          const api = await (await fetch(`${boardUrl}/api/queues`)).text()
+          throw new Error(`no failed pages on the board: ${text.slice(0, 1000)}\napi: ${api.slice(0, 1500)}`)
+        }
+        await new Promise((r) => setTimeout(r, 500))
+      }
+      expect(fake.deliveries).toEqual([])
+      await page.screenshot({ path: path.join(os.tmpdir(), `${tag}-failed.png`) })
+      // Fixed: u03 checked in today. Retried from the board.
+      await store.redis.del(`${tag}:checked-in`)
+      await store.redis.sadd(`${tag}:checked-in`, 'u03')
+      await page.getByRole('button', { name: /retry all/i }).click()
+      const confirm = page.getByRole('button', { name: /^confirm$/i })
+      if (await confirm.isVisible().catch(() => false)) await confirm.click()
+      let summary
+      for (const end = Date.now() + 30000; ;) {
+        summary = await (await fetch(`${origin}/admin/summary`)).json()
+        if (summary.pages.left === 0) break
+        if (Date.now() > end) throw new Error(`the retried pages did not finish: ${JSON.stringify(summary)}`)
+        await new Promise((r) => setTimeout(r, 300))
+      }
+      expect(summary).toMatchObject({ day, sent: 11, pages: { total: 3, done: 3, left: 0 }, stopped: null })
+      expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(
+        ids.filter((id) => id !== 'u03').map((id) => `openid-${id}`),
+      )
+      await page.goto(`${boardUrl}/queue/daily-push-pages?status=completed`)
+      await page
+        .getByText(/page-\d+-/)
+        .first()
+        .waitFor({ timeout: 15000 })
+    } finally {
+      await browser.close()
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('exit', r))
+      await fake.close()
+      await store.redis.del(...(await store.redis.keys(`{${tag}-queue}*`)))
+      await drop()
+    }
+  },
+)
 
 async function redisStore(prefix) {
   const { Redis } = require('ioredis')

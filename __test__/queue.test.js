@@ -47,7 +47,7 @@ function spawnProcess(file, env) {
   const ready = new Promise((r) => (readied = r))
   child.stdout.on('data', (d) => {
     stdout += d
-    if (stdout.includes('\n')) readied()
+    if (stdout.includes('\n')) readied(stdout.split('\n')[0])
   })
   child.stderr.on('data', (d) => (stderr += d))
   const done = new Promise((resolve) =>
@@ -142,6 +142,22 @@ function expectEachOnce(ctx) {
   expect([...n.keys()].sort()).toEqual([...ctx.users].sort())
 }
 
+// One /metrics scrape's samples: [{ name, labels, value }], and their sum for a name and labels.
+function parseMetrics(text) {
+  const out = []
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (!m) continue
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]))
+    out.push({ name: m[1], labels, value: Number(m[3]) })
+  }
+  return out
+}
+const metricSum = (samples, name, where = {}) =>
+  samples
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + s.value, 0)
+
 describe.each(servers)('%s', (...server) => {
   let ctx
   afterEach(() => ctx?.close())
@@ -196,6 +212,52 @@ describe.each(servers)('%s', (...server) => {
     expect(summary.recovered + summary.unstarted).toBeGreaterThan(0)
     expect(results.reduce((n, r) => n + r.result.summary.recovered + r.result.summary.unstarted, 0)).toBe(
       summary.recovered + summary.unstarted,
+    )
+  })
+
+  test('3 worker processes, each its own registry on a real /metrics endpoint, busy answers and a token expiry: the scrapes summed are the fake’s record', async () => {
+    ctx = await setup(server, { users: 600, fake: { latencyMs: 10 } })
+    const workers = [1, 2, 3].map(() => ctx.worker({ PAGE_SIZE: '50', CONCURRENCY: '8', METRICS: '1' }))
+    const urls = (await Promise.all(workers.map((w) => w.ready))).map((line) => line.split(' ')[1])
+    ctx.fake.inject(...Array(12).fill('busy'))
+    const scrapeAll = () => Promise.all(urls.map(async (u) => parseMetrics(await (await fetch(u)).text())))
+    const { day } = await ctx.queue.fire()
+    // Scraped while the fleet is at work, until the day is done.
+    const during = []
+    let expired = false
+    for (let s = await ctx.queue.summary({ day }); s.pages.left !== 0; s = await ctx.queue.summary({ day })) {
+      if (!expired && ctx.fake.deliveries.length > 200) (ctx.fake.expireTokens(), (expired = true))
+      during.push({ sent: s.sent, scrapes: await scrapeAll() })
+      await sleep(100)
+    }
+    const summary = await finished(ctx.queue, day)
+    const after = await scrapeAll()
+    const fleet = (name, where) => after.reduce((n, one) => n + metricSum(one, name, where), 0)
+    const byErrcode = (e) => ctx.fake.answers.filter((a) => a.errcode === e).length
+    expectEachOnce(ctx)
+    expect(summary).toMatchObject({ sent: 600, stopped: null, pages: { left: 0 } })
+    expect(byErrcode(-1)).toBe(12)
+    for (const e of [0, -1, 40001]) {
+      expect([e, fleet('weapp_notify_sends_total', { errcode: String(e) })]).toEqual([e, byErrcode(e)])
+      if (e !== 0) expect([e, summary.errors[String(e)]]).toEqual([e, byErrcode(e)])
+    }
+    expect(byErrcode(40001)).toBeGreaterThan(0)
+    expect(fleet('weapp_notify_sends_total')).toBe(ctx.fake.answers.length)
+    expect(fleet('weapp_notify_send_duration_seconds_count')).toBe(ctx.fake.answers.length)
+    expect(fleet('weapp_notify_sends_total', { action: 'pushed' })).toBe(ctx.fake.deliveries.length)
+    expect(fleet('weapp_notify_users_sent')).toBe(600)
+    expect(fleet('weapp_notify_users_planned')).toBe(600)
+    expect(fleet('weapp_notify_users_left')).toBe(0)
+    expect(fleet('weapp_notify_token_refreshes_total', { mode: 'forced' })).toBe(ctx.fake.forcedRefreshes)
+    expect(fleet('weapp_notify_token_refreshes_total')).toBe(ctx.fake.stableTokenRequests)
+    // Each process did part of the work; pages_left's latest reading (the fleet's min) is 0.
+    for (const one of after) expect(metricSum(one, 'weapp_notify_users_sent')).toBeGreaterThan(0)
+    expect(Math.min(...after.map((one) => metricSum(one, 'weapp_notify_pages_left')))).toBe(0)
+    // Mid-push, the summed gauge was part of the way there, and never past the fake's deliveries then.
+    const midway = during.map((d) => d.scrapes.reduce((n, one) => n + metricSum(one, 'weapp_notify_users_sent'), 0))
+    expect(midway.some((n) => n > 0 && n < 600)).toBe(true)
+    console.log(
+      `fleet metrics on ${server[0]}: 600 users, 3 processes, 12 busy answers, token expired once; ${during.length} scrapes during, sends summed ${fleet('weapp_notify_sends_total')} = fake answers ${ctx.fake.answers.length}`,
     )
   })
 
@@ -411,6 +473,82 @@ onRedis('days on the queue, in this process', () => {
       await worker.close()
       await queue.close()
     }
+  })
+})
+
+onRedis('the queue’s abort and the fleet’s quota', () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  test('a worker process aborted mid-page: no send starts after, its claims go back, the other worker pushes the rest, each user once', async () => {
+    ctx = await setup(redisOnly, { users: 400, fake: { latencyMs: 20 } })
+    const common = { PAGE_SIZE: '50', CONCURRENCY: '8' }
+    const aborted = ctx.worker({ ...common, ABORT_AFTER_SENDS: '60' })
+    await aborted.ready
+    const { day } = await ctx.queue.fire()
+    const other = ctx.worker(common)
+    const gone = await aborted.done
+    // Out on its own, after its pages in flight ended.
+    expect([gone.code, gone.signal, gone.stderr]).toEqual([0, null, ''])
+    const { summary, abort } = gone.result
+    expect(summary.stopped).toBe('aborted')
+    expect(abort.postedAfter).toBe(0)
+    // Answered after the abort: only the sends it had in flight then.
+    const late = ctx.fake.answers.filter((a) => a.receivedAt > abort.at).length
+    await other.ready
+    const started = Date.now()
+    const day1 = await finished(ctx.queue, day)
+    // Its claims were released, not left to their 60 s leases: nothing to take over.
+    expect(Date.now() - started).toBeLessThan(30000)
+    expect(day1).toMatchObject({ sent: 400, recovered: 0, unstarted: 0, stopped: null })
+    expect(day1.sent).toBe(ctx.fake.deliveries.length)
+    expectEachOnce(ctx)
+    console.log(
+      `queue abort: 400 users, aborted at its 60th answer with 8 sends at once; ${summary.sent} sent by it, 0 posted after, ${late} answers received after the abort by the fleet`,
+    )
+  })
+
+  test('quota: true: the split reads the day’s quota once, the fleet sends within it (no 45009), stops for today, and a rerun finishes the day', async () => {
+    ctx = await setup(redisOnly, { users: 300, fake: { latencyMs: 10, dailyQuota: 120 } })
+    const workers = [1, 2, 3].map(() => ctx.worker({ PAGE_SIZE: '25', CONCURRENCY: '8', QUOTA: '1', METRICS: '1' }))
+    const urls = (await Promise.all(workers.map((w) => w.ready))).map((line) => line.split(' ')[1])
+    ctx.fake.inject('busy', 'busy', 'busy')
+    const { day } = await ctx.queue.fire()
+    const halted = await stopped(ctx.queue, day)
+    await sleep(500)
+    expect(halted.stopped).toMatchObject({ day, reason: 'stopForToday' })
+    expect(halted.stopped.errcode).toBeUndefined()
+    expect(ctx.fake.quotaReads).toBe(1)
+    expect(ctx.fake.answers.filter((a) => a.errcode === 45009)).toEqual([])
+    // Every send the fleet posted took one of the 120, busy answers too.
+    // (A unit taken as the stop reached a worker is not posted.)
+    expect(ctx.fake.answers.length).toBeLessThanOrEqual(120)
+    expect(ctx.fake.answers.length).toBeGreaterThan(100)
+    expect(ctx.fake.deliveries.length).toBe(ctx.fake.answers.length - 3)
+    const s = await ctx.queue.summary({ day })
+    expect(s.quota).toEqual({
+      cgiPath: '/cgi-bin/message/wxopen/template/send',
+      dailyLimit: 120,
+      used: 0,
+      remain: 120,
+      sends: 120,
+      left: 0,
+    })
+    expect(s.sent).toBe(ctx.fake.deliveries.length)
+    const scrapes = await Promise.all(urls.map(async (u) => parseMetrics(await (await fetch(u)).text())))
+    const read = scrapes.map((one) => metricSum(one, 'weapp_notify_quota_remaining', { api: 'template' }))
+    expect(read.filter((n) => n === 120)).toHaveLength(1)
+    expect(scrapes.some((one) => one.some((m) => m.name === 'weapp_notify_quota_budget_left' && m.value === 0))).toBe(
+      true,
+    )
+    // More quota: the rerun lifts the stop and the budget.
+    ctx.fake.setDailyQuota(Infinity)
+    expect(await ctx.queue.rerun()).toMatchObject({ reason: 'stopForToday' })
+    const summary = await finished(ctx.queue, day)
+    expectEachOnce(ctx)
+    expect(summary).toMatchObject({ sent: 300, stopped: null })
+    const results = await Promise.all(workers.map((w) => w.stop()))
+    expect(results.flatMap((r) => r.result.stops)).toEqual([halted.stopped])
   })
 })
 

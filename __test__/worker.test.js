@@ -182,6 +182,7 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
       dailyLimit: 15,
       used: 0,
       remain: 15,
+      sends: 15,
     })
     expect(summary.stopped).toBe('stopForToday')
     expect(fake.answers.length).toBeLessThanOrEqual(15)

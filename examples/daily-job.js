@@ -39,8 +39,11 @@ async function main() {
         page: 'pages/checkin/index',
         data: { thing1: '每日签到', time2: new Date() },
       }),
-      onProgress: (s) => console.log(`progress: ${s.sent} sent, ${s.dead} dead removed`),
+      // On a terminal, one progress line, rewritten as each page's users are done.
+      onProgress: (s) =>
+        process.stderr.isTTY && process.stderr.write(`\rpushing: ${s.sent} sent, ${s.dead} dead removed`),
     })
+    if (process.stderr.isTTY) process.stderr.write('\n')
     console.log(`done: ${summary.sent} sent, skipped ${JSON.stringify(summary.skipped)}, stopped: ${summary.stopped}`)
   } finally {
     await store.close()

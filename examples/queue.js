@@ -47,9 +47,12 @@ async function main() {
   for (;;) {
     const s = await queue.summary({ day }) // the fleet's totals, from any instance
     if (s.pages.left === 0 || s.stopped) {
+      if (process.stderr.isTTY) process.stderr.write('\n')
       console.log(`day ${day}: ${s.sent} sent, skipped ${JSON.stringify(s.skipped)}, ${s.pages.done} pages`)
       break
     }
+    // On a terminal, one progress line: the fleet's totals so far.
+    if (process.stderr.isTTY) process.stderr.write(`\rday ${day}: ${s.sent} sent, ${s.pages.left ?? '?'} pages left`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   await close()

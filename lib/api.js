@@ -551,6 +551,7 @@ function createApi(binding, backend) {
     refreshAfterTokenError: op('refreshAfterTokenError'),
     localDay: op('localDay'),
     historyWindow: op('historyWindow'),
+    sendBudget: op('sendBudget'),
     verifyPush: op('verifyPush'),
     parsePush,
     parseTemplate: op('parseTemplate'),

@@ -41,6 +41,12 @@ const DEFS = {
     "The day's calls left to a send API, as read before the push",
     ['api'],
   ],
+  budgetLeft: [
+    'Gauge',
+    'weapp_notify_quota_budget_left',
+    "The queue's sends of the day's budget not yet taken (quota: true), as this process last read them",
+    ['api'],
+  ],
   pagesLeft: [
     'Gauge',
     'weapp_notify_pages_left',

@@ -70,6 +70,10 @@ function observer({ logger, metrics, component }) {
       log.info({ api, dailyLimit: q.dailyLimit, used: q.used, remain: q.remain }, "the day's quota")
       m?.quotaRemain.set({ api }, q.remain)
     },
+    /** The queue's sends of the day's budget not yet taken, as last read. */
+    budgetLeft(api, n) {
+      m?.budgetLeft.set({ api }, n)
+    },
     batch(event) {
       log.warn(event, `batch decision: ${event.batch}`)
     },

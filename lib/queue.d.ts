@@ -48,6 +48,11 @@ export interface DaySummary extends Omit<PageCounts, 'userErrors'> {
   }
   /** The fleet's stop for this day, or null. */
   stopped: QueueStop | null
+  /** With `quota: true`: the day's quota as its split read it (`sends`: the fleet's budget, by the
+   * core's sendBudget), and `left`, the sends of it not yet taken (absent after a rerun lifted it). */
+  quota?:
+    | { cgiPath: string; dailyLimit: number | null; used: number | null; remain: number; sends: number; left?: number }
+    | { cgiPath?: string; unknown: string }
 }
 
 /** createPush's options a queue worker passes on (its policy and clock are the queue's), with the
@@ -69,6 +74,11 @@ export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onB
    * the day's end (`pages.left` 0) is told once for the fleet, by the process that recorded its
    * last page (or ended its split). A hook that throws is reported to `onError`. */
   onProgress?: (summary: DaySummary) => void
+  /** The day's split reads the send API's quota (getApiQuota) once, and the fleet starts no send
+   * past it: each post takes one send of the budget in Redis, and none left is the fleet's stop for
+   * today (`stopForToday`, no errcode) before WeChat answers 45009. `rerun()` lifts the budget with
+   * the stop. Default false. */
+  quota?: boolean
 }
 
 /** A process's workers on the queue. */

@@ -19,6 +19,7 @@ const wn = require('../index.js')
 const check = require('./stores/check')
 const { createPush, httpTransport, TokenKeeper } = require('./worker')
 const { observer } = require('./observe')
+const { readQuota } = require('./quota')
 
 const DAY_MS = 86400000
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -119,6 +120,26 @@ const SCRIPTS = {
       redis.call('PEXPIRE', KEYS[1], ARGV[2])
       if pagesLeft() == 0 then return 1 end
       return 0`,
+  },
+  // KEYS totals. One send of the fleet's budget for the day (budgetLeft, set by the split when it
+  // read the quota): -> 1 taken (or no budget), 0 none left
+  wnqBudgetTake: {
+    numberOfKeys: 1,
+    lua: `
+      local left = redis.call('HGET', KEYS[1], 'budgetLeft')
+      if not left then return 1 end
+      if tonumber(left) <= 0 then return 0 end
+      redis.call('HINCRBY', KEYS[1], 'budgetLeft', -1)
+      return 1`,
+  },
+  // KEYS totals. ARGV quota budget ttlMs. The day's quota as read by its split, once.
+  wnqBudgetSet: {
+    numberOfKeys: 1,
+    lua: `
+      if redis.call('HSETNX', KEYS[1], 'quota', ARGV[1]) == 0 then return 0 end
+      if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'budgetLeft', ARGV[2]) end
+      redis.call('PEXPIRE', KEYS[1], ARGV[3])
+      return 1`,
   },
   // KEYS halt totals. ARGV stop ttlMs. The fleet's stop, set by the first to report one (it is
   // reported once); -> 1 for that one, 0 if a stop stands
@@ -382,7 +403,16 @@ const PUSH_OPTIONS = [
   'signal',
   'metrics',
 ]
-const WORK_OPTIONS = [...PUSH_OPTIONS, 'store', 'pageSize', 'pagesAtOnce', 'stalledIntervalMs', 'onStop', 'onProgress']
+const WORK_OPTIONS = [
+  ...PUSH_OPTIONS,
+  'store',
+  'pageSize',
+  'pagesAtOnce',
+  'stalledIntervalMs',
+  'onStop',
+  'onProgress',
+  'quota',
+]
 // A rate limit no page count reaches: BullMQ applies a queue's rate limit (the 45011 pause) only to
 // workers with a limiter.
 const LIMIT_MAX = 1e9
@@ -490,6 +520,8 @@ function createPushQueue(options) {
     async rerun() {
       const stop = await readHalt()
       if (stop) await redis.wnqLift(haltKey, dayKeys(stop.day).totals, '', stop.reason)
+      // The operator says there is quota now: the day's budget no longer holds the sends back.
+      if (stop) await redis.hdel(dayKeys(stop.day).totals, 'budgetLeft')
       await pages.resume()
       return stop
     },
@@ -521,9 +553,11 @@ function createPushQueue(options) {
       pages: { total: null, done: 0, expired: 0, left: null },
       stopped: h.stopped ? JSON.parse(h.stopped) : null,
     }
+    // The day's quota as its split read it, and the sends of its budget not yet taken.
+    if (h.quota) s.quota = { ...JSON.parse(h.quota), ...(h.budgetLeft ? { left: Number(h.budgetLeft) } : {}) }
     for (const [field, value] of Object.entries(h)) {
       const dot = field.indexOf('.')
-      if (field === 'stopped') continue
+      if (field === 'stopped' || field === 'quota' || field === 'budgetLeft') continue
       if (dot === -1) s[field] = Number(value)
       else if (field.startsWith('pages.')) s.pages[field.slice(dot + 1)] = Number(value)
       else (s[field.slice(0, dot)] ??= {})[field.slice(dot + 1)] = Number(value)
@@ -548,6 +582,7 @@ function createPushQueue(options) {
     check.integer(pagesAtOnce, 'pagesAtOnce', 1)
     check.func(onStop, 'onStop')
     check.func(onProgress, 'onProgress')
+    if (workOptions.quota !== undefined) check.boolean(workOptions.quota, 'quota')
     if (stalledIntervalMs !== undefined) check.integer(stalledIntervalMs, 'stalledIntervalMs', 100)
     const leaseMs = workOptions.leaseMs ?? 60000
     const pushOptions = {}
@@ -581,9 +616,20 @@ function createPushQueue(options) {
     // `live` holds every push not yet closed: the fleet's stop and pause reach them all.
     let current = null
     const live = new Set()
+    // With quota: the fleet's budget for the day, one send at a time from Redis; none left is the
+    // fleet's stop for today, as a 45009 would be.
+    const budget = workOptions.quota
+      ? {
+          async take() {
+            if ((await redis.wnqBudgetTake(dayKeys(today()).totals)) === 1) return true
+            halt({ reason: 'stopForToday' }).catch(report)
+            return false
+          },
+        }
+      : undefined
     function newPush() {
       const c = {
-        push: createPush({ ...pushOptions, store, policy, clock, transport, tokens, onBatch: heard }),
+        push: createPush({ ...pushOptions, store, policy, clock, transport, tokens, onBatch: heard, budget }),
         pages: 0,
       }
       live.add(c)
@@ -689,6 +735,7 @@ function createPushQueue(options) {
         await pages.resume()
       let { after = null, count = 0 } = job.data.cursor ?? {}
       if ((await redis.hget(k.totals, 'pages.total')) !== null) return { day, pages: count }
+      if (workOptions.quota) await readDayQuota(k.totals)
       for (let last = false; !last;) {
         const batch = []
         while (batch.length < 100 && !last) {
@@ -717,6 +764,16 @@ function createPushQueue(options) {
       return { day, pages: count }
     }
 
+    // The day's quota, read once by its split (a split that died and goes on reads it no more).
+    async function readDayQuota(totals) {
+      if ((await redis.hexists(totals, 'quota')) === 1) return
+      const token = await tokens.get().catch(() => null)
+      const api = workOptions.message.type
+      const q = token === null ? { unknown: 'no token' } : await readQuota({ transport, token, type: api })
+      observe.quota(api, q)
+      await redis.wnqBudgetSet(totals, JSON.stringify(q), q.unknown === undefined ? q.sends : '', KEEP_MS)
+    }
+
     // Adds one run of a page to the day's totals, once; `done` counts the page done. Each run
     // added is told to onProgress with the day's totals; the one that ends the day, with pages.left
     // 0, by the process that recorded the day's last page, once for the fleet.
@@ -730,6 +787,7 @@ function createPushQueue(options) {
       try {
         const s = await daySummary(day)
         observe.pagesLeft(s.pages.left)
+        if (s.quota?.left !== undefined) observe.budgetLeft(workOptions.message.type, s.quota.left)
         // The day's end is told by the one that ended it.
         if (last || s.pages.left !== 0) onProgress(s)
       } catch (e) {
@@ -781,13 +839,15 @@ function createPushQueue(options) {
     }
 
     // A killed worker's claims, taken over and resolved: one recover() at a time in this process,
-    // so that the counts it adds to the summary are this page's. -> { recovered, unstarted }
+    // so that the counts it adds to the summary are this page's. -> the counts of what it resolved
+    // (sent, dead, errors... of the sends it resumed), with recovered and unstarted
     let recoveries = Promise.resolve()
     function recovered(push) {
       const next = recoveries.then(async () => {
         const before = { recovered: push.summary.recovered, unstarted: push.summary.unstarted }
-        await push.recover()
+        const counts = await push.recover()
         return {
+          ...counts,
           recovered: push.summary.recovered - before.recovered,
           unstarted: push.summary.unstarted - before.unstarted,
         }

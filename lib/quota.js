@@ -7,15 +7,16 @@
 // 76021/76022 for a path it does not cover, a network error) leaves the budget unknown, and the
 // push runs as it would without one.
 
+const wn = require('../index.js')
+
 // The send APIs' cgi_paths, by message type.
 const CGI_PATHS = {
   template: '/cgi-bin/message/wxopen/template/send',
   subscribe: '/cgi-bin/message/subscribe/send',
 }
 
-const count = (v) => (Number.isSafeInteger(Number(v)) && Number(v) >= 0 && v !== '' && v !== null ? Number(v) : null)
-
-/** -> { cgiPath, dailyLimit, used, remain } or { cgiPath, unknown: reason } */
+/** -> { cgiPath, dailyLimit, used, remain, sends } or { cgiPath, unknown: reason }: how many sends
+ * fit today is the core's rule (sendBudget), read from the answer as WeChat wrote it. */
 async function readQuota({ transport, token, type }) {
   const cgiPath = CGI_PATHS[type]
   try {
@@ -23,18 +24,15 @@ async function readQuota({ transport, token, type }) {
       `/cgi-bin/openapi/quota/get?access_token=${encodeURIComponent(token)}`,
       JSON.stringify({ cgi_path: cgiPath }),
     )
-    const q = json?.quota
-    const [dailyLimit, used, remain] = [q?.daily_limit, q?.used, q?.remain].map(count)
-    if ((json?.errcode ?? 0) !== 0 || remain === null) return { cgiPath, unknown: `errcode ${json?.errcode ?? 'none'}` }
-    return { cgiPath, dailyLimit, used, remain }
+    return { cgiPath, ...wn.sendBudget({ answer: json ?? null }) }
   } catch (e) {
     return { cgiPath, unknown: String(e.code ?? 'network') }
   }
 }
 
-/** At most `remain` sends (null: no limit). take() -> whether one more send fits. */
-function budgetOf(remain) {
-  let left = remain
+/** At most `sends` sends (null: no limit). take() -> whether one more send fits. */
+function budgetOf(sends) {
+  let left = sends
   return {
     take: () => left === null || (left > 0 && (left--, true)),
   }

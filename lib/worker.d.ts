@@ -113,7 +113,7 @@ export interface PushSummary extends PageCounts {
   /** `runDailyPush({ quota: true })`'s: the day's quota read before the push (`unknown` says why
    * none could be read; the push then ran without a budget). */
   quota?:
-    | { cgiPath: string; dailyLimit: number | null; used: number | null; remain: number }
+    | { cgiPath: string; dailyLimit: number | null; used: number | null; remain: number; sends: number }
     | { cgiPath?: string; unknown: string }
   /** `runDailyPush`'s: each delivery of the run, with WeChat's msgid (null where none was seen). */
   deliveries?: { userId: string; msgid: string | null }[]
@@ -182,6 +182,9 @@ interface PushOptionsBase {
   /** Aborting it stops the push: no send starts, sends in flight finish (or are handed over with
    * their fate unknown), claims not sent are released, `summary.stopped` is `aborted`. */
   signal?: AbortSignal
+  /** The sends left for today, shared: each post takes one first (`take()` false: the push stops
+   * for today, `stopForToday`). weapp-notify/queue passes the fleet's with `quota: true`. */
+  budget?: { take(): boolean | Promise<boolean> }
   /** A prom-client Registry: weapp_notify_sends_total{api,errcode,action},
    * weapp_notify_send_duration_seconds{api}, weapp_notify_token_refreshes_total{mode},
    * weapp_notify_credentials_dead_total{reason}, and the gauges weapp_notify_users_planned,
@@ -224,8 +227,9 @@ export interface Push {
   /** Stopped (a stop reason is set) or failed: no send starts any more. */
   readonly halted: boolean
   /** Takes over claims whose leases ran out (a crashed worker's, or sends handed over with their
-   * fate unknown) and resolves them by the core's rules. Run it before the first page. */
-  recover(): Promise<void>
+   * fate unknown) and resolves them by the core's rules. Run it before the first page. -> the
+   * counts of what it resolved (the sends it resumed: sent, dead, errors...). */
+  recover(): Promise<PageCounts>
   /** Plans one page (as `store.pageUsers` returns it) with the core, claims, sends and applies;
    * resolves to this page's own counts once every user of it is done, or rejects with the push's
    * failure (a `PushUserError`, or the page's own error). */

@@ -184,6 +184,7 @@ const PUSH_OPTIONS = [
   'signal',
   'metrics',
   'templates',
+  'budget',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
 const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota']
@@ -244,6 +245,10 @@ function checkOptions(options, names, storeMethods) {
   if (options.templates !== undefined && options.message?.type !== 'subscribe')
     check.fail('templates', "checks subscribe messages: message.type is 'subscribe' with it")
   if (options.templates !== undefined) check.func(options.templates?.template, 'templates.template')
+  if (options.budget !== undefined) {
+    check.object(options.budget, 'budget')
+    check.func(options.budget.take, 'budget.take')
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     check.fail('signal', 'expected an AbortSignal (new AbortController().signal)')
 }
@@ -467,11 +472,11 @@ function pushOf(options) {
 
   // The day's quota left for the send API (lib/quota.js), when read: no send starts past it, and
   // the push stops for today as a 45009 would stop it.
-  let budget = budgetOf(null)
+  let budget = options.budget ?? budgetOf(null)
   async function readBudget() {
     const token = await tokens.get().catch(() => null)
     const q = token === null ? { unknown: 'no token' } : await readQuota({ transport, token, type: message.type })
-    if (q.unknown === undefined) budget = budgetOf(q.remain)
+    if (q.unknown === undefined) budget = budgetOf(q.sends)
     observe.quota(message.type, q)
     return q
   }
@@ -521,10 +526,12 @@ function pushOf(options) {
             // Marked, not sent: this worker knows, and releases it.
             if (halted()) return null
           }
-          if (!budget.take()) {
+          if (!(await budget.take())) {
             summary.stopped ??= 'stopForToday'
             return null
           }
+          // Taking from the budget may have waited on the queue's Redis.
+          if (halted()) return null
           const posted = performance.now()
           const response = await post(body, token)
           const seconds = (performance.now() - posted) / 1000
@@ -735,8 +742,10 @@ function pushOf(options) {
 
   // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
+  // -> what the claims' resolution did (sent, dead, errors...: a page's counts).
   async function recover() {
-    const t = tally(summary)
+    const counts = pageCounts()
+    const t = tally(summary, counts)
     await vouch()
     while (!halted()) {
       const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
@@ -749,6 +758,7 @@ function pushOf(options) {
         halted() ? undefined : guarded(claim.userId, () => holding(claim, () => recoverClaim(claim, t)), t),
       ).done
     }
+    return counts
   }
 
   // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each

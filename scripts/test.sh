@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 npm run --silent build
+# Debian's Chromium, for the operator board's browser test (examples.test.js, playwright-core).
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 bash scripts/build-wasm.sh
 bash scripts/servers.sh start
 trap 'bash scripts/servers.sh stop' EXIT

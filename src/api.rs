@@ -273,6 +273,7 @@ pub fn call(op: &str, json: &str) -> Result<String> {
         "refreshAfterTokenError" => {
             run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) }))
         }
+        "sendBudget" => run(json, |i: crate::quota::QuotaInput| Ok(crate::quota::send_budget(&i))),
         "historyWindow" => run(json, |i: HistoryInput| Ok(i.policy.history_window(i.now.0))),
         "localDay" => run(json, |i: DayInput| {
             let d = i.policy.local_day(i.at.0);

@@ -11,6 +11,7 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod push;
+pub mod quota;
 pub mod select;
 mod strict;
 pub mod template;
