@@ -600,10 +600,10 @@ function pushOf(options) {
   // that follows one.
   async function recoverClaim(claim, t) {
     if (!claim.started) {
-      summary.unstarted++
+      t.add('unstarted')
       return store.release(claim)
     }
-    summary.recovered++
+    t.add('recovered')
     const response = { networkError: "the fate of this claim's send is unknown" }
     const d = wn.classifyOutcome({
       response,
@@ -706,8 +706,10 @@ function pushOf(options) {
 
   // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
+  // -> what it did: a page's counts, and the claims recovered and released unstarted.
   async function recover() {
-    const t = tally(summary)
+    const counts = { ...pageCounts(), recovered: 0, unstarted: 0 }
+    const t = tally(summary, counts)
     while (!halted()) {
       const taken = await store.takeOverExpired({ leaseMs, limit: 1000 })
       const again = taken.filter((c) => handedOver.has(keyOf(c)))
@@ -719,6 +721,7 @@ function pushOf(options) {
         halted() ? undefined : guarded(claim.userId, () => holding(claim, () => recoverClaim(claim, t)), t),
       ).done
     }
+    return counts
   }
 
   // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each
