@@ -495,7 +495,8 @@ onRedis('a worker paused past its leases, within its page lock', () => {
     const results = await Promise.all(workers.map((w) => w.stop()))
     const lost = results.reduce((n, r) => n + r.result.summary.lostClaims, 0)
     const perCredential = new Map()
-    for (const d of ctx.fake.deliveries) perCredential.set(d.credential.id, (perCredential.get(d.credential.id) ?? 0) + 1)
+    for (const d of ctx.fake.deliveries)
+      perCredential.set(d.credential.id, (perCredential.get(d.credential.id) ?? 0) + 1)
     const n = perUser(ctx.fake)
     const judged = {
       doubles: [...n.values()].filter((c) => c > 1).length,
