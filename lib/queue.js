@@ -820,13 +820,15 @@ function createPushQueue(options) {
           return putBack(job, token)
         }
         const heldElsewhere = job.data.heldElsewhere ?? 0
-        if (counts.skipped?.claimedElsewhere && heldElsewhere < 3) {
+        if ((counts.skipped?.claimedElsewhere || counts.lostClaims) && heldElsewhere < 3) {
           // Users whose claims another worker held: a live worker finishes them, but a killed
           // worker's are taken over by some page's recover(), which releases those whose send
           // never started. The page runs again once those leases have run out, and pushes the
           // users released (the others are then pushed already); they are counted then. A few
           // times at most: a claim this push handed over with its fate unknown stays held (it is
-          // resolved by another push, or tomorrow's), and is counted as held elsewhere.
+          // resolved by another push, or tomorrow's), and is counted as held elsewhere. So do users
+          // whose claims this push lost (it was paused past their leases, and another page's
+          // recover() took them over): the run again pushes those released unsent.
           delete counts.skipped.claimedElsewhere
           await record(day, run, '', counts)
           await job.updateData({ ...job.data, heldElsewhere: heldElsewhere + 1 })
@@ -838,20 +840,11 @@ function createPushQueue(options) {
       })
     }
 
-    // A killed worker's claims, taken over and resolved: one recover() at a time in this process,
-    // so that the counts it adds to the summary are this page's. -> the counts of what it resolved
-    // (sent, dead, errors... of the sends it resumed), with recovered and unstarted
+    // A killed worker's claims, taken over and resolved (one recover() at a time in this process);
+    // what it did counts with this page: its sends, and the claims recovered and released unstarted.
     let recoveries = Promise.resolve()
     function recovered(push) {
-      const next = recoveries.then(async () => {
-        const before = { recovered: push.summary.recovered, unstarted: push.summary.unstarted }
-        const counts = await push.recover()
-        return {
-          ...counts,
-          recovered: push.summary.recovered - before.recovered,
-          unstarted: push.summary.unstarted - before.unstarted,
-        }
-      })
+      const next = recoveries.then(() => push.recover())
       recoveries = next.catch(() => {})
       return next
     }

@@ -227,9 +227,9 @@ export interface Push {
   /** Stopped (a stop reason is set) or failed: no send starts any more. */
   readonly halted: boolean
   /** Takes over claims whose leases ran out (a crashed worker's, or sends handed over with their
-   * fate unknown) and resolves them by the core's rules. Run it before the first page. -> the
-   * counts of what it resolved (the sends it resumed: sent, dead, errors...). */
-  recover(): Promise<PageCounts>
+   * fate unknown) and resolves them by the core's rules. Run it before the first page. Resolves to
+   * what it did: a page's counts (the sends it made), and the claims recovered and released unstarted. */
+  recover(): Promise<PageCounts & { recovered: number; unstarted: number }>
   /** Plans one page (as `store.pageUsers` returns it) with the core, claims, sends and applies;
    * resolves to this page's own counts once every user of it is done, or rejects with the push's
    * failure (a `PushUserError`, or the page's own error). */

@@ -636,10 +636,10 @@ function pushOf(options) {
   // that follows one.
   async function recoverClaim(claim, t) {
     if (!claim.started) {
-      summary.unstarted++
+      t.add('unstarted')
       return store.release(claim)
     }
-    summary.recovered++
+    t.add('recovered')
     const response = { networkError: "the fate of this claim's send is unknown" }
     const d = wn.classifyOutcome({
       response,
@@ -742,9 +742,9 @@ function pushOf(options) {
 
   // Claims whose leases ran out (a crashed worker's, or sends handed over with their fate unknown),
   // taken over and resolved. Those this push handed over itself are handed over again, not retried.
-  // -> what the claims' resolution did (sent, dead, errors...: a page's counts).
+  // -> what it did: a page's counts, and the claims recovered and released unstarted.
   async function recover() {
-    const counts = pageCounts()
+    const counts = { ...pageCounts(), recovered: 0, unstarted: 0 }
     const t = tally(summary, counts)
     await vouch()
     while (!halted()) {
