@@ -4,7 +4,8 @@
 #   scripts/servers.sh start   install what is missing (apt), start the servers, write $WN_SERVERS_DIR/env.sh
 #   scripts/servers.sh stop    stop the servers this script started (by recorded PID)
 #
-# Plain processes, no Docker or systemd. State lives in $WN_SERVERS_DIR (default /tmp/weapp-notify-servers).
+# Plain processes, no Docker or systemd. Redis runs with AOF (appendfsync everysec), as the README
+# says a store needs; a test that wants a Redis persisting nothing starts its own. State lives in $WN_SERVERS_DIR (default /tmp/weapp-notify-servers).
 # A busy port moves to the next free one; env.sh has the ports used (REDIS_URL, REDIS_CLUSTER_NODES, MYSQL_URL).
 set -euo pipefail
 
@@ -56,7 +57,7 @@ redis_spawn() { # DIR PORT [args]
   local dir=$1 port=$2; shift 2
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --pidfile "$dir/redis.pid" \
-    --logfile "$dir/redis.log" --dir "$dir" --save '' --appendonly no "$@" </dev/null >/dev/null 2>&1 9>&-
+    --logfile "$dir/redis.log" --dir "$dir" --save '' --appendonly yes --appendfsync everysec "$@" </dev/null >/dev/null 2>&1 9>&-
   local i
   for ((i = 0; i < 200; i++)); do [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0; sleep 0.05; done
   tail -n 20 "$dir/redis.log" >&2; die "redis on $port did not start"
