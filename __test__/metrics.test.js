@@ -14,21 +14,7 @@ const { EmbeddedStore } = require('../lib/stores/embedded')
 const { factories } = require('./stores')
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
 
-// A scrape's samples: [{ name, labels, value }].
-function parse(text) {
-  const out = []
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!m) continue
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]))
-    out.push({ name: m[1], labels, value: Number(m[3]) })
-  }
-  return out
-}
-const sum = (samples, name, where = {}) =>
-  samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((n, s) => n + s.value, 0)
+const { parseMetrics: parse, metricSum: sum } = require('./scrape')
 
 async function scrape(url) {
   const res = await fetch(url)

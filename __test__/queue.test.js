@@ -13,6 +13,7 @@ const { createPushQueue, RedisTokenKeeper } = require('../lib/queue')
 const { RedisStore } = require('../lib/stores/redis')
 const { httpTransport, TokenKeeper } = require('../lib/worker')
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
+const { parseMetrics, metricSum } = require('./scrape')
 
 const WORKER = path.join(__dirname, 'fixtures', 'queue-worker.js')
 const FIRE = path.join(__dirname, 'fixtures', 'queue-fire.js')
@@ -141,22 +142,6 @@ function expectEachOnce(ctx) {
   expect(Math.max(0, ...n.values())).toBe(1)
   expect([...n.keys()].sort()).toEqual([...ctx.users].sort())
 }
-
-// One /metrics scrape's samples: [{ name, labels, value }], and their sum for a name and labels.
-function parseMetrics(text) {
-  const out = []
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!m) continue
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]))
-    out.push({ name: m[1], labels, value: Number(m[3]) })
-  }
-  return out
-}
-const metricSum = (samples, name, where = {}) =>
-  samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((n, s) => n + s.value, 0)
 
 describe.each(servers)('%s', (...server) => {
   let ctx

@@ -10,7 +10,8 @@
 
 const wn = require('../index.js')
 const check = require('./stores/check')
-const { codedError } = require('./input')
+const input = require('./input')
+const { codedError } = input
 
 const DEFAULT_MAX_AGE_MS = 300000
 const GRANT_SOURCES = ['client', 'events']
@@ -124,13 +125,17 @@ class PushIntake {
     try {
       // What WeChat (or anyone) sent: a query value that is not one string is a refusal, not a crash.
       check.object(request.query, 'request.query')
-      for (const [k, v] of Object.entries(request.query))
+      const query = {}
+      for (const k of input.ownKeys(request.query, 'request.query')) {
+        const v = input.read(request.query, k, `request.query.${k}`)
         if (typeof v !== 'string') throw refused(`query.${k}`, `expected one string, got ${check.show(v)}`)
-      if (method === 'GET') return this.urlCheck(request.query)
+        query[k] = v
+      }
+      if (method === 'GET') return this.urlCheck(query)
       if (method !== 'POST') check.fail('request.method', `expected GET or POST, got ${check.show(method)}`)
       if (typeof request.body !== 'string')
         check.fail('request.body', `expected the raw body text, got ${check.show(request.body)}`)
-      return await this.push(request.query, request.body)
+      return await this.push(query, request.body)
     } catch (e) {
       if (e.code === 'ERR_PUSH_REFUSED') return { status: 403, body: e.code, outcome: 'refused', error: e }
       throw e
