@@ -495,7 +495,12 @@ onRedis('the queue’s abort and the fleet’s quota', () => {
 
   test('quota: true: the split reads the day’s quota once, the fleet sends within it (no 45009), stops for today, and a rerun finishes the day', async () => {
     ctx = await setup(redisOnly, { users: 300, fake: { latencyMs: 10, dailyQuota: 120 } })
-    const workers = [1, 2, 3].map(() => ctx.worker({ PAGE_SIZE: '25', CONCURRENCY: '8', QUOTA: '1', METRICS: '1' }))
+    // A 5 s lease: a page that met claims held elsewhere (the busy sends' users, handed over with
+    // their fate unknown, until some page's recover() takes them) runs again a lease later, and
+    // with the fixture's 60 s lease that rerun came after finished()'s 60 s.
+    const workers = [1, 2, 3].map(() =>
+      ctx.worker({ PAGE_SIZE: '25', CONCURRENCY: '8', QUOTA: '1', METRICS: '1', LEASE_MS: '5000' }),
+    )
     const urls = (await Promise.all(workers.map((w) => w.ready))).map((line) => line.split(' ')[1])
     ctx.fake.inject('busy', 'busy', 'busy')
     const { day } = await ctx.queue.fire()
