@@ -15,7 +15,5 @@ bash scripts/servers.sh start
 trap 'bash scripts/servers.sh stop' EXIT
 source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 cargo test --quiet
-# A worker whose memory passed 1 GB is restarted after a file: one that earlier suites had grown
-# could not spawn a child (ENOMEM). Not under qemu, where jest-worker's restart broke its pipe.
-npx jest --ci --maxWorkers=2 --forceExit --workerIdleMemoryLimit=1GB
+npx jest --ci --maxWorkers=2 --forceExit
 bash scripts/test-arm64.sh
