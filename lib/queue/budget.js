@@ -9,10 +9,7 @@ const { KEEP_MS } = require('./keys')
 class DayBudget {
   /** `onEmpty()`: no send of today's budget left (the fleet's stop for today). */
   constructor({ redis, keys, today, onEmpty }) {
-    this.redis = redis
-    this.keys = keys
-    this.today = today
-    this.onEmpty = onEmpty
+    Object.assign(this, { redis, keys, today, onEmpty })
   }
 
   /** One send of today's budget, for createPush's `budget`: -> true taken (or no budget), false

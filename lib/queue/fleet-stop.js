@@ -12,10 +12,7 @@ const DAILY_STOPS = ['stopForToday', 'tokenUnavailable']
 
 class FleetStop {
   constructor({ redis, keys, clock, today }) {
-    this.redis = redis
-    this.keys = keys
-    this.clock = clock
-    this.today = today
+    Object.assign(this, { redis, keys, clock, today })
   }
 
   /** The stop standing, or null. */

@@ -13,39 +13,35 @@ const { defineCommands } = require('./commands')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+// RedisTokenKeeper's options, checked; -> them with their defaults.
+function keeperOptions(options) {
+  check.options(options, 'options', ['redis', 'prefix', 'wechat', 'transport', 'clock', 'lockMs', 'logger', 'metrics'])
+  const { redis, prefix = '{weapp-notify}', wechat, transport, clock = Date.now, lockMs = 30000 } = options
+  client(redis, 'redis')
+  keyPrefix(prefix, redis)
+  check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'], 'wechat.')
+  check.string(wechat.appid, 'wechat.appid')
+  check.string(wechat.secret, 'wechat.secret')
+  // The appid follows the prefix's hash tag: a brace in it would move the tag.
+  if (/[{}]/.test(wechat.appid)) check.fail('wechat.appid', 'must not hold braces')
+  if (transport === undefined) check.string(wechat.baseUrl, 'wechat.baseUrl')
+  else check.transport(transport, 'transport')
+  check.func(clock, 'clock')
+  check.integer(lockMs, 'lockMs', 1000)
+  return { redis, prefix, wechat, transport, clock, lockMs, logger: options.logger, metrics: options.metrics }
+}
+
 /**
  * One access_token for a fleet of processes, kept in Redis. One process fetches it from
  * stable_token under a lock when none is shared or its refresh is due (when, the core's
  * tokenRefreshDue said as it was fetched, by the keeper's clock), and every process reads it from
- * there. After a token
- * error, the core's refreshAfterTokenError is asked of the shared token, and the forced refresh
- * happens only while the failed token is still the shared one (compare-and-set in a script): one
+ * there. After a token error, the core's refreshAfterTokenError is asked of the shared token, and
+ * the forced refresh happens only while the failed token is still the shared one (compare-and-set in a script): one
  * forced refresh per expiry, however many processes saw the token fail. Never logged.
  */
 class RedisTokenKeeper {
   constructor(options) {
-    check.options(options, 'options', [
-      'redis',
-      'prefix',
-      'wechat',
-      'transport',
-      'clock',
-      'lockMs',
-      'logger',
-      'metrics',
-    ])
-    const { redis, prefix = '{weapp-notify}', wechat, transport, clock = Date.now, lockMs = 30000 } = options
-    client(redis, 'redis')
-    keyPrefix(prefix, redis)
-    check.options(wechat, 'wechat', ['baseUrl', 'appid', 'secret'], 'wechat.')
-    check.string(wechat.appid, 'wechat.appid')
-    check.string(wechat.secret, 'wechat.secret')
-    // The appid follows the prefix's hash tag: a brace in it would move the tag.
-    if (/[{}]/.test(wechat.appid)) check.fail('wechat.appid', 'must not hold braces')
-    if (transport === undefined) check.string(wechat.baseUrl, 'wechat.baseUrl')
-    else check.transport(transport, 'transport')
-    check.func(clock, 'clock')
-    check.integer(lockMs, 'lockMs', 1000)
+    const { redis, prefix, wechat, transport, clock, lockMs, logger, metrics } = keeperOptions(options)
     defineCommands(redis)
     this.redis = redis
     this.clock = clock
@@ -58,8 +54,8 @@ class RedisTokenKeeper {
       appid: wechat.appid,
       secret: wechat.secret,
       clock,
-      logger: options.logger,
-      metrics: options.metrics,
+      logger,
+      metrics,
     })
     this.keys = QueueKeys.token(prefix, wechat.appid)
     this.owner = crypto.randomUUID()
