@@ -35,13 +35,21 @@ function resolve(file, lua, includes, seen = new Set([file])) {
   })
 }
 
+// A script that reads a key past its name's count would be handed an ARGV as that key.
+function keysWithin(file, lua, numberOfKeys) {
+  for (const [, n] of lua.matchAll(/KEYS\[(\d+)\]/g))
+    if (Number(n) > numberOfKeys) throw new Error(`${file}: reads KEYS[${n}], past the ${numberOfKeys} of its name`)
+}
+
 /** One resolved script file: { name, numberOfKeys, lua } (the `N` of `name-N.lua` is numberOfKeys). */
 function loadScript(file) {
   const m = FILE.exec(path.basename(file))
   if (!m) throw new Error(`${file}: a script file is named name-N.lua, N its count of keys`)
-  const lua = fs.readFileSync(file, 'utf8')
-  header(file, lua)
-  return { name: m[1], numberOfKeys: Number(m[2]), lua: resolve(file, lua, path.join(path.dirname(file), 'includes')) }
+  const text = fs.readFileSync(file, 'utf8')
+  header(file, text)
+  const lua = resolve(file, text, path.join(path.dirname(file), 'includes'))
+  keysWithin(file, lua, Number(m[2]))
+  return { name: m[1], numberOfKeys: Number(m[2]), lua }
 }
 
 /** Every `name-N.lua` of `dir` (not its includes/), resolved: { [name]: { name, numberOfKeys, lua } }. */
