@@ -35,3 +35,5 @@ start=$(date +%s)
 RUSTFLAGS="-C target-feature=+simd128" /usr/bin/cargo build -q --release --locked --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --target-dir target/wasm
 "$cli" --target nodejs --out-dir wasm/pkg target/wasm/wasm32-unknown-unknown/release/weapp_notify.wasm
 log "wasm/pkg built in $(($(date +%s) - start)) s ($(stat -c %s wasm/pkg/weapp_notify_bg.wasm) bytes)"
+# The ESM entries list the exports; they are written from them (a test checks they are current).
+node scripts/esm-exports.js
