@@ -37,10 +37,13 @@ function loadWithoutAddon(backend) {
   return out
 }
 
-test('WEAPP_NOTIFY_BACKEND=native without the addon is ERR_NATIVE_UNAVAILABLE, whose cause keeps each place\'s own error', () => {
+test("WEAPP_NOTIFY_BACKEND=native without the addon is ERR_NATIVE_UNAVAILABLE, whose cause keeps each place's own error", () => {
   const { module, thrown } = loadWithoutAddon('native')
   expect(module).toBeUndefined()
-  expect(thrown).toMatchObject({ code: 'ERR_NATIVE_UNAVAILABLE', message: expect.stringMatching(/did not load: .*gone/) })
+  expect(thrown).toMatchObject({
+    code: 'ERR_NATIVE_UNAVAILABLE',
+    message: expect.stringMatching(/did not load: .*gone/),
+  })
   // The loader's own error, then the two places' errors, whole.
   expect(thrown.cause).toBeInstanceOf(Error)
   expect(thrown.cause.message).toMatch(/^no native weapp-notify binary for /)
@@ -54,28 +57,7 @@ test('the loader warns once, with its reason, where a platform package is publis
   const binding = require('../binding.js')
   // The published platforms are the platform packages of npm/.
   expect([...binding.PUBLISHED].sort()).toEqual(require('node:fs').readdirSync(path.join(rootDir, 'npm')).sort())
-  const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => {})
-  const before = process.env.WEAPP_NOTIFY_BACKEND
-  delete process.env.WEAPP_NOTIFY_BACKEND
-  let wn
-  let calls
-  try {
-    // The addon made unloadable: both places the loader looks answer with an error.
-    jest.isolateModules(() => {
-      const gone = () => {
-        throw new Error('gone')
-      }
-      jest.doMock(`../weapp-notify.${binding.triple}.node`, gone)
-      jest.doMock(`weapp-notify-${binding.triple}`, gone, { virtual: true })
-      wn = require('../index.js')
-    })
-  } finally {
-    if (before !== undefined) process.env.WEAPP_NOTIFY_BACKEND = before
-    jest.dontMock(`../weapp-notify.${binding.triple}.node`)
-    jest.dontMock(`weapp-notify-${binding.triple}`)
-    calls = [...emitted.mock.calls]
-    emitted.mockRestore()
-  }
+  const { module: wn, calls } = loadWithoutAddon(undefined)
   expect(wn.backend).toBe('wasm')
   expect(wn.backendReason).toMatch(/gone/)
   const warnings = calls.filter(([, o]) => o?.code === 'WEAPP_NOTIFY_WASM')

@@ -95,7 +95,7 @@ fn query_field<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str> {
 /// Checks a push and answers its trusted text; every refusal is `ERR_PUSH_REFUSED` naming what failed.
 pub fn verify(r: &PushRequest) -> Result<Verified> {
     let token = config("token", &r.token)?;
-    let key = r.encoding_aes_key.as_deref().map(|k| AesKey::parse(k)).transpose()?;
+    let key = r.encoding_aes_key.as_deref().map(AesKey::parse).transpose()?;
     let app_id = r.app_id.as_deref().map(|a| config("appId", a)).transpose()?;
     if r.max_age_ms < 1_000 || r.max_age_ms > 24 * 3_600_000 {
         return Err(Error::invalid("maxAgeMs", "is a whole number of ms from 1000 to 86400000"));

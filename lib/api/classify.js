@@ -42,9 +42,15 @@ class Classifier {
     this.call = call
     this.kindCode = Object.fromEntries(constants.credentialKinds.map((k, i) => [k, i]))
     const names = ['credentialKind', 'attempt', 'random', 'now', 'errcode', 'httpStatus', 'flags']
-    this.at = Object.fromEntries(positions(constants.classifyFields, names, 'classifyFields').map((p, i) => [names[i], p]))
+    this.at = Object.fromEntries(
+      positions(constants.classifyFields, names, 'classifyFields').map((p, i) => [names[i], p]),
+    )
     this.flag = constants.classifyFlags
-    positions(Object.keys(this.flag), ['earlierAmbiguous', 'earlierTokenError', 'networkError', 'body'], 'classifyFlags')
+    positions(
+      Object.keys(this.flag),
+      ['earlierAmbiguous', 'earlierTokenError', 'networkError', 'body'],
+      'classifyFlags',
+    )
     this.fields = new Float64Array(constants.classifyFields.length)
   }
 
