@@ -447,8 +447,8 @@ pub struct Declined {
     pub status: String,
 }
 
+// One-word fields: their JSON names are their own.
 #[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
 pub struct SubscribeGrants {
     /// One grant (usesLeft 1) per template answered accept or an accept variant, sorted by template id.
     pub grants: Vec<Credential>,

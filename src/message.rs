@@ -211,8 +211,11 @@ pub struct SubscribeMessage {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[serde(expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}")]
+#[serde(rename_all = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}"
+)]
 pub struct TemplateMessage {
     #[serde(deserialize_with = "openid")]
     pub touser: UserId,

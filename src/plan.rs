@@ -93,30 +93,43 @@ pub struct PlanOptions {
     pub templates: Vec<String>,
 }
 
-/// A columnar plan: per user, `choice` (credential row, or -1), `reason` (0 send, else skip code),
-/// `not_before` (NaN unless the policy gave a time), `uses_after` (the chosen credential's usesLeft
-/// after delivery; NaN: unlimited or no choice). Dead credentials by row, with their reason code
-/// (0 expired, 1 spent).
-/// Where `plan_columns_into` writes: the per-user outputs are `user_count` long, the dead outputs
-/// at least as long as the credential columns (the first `dead` entries are the dead; the rest is
-/// the plan's scratch).
-pub struct PlanOut<'a> {
-    pub choice: &'a mut [i32],
-    pub reason: &'a mut [u8],
-    pub not_before: &'a mut [f64],
-    pub uses_after: &'a mut [f64],
-    pub dead_rows: &'a mut [u32],
-    pub dead_reason: &'a mut [u8],
+/// The plan's outputs, named once: `PlanOut` (where `plan_columns_into` writes), `ColumnPlan` (the
+/// same, owned) and `ColumnPlan::out` are made from this list.
+macro_rules! plan_outputs {
+    ($($name:ident: $ty:ty),* $(,)?) => {
+        /// A columnar plan: per user, `choice` (credential row, or -1), `reason` (0 send, else skip code),
+        /// `not_before` (NaN unless the policy gave a time), `uses_after` (the chosen credential's usesLeft
+        /// after delivery; NaN: unlimited or no choice). Dead credentials by row, with their reason code
+        /// (0 expired, 1 spent).
+        /// Where `plan_columns_into` writes: the per-user outputs are `user_count` long, the dead outputs
+        /// at least as long as the credential columns (the first `dead` entries are the dead; the rest is
+        /// the plan's scratch).
+        pub struct PlanOut<'a> {
+            $(pub $name: &'a mut [$ty],)*
+        }
+
+        /// A columnar plan's outputs in vectors of their own.
+        #[derive(Debug, Default, PartialEq)]
+        pub struct ColumnPlan {
+            $(pub $name: Vec<$ty>,)*
+        }
+
+        impl ColumnPlan {
+            /// The plan's own vectors as the place `plan_columns_into` writes to.
+            pub fn out(&mut self) -> PlanOut<'_> {
+                PlanOut { $($name: &mut self.$name,)* }
+            }
+        }
+    };
 }
 
-#[derive(Debug, Default, PartialEq)]
-pub struct ColumnPlan {
-    pub choice: Vec<i32>,
-    pub reason: Vec<u8>,
-    pub not_before: Vec<f64>,
-    pub uses_after: Vec<f64>,
-    pub dead_rows: Vec<u32>,
-    pub dead_reason: Vec<u8>,
+plan_outputs! {
+    choice: i32,
+    reason: u8,
+    not_before: f64,
+    uses_after: f64,
+    dead_rows: u32,
+    dead_reason: u8,
 }
 
 /// A user's best row so far: its spend key (`CredState::spend_key`; `EMPTY` for none) and row.
@@ -193,20 +206,6 @@ fn row_error(c: &Columns, r: usize, templates: usize) -> Option<Error> {
     }
     let state = CredState { kind, uses_left: u, expire_at: e };
     state.check(template != NO_TEMPLATE).err().map(|e| Error::invalid(field("state"), e))
-}
-
-impl ColumnPlan {
-    /// The plan's own vectors as the place `plan_columns_into` writes to.
-    pub fn out(&mut self) -> PlanOut<'_> {
-        PlanOut {
-            choice: &mut self.choice,
-            reason: &mut self.reason,
-            not_before: &mut self.not_before,
-            uses_after: &mut self.uses_after,
-            dead_rows: &mut self.dead_rows,
-            dead_reason: &mut self.dead_reason,
-        }
-    }
 }
 
 /// Plans one page in columns, allocating the outputs.
@@ -530,9 +529,9 @@ pub struct PlanUser {
     pub excluded: bool,
 }
 
+// One-word fields: their JSON names are their own.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[serde(expecting = "an object {users, credentials, message, now, policy?}")]
+#[serde(deny_unknown_fields, expecting = "an object {users, credentials, message, now, policy?}")]
 pub struct PlanPage {
     pub users: Vec<PlanUser>,
     pub credentials: Vec<Credential>,
