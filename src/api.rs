@@ -1,6 +1,6 @@
 //! The JSON contract shared by every binding: `call(op, input JSON) -> output JSON`.
 //! Each operation deserializes one serde input type, calls the core and serializes its answer, so
-//! the napi and wasm bindings hold no rule and no type of their own.
+//! the napi and wasm bindings hold no rule of their own.
 //! Owns the op table (`OPS`, the one list of op names), the ops' own input types, `constants` and
 //! `classifyFields`' layout; it may not hold a rule (each op calls the module that owns it), and
 //! nothing in the core depends on it but the bindings.
