@@ -44,31 +44,41 @@ async function freePorts(count, { bus = false } = {}) {
 }
 
 // A child server, its life in the test's hands: start() again after kill(), pause() (SIGSTOP) and
-// resume() (SIGCONT).
+// resume() (SIGCONT), ensure() it runs.
 function processOf(command, args, ready, name) {
   let child = null
   const running = () => child !== null && child.exitCode === null && child.signalCode === null
   const server = {
-    async start() {
-      child = spawn(command, args, { stdio: 'ignore' })
-      const exited = new Promise((resolve) => child.once('exit', () => resolve(true)))
-      const deadline = Date.now() + 60000
-      while (Date.now() < deadline) {
-        if (await Promise.race([exited, sleep(100).then(() => false)])) throw new Error(`${name} exited at start`)
-        if (await ready().catch(() => false)) return
-      }
-      throw new Error(`${name} did not start in 60 s`)
+    start: () => (last = last.catch(() => {}).then(() => begin())),
+    kill: () => (last = last.catch(() => {}).then(() => end())),
+    // After a test, failed or not: its restart done (or never made), the server running again.
+    ensure: async () => {
+      await last.catch(() => {})
+      if (!running()) await server.start()
+      server.resume()
     },
-    async kill() {
-      if (!running()) return
-      const gone = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGCONT')
-      child.kill('SIGKILL')
-      await gone
-    },
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     running,
+  }
+  // Start and kill run one after the other, in the order they were asked for.
+  let last = Promise.resolve()
+  async function begin() {
+    child = spawn(command, args, { stdio: 'ignore' })
+    const exited = new Promise((resolve) => child.once('exit', () => resolve(true)))
+    const deadline = Date.now() + 60000
+    while (Date.now() < deadline) {
+      if (await Promise.race([exited, sleep(100).then(() => false)])) throw new Error(`${name} exited at start`)
+      if (await ready().catch(() => false)) return
+    }
+    throw new Error(`${name} did not start in 60 s`)
+  }
+  async function end() {
+    if (!running()) return
+    const gone = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+    await gone
   }
   return server
 }
