@@ -148,7 +148,7 @@ maybeMysql('MariaDB behind a faulty connection', () => {
   })
 
   test('every connection reset at 30% delivered and none taken for 2 s (a restart): the run goes on, each user once', async () => {
-    const ids = await seed(store, fake, 1500)
+    const ids = await seed(store, fake, 800)
     const summary = await push(store, fake, ids.length, {
       atShare: (s) => s === 0.3 && (proxy.resetAll(), proxy.refuseFor(2000)),
     })
@@ -263,7 +263,7 @@ maybeRedis('a Redis of its own, restarted mid-push', () => {
 
   test('with AOF, SIGKILLed at 30% delivered and started again 1 s later: the run goes on, each user once', async () => {
     await open(true)
-    const ids = await seed(store, fake, 1500)
+    const ids = await seed(store, fake, 800)
     let restarted
     const summary = await push(store, fake, ids.length, {
       atShare: (s) => {
@@ -297,7 +297,7 @@ maybeRedis('a Redis of its own, restarted mid-push', () => {
         expect.stringContaining('persists nothing'),
       ],
     ])
-    const ids = await seed(store, fake, 1500)
+    const ids = await seed(store, fake, 800)
     let restarted
     const run = push(store, fake, ids.length, {
       atShare: (s) => {
