@@ -562,6 +562,65 @@ describe.each(factories)('worker on the %s store', (_name, factory) => {
     expect(fake.deliveries.map((d) => d.openid)).toEqual([other])
   })
 
+  // Claims another worker took on `ids` and never started (it died, say), with leases of `leaseMs`.
+  async function claimedByAnother(ids, leaseMs) {
+    const day = wn.localDay({ at: Date.now() }).day
+    const claims = []
+    for (const userId of ids) {
+      const [credential] = await store.credentials(userId)
+      claims.push(await store.claim({ userId, day, maxPerDay: 1, credential, leaseMs }))
+    }
+    return claims
+  }
+
+  test("users held by a dead worker's fresh claims: the run comes back once those leases can be taken over, and pushes them", async () => {
+    const ids = await users(30)
+    const held = ids.slice(5, 8)
+    await claimedByAnother(held, 1500)
+    const summary = await run({ leaseMs: 1500 })
+    // Met held (their leases fresh at the run's start), taken over unstarted and released, pushed.
+    expect(summary).toMatchObject({ sent: 30, unstarted: 3, stopped: null })
+    expect(summary.waiting).toEqual({ users: 0, until: null, userIds: [] })
+    expect(summary.skipped.claimedElsewhere).toBeUndefined()
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
+  test('a user held past leaseWaitMs by a live worker: the summary names it and until when', async () => {
+    const [free, busy] = await users(2)
+    const [claim] = await claimedByAnother([busy], 60000)
+    const before = Date.now()
+    const summary = await run({ leaseMs: 400, leaseWaitMs: 800 })
+    expect(summary).toMatchObject({ sent: 1, skipped: { claimedElsewhere: 1 } })
+    expect(summary.waiting).toMatchObject({ users: 1, userIds: [busy] })
+    // When the lease met would run out, were it no more renewed: this run's leaseMs after meeting it.
+    expect(summary.waiting.until).toBeGreaterThanOrEqual(before + 400)
+    expect(summary.waiting.until).toBeLessThanOrEqual(Date.now() + 400)
+    expect(fake.deliveries.map((d) => d.openid)).toEqual([free])
+    await store.release(claim)
+    for (const bad of [-1, 1.5, '100', null])
+      await expect(run({ leaseWaitMs: bad })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        field: 'leaseWaitMs',
+      })
+  })
+
+  test('a confirm whose answer is lost after it landed (a reset connection): retried, counted sent, each user once', async () => {
+    const ids = await users(40)
+    const confirmMany = store.confirmMany.bind(store)
+    let cut = 0
+    store.confirmMany = async (items) => {
+      const result = await confirmMany(items)
+      // The first three calls' answers never arrive.
+      if (cut++ < 3) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+      return result
+    }
+    const summary = await run({ leaseWaitMs: 0 })
+    expect(cut).toBeGreaterThan(3)
+    expect(summary).toMatchObject({ sent: 40, lostClaims: 0, stopped: null })
+    expect(summary.deliveries.map((d) => d.userId).sort()).toEqual(ids)
+    expect(fake.deliveries.map((d) => d.openid).sort()).toEqual(ids)
+  })
+
   test('45009 stops the day and keeps every unsent credential', async () => {
     await fake.close()
     fake = await createFakeWeChat({ dailyQuota: 10 })

@@ -115,6 +115,11 @@ export interface PushSummary extends PageCounts {
   quota?:
     | { cgiPath: string; dailyLimit: number | null; used: number | null; remain: number; sends: number }
     | { cgiPath?: string; unknown: string }
+  /** `runDailyPush`'s: users still held by another worker's claims when it stopped coming back
+   * for them (`leaseWaitMs`), counted in `skipped.claimedElsewhere`, and when the last of those
+   * leases runs out if not renewed (by this run's leaseMs; null when none wait). A live holder
+   * pushes them; a rerun after `until` takes a dead one's over. */
+  waiting?: { users: number; until: number | null; userIds: string[] }
   /** `runDailyPush`'s: each delivery of the run, with WeChat's msgid (null where none was seen). */
   deliveries?: { userId: string; msgid: string | null }[]
 }
@@ -206,6 +211,11 @@ interface RunOptions {
   quota?: boolean
   /** Sweep history older than the policy's window at the end (default true). */
   sweep?: boolean
+  /** How long, after its pages, the run keeps coming back for users it met held by another
+   * worker's claims (or whose claims another worker took over), so that a dead worker's are
+   * taken over once their leases run out and pushed. Default leaseMs + 4000; 0: not at all.
+   * Those still held then are named in `summary.waiting`. */
+  leaseWaitMs?: number
 }
 
 /** Where the sends go: WeChat's address and app (the worker makes a keep-alive transport and a

@@ -187,7 +187,7 @@ const PUSH_OPTIONS = [
   'budget',
 ]
 // runDailyPush's own: where the pages come from, and what it does around them.
-const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota']
+const RUN_OPTIONS = ['pages', 'pageSize', 'onProgress', 'sweep', 'quota', 'leaseWaitMs']
 const STORE_METHODS = [
   'claim',
   'claimMany',
@@ -201,6 +201,9 @@ const STORE_METHODS = [
   'pushes',
   'stamp',
 ]
+// How long past a lease runDailyPush waits by default for users held by another worker's claims: the
+// clock tolerance, and then some.
+const LEASE_WAIT_SLACK_MS = 2 * DEFAULT_CLOCK_TOLERANCE_MS
 const STOP_REASONS = ['stopForToday', 'stopConfigError', 'tokenUnavailable', 'stopped', 'aborted']
 
 // The options' shapes; the message and the policy are the core's to check (see createPush).
@@ -238,7 +241,7 @@ function checkOptions(options, names, storeMethods) {
     if (options[f] !== undefined) check.func(options[f], f)
   for (const n of ['concurrency', 'usersInFlight', 'leaseMs', 'pageSize'])
     if (options[n] !== undefined) check.integer(options[n], n, 1)
-  if (options.storeRetryMs !== undefined) check.integer(options.storeRetryMs, 'storeRetryMs', 0)
+  for (const n of ['storeRetryMs', 'leaseWaitMs']) if (options[n] !== undefined) check.integer(options[n], n, 0)
   if (options.clockToleranceMs != null) check.integer(options.clockToleranceMs, 'clockToleranceMs', 0)
   if (options.sweep !== undefined) check.boolean(options.sweep, 'sweep')
   if (options.quota !== undefined) check.boolean(options.quota, 'quota')
@@ -332,6 +335,11 @@ function pushOf(options) {
   const build = message.type === 'template' ? wn.buildTemplateMessage : wn.buildSubscribeMessage
   // A page's counts, and what only the whole push has.
   const summary = { ...pageCounts(), stopped: null, recovered: 0, unstarted: 0 }
+  // Users met held by another worker's claim, or whose claim another worker took over from this
+  // push, by id: when that lease would run out unrenewed, and whether `skipped` counted them.
+  const waiting = new Map()
+  const metHeld = (userId, counted) =>
+    waiting.set(userId, { until: clock() + leaseMs, counted: counted || (waiting.get(userId)?.counted ?? false) })
   // The first user's error that is not a lost claim: it ends the run.
   let failure = null
   const halted = () => summary.stopped !== null || failure !== null
@@ -428,8 +436,11 @@ function pushOf(options) {
   const confirming = coalesce((items) => store.confirmMany(items))
   async function confirm(claim, outcome) {
     const result = await confirming({ claim, outcome })
-    if (result.lost) throw lostClaim(claim)
-    return result
+    if (!result.lost) return result
+    // A confirm sent again after its first attempt's answer was lost (a reset connection, a
+    // reconnect) finds its own claim gone. If that attempt landed, its push is in the store.
+    if (outcome.pushed && (await store.pushes(claim.userId)).includes(outcome.at)) return { ok: true }
+    throw lostClaim(claim)
   }
 
   // Claims this run handed over with their fate unknown: taken again in the same run, they are
@@ -619,7 +630,7 @@ function pushOf(options) {
         round === 0
           ? claimed
           : await store.claim({ userId, day: await dayNow(), maxPerDay: resolved.maxPushesPerDay, credential, leaseMs })
-      if (claim === null && ++lostClaims > 1) return void t.bump('skipped', 'claimedElsewhere')
+      if (claim === null && ++lostClaims > 1) return void (metHeld(userId, true), t.bump('skipped', 'claimedElsewhere'))
       const d = claim && (await holding(claim, () => deliver(claim, credential, userId, false, t)))
       if (d && d.user !== 'nextCredential') {
         if (d.user !== 'pushed') t.bump('skipped', `after errcode ${d.errcode ?? 'none'}`)
@@ -669,7 +680,7 @@ function pushOf(options) {
     try {
       await work()
     } catch (e) {
-      if (e.code === 'ERR_CLAIM_LOST') t.add('lostClaims')
+      if (e.code === 'ERR_CLAIM_LOST') (t.add('lostClaims'), metHeld(userId, false))
       else failure ??= failed(userId, e)
     }
   }
@@ -734,9 +745,17 @@ function pushOf(options) {
   )
   renewer.unref()
 
+  // A pause that a stop or an abort ends early.
+  let wake = () => {}
+  const pause = (ms) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      wake = () => (clearTimeout(timer), resolve())
+    })
+
   // An abort is a stop: no send starts, sends in flight finish (or are handed over, their fate
   // unknown), claims not sent are released, and the summary says `aborted`.
-  const abort = () => (summary.stopped ??= 'aborted')
+  const abort = () => ((summary.stopped ??= 'aborted'), wake())
   if (options.signal?.aborted) abort()
   else options.signal?.addEventListener('abort', abort, { once: true })
 
@@ -759,6 +778,43 @@ function pushOf(options) {
       ).done
     }
     return counts
+  }
+
+  // The users `waiting` names, once more: a live holder finishes them soon, and a dead one's
+  // leases run out within leaseMs of when they were met, to be taken over by recover(). Each
+  // round, at growing intervals until `waitMs` from now, recovers and plans those users again as a
+  // page of their own, withdrawing the `claimedElsewhere` counted for them. Those still held at
+  // the end stay in `waiting`. `pagesOf(ids)`: an async iterable of pages holding those users.
+  async function comeBack(waitMs, pagesOf = (ids) => [usersPage(ids)]) {
+    const deadline = clock() + waitMs
+    for (let ms = 250; waiting.size && !halted() && clock() < deadline; ms = Math.min(2 * ms, leaseMs)) {
+      await pause(Math.min(ms, deadline - clock()))
+      if (halted()) break
+      await recover()
+      const ids = [...waiting.keys()]
+      for (const { counted } of waiting.values()) if (counted) bump(summary.skipped, 'claimedElsewhere', -1)
+      if (summary.skipped.claimedElsewhere === 0) delete summary.skipped.claimedElsewhere
+      waiting.clear()
+      for await (const page of pagesOf(ids)) if (!halted()) await (await startPage(page)).done
+    }
+  }
+
+  // Users by id as a page, each read alone: for pages the caller gave, which no store call reads.
+  async function usersPage(ids) {
+    const reading = limit(32)
+    const read = await Promise.all(
+      ids.map((userId) =>
+        reading(async () => ({
+          userId,
+          pushedAt: await store.pushes(userId),
+          credentials: await store.credentials(userId),
+        })),
+      ),
+    )
+    return {
+      users: read.map(({ userId, pushedAt }) => ({ userId, pushedAt })),
+      credentials: read.flatMap((u) => u.credentials),
+    }
   }
 
   // One page: the business's exclusions, the core's plan, the dead credentials deleted, and each
@@ -837,6 +893,7 @@ function pushOf(options) {
     stop(reason = 'stopped') {
       if (!STOP_REASONS.includes(reason)) check.fail('reason', `expected one of ${STOP_REASONS.join(', ')}`)
       summary.stopped ??= reason
+      wake()
     },
     /** No send starts before `at` (epoch ms). */
     pauseUntil(at) {
@@ -857,7 +914,12 @@ function pushOf(options) {
       }
     },
   }
-  return { push, startPage, observe, readBudget, vouch }
+  // Who still waits on another worker's lease, and until when it runs out if not renewed.
+  const stillWaiting = () => {
+    const untils = [...waiting.values()].map((w) => w.until)
+    return { users: waiting.size, until: untils.length ? Math.max(...untils) : null, userIds: [...waiting.keys()] }
+  }
+  return { push, startPage, comeBack, stillWaiting, observe, readBudget, vouch }
 }
 
 // runDailyPush's onProgress: called with a copy of the summary; one that throws stops the push,
@@ -899,8 +961,10 @@ function progressOf(push, onProgress) {
  *   store's `usersPerSend`, or concurrency if the store names none), leaseMs (60000),
  *   pageSize (1000), random (() => [0, 1); default Math.random), onProgress (the summary so far,
  *   once each page's users are all done, and once more at the end with the summary returned),
- *   onBatch and onDelivered (see createPush).
- * Returns the summary: deliveries ({ userId, msgid } each), sent, skipped by reason, dead credentials deleted (by reason), errors by
+ *   onBatch and onDelivered (see createPush), leaseWaitMs (how long after its pages the run comes
+ *   back for users held by another worker's claims; leaseMs + 4000, 0: not at all).
+ * Returns the summary: deliveries ({ userId, msgid } each), waiting (users still held by another
+ * worker's claims, and until when), sent, skipped by reason, dead credentials deleted (by reason), errors by
  * errcode, lost claims, stopped, userErrors (users skipped for an error of their own: content threw,
  * the core refused the body or a row read for them; the day goes on). If one user's work throws otherwise (the store, say), no send starts after it, the claims not
  * yet sent are released, and the run rejects with an error naming the user (`err.userId`).
@@ -920,19 +984,31 @@ async function runDailyPush(options) {
     deliveries.push({ userId: d.userId, msgid: d.msgid })
     options.onDelivered?.(d)
   }
-  const { push, startPage, observe, readBudget, vouch } = pushOf(run)
+  const { push, startPage, comeBack, stillWaiting, observe, readBudget, vouch } = pushOf(run)
   push.summary.deliveries = deliveries
-  const pages =
-    options.pages ??
-    (async function* () {
-      for (let after = null; ;) {
-        const { since } = wn.historyWindow({ now: clock(), policy })
-        const page = await store.pageUsers({ after, limit: pageSize, since })
-        if (page.users.length) yield page
-        if (page.next === null) return
-        after = page.next
+  push.summary.waiting = stillWaiting()
+  async function* storePages() {
+    for (let after = null; ;) {
+      const { since } = wn.historyWindow({ now: clock(), policy })
+      const page = await store.pageUsers({ after, limit: pageSize, since })
+      if (page.users.length) yield page
+      if (page.next === null) return
+      after = page.next
+    }
+  }
+  const pages = options.pages ?? storePages()
+  // The come-back's users, read as the run read them (a query a page, not a few a user), when the
+  // pages are the store's; with the caller's pages, each user alone.
+  const pagesOf = options.pages
+    ? undefined
+    : async function* (ids) {
+        const wanted = new Set(ids)
+        const theirs = (row) => wanted.has(String(row?.userId))
+        for await (const page of storePages()) {
+          const users = page.users.filter(theirs)
+          if (users.length) yield { users, credentials: page.credentials.filter(theirs) }
+        }
       }
-    })()
   // Told once each page's users are all done, and once at the end with the summary returned.
   const progress = progressOf(push, onProgress)
   const pagesDone = []
@@ -955,9 +1031,12 @@ async function runDailyPush(options) {
     } finally {
       await reader.return?.()
     }
+    await Promise.all(pagesDone)
+    // Users another worker's claims held: pushed once those leases can be taken over.
+    await comeBack(options.leaseWaitMs ?? (options.leaseMs ?? 60000) + LEASE_WAIT_SLACK_MS, pagesOf)
+    push.summary.waiting = stillWaiting()
     closed = true
     await push.close()
-    await Promise.all(pagesDone)
     // A store that lost its data during the last page says so here.
     await vouch()
     if (options.sweep !== false) push.summary.swept = await store.sweep(wn.historyWindow({ now: clock(), policy }))

@@ -22,6 +22,8 @@
 //!   `Flavor`). A call whose answer is lost is a crash right after it.
 //! - One worker works its users one after another (the real one works `usersInFlight` at once):
 //!   every invariant is per user, and users share nothing in the store but the lease index.
+//! - runDailyPush's come-back (its recover() and plan again of the users it met held, after its
+//!   pages) is a second run of the same worker: the `come_back` checks give worker 0 two runs.
 //! - No saves (a grant's count growing), no halts (45009, stop()), no dead-credential removal
 //!   (the stores never hold a spent credential here: a confirm removes it).
 
@@ -46,6 +48,9 @@ const KIND: [CredentialKind; CREDS] = [CredentialKind::FormId, CredentialKind::P
 const USES: [u8; CREDS] = [1, 3];
 const EXPIRY: [i64; CREDS] = [MIDNIGHT + 6 * 24 * 60 * MINUTE, MIDNIGHT + 7 * 24 * 60 * MINUTE];
 const LEASES: usize = 4;
+/// The names a Redis lease keeps for wnRetake: one per takeover since its user's claim was last
+/// renamed (runs that each crash between wnTakeExpired and wnRetake), the current one first.
+const NAMES: usize = 4;
 /// Instants a worker's clock can read: (phase, worker) pairs.
 const INSTANTS: usize = 6;
 /// The round of a claim taken over: what its send concludes ends it (recoverClaim does not replan).
@@ -185,7 +190,7 @@ struct Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 struct Lease {
     tok: Tok,
-    names: [Tok; 3],
+    names: [Tok; NAMES],
     user: u8,
     day: u8,
     cred: u8,
@@ -621,7 +626,8 @@ impl Protocol {
         s.store.creds[u][k].claim = tok;
         s.store.slots[u][d].claim = tok;
         let free = s.store.leases.iter().position(|l| l.tok == NO_TOKEN).expect("a free lease slot");
-        let names = [tok, NO_TOKEN, NO_TOKEN];
+        let mut names = [NO_TOKEN; NAMES];
+        names[0] = tok;
         s.store.leases[free] = Lease { tok, names, user, day, cred, uses, started: false, expired: false };
         Some(ClaimRef { tok, user, day, cred, uses, started: false, lost: false })
     }
@@ -699,10 +705,16 @@ impl Protocol {
             // Redis keeps the names for wnRetake (those before its last rename of the user's claim
             // can no longer be there, so the model keeps only the later ones); SQL needs none.
             lease.names = match self.flavor {
-                Flavor::Sql => [fresh, NO_TOKEN, NO_TOKEN],
+                Flavor::Sql => {
+                    let mut names = [NO_TOKEN; NAMES];
+                    names[0] = fresh;
+                    names
+                }
                 Flavor::Redis => {
-                    assert_eq!(l.names[2], NO_TOKEN, "three takeovers in a row with no wnRetake");
-                    [fresh, l.names[0], l.names[1]]
+                    assert_eq!(l.names[NAMES - 1], NO_TOKEN, "more takeovers in a row with no wnRetake than NAMES");
+                    let mut names = [fresh; NAMES];
+                    names[1..].copy_from_slice(&l.names[..NAMES - 1]);
+                    names
                 }
             };
             lease.expired = false;
@@ -753,7 +765,8 @@ impl Protocol {
         s.store.slots[u][d].claim = c.tok;
         s.store.creds[u][k].claim = c.tok;
         if let Some(i) = self.lease_of(s, c.tok) {
-            s.store.leases[i].names = [c.tok, NO_TOKEN, NO_TOKEN];
+            s.store.leases[i].names = [NO_TOKEN; NAMES];
+            s.store.leases[i].names[0] = c.tok;
         }
         true
     }
@@ -1394,17 +1407,18 @@ fn checks() -> Vec<Check> {
         ..Protocol::new("clocks 5 minutes apart across midnight, unchecked (issue 27)", Flavor::Sql, 1)
     };
     // The fix: the clock checked against the store's, 2 s tolerance (DEFAULT_CLOCK_TOLERANCE_MS).
-    let checked = |name, flavor, skew_ms| Protocol {
-        skew_ms,
-        clock_tolerance_ms: Some(2000),
-        ..Protocol::new(name, flavor, 1)
-    };
+    let checked =
+        |name, flavor, skew_ms| Protocol { skew_ms, clock_tolerance_ms: Some(2000), ..Protocol::new(name, flavor, 1) };
     let skew_checked = checked("clocks 5 minutes apart across midnight, checked: refused", Flavor::Sql, 5 * MINUTE);
     let skew_checked_redis =
         checked("clocks 5 minutes apart across midnight on one Redis, checked: refused", Flavor::Redis, 5 * MINUTE);
     // What the check leaves: clocks apart by less than the tolerance still book two days for a run
     // that crosses midnight (the README's bound: within twice the tolerance of midnight).
     let within = checked("clocks 1 s apart, within the tolerance, a run across midnight", Flavor::Sql, 1000);
+    // runDailyPush's come-back (issue 27): after its pages, worker 0 takes over the leases that ran
+    // out and plans the users it met held again, whether or not worker 1 is still at work: a
+    // second run of its own, started at any moment after its first.
+    let come_back = |name, flavor| Protocol { runs: [2, 1], ..Protocol::new(name, flavor, 1) };
     vec![
         holds(Protocol::new("protocol on MySQL and the embedded store, 1 user", Flavor::Sql, 1)),
         holds(Protocol::new("protocol on one Redis, 1 user", Flavor::Redis, 1)),
@@ -1417,6 +1431,11 @@ fn checks() -> Vec<Check> {
         holds(skew_checked),
         holds(skew_checked_redis),
         breaks(within, ONE_A_DAY),
+        holds(come_back(
+            "a run that comes back for the users it met held, on MySQL and the embedded store",
+            Flavor::Sql,
+        )),
+        holds(come_back("a run that comes back for the users it met held, on one Redis", Flavor::Redis)),
     ]
 }
 
