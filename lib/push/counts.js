@@ -27,9 +27,15 @@ function bump(obj, key, n = 1) {
 /** Counts go to the run's summary and, for a page's users, to that page's counts too. */
 function tally(...into) {
   return {
-    add: (field, n = 1) => into.forEach((t) => (t[field] += n)),
-    bump: (field, key, n = 1) => into.forEach((t) => bump(t[field], key, n)),
-    push: (field, item) => into.forEach((t) => t[field].push(item)),
+    add(field, n = 1) {
+      for (const t of into) t[field] += n
+    },
+    bump(field, key, n = 1) {
+      for (const t of into) bump(t[field], key, n)
+    },
+    push(field, item) {
+      for (const t of into) t[field].push(item)
+    },
   }
 }
 

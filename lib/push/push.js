@@ -161,9 +161,10 @@ class Push {
     try {
       await work()
     } catch (e) {
-      if (e.code !== 'ERR_CLAIM_LOST') return this.fail(userFailure(userId, e))
-      t.add('lostClaims')
-      this.recovery.metHeld(userId, false)
+      if (e.code === 'ERR_CLAIM_LOST') {
+        t.add('lostClaims')
+        this.recovery.metHeld(userId, false)
+      } else this.fail(userFailure(userId, e))
     }
   }
 
