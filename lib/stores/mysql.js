@@ -9,7 +9,7 @@
 const crypto = require('node:crypto')
 const wn = require('../../index.js')
 const check = require('./check')
-const { coalesce } = require('./coalesce')
+const { coalesce } = require('../shared/limit')
 const many = require('./many')
 
 const DAY = 86400000
