@@ -48,8 +48,7 @@ const line = (ops) => {
 // Operations a snapshot line holds: lines stay small enough to parse without a huge string.
 const SNAPSHOT_LINE = 1000
 
-const lost = (token) =>
-  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const { lost } = many
 const storeError = (code, file, message, cause) => Object.assign(new Error(`${file}: ${message}`, { cause }), { code })
 // A system error of the file, its directory or its lock (EISDIR, ENAMETOOLONG, EACCES, ENOTDIR...)
 // as the store's own: the `file` option named, the system's code and message kept (`cause`).
@@ -182,9 +181,11 @@ async function syncDir(dir) {
   }
 }
 
-class EmbeddedStore {
+// claim, claimMany, confirm and confirmMany: ChunkedStore's, over claimAll and confirmAll.
+class EmbeddedStore extends many.ChunkedStore {
   /** @param {{ file: string, clock?: () => number }} options */
   constructor(options) {
+    super()
     const { file, clock = Date.now } = check.options(options, 'options', ['file', 'clock'])
     this.file = check.string(file, 'file')
     // Node refuses such a path in every call; said once, here, as the option's error.
@@ -490,14 +491,6 @@ class EmbeddedStore {
     return { userIds, next: check.nextAfter(userIds, { limit }) }
   }
 
-  async claim(input) {
-    return (await this.claimAll([check.claimInput(input)]))[0]
-  }
-
-  async claimMany(requests) {
-    return this.claimAll(check.claimRequests(requests))
-  }
-
   // Checked claim requests, each decided on the state the ones before it left, in one synchronous
   // pass: the claims won go to disk in one write.
   claimAll(requests) {
@@ -530,16 +523,6 @@ class EmbeddedStore {
     if (this.claims.has(claim.token)) return
     await this.synced()
     throw lost(claim.token)
-  }
-
-  async confirm(claim, outcome) {
-    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
-    if (result.lost) throw lost(claim.token)
-    return result
-  }
-
-  async confirmMany(items) {
-    return this.confirmAll(check.outcomeItems(items))
   }
 
   // Checked outcomes, in one synchronous pass: those applied go to disk in one write.

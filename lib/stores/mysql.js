@@ -38,8 +38,7 @@ const toCredential = (r) => ({
   expireAt: r.expire_at === null ? null : Number(r.expire_at),
 })
 const withToken = (request) => ({ ...request, token: crypto.randomUUID() })
-const lost = (token) =>
-  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const { lost } = many
 
 class MysqlStore {
   /** @param {{ pool: import('mysql2/promise').Pool }} options a mysql2/promise pool */

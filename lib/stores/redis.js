@@ -35,8 +35,7 @@ const LUA = loadScripts(path.join(__dirname, 'redis', 'lua'))
 // The scripts by their commands' names (save-3.lua: wnSave), as this module exports them.
 const SCRIPTS = Object.fromEntries(Object.values(LUA).map((s) => [commandName('wn', s.name), s]))
 
-const lost = (token) =>
-  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const { lost } = many
 const pairs = (flat) => {
   const out = []
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]])
@@ -49,11 +48,13 @@ const usesArg = (usesLeft) => (usesLeft === null ? '' : usesLeft)
 // The servers this process has warned of (migrate's warning of a Redis that persists nothing).
 const warned = new Set()
 
-class RedisStore {
+// claim, claimMany, confirm and confirmMany: ChunkedStore's, over claimAll and confirmAll.
+class RedisStore extends many.ChunkedStore {
   /** @param {{ redis: import('ioredis').Redis | import('ioredis').Cluster, prefix?: string, logger?: object }} options
    * `prefix` (default "wn") starts every key, so several stores can share one Redis; `logger`
    * (pino's interface) hears migrate()'s warning of a Redis that persists nothing. */
   constructor(options) {
+    super()
     const { redis, prefix = 'wn', logger } = check.options(options, 'options', ['redis', 'prefix', 'logger'])
     check.object(redis, 'redis')
     if (typeof redis?.defineCommand !== 'function')
@@ -205,14 +206,6 @@ class RedisStore {
     return `${credential.kind}|${credential.id}`
   }
 
-  async claim(input) {
-    return (await this.claimAll([check.claimInput(input)]))[0]
-  }
-
-  async claimMany(requests) {
-    return this.claimAll(check.claimRequests(requests))
-  }
-
   // Checked claim requests. One Redis: one script call a chunk. A Cluster: the chunk's leases are
   // recorded first (a worker that dies before its claims leaves leases with no claim, which
   // recovery drops, never a claim recovery cannot see), then one call per hash slot claims, then
@@ -269,16 +262,6 @@ class RedisStore {
       [...slots.values()].map(async (part) => (await call(part)).forEach((r, j) => (results[part[j]] = r))),
     )
     return results
-  }
-
-  async confirm(claim, outcome) {
-    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
-    if (result.lost) throw lost(claim.token)
-    return result
-  }
-
-  async confirmMany(items) {
-    return this.confirmAll(check.outcomeItems(items))
   }
 
   // Checked outcomes. One Redis: one script call a chunk. A Cluster: one call per hash slot, then
