@@ -37,6 +37,7 @@ const path = require('node:path')
 const crypto = require('node:crypto')
 const check = require('./check')
 const many = require('./many')
+const { saving } = require('./saving')
 
 const FORMAT = 3
 const key = (...parts) => parts.join('\n')
@@ -543,8 +544,8 @@ const OPS = {
   save(cred) {
     const k = key(cred.userId, cred.kind, cred.id)
     const have = this.creds.get(k)
-    // A grant adds its accepts to the (user, template) count; anything else is saved once.
-    if (have && cred.kind === 'grant') have.cred = { ...have.cred, usesLeft: have.cred.usesLeft + cred.usesLeft }
+    // saving.js: a grant adds its accepts; anything else is saved once.
+    if (have && saving(cred.kind) === 'adds') have.cred = { ...have.cred, usesLeft: have.cred.usesLeft + cred.usesLeft }
     else if (!have) this.creds.set(k, { cred, claim: null })
   },
   day(userId, day, pushes) {

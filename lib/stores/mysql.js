@@ -11,6 +11,7 @@ const path = require('node:path')
 const check = require('./check')
 const { coalesce } = require('./coalesce')
 const many = require('./many')
+const { ADDING } = require('./saving')
 const { loadStatements, loadMigrations, repeat } = require('../shared/sql')
 // A migration tool, kept apart (lib/migrate/); this subpath has always exported it.
 const { importSeed000 } = require('../migrate/seed000')
@@ -115,12 +116,12 @@ class MysqlStore {
     }
   }
 
-  /** Saves intake results. A formId or prepay_id is saved once; a grant adds its accepts. */
+  /** Saves intake results, as saving.js says: a grant adds its accepts, a formId or prepay_id is saved once. */
   async saveCredentials(credentials) {
     check.credentialRows(credentials, 'credentials')
     if (!credentials.length) return
     const rows = credentials.map((c) => [String(c.userId), c.kind, c.id, c.templateId ?? null, c.usesLeft, c.expireAt])
-    await this.pool.query(SQL.saveCredentials, [rows])
+    await this.pool.query(SQL.saveCredentials, [rows, ADDING])
   }
 
   // Ids of users with any stored credential after `after` and up to `until` (null: no bound), in

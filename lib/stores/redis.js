@@ -26,6 +26,7 @@ const crypto = require('node:crypto')
 const path = require('node:path')
 const check = require('./check')
 const many = require('./many')
+const { saving } = require('./saving')
 const { loggerOf } = require('../observe')
 const { loadScripts, defineScripts, runScript, commandName } = require('../shared/scripts')
 
@@ -136,8 +137,10 @@ class RedisStore extends many.ChunkedStore {
     await Promise.all(
       credentials.map(async (c) => {
         const k = this.keysOf(c.userId)
-        const id = c.kind === 'grant' || c.kind === 'longTerm' ? c.templateId : c.id
-        await this.redis.wnSave(k.exp, k.expz, k.sub, c.kind, id, usesArg(c.usesLeft), c.expireAt ?? '')
+        // Grants and long-term subscriptions (saved in the sub hash) are keyed by their template.
+        const id = saving(c.kind) === 'once' ? c.id : c.templateId
+        const args = [c.kind, id, usesArg(c.usesLeft), c.expireAt ?? '', saving(c.kind)]
+        await this.redis.wnSave(k.exp, k.expz, k.sub, ...args)
         await this.redis.zadd(this.users, 0, String(c.userId))
       }),
     )
