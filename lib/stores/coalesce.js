@@ -1,6 +1,7 @@
 'use strict'
 // Calls run in batches, one batch at a time: calls made while a batch runs wait for it, and then
 // run together, so that many callers share a few round trips. -> call(item), resolving to its result.
+// Owns the batching alone; knows no store, and may not touch what a batch does.
 
 function coalesce(runBatch, max = 1000) {
   const pending = []

@@ -2,7 +2,9 @@
 // The embedded store: no server, one process, state kept in a file (a log of operations, replayed
 // on open and compacted when it grows). Leases run on this process's clock. It keeps the same
 // contract as the MySQL and Redis stores and passes the same conformance suite. It guards claims;
-// it never chooses a credential (the core's plan does).
+// it never chooses a credential (the core's plan does). Owns its file and the state in memory;
+// may not touch another store's code or the core's decisions (saving.js says how a save meets a
+// stored credential).
 //
 // Durability: a call resolves only once what it changed is on disk. The changes made while the
 // previous write is out (the calls of one tick: a page's claims) are appended as one record and

@@ -4,7 +4,10 @@
 // unexpired and in the state the plan read, and the user's slot for the local day is free; leases
 // run on the database's clock (NOW(3)). An outcome writes the state the core computed, only while
 // the credential is still in the claimed state. Claims (and outcomes) made together are applied
-// together, set-based, one transaction per batch. It guards; the core decides.
+// together, set-based, one transaction per batch. It guards; the core decides. Owns the calls'
+// transactions and their arguments; its SQL is the files' of ./mysql/ (statements/, migrations/,
+// read by lib/shared/sql.js), which it may not write or splice but through repeat(); the seed
+// importer is lib/migrate/'s.
 
 const crypto = require('node:crypto')
 const path = require('node:path')

@@ -21,6 +21,9 @@
 //                           event's instant, and each one's "errorCode|userId|templateId"
 //
 // It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
+// Owns the key layout above and the scripts' arguments; the scripts' text is the files' of
+// ./redis/lua/ (read by lib/shared/scripts.js), which it may not write or splice; FormIdCompat is
+// lib/migrate/'s.
 
 const crypto = require('node:crypto')
 const path = require('node:path')
