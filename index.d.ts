@@ -1,5 +1,7 @@
 // Type definitions for weapp-notify. Every export of index.js (and of the wasm build, which has
-// the same API) is declared here.
+// the same API) is declared here. Owns the types and their docs only: the names are lib/api.js's
+// (the op names the core's `api::OPS`), the codes the core's, and __test__/api.test.js and
+// typings.test.js fail when this file and the exports disagree.
 
 /** Epoch milliseconds, or a `Date`. */
 export type Instant = number | Date

@@ -1,4 +1,5 @@
 // ESM entry: the same exports as index.js.
+// Written by scripts/esm-exports.js (the build runs it): edit the exports, not this list.
 import weappNotify from './index.js'
 
 export const {
@@ -8,7 +9,6 @@ export const {
   SKIP_REASONS,
   MAX_PAGE_USERS,
   MAX_PAGE_ROWS,
-  backendReason,
   intakeFormId,
   intakePrepayId,
   intakeSubscribeResult,
@@ -32,5 +32,6 @@ export const {
   verifyPush,
   parsePush,
   parseTemplate,
+  backendReason,
 } = weappNotify
 export default weappNotify

@@ -1,5 +1,6 @@
 // ESM entry of weapp-notify/wasm: the same named exports as wasm.js (and the package root), from
-// the WebAssembly build. A test checks both ESM lists against the CommonJS exports.
+// the WebAssembly build.
+// Written by scripts/esm-exports.js (the build runs it): edit the exports, not this list.
 import weappNotify from './wasm.js'
 
 export const {
@@ -9,7 +10,6 @@ export const {
   SKIP_REASONS,
   MAX_PAGE_USERS,
   MAX_PAGE_ROWS,
-  backendReason,
   intakeFormId,
   intakePrepayId,
   intakeSubscribeResult,
@@ -33,5 +33,6 @@ export const {
   verifyPush,
   parsePush,
   parseTemplate,
+  backendReason,
 } = weappNotify
 export default weappNotify

@@ -507,3 +507,11 @@ test('index.d.ts declares exactly the exports', () => {
   const declared = [...dts.matchAll(/^export declare (?:function|const) (\w+)/gm)].map((m) => m[1]).sort()
   expect(declared).toEqual(Object.keys(require(root)).sort())
 })
+
+test('index.mjs and wasm.mjs are what scripts/esm-exports.js writes from the exports', () => {
+  const { render } = require('../scripts/esm-exports.js')
+  const written = render()
+  expect(Object.keys(written).sort()).toEqual(['index.mjs', 'wasm.mjs'])
+  for (const [file, text] of Object.entries(written))
+    expect([file, fs.readFileSync(path.join(root, file), 'utf8')]).toEqual([file, text])
+})

@@ -1,5 +1,5 @@
 'use strict'
-// The columnar plan crosses into Rust as one object of named fields (`plan::ColumnsInput`, read
+// The columnar plan crosses into Rust as one object of named fields (`columns::ColumnsInput`, read
 // by napi object structs in src/napi.rs and by name in src/wasm.rs). Every field a binding reads
 // must be declared in index.d.ts's PlanColumnsInput: each binding is handed proxies that record
 // every property it reads, and the recorded paths are checked against the declaration, read

@@ -7,18 +7,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[build-arm64] %s\n' "$*" >&2; }
 
-pkgs=()
-[ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] || pkgs+=(rustc-web cargo-web)
-[ -d /usr/lib/rustlib/src/rust/library ] || pkgs+=(rust-web-src)
-command -v aarch64-linux-gnu-gcc >/dev/null || pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-if [ ${#pkgs[@]} -gt 0 ]; then
-  log "installing ${pkgs[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
-fi
-
-# Debian's toolchain, called by path: rustup's proxies come first on PATH.
-export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+source scripts/debian-rust.sh
+extra=()
+command -v aarch64-linux-gnu-gcc >/dev/null || extra+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+debian_rust "${extra[@]}"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 start=$(date +%s)
 /usr/bin/cargo build -q --release --locked --lib --features napi --target aarch64-unknown-linux-gnu \

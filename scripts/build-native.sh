@@ -8,3 +8,5 @@ cargo build --quiet --release --locked --lib --features napi
 # Copied then renamed: a process that has the old binary loaded keeps its file.
 cp target/release/libweapp_notify.so "weapp-notify.$triple.node.tmp"
 mv "weapp-notify.$triple.node.tmp" "weapp-notify.$triple.node"
+# The ESM entries list the exports; they are written from them (a test checks they are current).
+node scripts/esm-exports.js

@@ -7,18 +7,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[build-wasm] %s\n' "$*" >&2; }
 
-pkgs=()
-[ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] || pkgs+=(rustc-web cargo-web)
-[ -d /usr/lib/rustlib/src/rust/library ] || pkgs+=(rust-web-src)
-[ -x /usr/lib/llvm-19/bin/wasm-ld ] || pkgs+=(lld-19)
-if [ ${#pkgs[@]} -gt 0 ]; then
-  log "installing ${pkgs[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
-fi
-
-# Debian's toolchain, called by path: rustup's proxies come first on PATH.
-export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+source scripts/debian-rust.sh
+extra=()
+[ -x /usr/lib/llvm-19/bin/wasm-ld ] || extra+=(lld-19)
+debian_rust "${extra[@]}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld
 
 version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
@@ -35,3 +27,5 @@ start=$(date +%s)
 RUSTFLAGS="-C target-feature=+simd128" /usr/bin/cargo build -q --release --locked --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --target-dir target/wasm
 "$cli" --target nodejs --out-dir wasm/pkg target/wasm/wasm32-unknown-unknown/release/weapp_notify.wasm
 log "wasm/pkg built in $(($(date +%s) - start)) s ($(stat -c %s wasm/pkg/weapp_notify_bg.wasm) bytes)"
+# The ESM entries list the exports; they are written from them (a test checks they are current).
+node scripts/esm-exports.js

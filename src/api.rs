@@ -1,6 +1,9 @@
 //! The JSON contract shared by every binding: `call(op, input JSON) -> output JSON`.
 //! Each operation deserializes one serde input type, calls the core and serializes its answer, so
-//! the napi and wasm bindings hold no rule and no type of their own.
+//! the napi and wasm bindings hold no rule of their own.
+//! Owns the op table (`OPS`, the one list of op names), the ops' own input types, `constants` and
+//! `classifyFields`' layout; it may not hold a rule (each op calls the module that owns it), and
+//! nothing in the core depends on it but the bindings.
 
 use std::num::NonZeroU32;
 
@@ -15,74 +18,7 @@ use crate::outcome::{self, SendContext, TokenAge, TokenFailure};
 use crate::plan::{self, DEATH_REASONS, MAX_PAGE_ROWS, MAX_PAGE_TEXT, MAX_PAGE_USERS, NO_TEMPLATE, SKIP_REASONS};
 use crate::policy::{Policy, SkipReason};
 use crate::select::{self, MessageKind};
-
-/// Parses an operation's input; errors name the offending field by its path (`credentials[3].expireAt`).
-/// The JSON is read into a value first (its syntax errors named by path too), then read strictly
-/// (`strict::Strict`: an array is no struct).
-pub fn parse<I: DeserializeOwned>(json: &str) -> Result<I> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let value: serde_json::Value = serde_path_to_error::deserialize(de).map_err(|e| input_error(e, None))?;
-    serde_path_to_error::deserialize(crate::strict::Strict(&value)).map_err(|e| input_error(e, Some(&value)))
-}
-
-fn input_error(e: serde_path_to_error::Error<serde_json::Error>, root: Option<&serde_json::Value>) -> Error {
-    let path = e.path().to_string();
-    let field = if path == "." { "input".to_string() } else { path };
-    // serde_json appends the byte position, which means nothing to a caller who passed an object.
-    let full = e.inner().to_string();
-    let mut reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]).to_string();
-    // A Date or a tagged JS value where neither belongs: said as what the caller passed.
-    if let Some(expected) = reason.strip_prefix("invalid type: map, expected ") {
-        if let Some(what) = root.and_then(|v| tagged_value_at(v, e.path())) {
-            reason = format!("{what} is not {expected}");
-        }
-    }
-    // JSON.stringify writes a lone surrogate as a hex escape serde_json refuses; any other
-    // escape it writes is sound.
-    if reason.contains("surrogate") || reason.contains("hex escape") {
-        reason = "contains a lone surrogate (half of a UTF-16 pair), which is not text".into();
-    }
-    // serde names a missing field in its reason, at the path of the object that lacks it.
-    if let Some(name) = reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-        let field = if field == "input" { name.to_string() } else { format!("{field}.{name}") };
-        return Error::InvalidArgument { field, reason: "is missing".into() };
-    }
-    // A type's own check names the field it found wrong ("usesLeft: 4 is more than..."):
-    // that field joins the path.
-    let mut field = field;
-    if let Some((name, rest)) = reason.split_once(": ") {
-        if field != "input" && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
-            field = format!("{field}.{name}");
-            reason = rest.to_string();
-        }
-    }
-    // Millis' own messages all say "epoch milliseconds".
-    if reason.contains("epoch milliseconds") {
-        Error::InvalidTime { field, reason }
-    } else {
-        Error::InvalidArgument { field, reason }
-    }
-}
-
-/// What the JS entry point's tagged value at `path` stands for (`{"$date": ms}`, `{"$js": text}`),
-/// if the value there is one.
-fn tagged_value_at(root: &serde_json::Value, path: &serde_path_to_error::Path) -> Option<String> {
-    use serde_path_to_error::Segment;
-    let mut v = root;
-    for segment in path.iter() {
-        v = match segment {
-            Segment::Seq { index } => v.get(*index)?,
-            Segment::Map { key } | Segment::Enum { variant: key } => v.get(key)?,
-            Segment::Unknown => return None,
-        };
-    }
-    let obj = v.as_object().filter(|o| o.len() == 1)?;
-    match (obj.get(crate::clock::DATE_TAG), obj.get(crate::clock::JS_TAG)) {
-        (Some(_), _) => Some("a Date".into()),
-        (_, Some(serde_json::Value::String(text))) => Some(crate::clock::js_value_name(text)),
-        _ => None,
-    }
-}
+use crate::wire::parse;
 
 fn run<I: DeserializeOwned, O: Serialize>(json: &str, f: impl FnOnce(I) -> Result<O>) -> Result<String> {
     let out = f(parse(json)?)?;
@@ -149,6 +85,8 @@ struct CredentialsAt {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Constants {
+    /// `OPS`' names, in order.
+    ops: Vec<&'static str>,
     error_codes: &'static [&'static str],
     /// Index = kind code of the columnar plan.
     credential_kinds: Vec<&'static str>,
@@ -200,11 +138,51 @@ struct Refresh {
     refresh: bool,
 }
 
-/// The order of `classify_fields`'s numbers, and its flag bits: JS reads both from `constants`,
-/// so the layout is written here only.
+/// The order of `classify_fields`'s numbers, and its flag bits: the one statement of the layout.
+/// JS reads both from `constants` (and refuses to load if a name it writes is not here), and the
+/// reader below finds each number's position by name at compile time.
 pub const CLASSIFY_FIELDS: [&str; 7] = ["credentialKind", "attempt", "random", "now", "errcode", "httpStatus", "flags"];
 pub const CLASSIFY_FLAGS: [(&str, u32); 4] =
     [("earlierAmbiguous", 1), ("earlierTokenError", 2), ("networkError", 4), ("body", 8)];
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `name`'s position in `CLASSIFY_FIELDS`; used in consts, so a name not in it does not compile.
+const fn slot(name: &str) -> usize {
+    let mut i = 0;
+    while i < CLASSIFY_FIELDS.len() {
+        if same(CLASSIFY_FIELDS[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a field of CLASSIFY_FIELDS")
+}
+
+/// `name`'s bit in `CLASSIFY_FLAGS`, likewise checked at compile time.
+const fn bit(name: &str) -> u32 {
+    let mut i = 0;
+    while i < CLASSIFY_FLAGS.len() {
+        if same(CLASSIFY_FLAGS[i].0, name) {
+            return CLASSIFY_FLAGS[i].1;
+        }
+        i += 1;
+    }
+    panic!("not a flag of CLASSIFY_FLAGS")
+}
 
 /// `classifyOutcome` from the plain fields of its input, for the hot path (no JSON in), answering
 /// JSON. `fields` holds the numbers `CLASSIFY_FIELDS` names (the kind as its position in
@@ -214,30 +192,43 @@ pub const CLASSIFY_FLAGS: [(&str, u32); 4] =
 /// A value the core refuses is an error here too, and the caller then asks the JSON path, whose
 /// error names the field as the caller wrote it.
 pub fn classify_fields(fields: &[f64], text: Option<String>, msgid: Option<String>) -> Result<String> {
-    let &[kind, attempt, random, now, errcode, http_status, flags] = fields else {
-        return Err(Error::invalid("fields", format!("needs 7 numbers, got {}", fields.len())));
-    };
-    let flag = |name: &str| CLASSIFY_FLAGS.iter().any(|&(n, bit)| n == name && (flags as u32) & bit != 0);
+    if fields.len() != CLASSIFY_FIELDS.len() {
+        return Err(Error::invalid("fields", format!("needs {} numbers, got {}", CLASSIFY_FIELDS.len(), fields.len())));
+    }
+    const KIND: usize = slot("credentialKind");
+    const ATTEMPT: usize = slot("attempt");
+    const RANDOM: usize = slot("random");
+    const NOW: usize = slot("now");
+    const ERRCODE: usize = slot("errcode");
+    const HTTP_STATUS: usize = slot("httpStatus");
+    const FLAGS: usize = slot("flags");
+    const BODY: u32 = bit("body");
+    const NETWORK_ERROR: u32 = bit("networkError");
+    const EARLIER_AMBIGUOUS: u32 = bit("earlierAmbiguous");
+    const EARLIER_TOKEN_ERROR: u32 = bit("earlierTokenError");
+    let flags = fields[FLAGS] as u32;
+    let flag = |bit: u32| flags & bit != 0;
     let present = |v: f64| (!v.is_nan()).then_some(v);
-    let (errmsg, body) = if flag("body") { (None, text) } else { (text, None) };
+    let (errmsg, body) = if flag(BODY) { (None, text) } else { (text, None) };
     let ctx = SendContext {
         response: outcome::Response {
             // Whole numbers in range, as checked on the JS side; the casts saturate, never panic.
-            errcode: present(errcode).map(|v| v as i64),
+            errcode: present(fields[ERRCODE]).map(|v| v as i64),
             errmsg,
             msgid: msgid.map(serde_json::Value::String),
             body,
-            http_status: present(http_status).map(|v| v as u16),
-            network_error: flag("networkError").then(String::new),
+            http_status: present(fields[HTTP_STATUS]).map(|v| v as u16),
+            network_error: flag(NETWORK_ERROR).then(String::new),
         },
         credential_kind: *CredentialKind::ALL
-            .get(kind as usize)
+            .get(fields[KIND] as usize)
             .ok_or_else(|| Error::invalid("credentialKind", "unknown kind"))?,
-        attempt: NonZeroU32::new(attempt as u32).ok_or_else(|| Error::invalid("attempt", "must be at least 1"))?,
-        earlier_ambiguous: flag("earlierAmbiguous"),
-        earlier_token_error: flag("earlierTokenError"),
-        random,
-        now: present(now)
+        attempt: NonZeroU32::new(fields[ATTEMPT] as u32)
+            .ok_or_else(|| Error::invalid("attempt", "must be at least 1"))?,
+        earlier_ambiguous: flag(EARLIER_AMBIGUOUS),
+        earlier_token_error: flag(EARLIER_TOKEN_ERROR),
+        random: fields[RANDOM],
+        now: present(fields[NOW])
             .map(Millis::from_f64)
             .transpose()
             .map_err(|reason| Error::InvalidTime { field: "now".into(), reason })?,
@@ -246,60 +237,81 @@ pub fn classify_fields(fields: &[f64], text: Option<String>, msgid: Option<Strin
     serde_json::to_string(&outcome::classify(&ctx)?).map_err(|e| Error::invalid("output", e.to_string()))
 }
 
-/// Runs operation `op` on its JSON input.
-pub fn call(op: &str, json: &str) -> Result<String> {
-    match op {
-        "intakeFormId" => run(json, credential::intake_form_id),
-        "intakePrepayId" => run(json, credential::intake_prepay_id),
-        "intakeSubscribeResult" => run(json, credential::intake_subscribe_result),
-        "intakeLongTermSubscription" => run(json, credential::intake_long_term),
-        "selectCredential" => run(json, select_credential),
-        "checkEligibility" => run(json, |i: EligibilityInput| {
+/// An operation: its JSON input to its JSON output.
+type Handler = fn(&str) -> Result<String>;
+
+/// Every operation, by the name JS calls it, in the order lib/api.js exports them: the one list of
+/// op names. lib/api.js makes its functions from it (`constants.ops`), index.mjs and wasm.mjs are
+/// written from lib/api.js's exports (scripts/esm-exports.js), and `__test__/api.test.js` checks
+/// index.d.ts against them.
+pub const OPS: &[(&str, Handler)] = &[
+    ("intakeFormId", |j| run(j, credential::intake_form_id)),
+    ("intakePrepayId", |j| run(j, credential::intake_prepay_id)),
+    ("intakeSubscribeResult", |j| run(j, credential::intake_subscribe_result)),
+    ("intakeLongTermSubscription", |j| run(j, credential::intake_long_term)),
+    ("selectCredential", |j| run(j, select_credential)),
+    ("checkEligibility", |j| {
+        run(j, |i: EligibilityInput| {
             let pushes: Vec<i64> = i.pushed_at.iter().map(|m| m.0).collect();
             Ok(i.policy.eligibility(&pushes, i.now.0))
-        }),
-        "applySendEffect" => run(json, |i: EffectInput| Ok(i.credential.after(i.effect))),
-        "deadCredentials" => run(json, |i: CredentialsAt| Ok(credential::dead_credentials(&i.credentials, i.now.0))),
-        "countSends" => run(json, |i: CredentialsAt| Ok(credential::count_sends(&i.credentials, i.now.0))),
-        "resolvePolicy" => run(json, |p: Policy| Ok(p)),
-        "planPage" => run(json, plan::plan_page),
-        "buildSubscribeMessage" => message::build_subscribe(&parse::<SubscribeMessage>(json)?),
-        "buildTemplateMessage" => message::build_template(&parse::<TemplateMessage>(json)?),
-        "verifyPush" => run(json, |r: crate::push::PushRequest| crate::push::verify(&r)),
-        "parsePush" => run(json, |body: String| crate::event::parse(&body)),
-        "parseTemplate" => run(json, crate::template::parse),
-        "classifyOutcome" => run(json, |c: SendContext| outcome::classify(&c)),
-        "tokenRefreshDue" => run(json, |t: TokenAge| Ok(outcome::token_refresh_due(&t))),
-        "refreshAfterTokenError" => {
-            run(json, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) }))
-        }
-        "sendBudget" => run(json, |i: crate::quota::QuotaInput| Ok(crate::quota::send_budget(&i))),
-        "historyWindow" => run(json, |i: HistoryInput| Ok(i.policy.history_window(i.now.0))),
-        "localDay" => run(json, |i: DayInput| {
-            let d = i.policy.local_day(i.at.0);
-            Ok(Day {
-                day: crate::clock::local_day(i.at.0, i.policy.utc_offset),
-                start: d.start,
-                end: d.start + crate::clock::DAY_MS,
-            })
-        }),
-        "constants" => run(json, |_: serde_json::Value| {
-            Ok(Constants {
-                error_codes: ALL_CODES,
-                credential_kinds: CredentialKind::ALL.iter().map(|k| k.name()).collect(),
-                skip_reasons: SKIP_REASONS,
-                death_reasons: DEATH_REASONS,
-                no_template: NO_TEMPLATE,
-                max_page_users: MAX_PAGE_USERS,
-                max_page_rows: MAX_PAGE_ROWS,
-                max_page_text: MAX_PAGE_TEXT,
-                template_send_path: TEMPLATE_SEND_PATH,
-                subscribe_send_path: SUBSCRIBE_SEND_PATH,
-                classify_fields: CLASSIFY_FIELDS,
-                classify_flags: CLASSIFY_FLAGS.into_iter().collect(),
-            })
-        }),
-        _ => Err(Error::invalid("op", format!("unknown operation {:?}", op.chars().take(40).collect::<String>()))),
+        })
+    }),
+    ("applySendEffect", |j| run(j, |i: EffectInput| Ok(i.credential.after(i.effect)))),
+    ("deadCredentials", |j| run(j, |i: CredentialsAt| Ok(credential::dead_credentials(&i.credentials, i.now.0)))),
+    ("countSends", |j| run(j, |i: CredentialsAt| Ok(credential::count_sends(&i.credentials, i.now.0)))),
+    ("resolvePolicy", |j| run(j, |p: Policy| Ok(p))),
+    ("planPage", |j| run(j, plan::plan_page)),
+    ("buildSubscribeMessage", |j| message::build_subscribe(&parse::<SubscribeMessage>(j)?)),
+    ("buildTemplateMessage", |j| message::build_template(&parse::<TemplateMessage>(j)?)),
+    ("classifyOutcome", |j| run(j, |c: SendContext| outcome::classify(&c))),
+    ("tokenRefreshDue", |j| run(j, |t: TokenAge| Ok(outcome::token_refresh_due(&t)))),
+    ("refreshAfterTokenError", |j| {
+        run(j, |t: TokenFailure| Ok(Refresh { refresh: outcome::refresh_after_failure(&t) }))
+    }),
+    ("localDay", |j| run(j, local_day)),
+    ("historyWindow", |j| run(j, |i: HistoryInput| Ok(i.policy.history_window(i.now.0)))),
+    ("sendBudget", |j| run(j, |i: crate::quota::QuotaInput| Ok(crate::quota::send_budget(&i)))),
+    ("verifyPush", |j| run(j, |r: crate::push::PushRequest| crate::push::verify(&r))),
+    ("parsePush", |j| run(j, |body: String| crate::event::parse(&body))),
+    ("parseTemplate", |j| run(j, crate::template::parse)),
+];
+
+fn local_day(i: DayInput) -> Result<Day> {
+    let d = i.policy.local_day(i.at.0);
+    Ok(Day {
+        day: crate::clock::local_day(i.at.0, i.policy.utc_offset),
+        start: d.start,
+        end: d.start + crate::clock::DAY_MS,
+    })
+}
+
+/// What JS reads once at load: the core's lists and limits, so that none is written twice.
+fn constants() -> Constants {
+    Constants {
+        ops: OPS.iter().map(|&(name, _)| name).collect(),
+        error_codes: ALL_CODES,
+        credential_kinds: CredentialKind::ALL.iter().map(|k| k.name()).collect(),
+        skip_reasons: SKIP_REASONS,
+        death_reasons: DEATH_REASONS,
+        no_template: NO_TEMPLATE,
+        max_page_users: MAX_PAGE_USERS,
+        max_page_rows: MAX_PAGE_ROWS,
+        max_page_text: MAX_PAGE_TEXT,
+        template_send_path: TEMPLATE_SEND_PATH,
+        subscribe_send_path: SUBSCRIBE_SEND_PATH,
+        classify_fields: CLASSIFY_FIELDS,
+        classify_flags: CLASSIFY_FLAGS.into_iter().collect(),
+    }
+}
+
+/// Runs operation `op` on its JSON input; `constants` is the bindings' own, not an export.
+pub fn call(op: &str, json: &str) -> Result<String> {
+    if op == "constants" {
+        return run(json, |_: serde_json::Value| Ok(constants()));
+    }
+    match OPS.iter().find(|&&(name, _)| name == op) {
+        Some((_, handler)) => handler(json),
+        None => Err(Error::invalid("op", format!("unknown operation {:?}", op.chars().take(40).collect::<String>()))),
     }
 }
 
@@ -326,6 +338,17 @@ mod tests {
         // Out-of-range numbers the JS side never sends still end in an answer or an error, not a panic.
         assert!(fields(&[0.0, 1e300, 0.5, NAN, 1e300, 1e9, 1e300], None, None).is_ok());
         assert_eq!(code(fields(&[1e300, NAN, NAN, NAN, NAN, NAN, NAN], None, None)), "ERR_INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn every_op_is_named_once_and_constants_lists_them() {
+        let names: Vec<&str> = super::OPS.iter().map(|&(name, _)| name).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!((unique.len(), names.contains(&"constants")), (names.len(), false));
+        let constants: serde_json::Value = serde_json::from_str(&super::call("constants", "null").unwrap()).unwrap();
+        assert_eq!(constants["ops"], serde_json::json!(names));
     }
 
     #[test]

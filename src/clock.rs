@@ -1,5 +1,6 @@
 //! Time: epoch milliseconds, fixed UTC offsets (China has no DST) and local-day arithmetic.
 //! Nothing here reads the machine's clock or time zone: "now" is always an argument.
+//! Owns `Millis`, offsets and day bounds; it may not depend on any other module of the core.
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 

@@ -1,5 +1,6 @@
 //! Send credentials: what intake accepts, the invariants of a stored credential, its state after a
 //! send, and what is dead or left, computed from the credentials themselves (no counter to drift).
+//! Owns the credential kinds, intake and the id checks; it may not know of pages, plans or JSON ops.
 
 use std::collections::BTreeMap;
 
@@ -34,11 +35,13 @@ pub enum CredentialKind {
 
 /// Checks an identifier: present, not a stringified `undefined`/`null`, no control characters, sane length.
 pub fn check_id(field: &str, value: Option<&str>) -> Result<String> {
+    checked(field, value, id_error)
+}
+
+/// `value`, present and passing `error_of`, as an owned string.
+fn checked(field: &str, value: Option<&str>, error_of: fn(&str, &str) -> Option<Error>) -> Result<String> {
     let s = value.ok_or_else(|| Error::EmptyValue { field: field.into(), got: "null or undefined".into() })?;
-    match id_error(field, s) {
-        Some(e) => Err(e),
-        None => Ok(s.to_owned()),
-    }
+    error_of(field, s).map_or_else(|| Ok(s.to_owned()), Err)
 }
 
 /// What is wrong with an identifier, if anything (`check_id` without the copy).
@@ -59,11 +62,7 @@ fn id_error(field: &str, s: &str) -> Option<Error> {
 
 /// `check_id`, plus the placeholders WeChat hands out instead of a formId.
 pub fn check_form_id(field: &str, value: Option<&str>) -> Result<String> {
-    let s = value.ok_or_else(|| Error::EmptyValue { field: field.into(), got: "null or undefined".into() })?;
-    match form_id_error(field, s) {
-        Some(e) => Err(e),
-        None => Ok(s.to_owned()),
-    }
+    checked(field, value, form_id_error)
 }
 
 fn form_id_error(field: &str, s: &str) -> Option<Error> {
@@ -157,10 +156,8 @@ pub struct Credential {
 }
 
 #[derive(Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    expecting = "a credential object {kind, id, userId, templateId?, usesLeft, expireAt}"
-)]
+#[serde(rename_all = "camelCase")]
+#[serde(expecting = "a credential object {kind, id, userId, templateId?, usesLeft, expireAt}")]
 struct RawCredential {
     kind: CredentialKind,
     id: String,
@@ -450,8 +447,8 @@ pub struct Declined {
     pub status: String,
 }
 
+// One-word fields: their JSON names are their own.
 #[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
 pub struct SubscribeGrants {
     /// One grant (usesLeft 1) per template answered accept or an accept variant, sorted by template id.
     pub grants: Vec<Credential>,
@@ -461,28 +458,17 @@ pub struct SubscribeGrants {
 
 pub fn intake_form_id(i: FormIdIntake) -> Result<Credential> {
     let id = check_form_id("formId", i.form_id.as_deref())?;
-    let expire_at = expiry_from(i.collected_at, "collectedAt")?;
-    Ok(Credential {
-        kind: CredentialKind::FormId,
-        id,
-        user_id: i.user_id,
-        template_id: None,
-        uses_left: Some(FORM_ID_USES),
-        expire_at: Some(expire_at),
-    })
+    expiring(CredentialKind::FormId, id, i.user_id, FORM_ID_USES, expiry_from(i.collected_at, "collectedAt")?)
 }
 
 pub fn intake_prepay_id(i: PrepayIdIntake) -> Result<Credential> {
     let id = check_id("prepayId", i.prepay_id.as_deref())?;
-    let expire_at = expiry_from(i.paid_at, "paidAt")?;
-    Ok(Credential {
-        kind: CredentialKind::PrepayId,
-        id,
-        user_id: i.user_id,
-        template_id: None,
-        uses_left: Some(PREPAY_ID_USES),
-        expire_at: Some(expire_at),
-    })
+    expiring(CredentialKind::PrepayId, id, i.user_id, PREPAY_ID_USES, expiry_from(i.paid_at, "paidAt")?)
+}
+
+/// A credential of a fixed number of uses and a lifetime, for no template in particular.
+fn expiring(kind: CredentialKind, id: String, user_id: UserId, uses: u32, expire_at: Millis) -> Result<Credential> {
+    Ok(Credential { kind, id, user_id, template_id: None, uses_left: Some(uses), expire_at: Some(expire_at) })
 }
 
 fn expiry_from(start: Millis, field: &str) -> Result<Millis> {

@@ -7,6 +7,7 @@
 //! - `subscribe_msg_sent_event`: each sent message's fate, by `MsgID`.
 //!
 //! Any other push (a user's message, another event) is `other`: not an error, nothing to do.
+//! Owns the reading of a push's content; it may not verify one (`push`) or keep state.
 
 use quick_xml::events::Event as Xml;
 use serde::Serialize;
@@ -14,7 +15,10 @@ use serde_json::{Map, Value};
 
 use crate::credential::grants_a_send;
 use crate::error::{Error, Result};
-use crate::push::MAX_BODY_BYTES;
+
+/// The longest body the core reads (here, and in `push` before it verifies one): WeChat's event
+/// pushes are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// XML nesting past this is no push of WeChat's (its events are three levels deep).
 const MAX_DEPTH: usize = 8;

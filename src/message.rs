@@ -4,6 +4,9 @@
 //! Lengths count grapheme clusters (what a person sees as one character): `中` is 1, `👍🏽` is 1,
 //! `👨‍👩‍👧` is 1. WeChat does not document how it counts emoji, and counting fewer is the safe side
 //! for nothing but emoji-heavy text.
+//!
+//! Owns the send bodies and the value checks; it may not decide an outcome or read a template's
+//! list (`template` does).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -189,16 +192,12 @@ fn openid<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<UserId, D::Err
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    deny_unknown_fields,
-    expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?, template?}"
-)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "an object {touser, templateId, page?, data, miniprogramState?, lang?, options?, template?}")]
 pub struct SubscribeMessage {
     #[serde(deserialize_with = "openid")]
     pub touser: UserId,
     pub template_id: Option<String>,
-    #[serde(default)]
     pub page: Option<String>,
     pub data: BTreeMap<String, DataItem>,
     #[serde(default)]
@@ -208,13 +207,12 @@ pub struct SubscribeMessage {
     #[serde(default)]
     pub options: ValueOptions,
     /// The template the data must fit: its keywords exactly, its enum values only.
-    #[serde(default)]
     pub template: Option<Template>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[serde(
-    rename_all = "camelCase",
     deny_unknown_fields,
     expecting = "an object {touser, templateId, formId, page?, data, emphasisKeyword?, options?}"
 )]
@@ -222,12 +220,9 @@ pub struct TemplateMessage {
     #[serde(deserialize_with = "openid")]
     pub touser: UserId,
     pub template_id: Option<String>,
-    #[serde(default)]
     pub form_id: Option<String>,
-    #[serde(default)]
     pub page: Option<String>,
     pub data: BTreeMap<String, DataItem>,
-    #[serde(default)]
     pub emphasis_keyword: Option<String>,
     #[serde(default)]
     pub options: ValueOptions,

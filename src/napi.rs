@@ -1,4 +1,6 @@
-//! The Node-API binding: converts and delegates to `api` and `plan`, nothing else.
+//! The Node-API binding: converts and delegates to `api` and `columns`, nothing else.
+//! Owns the napi types the addon reads its arguments into; it may not hold a rule or a check
+//! the core makes (the wasm binding must answer alike).
 
 use napi::bindgen_prelude::{
     Float64Array, Float64ArraySlice, FromNapiValue, Int32Array, Uint32Array, Uint8Array, Unknown,
@@ -6,8 +8,9 @@ use napi::bindgen_prelude::{
 use napi::{Env, JsValue};
 use napi_derive::napi;
 
+use crate::columns::{self, ColumnsInput, Texts};
 use crate::error::Error;
-use crate::plan::{self, ColumnsInput, PlanOut, Texts};
+use crate::plan::PlanOut;
 
 /// A thrown error whose JS `code` is the core's stable code.
 pub struct Code(&'static str);
@@ -38,7 +41,7 @@ pub fn classify_fields(
     crate::api::classify_fields(&fields, text, msgid).map_err(to_js)
 }
 
-// The columnar plan's input, field by field as `plan::ColumnsInput` names them (camelCase in JS).
+// The columnar plan's input, field by field as `columns::ColumnsInput` names them (camelCase in JS).
 
 #[napi(object, object_to_js = false)]
 pub struct TextsJs {
@@ -134,5 +137,5 @@ pub fn plan_columns(env: Env, input: Unknown) -> napi::Result<u32, Code> {
             dead_reason: o.dead_reason.as_mut(),
         }
     };
-    plan::plan_input_into(&columns, &mut out).map(|dead| dead as u32).map_err(to_js)
+    columns::plan_input_into(&columns, &mut out).map(|dead| dead as u32).map_err(to_js)
 }

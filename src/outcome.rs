@@ -2,6 +2,7 @@
 //! to retry. Every errcode of the current subscribeMessage.send page (and of the older pages and
 //! the template API) has a row here; anything else gets a safe default. A WeChat answer is read
 //! liberally: its fields the core does not use are ignored.
+//! Owns the errcode table and the retry and token policy; it may not send, wait or keep state.
 
 use std::num::NonZeroU32;
 
@@ -14,39 +15,30 @@ use crate::policy::DurationMs;
 
 /// What came back from one POST. WeChat's answer is read liberally: fields the core does not use
 /// are ignored, never an error (WeChat adds fields, such as `msgid` on a delivered send).
+// Every field is optional: absent is `None` (the container's `default`).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    expecting = "a response {errcode, errmsg?, msgid?} | {httpStatus?, body} | {httpStatus} | {networkError}"
-)]
+#[serde(rename_all = "camelCase", default)]
+#[serde(expecting = "a response {errcode, errmsg?, msgid?} | {httpStatus?, body} | {httpStatus} | {networkError}")]
 pub struct Response {
-    #[serde(default)]
     pub errcode: Option<i64>,
-    #[serde(default)]
     pub errmsg: Option<String>,
     /// The id WeChat gives a delivered message: digits, or a JSON number (exact only up to 2^53
     /// when it passed through a JS Number; pass `body` to keep every digit).
-    #[serde(default)]
     pub msgid: Option<serde_json::Value>,
     /// The HTTP reply's body as received: the core reads WeChat's answer from it, digits exact.
-    #[serde(default)]
     pub body: Option<String>,
     /// An HTTP status that came without a JSON body (or with `body`).
-    #[serde(default)]
     pub http_status: Option<u16>,
     /// The request failed on the network (reset, timeout, DNS): it may or may not have arrived.
-    #[serde(default)]
     pub network_error: Option<String>,
 }
 
 /// The part of a send API's JSON answer the core reads; everything else in it is ignored.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct BodyAnswer {
-    #[serde(default)]
     errcode: Option<serde_json::Value>,
-    #[serde(default)]
     errmsg: Option<serde_json::Value>,
-    #[serde(default)]
     msgid: Option<serde_json::Value>,
 }
 
@@ -119,11 +111,8 @@ impl Default for RetryPolicy {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    deny_unknown_fields,
-    expecting = "an object {response, credentialKind, attempt, random, ...}"
-)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "an object {response, credentialKind, attempt, random, ...}")]
 pub struct SendContext {
     pub response: Response,
     pub credential_kind: CredentialKind,
@@ -270,109 +259,58 @@ pub fn classify(ctx: &SendContext) -> Result<Decision> {
 }
 
 /// What one errcode means, from the current subscribeMessage.send page (and, for the codes only
-/// older pages and the template API list, from those).
+/// older pages and the template API list, from those). Each arm says what differs from
+/// `Decision::new`'s: nothing delivered, the credential kept, the user later, the batch going on.
 fn decide(ctx: &SendContext, code: i64, errmsg: Option<&str>) -> Decision {
-    let mut d = Decision::new(Some(code), "");
+    use BatchAction::{StopConfigError, StopForToday, Wait};
+    use SendEffect::{Consume, Dead};
+    use UserAction::{NextCredential, Pushed, Retry, SkipForGood};
+    let d = Decision::new(Some(code), "");
+    // The app's setup is wrong (credentials, template, page, permission): nothing else will
+    // succeed either, until a person fixes it.
+    let config = |meaning| Decision { meaning, batch: StopConfigError, ..d.clone() };
+    let dead = |meaning, user| Decision { meaning, credential: Dead, user, ..d.clone() };
+    let retry = |meaning, ms| Decision { meaning, user: Retry, retry_in_ms: Some(ms), ..d.clone() };
     match code {
-        0 => {
-            d.meaning = "sent";
-            d.delivered = Some(true);
-            d.credential = SendEffect::Consume;
-            d.user = UserAction::Pushed;
-        }
+        0 => Decision { meaning: "sent", delivered: Some(true), credential: Consume, user: Pushed, ..d },
         // 500 ("database query error", an internal failure) says no more than -1 of the send's fate.
-        -1 | 500 => {
-            d.meaning = "system busy: outcome unknown";
-            d = ambiguous(ctx, d);
-        }
+        -1 | 500 => ambiguous(ctx, Decision { meaning: "system busy: outcome unknown", ..d }),
         40001 | 40014 | 42001 if ctx.earlier_token_error => {
-            d.meaning = "token refused again after a refresh: check appid and secret";
-            d.batch = BatchAction::StopConfigError;
+            config("token refused again after a refresh: check appid and secret")
         }
         40001 | 40014 | 42001 => {
-            d.meaning = "access_token invalid or expired";
-            d.token = TokenAction::Refresh;
-            d.user = UserAction::Retry;
-            d.retry_in_ms = Some(0);
+            Decision { token: TokenAction::Refresh, ..retry("access_token invalid or expired", 0) }
         }
-        40003 => {
-            d.meaning = "openid invalid";
-            d.user = UserAction::SkipForGood;
-        }
-        40037 => {
-            d.meaning = "template_id invalid";
-            d.batch = BatchAction::StopConfigError;
-        }
-        // The app's own credentials or request are wrong: nothing else will succeed either.
-        40002 | 40013 => {
-            d.meaning = "appid or grant_type invalid";
-            d.batch = BatchAction::StopConfigError;
-        }
-        40038 => {
-            d.meaning = "long-term template's daily sends to this user reached";
-        }
-        41028 => {
-            d.meaning = "form_id invalid or expired";
-            d.credential = SendEffect::Dead;
-            d.user = UserAction::NextCredential;
-        }
-        41029 if ctx.earlier_ambiguous => {
-            d.meaning = "form_id already used by the earlier ambiguous attempt: delivered";
-            d.delivered = Some(true);
-            d.credential = SendEffect::Dead;
-            d.user = UserAction::Pushed;
-        }
-        41029 => {
-            d.meaning = "form_id already used";
-            d.credential = SendEffect::Dead;
-            d.user = UserAction::NextCredential;
-        }
-        41030 => {
-            d.meaning = "page invalid";
-            d.batch = BatchAction::StopConfigError;
-        }
-        43101 => {
-            d.meaning = "user refused or no grant left";
-            d.credential = SendEffect::Dead;
-        }
-        43107 => {
-            d.meaning = "the account's subscribe-message ability or this template is banned";
-            d.batch = BatchAction::StopConfigError;
-        }
+        40003 => Decision { meaning: "openid invalid", user: SkipForGood, ..d },
+        40037 => config("template_id invalid"),
+        40002 | 40013 => config("appid or grant_type invalid"),
+        40038 => Decision { meaning: "long-term template's daily sends to this user reached", ..d },
+        41028 => dead("form_id invalid or expired", NextCredential),
+        41029 if ctx.earlier_ambiguous => Decision {
+            delivered: Some(true),
+            ..dead("form_id already used by the earlier ambiguous attempt: delivered", Pushed)
+        },
+        41029 => dead("form_id already used", NextCredential),
+        41030 => config("page invalid"),
+        43101 => dead("user refused or no grant left", UserAction::Later),
+        43107 => config("the account's subscribe-message ability or this template is banned"),
         // Retried after a pause; the worker also never has two sends to one openid in flight.
-        43108 => {
-            d.meaning = "concurrent sends to one openid";
-            d.user = UserAction::Retry;
-            d.retry_in_ms = Some(backoff(ctx, 1));
-        }
-        45009 => {
-            d.meaning = "daily quota reached";
-            d.batch = BatchAction::StopForToday;
-        }
+        43108 => retry("concurrent sends to one openid", backoff(ctx, 1)),
+        45009 => Decision { meaning: "daily quota reached", batch: StopForToday, ..d },
         45011 => {
-            d.meaning = "per-minute quota reached";
-            d.batch = BatchAction::Wait;
-            d.user = UserAction::Retry;
             let to_next_minute = ctx.now.map_or(MINUTE_MS, |n| MINUTE_MS - n.0.rem_euclid(MINUTE_MS));
-            d.retry_in_ms = Some(to_next_minute + (ctx.random * 1000.0) as i64);
+            let wait = to_next_minute + (ctx.random * 1000.0) as i64;
+            Decision { batch: Wait, ..retry("per-minute quota reached", wait) }
         }
-        45168 => d.meaning = "blacklisted keyword in the content",
-        10002 => d.meaning = "request parameter invalid",
-        47003 => {
-            d.meaning = "argument invalid";
-            d.invalid_key = errmsg.and_then(invalid_key);
-        }
-        48001 => {
-            d.meaning = "API not authorised for this mini program";
-            d.batch = BatchAction::StopConfigError;
-        }
-        _ => {
-            d.meaning = "unknown errcode: kept the credential, retrying a bounded number of times";
-            d.user = UserAction::Retry;
-            d.retry_in_ms = Some(backoff(ctx, ctx.attempt.get()));
-        }
+        45168 => Decision { meaning: "blacklisted keyword in the content", ..d },
+        10002 => Decision { meaning: "request parameter invalid", ..d },
+        47003 => Decision { meaning: "argument invalid", invalid_key: errmsg.and_then(invalid_key), ..d },
+        48001 => config("API not authorised for this mini program"),
+        _ => retry(
+            "unknown errcode: kept the credential, retrying a bounded number of times",
+            backoff(ctx, ctx.attempt.get()),
+        ),
     }
-    d
 }
 
 /// No send is retried past `retry.maxAttempts`, whatever the answer: the user is given up for

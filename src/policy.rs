@@ -1,4 +1,5 @@
 //! The daily-eligibility Policy: time zone, pushes per local day, quiet hours, minimum gap, safety margin.
+//! Owns `Policy` and its eligibility rules; it may not know of credentials or pages.
 
 use std::num::NonZeroU32;
 

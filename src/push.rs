@@ -5,6 +5,8 @@
 //! and, for the safe mode's layout, the offiaccount's "消息加解密说明" (WeChat's WXBizMsgCrypt
 //! samples). What the push says is `event`'s business; a nonce seen twice is the caller's window's
 //! (JS keeps it, since the core keeps no state).
+//! Owns the verification; it reads the body only through `event` (its `Encrypt` field), never
+//! what the push says.
 
 use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, KeyIvInit};
 use base64::Engine;
@@ -13,11 +15,10 @@ use sha1::{Digest, Sha1};
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::event::MAX_BODY_BYTES;
 
 /// A push older or newer than this (by its `timestamp`) is refused unless the caller says otherwise.
 pub const DEFAULT_MAX_AGE_MS: i64 = 5 * 60 * 1000;
-/// The longest body the core reads: WeChat's event pushes are a few hundred bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_CONFIG_CHARS: usize = 128;
 
 /// The app's push settings (the mini program's "消息推送" page) and the request WeChat made.
@@ -46,19 +47,14 @@ fn default_max_age() -> i64 {
 }
 
 /// WeChat's query fields; any others it adds (openid, ...) are ignored.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct Query {
-    #[serde(default)]
     pub signature: Option<String>,
-    #[serde(default)]
     pub timestamp: Option<String>,
-    #[serde(default)]
     pub nonce: Option<String>,
-    #[serde(default)]
     pub msg_signature: Option<String>,
-    #[serde(default)]
     pub encrypt_type: Option<String>,
-    #[serde(default)]
     pub echostr: Option<String>,
 }
 
@@ -99,7 +95,7 @@ fn query_field<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str> {
 /// Checks a push and answers its trusted text; every refusal is `ERR_PUSH_REFUSED` naming what failed.
 pub fn verify(r: &PushRequest) -> Result<Verified> {
     let token = config("token", &r.token)?;
-    let key = r.encoding_aes_key.as_deref().map(|k| AesKey::parse(k)).transpose()?;
+    let key = r.encoding_aes_key.as_deref().map(AesKey::parse).transpose()?;
     let app_id = r.app_id.as_deref().map(|a| config("appId", a)).transpose()?;
     if r.max_age_ms < 1_000 || r.max_age_ms > 24 * 3_600_000 {
         return Err(Error::invalid("maxAgeMs", "is a whole number of ms from 1000 to 86400000"));

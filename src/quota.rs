@@ -3,6 +3,7 @@
 //! `{ quota: { daily_limit, used, remain }, rate_limit, ... }`). The answer is WeChat's, so it is
 //! read liberally: unknown fields are ignored, a count may be a number or a string of digits, and an
 //! answer without a usable count leaves the budget unknown (the push then runs without one).
+//! Owns the budget; it may not send or keep counts of its own.
 
 use serde::{Deserialize, Serialize};
 

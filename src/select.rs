@@ -1,4 +1,5 @@
 //! Which credential a send uses.
+//! Owns the choice among one user's credentials; it may not know of pages or days (`plan`).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,11 +27,8 @@ enum MessageType {
 }
 
 #[derive(Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    deny_unknown_fields,
-    expecting = "a message {type: \"template\"} or {type: \"subscribe\", templateId}"
-)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "a message {type: \"template\"} or {type: \"subscribe\", templateId}")]
 struct RawMessage {
     #[serde(rename = "type")]
     kind: MessageType,
@@ -98,7 +96,7 @@ mod tests {
             message: MessageKind,
         }
         let read = |json: &str| {
-            crate::api::parse::<Input>(&format!(r#"{{"message":{json}}}"#))
+            crate::wire::parse::<Input>(&format!(r#"{{"message":{json}}}"#))
                 .map(|i| i.message)
                 .map_err(|e| e.to_string())
         };
@@ -126,14 +124,23 @@ mod tests {
         serde_json::from_str(j).unwrap()
     }
 
+    /// One user's credentials, each `(kind, id, usesLeft, expireAt)`.
+    fn creds(rows: &[(&str, &str, u32, i64)]) -> Vec<Credential> {
+        rows.iter()
+            .map(|(kind, id, uses, expire)| {
+                cred(&format!(r#"{{"kind":"{kind}","id":"{id}","userId":"u","usesLeft":{uses},"expireAt":{expire}}}"#))
+            })
+            .collect()
+    }
+
     #[test]
     fn earliest_expiry_first_ties_by_kind_then_id() {
-        let creds = [
-            cred(r#"{"kind":"formId","id":"b","userId":"u","usesLeft":1,"expireAt":2000000}"#),
-            cred(r#"{"kind":"prepayId","id":"a","userId":"u","usesLeft":3,"expireAt":1000000}"#),
-            cred(r#"{"kind":"formId","id":"z","userId":"u","usesLeft":1,"expireAt":1000000}"#),
-            cred(r#"{"kind":"formId","id":"c","userId":"u","usesLeft":1,"expireAt":1000000}"#),
-        ];
+        let creds = creds(&[
+            ("formId", "b", 1, 2000000),
+            ("prepayId", "a", 3, 1000000),
+            ("formId", "z", 1, 1000000),
+            ("formId", "c", 1, 1000000),
+        ]);
         assert_eq!(select(&creds, &MessageKind::Template, 0, 0), Some(3));
         let mut rev = creds.clone();
         rev.reverse();
@@ -142,11 +149,7 @@ mod tests {
 
     #[test]
     fn margin_and_uses_are_respected() {
-        let creds = [
-            cred(r#"{"kind":"formId","id":"soon","userId":"u","usesLeft":1,"expireAt":1000}"#),
-            cred(r#"{"kind":"formId","id":"spent","userId":"u","usesLeft":0,"expireAt":5000}"#),
-            cred(r#"{"kind":"formId","id":"late","userId":"u","usesLeft":1,"expireAt":9000}"#),
-        ];
+        let creds = creds(&[("formId", "soon", 1, 1000), ("formId", "spent", 0, 5000), ("formId", "late", 1, 9000)]);
         assert_eq!(select(&creds, &MessageKind::Template, 0, 999), Some(0));
         assert_eq!(select(&creds, &MessageKind::Template, 0, 1000), Some(2), "dies within the margin");
         assert_eq!(select(&creds, &MessageKind::Template, 8000, 1000), None);

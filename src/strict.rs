@@ -2,6 +2,7 @@
 //! object. serde's derived structs also take an array as their fields in order, so that
 //! `tokenRefreshDue([1, 2])` or `policy: []` would be read as positional fields: here an array
 //! where a struct belongs is the wrong type, at its field.
+//! Owns that deserializer only; `wire` is its one user.
 
 use serde::de::value::{BorrowedStrDeserializer, MapDeserializer, SeqDeserializer};
 use serde::de::{self, Deserializer, IntoDeserializer, Unexpected, Visitor};
@@ -49,16 +50,12 @@ impl<'de> Deserializer<'de> for Strict<'de> {
         }
     }
 
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Array(_) => Err(de::Error::invalid_type(Unexpected::Seq, &visitor)),
-            _ => self.deserialize_any(visitor),
+    fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, _: &[&str], visitor: V) -> Result<V::Value, Error> {
+        // An array is a struct's fields only by position, which no caller means.
+        if self.0.is_array() {
+            return Err(de::Error::invalid_type(Unexpected::Seq, &visitor));
         }
+        self.deserialize_any(visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {

@@ -7,6 +7,8 @@
 //! WeChat's answer is read liberally (fields not used here are ignored, `type` a number or a
 //! string, a `{{...}}` that is no `key.DATA` skipped); a template the caller hands back to
 //! `buildSubscribeMessage` is the caller's input, read strictly.
+//!
+//! Owns the template's keyword list and that check; it may not build a body (`message`).
 
 use std::collections::BTreeSet;
 
@@ -22,10 +24,8 @@ const SHOWN_VALUES: usize = 8;
 
 /// One entry of getTemplateList's `data`.
 #[derive(Debug, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    expecting = "a getTemplateList entry {priTmplId, content, title?, type?, keywordEnumValueList?}"
-)]
+#[serde(rename_all = "camelCase")]
+#[serde(expecting = "a getTemplateList entry {priTmplId, content, title?, type?, keywordEnumValueList?}")]
 pub struct ListedTemplate {
     pri_tmpl_id: Option<String>,
     content: String,
@@ -55,11 +55,8 @@ struct KeywordEnum {
 
 /// A template as weapp-notify checks a message against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    deny_unknown_fields,
-    expecting = "a template {templateId, keywords, title?, longTerm?} (parseTemplate's answer)"
-)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "a template {templateId, keywords, title?, longTerm?} (parseTemplate's answer)")]
 pub struct Template {
     pub template_id: String,
     #[serde(default)]
@@ -216,7 +213,7 @@ mod tests {
     use super::*;
 
     fn listed(json: &str) -> Result<Template> {
-        parse(crate::api::parse(json)?)
+        parse(crate::wire::parse(json)?)
     }
 
     /// The second entry of getTemplateList's documented answer (getTemplateList.html, cited above),

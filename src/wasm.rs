@@ -1,11 +1,14 @@
 //! The WebAssembly binding: the same functions as the napi binding, converting and delegating to
-//! `api` and `plan`. Typed arrays are copied into wasm memory, the outputs back out.
+//! `api` and `columns`. Typed arrays are copied into wasm memory, the outputs back out.
+//! Owns the reading of JS values into the core's boundary types; it may not hold a rule or a
+//! check the core makes (the napi binding must answer alike).
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::columns::{self, ColumnsInput, Texts};
 use crate::error::{Error, Result};
-use crate::plan::{self, ColumnsInput, Texts};
+use crate::plan;
 
 /// A JS Error whose `code` is the core's stable code.
 fn to_js(e: Error) -> JsValue {
@@ -72,7 +75,7 @@ fn u8s(o: &JsValue, p: &str, n: &str) -> Result<Option<Vec<u8>>> {
     column(o, p, n, js_sys::Uint8Array::length, js_sys::Uint8Array::to_vec)
 }
 
-/// A `{ text, lengths }` field (`plan::Texts`).
+/// A `{ text, lengths }` field (`columns::Texts`).
 fn texts(o: &JsValue, p: &str, n: &str) -> Result<Option<(String, Vec<f64>)>> {
     let Some(t) = field(o, p, n)? else { return Ok(None) };
     let path = format!("{p}.{n}");
@@ -109,7 +112,7 @@ fn plan_columns_js(input: &JsValue) -> Result<u32> {
     let count = required(field(&users, "users", "count")?, "users.count")?
         .as_f64()
         .ok_or_else(|| Error::invalid("users.count", "must be a number"))?;
-    plan::user_count(count)?;
+    columns::user_count(count)?;
     let (excluded, user_keys, user_ids) =
         (u8s(&users, "users", "excluded")?, f64s(&users, "users", "key")?, texts(&users, "users", "ids")?);
     let pushes = field(input, "input", "pushes")?.unwrap_or_else(|| js_sys::Object::new().into());
@@ -160,7 +163,7 @@ fn plan_columns_js(input: &JsValue) -> Result<u32> {
         dead_rows: vec![0; room("deadRows", dead_rows.length())?],
         dead_reason: vec![0; room("deadReason", dead_reason.length())?],
     };
-    let dead = plan::plan_input_into(&columns, &mut plan.out())? as u32;
+    let dead = columns::plan_input_into(&columns, &mut plan.out())? as u32;
     // Each copy is between arrays of one length: the room above, or the dead part of it.
     choice.copy_from(&plan.choice);
     reason.copy_from(&plan.reason);

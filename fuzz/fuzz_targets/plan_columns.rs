@@ -2,7 +2,8 @@
 //! numbers (NaN included), ids as one text with arbitrary lengths, users by index or by string id.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use weapp_notify::plan::{plan_input_into, ColumnPlan, ColumnsInput, Texts};
+use weapp_notify::columns::{plan_input_into, ColumnsInput, Texts};
+use weapp_notify::plan::ColumnPlan;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {
