@@ -1,14 +1,15 @@
 'use strict'
-// A TCP proxy for the fault tests, between the worker and a database: it passes bytes both ways,
-// and on demand resets every connection, refuses new ones for a while, resets a share of the
-// chunks it carries, or holds some of them back for a latency spike.
+// A TCP proxy for the fault tests, between the worker and a database or WeChat: it passes bytes
+// both ways, and on demand resets every connection, refuses new ones for a while, resets a share
+// of the chunks it carries, or holds some of them back for a latency spike.
 const net = require('node:net')
 
 /**
  * Listens on a free port of 127.0.0.1 and forwards to `target` ({ host, port }). Faults:
  * - `resetAll()`: every open connection is reset (both sides);
  * - `refuseFor(ms)`: new connections are reset at once, for ms;
- * - `flaky({ resetShare, spikeShare, spikeMs: [min, max], random })`: each chunk from the client is
+ * - `flaky({ resetShare, spikeShare, spikeMs: [min, max], both, random })`: each chunk from the
+ *   client (and, with `both`, from the server: an answer cut off after the request was applied) is
  *   reset with the connection (resetShare) or held back spikeMs (spikeShare); `flaky(null)` stops.
  * -> { port, resets, close() }
  */
@@ -27,17 +28,22 @@ async function createFaultProxy(target) {
     const upstream = net.connect(target)
     const pair = [client, upstream]
     open.add(pair)
-    let tail = Promise.resolve()
-    client.on('data', (chunk) => {
-      const f = faults
-      const r = f ? f.random() : 1
-      if (f && r < f.resetShare) return reset(client, upstream)
-      const delay = f && r < f.resetShare + f.spikeShare ? f.spikeMs[0] + f.random() * (f.spikeMs[1] - f.spikeMs[0]) : 0
-      // Chunks keep their order: a held chunk holds those after it.
-      tail = tail.then(() => (delay ? new Promise((res) => setTimeout(res, delay)) : null))
-      tail.then(() => upstream.writable && upstream.write(chunk))
-    })
-    upstream.on('data', (chunk) => client.writable && client.write(chunk))
+    // Each direction's chunks keep their order: a held chunk holds those after it.
+    const carry = (from, to, faulty) => {
+      let tail = Promise.resolve()
+      from.on('data', (chunk) => {
+        const f = faults && faulty(faults) ? faults : null
+        const r = f ? f.random() : 1
+        if (f && r < f.resetShare) return reset(client, upstream)
+        const delay =
+          f && r < f.resetShare + f.spikeShare ? f.spikeMs[0] + f.random() * (f.spikeMs[1] - f.spikeMs[0]) : 0
+        // Unref: a spike still held when the suite ends keeps no process alive.
+        tail = tail.then(() => (delay ? new Promise((res) => setTimeout(res, delay).unref()) : null))
+        tail.then(() => to.writable && to.write(chunk))
+      })
+    }
+    carry(client, upstream, () => true)
+    carry(upstream, client, (f) => f.both)
     const end = () => {
       open.delete(pair)
       client.destroy()
@@ -54,7 +60,7 @@ async function createFaultProxy(target) {
     refuseUntil = Date.now() + ms
   }
   proxy.flaky = (f) => {
-    faults = f && { resetShare: 0, spikeShare: 0, spikeMs: [0, 0], random: Math.random, ...f }
+    faults = f && { resetShare: 0, spikeShare: 0, spikeMs: [0, 0], both: false, random: Math.random, ...f }
   }
   proxy.close = async () => {
     proxy.resetAll()

@@ -839,7 +839,12 @@ describe.each(only('redis', 'redis-cluster'))('%s script calls per chunk', (name
     try {
       const sent = []
       const sendCommand = store.redis.sendCommand.bind(store.redis)
-      store.redis.sendCommand = (command, ...rest) => (sent.push(command.name), sendCommand(command, ...rest))
+      // Script calls only: a Cluster's claims also read back, one HGET each, the claims a script
+      // call missed (one ioredis sent again after a reconnect may hold our own token).
+      store.redis.sendCommand = (command, ...rest) => (
+        command.name.startsWith('eval') && sent.push(command.name),
+        sendCommand(command, ...rest)
+      )
       const counted = async (call) => {
         sent.length = 0
         const result = await call()

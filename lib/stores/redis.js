@@ -247,6 +247,15 @@ class RedisStore extends many.ChunkedStore {
           chunk.map((r) => r.userId),
           (part) => this.evalEach('claimMany', part.flatMap(keys), part.flatMap(args)),
         )
+        // A claim call whose connection dropped after it ran is sent again by ioredis on the new
+        // connection, with the same token, and that second run answers 0 (the day is held, by
+        // this claim): one that holds our token is won, else forgetting its lease would strand
+        // the user (a day slot held that no recovery finds).
+        await Promise.all(
+          claims.map(async (c, i) => {
+            if (won[i] !== 1 && (await this.redis.hget(keys(i)[2], `day:${c.day}`)) === c.token) won[i] = 1
+          }),
+        )
         const missed = claims.filter((_, i) => won[i] !== 1)
         if (missed.length) await this.redis.wnUnlease(...this.leases, ...missed.map((c) => c.token))
       }

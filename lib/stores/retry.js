@@ -29,8 +29,12 @@ const TRANSIENT_CODES = new Set([
   'ER_QUERY_INTERRUPTED',
 ])
 // Redis's answers while a server loads, a Cluster fails over or a node stalls, and ioredis's
-// messages when its connection is gone or its redirections ran out, by how they begin.
+// messages when its connection is gone or its redirections ran out, by how they begin. NOSCRIPT:
+// a restarted node has no scripts, and ioredis loads a script once per socket, so an EVAL that
+// met CLUSTERDOWN or TRYAGAIN and is redirected as EVALSHA finds none; the script did not run, and
+// the call again starts with a fresh EVALSHA and its one EVAL fallback.
 const TRANSIENT_MESSAGES = [
+  'NOSCRIPT',
   'MOVED ',
   'ASK ',
   'TRYAGAIN',
