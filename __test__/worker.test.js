@@ -720,6 +720,45 @@ test('TokenKeeper serves the cached token until the core says it is due, then as
   }
 })
 
+test('TokenKeeper asks stable_token again after a request that got no answer; a forced one again unforced', async () => {
+  const fake = await createFakeWeChat()
+  const http = httpTransport({ baseUrl: fake.url, concurrency: 2 })
+  const asked = []
+  let cut = 0
+  // The first `cut` requests reach WeChat, but their answers are lost (a reset after the request).
+  const transport = {
+    async post(path, body) {
+      asked.push(JSON.parse(body).force_refresh)
+      const answer = await http.post(path, body)
+      if (cut > 0 && cut--) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+      return answer
+    },
+  }
+  const tokens = new TokenKeeper({ transport, appid: fake.appid, secret: fake.secret })
+  try {
+    cut = 2
+    const token = await tokens.get()
+    expect(asked).toEqual([false, false, false])
+    // A forced refresh whose answer is lost: asked again without force, which answers the token the
+    // forced call issued (WeChat's stable_token returns the live one).
+    asked.length = 0
+    cut = 1
+    await tokens.failed(token)
+    expect(asked).toEqual([true, false])
+    const fresh = await tokens.get()
+    expect(fresh).not.toBe(token)
+    expect(fake.tokensIssued).toEqual([token, fresh])
+    // Three answers lost in a row: the request's error, for the push to stop on.
+    cut = 3
+    asked.length = 0
+    await expect(tokens.failed(fresh)).rejects.toMatchObject({ code: 'ECONNRESET' })
+    expect(asked).toEqual([true, false, false])
+  } finally {
+    http.close()
+    await fake.close()
+  }
+})
+
 // An object with every method a push asks of a store, none of them called: for the options' checks.
 const storeShape = () =>
   Object.fromEntries(

@@ -30,7 +30,12 @@ export declare class TokenKeeper {
     logger?: Logger
     metrics?: MetricsRegistry
   })
+  /** Calls stable_token (`force_refresh: force`) and caches the token. -> it, and when the core
+   * says it is due for a refresh (epoch ms). The queue's RedisTokenKeeper shares what it returns. */
+  fetchToken(force: boolean): Promise<{ token: string; refreshAt: number }>
+  /** The cached token, or a new one once its refresh is due. */
   get(): Promise<string>
+  /** After a token error with `token`: a forced refresh, if it is still the cached token. */
   failed(token: string): Promise<void>
 }
 

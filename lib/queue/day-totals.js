@@ -5,6 +5,7 @@
 // budget or BullMQ's keys, though the summary reads the stop and the budget kept in the same hash.
 
 const { KEEP_MS } = require('./keys')
+const { recoveryCounts } = require('../push/counts')
 
 // The hash's fields that are not counts (set by fleet-stop.js and budget.js).
 const NOT_COUNTS = new Set(['stopped', 'quota', 'budgetLeft'])
@@ -40,18 +41,11 @@ function addCounts(into, counts) {
 }
 
 // The summary of a day nothing has been recorded for yet.
+// The counts are the worker's (lib/push/counts.js), but userErrors, which the hash counts by code.
 const emptySummary = (day) => ({
   day,
-  sent: 0,
-  skipped: {},
-  dead: 0,
-  deadByReason: {},
-  errors: {},
+  ...recoveryCounts(),
   userErrors: {},
-  lostClaims: 0,
-  unresolved: 0,
-  recovered: 0,
-  unstarted: 0,
   pages: { total: null, done: 0, expired: 0, left: null },
   stopped: null,
 })

@@ -6,28 +6,15 @@
 const wn = require('../../index.js')
 const check = require('../stores/check')
 const { observer } = require('../observe')
+const { PUSH_OPTIONS } = require('../push/options')
 
 const QUEUE_OPTIONS = ['connection', 'prefix', 'name', 'policy', 'clock', 'onError']
-// createPush's options a worker passes on; the policy and the clock are the queue's, so that the
-// day a page is pushed on is the day it was split for.
-const PASSED_TO_PUSH = [
-  'message',
-  'content',
-  'excluded',
-  'wechat',
-  'transport',
-  'tokens',
-  'concurrency',
-  'usersInFlight',
-  'leaseMs',
-  'storeRetryMs',
-  'clockToleranceMs',
-  'random',
-  'onDelivered',
-  'logger',
-  'signal',
-  'metrics',
-]
+// createPush's options (lib/push/options.js) a worker passes on, but those the queue sets itself:
+// the store is work()'s, the budget and the batch events the fleet's (templates are not taken),
+// and the policy and the clock the queue's, so that the day a page is pushed on is the day it was
+// split for.
+const QUEUE_OWNS = ['store', 'policy', 'clock', 'onBatch', 'templates', 'budget']
+const PASSED_TO_PUSH = PUSH_OPTIONS.filter((k) => !QUEUE_OWNS.includes(k))
 const WORK_OPTIONS = [
   ...PASSED_TO_PUSH,
   'store',

@@ -1,12 +1,14 @@
 'use strict'
 // RedisTokenKeeper: the fleet's one access_token, shared in Redis. Owns the token's reads, its
 // lock and its sharing (the token-*.lua and unlock-1.lua scripts). Calls stable_token through the
-// single-process TokenKeeper (lib/worker.js), and may not touch the queue's day keys.
+// single-process TokenKeeper's public fetchToken (lib/push/tokens.js), and may not touch the
+// queue's day keys.
 
 const crypto = require('node:crypto')
 const wn = require('../../index.js')
 const check = require('../stores/check')
-const { httpTransport, TokenKeeper } = require('../worker')
+const { httpTransport } = require('../push/transport')
+const { TokenKeeper } = require('../push/tokens')
 const { client, keyPrefix } = require('./options')
 const { QueueKeys, DAY_MS } = require('./keys')
 const { defineCommands } = require('./commands')
@@ -142,8 +144,7 @@ class RedisTokenKeeper {
   async fetch(force) {
     const { token, lock } = this.keys
     try {
-      const got = await this.fetcher.fetch(force)
-      const { refreshAt } = this.fetcher.cached
+      const { token: got, refreshAt } = await this.fetcher.fetchToken(force)
       // Kept a day past its refresh: what a later failure compares against.
       await this.redis.wnqTokenStore(
         token,

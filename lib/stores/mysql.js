@@ -12,7 +12,7 @@
 const crypto = require('node:crypto')
 const path = require('node:path')
 const check = require('./check')
-const { coalesce } = require('./coalesce')
+const { coalesce } = require('../shared/limit')
 const many = require('./many')
 const { ADDING } = require('./saving')
 const { loadStatements, loadMigrations, repeat } = require('../shared/sql')

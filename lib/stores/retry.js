@@ -49,6 +49,9 @@ const TRANSIENT_MESSAGES = [
   'None of startup nodes is available',
   "Can't add new command when connection is in closed state",
   "Stream isn't writeable",
+  // ioredis's, for the commands of a pipeline its connection lost part-way: sent or not, their
+  // fate is unknown, as a reset's.
+  'Command aborted due to connection close',
 ]
 
 /** Whether a store call's error is a transient fault of the database or the network under it. */

@@ -1,0 +1,17 @@
+'use strict'
+// The push's own errors, each made in one place: a claim no longer held, a user's work that failed,
+// and a caller's hook (or a lease renewal) that threw. May not import anything.
+
+const lostClaim = (claim) =>
+  Object.assign(new Error(`claim ${claim.token} is not held (confirmed, released or taken over)`), {
+    code: 'ERR_CLAIM_LOST',
+  })
+
+// A user's work that failed, named: the run's error.
+const userFailure = (userId, e) =>
+  Object.assign(new Error(`user ${userId}: ${e.message}`, { cause: e }), { code: e.code, userId })
+
+// A step that threw (a caller's hook, the lease renewal), named, keeping the cause's code.
+const stepFailure = (name, e) => Object.assign(new Error(`${name}: ${e.message}`, { cause: e }), { code: e.code })
+
+module.exports = { lostClaim, userFailure, stepFailure }
