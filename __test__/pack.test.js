@@ -35,7 +35,7 @@ const viaImport = (spec) => [
 
 test('the tarballs hold what a user needs and nothing else', () => {
   const list = (t) => sh('tar', ['tzf', t], dist).trim().split('\n').sort()
-  const lib = fs.readdirSync(path.join(root, 'lib'), { recursive: true }).filter((f) => /\.(js|d\.ts|lua)$/.test(f))
+  const lib = fs.readdirSync(path.join(root, 'lib'), { recursive: true }).filter((f) => /\.(js|d\.ts|lua|sql)$/.test(f))
   expect(list(tgz('weapp-notify'))).toEqual(
     [
       'CHANGELOG.md',

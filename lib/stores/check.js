@@ -2,7 +2,8 @@
 // What the stores and the worker are given, checked before it reaches a driver or a loop: a wrong
 // value is an Error with a stable code whose message starts with the field, never a driver's error
 // or a silently wrong row. What a credential is stays the core's to say; this only checks shapes
-// and what a store can hold.
+// and what a store can hold. Owns those checks; may not touch a store or change what it is given
+// (it returns the checked value, or throws).
 
 const wn = require('../../index.js')
 const input = require('../input.js')

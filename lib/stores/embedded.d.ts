@@ -1,14 +1,6 @@
 import type { Store } from './store'
-export type {
-  Store,
-  Claim,
-  ClaimRequest,
-  ConfirmManyResult,
-  Page,
-  CredentialState,
-  Outcome,
-  HistoryWindow,
-} from './store'
+export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'
+export type { Page, CredentialState, Outcome, HistoryWindow } from './store'
 
 /** The embedded store: no server, one process; state survives in `file` (a log of writes,
  * compacted on open: a temporary file flushed, renamed over the log, the directory flushed). Every

@@ -2,7 +2,9 @@
 // The embedded store: no server, one process, state kept in a file (a log of operations, replayed
 // on open and compacted when it grows). Leases run on this process's clock. It keeps the same
 // contract as the MySQL and Redis stores and passes the same conformance suite. It guards claims;
-// it never chooses a credential (the core's plan does).
+// it never chooses a credential (the core's plan does). Owns its file and the state in memory;
+// may not touch another store's code or the core's decisions (saving.js says how a save meets a
+// stored credential).
 //
 // Durability: a call resolves only once what it changed is on disk. The changes made while the
 // previous write is out (the calls of one tick: a page's claims) are appended as one record and
@@ -37,6 +39,7 @@ const path = require('node:path')
 const crypto = require('node:crypto')
 const check = require('./check')
 const many = require('./many')
+const { saving } = require('./saving')
 
 const FORMAT = 3
 const key = (...parts) => parts.join('\n')
@@ -48,8 +51,7 @@ const line = (ops) => {
 // Operations a snapshot line holds: lines stay small enough to parse without a huge string.
 const SNAPSHOT_LINE = 1000
 
-const lost = (token) =>
-  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const { lost } = many
 const storeError = (code, file, message, cause) => Object.assign(new Error(`${file}: ${message}`, { cause }), { code })
 // A system error of the file, its directory or its lock (EISDIR, ENAMETOOLONG, EACCES, ENOTDIR...)
 // as the store's own: the `file` option named, the system's code and message kept (`cause`).
@@ -182,9 +184,11 @@ async function syncDir(dir) {
   }
 }
 
-class EmbeddedStore {
+// claim, claimMany, confirm and confirmMany: ChunkedStore's, over claimAll and confirmAll.
+class EmbeddedStore extends many.ChunkedStore {
   /** @param {{ file: string, clock?: () => number }} options */
   constructor(options) {
+    super()
     const { file, clock = Date.now } = check.options(options, 'options', ['file', 'clock'])
     this.file = check.string(file, 'file')
     // Node refuses such a path in every call; said once, here, as the option's error.
@@ -324,122 +328,10 @@ class EmbeddedStore {
     this.logOps = ops.length
   }
 
+  // One logged operation, applied to the state in memory (OPS, below). -> what the operation returns
   apply([op, ...args]) {
-    switch (op) {
-      case 'put': {
-        const [cred] = args
-        this.creds.set(key(cred.userId, cred.kind, cred.id), { cred, claim: null })
-        return
-      }
-      case 'save': {
-        const [cred] = args
-        const k = key(cred.userId, cred.kind, cred.id)
-        const have = this.creds.get(k)
-        // A grant adds its accepts to the (user, template) count; anything else is saved once.
-        if (have && cred.kind === 'grant') have.cred = { ...have.cred, usesLeft: have.cred.usesLeft + cred.usesLeft }
-        else if (!have) this.creds.set(k, { cred, claim: null })
-        return
-      }
-      case 'day': {
-        const [userId, day, pushes] = args
-        this.days.set(key(userId, day), { userId, day, pushes, claim: null })
-        return
-      }
-      case 'pushes': {
-        const [userId, at, msgids = at.map(() => null)] = args
-        this.pushLog.set(userId, at)
-        this.msgidLog.set(userId, msgids)
-        return
-      }
-      case 'claim': {
-        const [c] = args
-        this.claims.set(c.token, c)
-        const cred = this.creds.get(key(c.userId, c.credential.kind, c.credential.id))
-        const dk = key(c.userId, c.day)
-        const day = this.days.get(dk) ?? { userId: c.userId, day: c.day, pushes: 0, claim: null }
-        this.days.set(dk, day)
-        cred.claim = day.claim = { token: c.token, until: c.until }
-        return
-      }
-      case 'renew': {
-        // Leases of the claims still held, and whether their sends started; -> the tokens not held.
-        const [tokens, until, started] = args
-        const lostTokens = []
-        for (const t of tokens) {
-          const c = this.claims.get(t)
-          if (!c) lostTokens.push(t)
-          else ((c.until = until), (c.started ||= started))
-        }
-        return lostTokens
-      }
-      case 'retake': {
-        const [oldToken, token, until] = args
-        const c = this.claims.get(oldToken)
-        this.claims.delete(oldToken)
-        const fresh = { ...c, token, until }
-        this.claims.set(token, fresh)
-        const cred = this.creds.get(key(c.userId, c.credential.kind, c.credential.id))
-        if (cred) cred.claim = { token, until }
-        this.days.get(key(c.userId, c.day)).claim = { token, until }
-        return fresh
-      }
-      case 'confirm': {
-        // The state the core computed, checked against the claim's by the caller (confirm).
-        const [token, usesLeft, remove, pushed, at, msgid = null] = args
-        const c = this.free(token)
-        const ck = key(c.userId, c.credential.kind, c.credential.id)
-        const entry = this.creds.get(ck)
-        if (entry && remove) this.creds.delete(ck)
-        else if (entry) entry.cred = { ...entry.cred, usesLeft }
-        if (pushed) {
-          this.days.get(key(c.userId, c.day)).pushes++
-          this.pushLog.set(c.userId, [...(this.pushLog.get(c.userId) ?? []), at])
-          this.msgidLog.set(c.userId, [...(this.msgidLog.get(c.userId) ?? []), msgid])
-        }
-        return
-      }
-      case 'release':
-        this.free(args[0])
-        return
-      case 'failed': {
-        // -> how many were new: WeChat re-sends an event it got no answer to.
-        const [list] = args
-        const before = this.failed.size
-        for (const f of list) if (!this.failed.has(f.msgid)) this.failed.set(f.msgid, f)
-        return this.failed.size - before
-      }
-      case 'remove': {
-        const [list] = args
-        let n = 0
-        for (const r of list) {
-          const k = key(r.userId, r.kind, r.id)
-          const entry = this.creds.get(k)
-          if (entry && entry.claim === null && entry.cred.usesLeft === r.usesLeft) (this.creds.delete(k), n++)
-        }
-        return n
-      }
-      case 'sweep': {
-        const [since, today] = args
-        const dropped = { pushes: 0, days: 0 }
-        for (const [userId, at] of this.pushLog) {
-          const kept = at.filter((t) => t >= since)
-          dropped.pushes += at.length - kept.length
-          if (!kept.length) (this.pushLog.delete(userId), this.msgidLog.delete(userId))
-          else if (kept.length < at.length) {
-            this.pushLog.set(userId, kept)
-            this.msgidLog.set(
-              userId,
-              this.msgidLog.get(userId).filter((_, i) => at[i] >= since),
-            )
-          }
-        }
-        for (const [k, d] of this.days) if (d.day < today && d.claim === null) (this.days.delete(k), dropped.days++)
-        for (const [msgid, f] of this.failed) if (f.at < since) this.failed.delete(msgid)
-        return dropped
-      }
-      default:
-        throw new Error(`unknown store operation ${op}`)
-    }
+    if (!Object.hasOwn(OPS, op)) throw new Error(`unknown store operation ${op}`)
+    return OPS[op].apply(this, args)
   }
 
   // Lets a claim go: its credential and day slot are free again.
@@ -490,14 +382,6 @@ class EmbeddedStore {
     return { userIds, next: check.nextAfter(userIds, { limit }) }
   }
 
-  async claim(input) {
-    return (await this.claimAll([check.claimInput(input)]))[0]
-  }
-
-  async claimMany(requests) {
-    return this.claimAll(check.claimRequests(requests))
-  }
-
   // Checked claim requests, each decided on the state the ones before it left, in one synchronous
   // pass: the claims won go to disk in one write.
   claimAll(requests) {
@@ -530,16 +414,6 @@ class EmbeddedStore {
     if (this.claims.has(claim.token)) return
     await this.synced()
     throw lost(claim.token)
-  }
-
-  async confirm(claim, outcome) {
-    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
-    if (result.lost) throw lost(claim.token)
-    return result
-  }
-
-  async confirmMany(items) {
-    return this.confirmAll(check.outcomeItems(items))
   }
 
   // Checked outcomes, in one synchronous pass: those applied go to disk in one write.
@@ -661,6 +535,105 @@ class EmbeddedStore {
     if (this.locked) fs.rmSync(`${this.file}.lock`, { force: true })
     this.locked = false
   }
+}
+
+// The logged operations, each a function of the store (`this`) and the operation's arguments, as
+// they are written to the log: replayed on open, applied as they are made.
+const OPS = {
+  put(cred) {
+    this.creds.set(key(cred.userId, cred.kind, cred.id), { cred, claim: null })
+  },
+  save(cred) {
+    const k = key(cred.userId, cred.kind, cred.id)
+    const have = this.creds.get(k)
+    // saving.js: a grant adds its accepts; anything else is saved once.
+    if (have && saving(cred.kind) === 'adds') have.cred = { ...have.cred, usesLeft: have.cred.usesLeft + cred.usesLeft }
+    else if (!have) this.creds.set(k, { cred, claim: null })
+  },
+  day(userId, day, pushes) {
+    this.days.set(key(userId, day), { userId, day, pushes, claim: null })
+  },
+  pushes(userId, at, msgids = at.map(() => null)) {
+    this.pushLog.set(userId, at)
+    this.msgidLog.set(userId, msgids)
+  },
+  claim(c) {
+    this.claims.set(c.token, c)
+    const cred = this.creds.get(key(c.userId, c.credential.kind, c.credential.id))
+    const dk = key(c.userId, c.day)
+    const day = this.days.get(dk) ?? { userId: c.userId, day: c.day, pushes: 0, claim: null }
+    this.days.set(dk, day)
+    cred.claim = day.claim = { token: c.token, until: c.until }
+  },
+  // Leases of the claims still held, and whether their sends started; -> the tokens not held.
+  renew(tokens, until, started) {
+    const lostTokens = []
+    for (const t of tokens) {
+      const c = this.claims.get(t)
+      if (!c) lostTokens.push(t)
+      else ((c.until = until), (c.started ||= started))
+    }
+    return lostTokens
+  },
+  retake(oldToken, token, until) {
+    const c = this.claims.get(oldToken)
+    this.claims.delete(oldToken)
+    const fresh = { ...c, token, until }
+    this.claims.set(token, fresh)
+    const cred = this.creds.get(key(c.userId, c.credential.kind, c.credential.id))
+    if (cred) cred.claim = { token, until }
+    this.days.get(key(c.userId, c.day)).claim = { token, until }
+    return fresh
+  },
+  // The state the core computed, checked against the claim's by the caller (confirm).
+  confirm(token, usesLeft, remove, pushed, at, msgid = null) {
+    const c = this.free(token)
+    const ck = key(c.userId, c.credential.kind, c.credential.id)
+    const entry = this.creds.get(ck)
+    if (entry && remove) this.creds.delete(ck)
+    else if (entry) entry.cred = { ...entry.cred, usesLeft }
+    if (pushed) {
+      this.days.get(key(c.userId, c.day)).pushes++
+      this.pushLog.set(c.userId, [...(this.pushLog.get(c.userId) ?? []), at])
+      this.msgidLog.set(c.userId, [...(this.msgidLog.get(c.userId) ?? []), msgid])
+    }
+  },
+  release(token) {
+    this.free(token)
+  },
+  // -> how many were new: WeChat re-sends an event it got no answer to.
+  failed(list) {
+    const before = this.failed.size
+    for (const f of list) if (!this.failed.has(f.msgid)) this.failed.set(f.msgid, f)
+    return this.failed.size - before
+  },
+  remove(list) {
+    let n = 0
+    for (const r of list) {
+      const k = key(r.userId, r.kind, r.id)
+      const entry = this.creds.get(k)
+      if (entry && entry.claim === null && entry.cred.usesLeft === r.usesLeft) (this.creds.delete(k), n++)
+    }
+    return n
+  },
+  sweep(since, today) {
+    const dropped = { pushes: 0, days: 0 }
+    for (const [userId, at] of this.pushLog) {
+      const kept = at.filter((t) => t >= since)
+      dropped.pushes += at.length - kept.length
+      if (!kept.length) (this.pushLog.delete(userId), this.msgidLog.delete(userId))
+      else if (kept.length < at.length) {
+        this.pushLog.set(userId, kept)
+        this.msgidLog.set(
+          userId,
+          this.msgidLog.get(userId).filter((_, i) => at[i] >= since),
+        )
+      }
+    }
+    for (const [k, d] of this.days) if (d.day < today && d.claim === null) (this.days.delete(k), dropped.days++)
+    for (const [msgid, f] of this.failed) if (f.at < since) this.failed.delete(msgid)
+    return dropped
+  },
 }
 
 module.exports = { EmbeddedStore }

@@ -1,6 +1,10 @@
 'use strict'
 // What every store's set-based calls (claimMany, confirmMany) share: which elements are tried, and
-// chunks of a bounded size, each handed to the store's own chunk function in order.
+// chunks of a bounded size, each handed to the store's own chunk function in order; the lost-claim
+// error; and ChunkedStore, the single and many forms of claim and confirm over a store's one
+// chunked pass (embedded, Redis). Owns no state and no storage: may not touch a store's data.
+
+const check = require('./check')
 
 // Elements a store handles in one step (a MySQL transaction, a Redis script call, an embedded write).
 const CHUNK = 1000
@@ -40,4 +44,30 @@ const outcomes = (items, run) =>
     run,
   )
 
-module.exports = { CHUNK, claims, outcomes }
+/** A claim not held (confirmed, released or taken over): ERR_CLAIM_LOST. */
+const lost = (token) =>
+  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+
+/** A store whose claims and outcomes, one or many, take one pass over checked input: its
+ * `claimAll(requests)` and `confirmAll(items)`, each chunked by `claims` and `outcomes` above. */
+class ChunkedStore {
+  async claim(input) {
+    return (await this.claimAll([check.claimInput(input)]))[0]
+  }
+
+  async claimMany(requests) {
+    return this.claimAll(check.claimRequests(requests))
+  }
+
+  async confirm(claim, outcome) {
+    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
+    if (result.lost) throw lost(claim.token)
+    return result
+  }
+
+  async confirmMany(items) {
+    return this.confirmAll(check.outcomeItems(items))
+  }
+}
+
+module.exports = { CHUNK, claims, outcomes, lost, ChunkedStore }

@@ -1,14 +1,6 @@
 import type { Store } from './store'
-export type {
-  Store,
-  Claim,
-  ClaimRequest,
-  ConfirmManyResult,
-  Page,
-  CredentialState,
-  Outcome,
-  HistoryWindow,
-} from './store'
+export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'
+export type { Page, CredentialState, Outcome, HistoryWindow } from './store'
 
 /** MySQL or MariaDB through a mysql2/promise pool: InnoDB tables, parameterized statements,
  * leases on the database clock. `migrate()` creates or upgrades the tables. The constructor throws

@@ -1,15 +1,7 @@
 import type { Store } from './store'
 import type { Logger } from '../worker'
-export type {
-  Store,
-  Claim,
-  ClaimRequest,
-  ConfirmManyResult,
-  Page,
-  CredentialState,
-  Outcome,
-  HistoryWindow,
-} from './store'
+export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'
+export type { Page, CredentialState, Outcome, HistoryWindow } from './store'
 
 /** Redis or Redis Cluster through ioredis: Lua scripts over users' hash-tagged keys, leases on
  * Redis TIME. On one Redis a chunk of claims (or outcomes) is one script call, leases included; on

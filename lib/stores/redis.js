@@ -21,335 +21,25 @@
 //                           event's instant, and each one's "errorCode|userId|templateId"
 //
 // It guards: every state it writes was computed by the core, and only lands on the state it was computed from.
+// Owns the key layout above and the scripts' arguments; the scripts' text is the files' of
+// ./redis/lua/ (read by lib/shared/scripts.js), which it may not write or splice; FormIdCompat is
+// lib/migrate/'s.
 
 const crypto = require('node:crypto')
 const path = require('node:path')
-const wn = require('../../index.js')
 const check = require('./check')
 const many = require('./many')
+const { saving } = require('./saving')
 const { loggerOf } = require('../observe')
+const { loadScripts, defineScripts, runScript, commandName } = require('../shared/scripts')
 
-const NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
-// Whether stored uses left ('' for unlimited) are the state a caller read (ARGV, '' for null).
-const SAME = `local function same(v, want)
-  if want == '' then return v == '' end
-  return v ~= '' and tonumber(v) == tonumber(want)
-end`
-// A formId's or prepay_id's stored value: uses left, then '|' and its expiry.
-const USES = "string.sub(v, 1, string.find(v, '|', 1, true) - 1)"
+// Read once, when the store is first required: lib/stores/redis/lua/, a script a file, each
+// opened by its KEYS, ARGV and output.
+const LUA = loadScripts(path.join(__dirname, 'redis', 'lua'))
+// The scripts by their commands' names (save-3.lua: wnSave), as this module exports them.
+const SCRIPTS = Object.fromEntries(Object.values(LUA).map((s) => [commandName('wn', s.name), s]))
 
-// Script parts over the keys and arguments a script names, so that one text serves a step alone
-// (a Cluster keeps the lease index in its own slot, apart from the user's keys) and two steps in
-// one call (one Redis), for each element of a chunk. A part's `return` ends the step: wrapped in a
-// Lua function to go on.
-
-// A claim's guards and writes (needs `now` and `same`). -> 1 claimed, 0 not
-const claimLua = (k, a) => `
-      if redis.call('HEXISTS', ${k.claims}, 'day:' .. ${a.day}) == 1 then return 0 end
-      if redis.call('HEXISTS', ${k.claims}, 'cred:' .. ${a.field}) == 1 then return 0 end
-      if tonumber(redis.call('HGET', ${k.days}, ${a.day}) or '0') >= tonumber(${a.max}) then return 0 end
-      local v = redis.call('HGET', ${k.exp}, ${a.field})
-      if v then
-        local sep = string.find(v, '|', 1, true)
-        if not same(string.sub(v, 1, sep - 1), ${a.uses}) or tonumber(string.sub(v, sep + 1)) <= now then return 0 end
-      else
-        v = redis.call('HGET', ${k.sub}, ${a.field})
-        if not v or not same(v, ${a.uses}) then return 0 end
-      end
-      redis.call('HSET', ${k.claims}, 'day:' .. ${a.day}, ${a.token}, 'cred:' .. ${a.field}, ${a.token})
-      return 1`
-
-const heldLua = (k, a) =>
-  `if redis.call('HGET', ${k.claims}, 'day:' .. ${a.day}) ~= ${a.token} or redis.call('HGET', ${k.claims}, 'cred:' .. ${a.field}) ~= ${a.token} then return 0 end`
-
-// The state the core computed, written on a held claim while the credential holds the claimed uses
-// left (needs `same`); a credential gone with its expired key has nothing to write.
-// -> 1, 0 if the claim is not held, or { 'conflict', stored uses left } with nothing changed
-const confirmLua = (k, a) => `
-      ${heldLua(k, a)}
-      local hash, v, rest = ${k.exp}, redis.call('HGET', ${k.exp}, ${a.field}), ''
-      if v then
-        local sep = string.find(v, '|', 1, true)
-        v, rest = string.sub(v, 1, sep - 1), string.sub(v, sep)
-      else
-        hash, v = ${k.sub}, redis.call('HGET', ${k.sub}, ${a.field})
-      end
-      if v and not same(v, ${a.expected}) then return { 'conflict', v } end
-      redis.call('HDEL', ${k.claims}, 'day:' .. ${a.day}, 'cred:' .. ${a.field})
-      if v and ${a.remove} == '1' then
-        redis.call('HDEL', hash, ${a.field})
-        redis.call('ZREM', ${k.expz}, ${a.field})
-      elseif v then
-        redis.call('HSET', hash, ${a.field}, ${a.uses} .. rest)
-      end
-      if ${a.pushed} == '1' then
-        redis.call('HINCRBY', ${k.days}, ${a.day}, 1)
-        redis.call('ZADD', ${k.pushes}, ${a.at}, ${a.at} .. ':' .. ${a.token} .. ':' .. ${a.msgid})
-        redis.call('ZREMRANGEBYSCORE', ${k.pushes}, '-inf', '(' .. (tonumber(${a.at}) - tonumber(${a.keepMs})))
-        redis.call('PEXPIRE', ${k.days}, ${a.keepMs})
-        redis.call('PEXPIRE', ${k.pushes}, ${a.keepMs})
-      end
-      return 1`
-
-// A held claim let go, nothing else changed. -> 1, or 0 if not held
-const releaseLua = (k, a) => `
-      ${heldLua(k, a)}
-      redis.call('HDEL', ${k.claims}, 'day:' .. ${a.day}, 'cred:' .. ${a.field})
-      return 1`
-const RELEASE_ARGS = { field: 'ARGV[1]', day: 'ARGV[2]', token: 'ARGV[3]' }
-
-// A claim's lease, ending `leaseMs` after `now` by this node's clock, and what it claims.
-const leaseLua = (k, a) =>
-  `redis.call('ZADD', ${k.z}, now + tonumber(${a.leaseMs}), ${a.token}) redis.call('HSET', ${k.info}, ${a.token}, ${a.token} .. '\\n' .. ${a.info})`
-const unleaseLua = (k, a) =>
-  `redis.call('ZREM', ${k.z}, ${a.token}) redis.call('HDEL', ${k.info}, ${a.token}) redis.call('SREM', ${k.started}, ${a.token})`
-const LEASE_KEYS = { z: 'KEYS[1]', info: 'KEYS[2]', started: 'KEYS[3]' }
-
-// A script over a chunk: `head` keys first (the lease index, on one Redis), then each element's keys
-// (`keys`, by name) and arguments (`args`) in turn, ARGV holding only the elements'. `step(k, a)` is
-// one element's step, over the Lua names of its keys and arguments. -> the steps' results, in order.
-// Such a script has no `numberOfKeys`: a call names how many keys it passes (RedisStore.evalEach).
-function eachLua(head, keys, args, step) {
-  const at = (names, list, base) => Object.fromEntries(names.map((n, i) => [n, `${list}[${base} + ${i + 1}]`]))
-  return `
-      local function step(kb, ab) ${step(at(keys, 'KEYS', 'kb'), at(args, 'ARGV', 'ab'))} end
-      local out = {}
-      for e = 0, (#KEYS - ${head}) / ${keys.length} - 1 do
-        out[e + 1] = step(${head} + e * ${keys.length}, e * ${args.length})
-      end
-      return out`
-}
-// What each element of a claim or an outcome chunk names, in this order.
-const CLAIM_KEYS = ['exp', 'sub', 'claims', 'days']
-const CLAIM_ARGS = ['token', 'field', 'day', 'max', 'uses']
-const LEASE_ARGS = ['leaseMs', 'info']
-const CONFIRM_KEYS = ['exp', 'expz', 'sub', 'claims', 'days', 'pushes']
-const CONFIRM_ARGS = ['field', 'day', 'token', 'expected', 'uses', 'remove', 'pushed', 'at', 'keepMs', 'msgid']
-
-const SCRIPTS = {
-  // KEYS exp expz sub. ARGV kind id usesLeft expireAt.
-  wnSave: {
-    numberOfKeys: 3,
-    lua: `
-      local f = ARGV[1] .. '|' .. ARGV[2]
-      if ARGV[1] == 'grant' then return redis.call('HINCRBY', KEYS[3], f, ARGV[3]) end
-      if ARGV[1] == 'longTerm' then return redis.call('HSET', KEYS[3], f, '') end
-      if redis.call('HSETNX', KEYS[1], f, ARGV[3] .. '|' .. ARGV[4]) == 0 then return 0 end
-      redis.call('ZADD', KEYS[2], ARGV[4], f)
-      local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
-      redis.call('PEXPIREAT', KEYS[1], last)
-      redis.call('PEXPIREAT', KEYS[2], last)
-      return 1`,
-  },
-  // KEYS exp sub pushes. ARGV since. -> { exp fields..., sub fields..., pushes... }
-  wnRead: {
-    numberOfKeys: 3,
-    lua: `return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '+inf', 'WITHSCORES') }`,
-  },
-  // KEYS exp sub claims days, ARGV token field day maxPerDay usesLeft, for each claim of a chunk
-  // (in a Cluster, of one hash slot). -> 1 claimed, 0 not, for each
-  wnClaimMany: {
-    lua: `${NOW_MS} ${SAME}${eachLua(0, CLAIM_KEYS, CLAIM_ARGS, claimLua)}`,
-  },
-  // One Redis: the claims of a chunk and the leases of those won. KEYS z info started, then
-  // wnClaimMany's for each claim. ARGV wnClaimMany's, then leaseMs info, for each. -> as wnClaimMany
-  wnLeaseClaimMany: {
-    lua: `${NOW_MS} ${SAME}${eachLua(
-      3,
-      CLAIM_KEYS,
-      [...CLAIM_ARGS, ...LEASE_ARGS],
-      (k, a) => `
-        local function claim() ${claimLua(k, a)} end
-        if claim() == 0 then return 0 end
-        ${leaseLua(LEASE_KEYS, a)}
-        return 1`,
-    )}`,
-  },
-  // KEYS exp expz sub claims days pushes, ARGV field day token expected usesLeft remove pushed at
-  // keepMs, for each outcome of a chunk (in a Cluster, of one hash slot). -> confirmLua's, for each
-  wnConfirmMany: {
-    lua: `${SAME}${eachLua(0, CONFIRM_KEYS, CONFIRM_ARGS, confirmLua)}`,
-  },
-  // One Redis: the outcomes of a chunk and forgetting the leases of those applied. KEYS z info
-  // started, then wnConfirmMany's. ARGV as wnConfirmMany's. -> as wnConfirmMany
-  wnConfirmUnleaseMany: {
-    lua: `${SAME}${eachLua(
-      3,
-      CONFIRM_KEYS,
-      CONFIRM_ARGS,
-      (k, a) => `
-        local function confirm() ${confirmLua(k, a)} end
-        local done = confirm()
-        if done == 1 then ${unleaseLua(LEASE_KEYS, a)} end
-        return done`,
-    )}`,
-  },
-  // KEYS claims. ARGV field day token. -> 1, or 0 if not held
-  wnRelease: {
-    numberOfKeys: 1,
-    lua: releaseLua({ claims: 'KEYS[1]' }, RELEASE_ARGS),
-  },
-  // One Redis: the release and forgetting the lease. KEYS claims z info started. ARGV as wnRelease's.
-  wnReleaseUnlease: {
-    numberOfKeys: 4,
-    lua: `
-      local function release() ${releaseLua({ claims: 'KEYS[1]' }, RELEASE_ARGS)} end
-      if release() == 0 then return 0 end
-      ${unleaseLua({ z: 'KEYS[2]', info: 'KEYS[3]', started: 'KEYS[4]' }, { token: 'ARGV[3]' })}
-      return 1`,
-  },
-  // KEYS claims. ARGV field day new, then the tokens the claim may still hold in the user's keys
-  // (a takeover that died before this step left an older one). -> 1 if both held one of them, now the new one
-  wnRetake: {
-    numberOfKeys: 1,
-    lua: `
-      local held = redis.call('HGET', KEYS[1], 'day:' .. ARGV[2])
-      if not held or redis.call('HGET', KEYS[1], 'cred:' .. ARGV[1]) ~= held then return 0 end
-      for i = 4, #ARGV do
-        if ARGV[i] == held then
-          redis.call('HSET', KEYS[1], 'day:' .. ARGV[2], ARGV[3], 'cred:' .. ARGV[1], ARGV[3])
-          return 1
-        end
-      end
-      return 0`,
-  },
-  // KEYS marker. -> { now by this node's clock, the marker or '' }
-  wnStamp: {
-    numberOfKeys: 1,
-    lua: `${NOW_MS} return { now, redis.call('GET', KEYS[1]) or '' }`,
-  },
-  // KEYS z info started. ARGV token leaseMs info, for each claim. Records the claims' leases by this node's clock.
-  wnLease: {
-    numberOfKeys: 3,
-    lua: `${NOW_MS}
-      for i = 1, #ARGV, 3 do
-        ${leaseLua(LEASE_KEYS, { token: 'ARGV[i]', leaseMs: 'ARGV[i + 1]', info: 'ARGV[i + 2]' })}
-      end
-      return 1`,
-  },
-  // KEYS z started. ARGV leaseMs started tokens... Extends the leases still recorded (and marks
-  // their sends started); -> the tokens not recorded. A takeover renames a lease in one step
-  // (wnTakeExpired), so a mark either lands before it and is carried over, or finds the claim lost.
-  wnRenew: {
-    numberOfKeys: 2,
-    lua: `${NOW_MS}
-      local lost = {}
-      for i = 3, #ARGV do
-        if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
-          redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
-          if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[i]) end
-        else
-          lost[#lost + 1] = ARGV[i]
-        end
-      end
-      return lost`,
-  },
-  // KEYS z info started. ARGV leaseMs, then one new token per lease to take. Renames leases that
-  // ended to the new tokens (new lease, started mark carried over, the old token added to the
-  // info's list); -> old, new, info, started (1/0) for each
-  wnTakeExpired: {
-    numberOfKeys: 3,
-    lua: `${NOW_MS}
-      local tokens = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, #ARGV - 1)
-      local out = {}
-      for i, t in ipairs(tokens) do
-        local fresh, info = ARGV[i + 1], redis.call('HGET', KEYS[2], t) or ''
-        local started = redis.call('SREM', KEYS[3], t)
-        -- A lease an earlier version recorded: its claim's JSON alone, never marked, so counted as started.
-        if info ~= '' and not string.find(info, '\\n', 1, true) then info, started = t .. '\\n' .. info, 1 end
-        redis.call('ZREM', KEYS[1], t)
-        redis.call('HDEL', KEYS[2], t)
-        if info ~= '' then
-          info = fresh .. ' ' .. info
-          redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), fresh)
-          redis.call('HSET', KEYS[2], fresh, info)
-          if started == 1 then redis.call('SADD', KEYS[3], fresh) end
-        end
-        out[#out + 1] = t out[#out + 1] = fresh out[#out + 1] = info out[#out + 1] = started
-      end
-      return out`,
-  },
-  // KEYS z info started. ARGV tokens... Forgets their leases.
-  wnUnlease: {
-    numberOfKeys: 3,
-    lua: `for i = 1, #ARGV do ${unleaseLua(LEASE_KEYS, { token: 'ARGV[i]' })} end return 1`,
-  },
-  // KEYS exp expz claims. ARGV field. Removes one unclaimed formId/prepay_id; -> 1 if this call removed it
-  wnTake: {
-    numberOfKeys: 3,
-    lua: `
-      if redis.call('HEXISTS', KEYS[3], 'cred:' .. ARGV[1]) == 1 then return 0 end
-      redis.call('ZREM', KEYS[2], ARGV[1])
-      return redis.call('HDEL', KEYS[1], ARGV[1])`,
-  },
-  // KEYS exp expz sub claims. ARGV field, usesLeft, field, usesLeft... Removes each credential that
-  // is unclaimed and still holds the uses left given; -> how many
-  wnRemove: {
-    numberOfKeys: 4,
-    lua: `${SAME}
-      local n = 0
-      for i = 1, #ARGV, 2 do
-        local f, want = ARGV[i], ARGV[i + 1]
-        if redis.call('HEXISTS', KEYS[4], 'cred:' .. f) == 0 then
-          local v = redis.call('HGET', KEYS[1], f)
-          if v and same(${USES}, want) then
-            redis.call('HDEL', KEYS[1], f)
-            redis.call('ZREM', KEYS[2], f)
-            n = n + 1
-          elseif not v then
-            v = redis.call('HGET', KEYS[3], f)
-            if v and same(v, want) then
-              redis.call('HDEL', KEYS[3], f)
-              n = n + 1
-            end
-          end
-        end
-      end
-      return n`,
-  },
-  // KEYS exp sub pushes days. ARGV since today. Drops one user's pushes before since and day counts
-  // before today; -> pushes dropped, days dropped, credentials left
-  wnSweep: {
-    numberOfKeys: 4,
-    lua: `
-      local pushes = redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1])
-      local days = 0
-      for _, d in ipairs(redis.call('HKEYS', KEYS[4])) do
-        if tonumber(d) < tonumber(ARGV[2]) then days = days + redis.call('HDEL', KEYS[4], d) end
-      end
-      return { pushes, days, redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2]) }`,
-  },
-  // KEYS z info. ARGV msgid, at, info, msgid, at, info... Records each failed delivery once per
-  // msgid (WeChat re-sends an event it got no answer to); -> how many were new
-  wnFailed: {
-    numberOfKeys: 2,
-    lua: `
-      local n = 0
-      for i = 1, #ARGV, 3 do
-        if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 2]) == 1 then
-          redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
-          n = n + 1
-        end
-      end
-      return n`,
-  },
-  // KEYS z info. ARGV since. Forgets failed deliveries reported before since; -> how many
-  wnSweepFailed: {
-    numberOfKeys: 2,
-    lua: `
-      local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 10000)
-      for _, m in ipairs(old) do redis.call('HDEL', KEYS[2], m) redis.call('ZREM', KEYS[1], m) end
-      return #old`,
-  },
-}
-
-// The scripts' digests, as EVALSHA names them.
-const DIGEST = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, { lua }]) => [name, crypto.createHash('sha1').update(lua).digest('hex')]),
-)
-
-const lost = (token) =>
-  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
+const { lost } = many
 const pairs = (flat) => {
   const out = []
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]])
@@ -362,11 +52,13 @@ const usesArg = (usesLeft) => (usesLeft === null ? '' : usesLeft)
 // The servers this process has warned of (migrate's warning of a Redis that persists nothing).
 const warned = new Set()
 
-class RedisStore {
+// claim, claimMany, confirm and confirmMany: ChunkedStore's, over claimAll and confirmAll.
+class RedisStore extends many.ChunkedStore {
   /** @param {{ redis: import('ioredis').Redis | import('ioredis').Cluster, prefix?: string, logger?: object }} options
    * `prefix` (default "wn") starts every key, so several stores can share one Redis; `logger`
    * (pino's interface) hears migrate()'s warning of a Redis that persists nothing. */
   constructor(options) {
+    super()
     const { redis, prefix = 'wn', logger } = check.options(options, 'options', ['redis', 'prefix', 'logger'])
     check.object(redis, 'redis')
     if (typeof redis?.defineCommand !== 'function')
@@ -392,20 +84,12 @@ class RedisStore {
     // layout (pnpm) lets a package require only what it depends on, and ioredis depends on it.
     if (!this.oneNode)
       this.slotOf = require(require.resolve('cluster-key-slot', { paths: [path.dirname(require.resolve('ioredis'))] }))
-    for (const [name, def] of Object.entries(SCRIPTS))
-      if (def.numberOfKeys !== undefined) redis.defineCommand(name, def)
+    defineScripts(redis, LUA, 'wn')
   }
 
-  // Runs a script over a chunk (no `numberOfKeys`) by its digest, loading it on first use. Not a
-  // defined command: that one's first argument would be the count of keys, not a key, and a
-  // Cluster's autopipelining would group the call by the count's slot.
-  async evalEach(name, keys, args) {
-    try {
-      return await this.redis.evalsha(DIGEST[name], keys.length, ...keys, ...args)
-    } catch (e) {
-      if (!String(e.message).startsWith('NOSCRIPT')) throw e
-      return this.redis.eval(SCRIPTS[name].lua, keys.length, ...keys, ...args)
-    }
+  // Runs a script over a chunk (claimMany-n.lua...: its count of keys given by the call).
+  evalEach(name, keys, args) {
+    return runScript(this.redis, LUA[name], keys, args)
   }
 
   keysOf(userId) {
@@ -456,8 +140,10 @@ class RedisStore {
     await Promise.all(
       credentials.map(async (c) => {
         const k = this.keysOf(c.userId)
-        const id = c.kind === 'grant' || c.kind === 'longTerm' ? c.templateId : c.id
-        await this.redis.wnSave(k.exp, k.expz, k.sub, c.kind, id, usesArg(c.usesLeft), c.expireAt ?? '')
+        // Grants and long-term subscriptions (saved in the sub hash) are keyed by their template.
+        const id = saving(c.kind) === 'once' ? c.id : c.templateId
+        const args = [c.kind, id, usesArg(c.usesLeft), c.expireAt ?? '', saving(c.kind)]
+        await this.redis.wnSave(k.exp, k.expz, k.sub, ...args)
         await this.redis.zadd(this.users, 0, String(c.userId))
       }),
     )
@@ -526,14 +212,6 @@ class RedisStore {
     return `${credential.kind}|${credential.id}`
   }
 
-  async claim(input) {
-    return (await this.claimAll([check.claimInput(input)]))[0]
-  }
-
-  async claimMany(requests) {
-    return this.claimAll(check.claimRequests(requests))
-  }
-
   // Checked claim requests. One Redis: one script call a chunk. A Cluster: the chunk's leases are
   // recorded first (a worker that dies before its claims leaves leases with no claim, which
   // recovery drops, never a claim recovery cannot see), then one call per hash slot claims, then
@@ -559,7 +237,7 @@ class RedisStore {
       if (this.oneNode) {
         const all = chunk.map((_, i) => i)
         won = await this.evalEach(
-          'wnLeaseClaimMany',
+          'leaseClaimMany',
           [...this.leases, ...all.flatMap(keys)],
           all.flatMap((i) => [...args(i), ...lease(i)]),
         )
@@ -567,7 +245,7 @@ class RedisStore {
         await this.redis.wnLease(...this.leases, ...claims.flatMap((c, i) => [c.token, ...lease(i)]))
         won = await this.bySlot(
           chunk.map((r) => r.userId),
-          (part) => this.evalEach('wnClaimMany', part.flatMap(keys), part.flatMap(args)),
+          (part) => this.evalEach('claimMany', part.flatMap(keys), part.flatMap(args)),
         )
         // A claim call whose connection dropped after it ran is sent again by ioredis on the new
         // connection, with the same token, and that second run answers 0 (the day is held, by
@@ -601,16 +279,6 @@ class RedisStore {
     return results
   }
 
-  async confirm(claim, outcome) {
-    const [result] = await this.confirmAll([{ claim: check.claim(claim), outcome: check.outcome(outcome) }])
-    if (result.lost) throw lost(claim.token)
-    return result
-  }
-
-  async confirmMany(items) {
-    return this.confirmAll(check.outcomeItems(items))
-  }
-
   // Checked outcomes. One Redis: one script call a chunk. A Cluster: one call per hash slot, then
   // the leases of the claims settled are forgotten in one.
   confirmAll(items) {
@@ -635,11 +303,11 @@ class RedisStore {
       let done
       if (this.oneNode) {
         const all = chunk.map((_, i) => i)
-        done = await this.evalEach('wnConfirmUnleaseMany', [...this.leases, ...all.flatMap(keys)], all.flatMap(args))
+        done = await this.evalEach('confirmUnleaseMany', [...this.leases, ...all.flatMap(keys)], all.flatMap(args))
       } else {
         done = await this.bySlot(
           chunk.map((o) => o.claim.userId),
-          (part) => this.evalEach('wnConfirmMany', part.flatMap(keys), part.flatMap(args)),
+          (part) => this.evalEach('confirmMany', part.flatMap(keys), part.flatMap(args)),
         )
         const settled = chunk.filter((_, i) => done[i] === 1)
         if (settled.length) await this.redis.wnUnlease(...this.leases, ...settled.map((o) => o.claim.token))
@@ -773,73 +441,6 @@ class RedisStore {
   }
 }
 
-/**
- * Seed 004's `Wechat::FormId` class, operation for operation, on a RedisStore: the same meaning,
- * made atomic, with the choice of formId made by the core (earliest expiry first, which is the
- * oldest collected, as seed 004's ZRANGEBYSCORE ... LIMIT 0 1 meant).
- */
-class FormIdCompat {
-  /** @param {{ store: RedisStore, clock?: () => number }} options */
-  constructor(options) {
-    const { store, clock = Date.now } = check.options(options, 'options', ['store', 'clock'])
-    if (!(check.object(store, 'store') instanceof RedisStore))
-      check.fail('store', `expected a RedisStore, got ${check.show(store)}`)
-    this.store = store
-    this.clock = check.func(clock, 'clock')
-  }
-
-  /** save(user_id, form_id): keeps a formId collected now, valid 7 days; placeholders are refused. */
-  async save(userId, formId) {
-    await this.store.saveCredentials([wn.intakeFormId({ userId, formId, collectedAt: this.clock() })])
-  }
-
-  // The user's stored formIds, and which of them the core lists dead now.
-  async formIds(userId) {
-    const { credentials } = await this.store.readUser(check.userId(userId, 'userId'), 0)
-    const formIds = credentials.filter((c) => c.kind === 'formId')
-    const dead = wn.deadCredentials({ credentials: formIds, now: this.clock() })
-    return { formIds, dead: dead.map((d) => formIds[d.index]) }
-  }
-
-  /** get_one(user_id): the formId to use next, or null. */
-  async getOne(userId, skip = new Set()) {
-    const credentials = (await this.formIds(userId)).formIds.filter((c) => !skip.has(c.id))
-    const picked = wn.selectCredential({
-      credentials,
-      message: { type: 'template' },
-      now: this.clock(),
-      policy: { safetyMarginMs: 0 },
-    })
-    return picked ? picked.credential.id : null
-  }
-
-  /** get_all(user_id): every formId the core does not list dead. */
-  async getAll(userId) {
-    const { formIds, dead } = await this.formIds(userId)
-    return formIds.filter((c) => !dead.includes(c)).map((c) => c.id)
-  }
-
-  /** pop(user_id): get_one and delete as one step: two callers never get the same formId. */
-  async pop(userId) {
-    // A formId another caller took (or a worker holds) is passed over, so this ends.
-    for (const skip = new Set(); ;) {
-      const id = await this.getOne(userId, skip)
-      if (id === null || (await this.delete(userId, id))) return id
-      skip.add(id)
-    }
-  }
-
-  /** delete(user_id, form_id): true if this call removed it. */
-  async delete(userId, formId) {
-    const k = this.store.keysOf(check.userId(userId, 'userId'))
-    if (check.text(formId, 'formId') === '') check.fail('formId', 'is empty')
-    return (await this.store.redis.wnTake(k.exp, k.expz, k.claims, `formId|${formId}`)) === 1
-  }
-
-  /** delete_expire(user_id): drops the formIds the core lists dead (expired); returns how many. */
-  async deleteExpire(userId) {
-    return this.store.removeCredentials((await this.formIds(userId)).dead)
-  }
-}
-
-module.exports = { RedisStore, FormIdCompat, SCRIPTS }
+module.exports = { RedisStore, SCRIPTS }
+// A migration tool, kept apart (lib/migrate/); this subpath has always exported it.
+module.exports.FormIdCompat = require('../migrate/form-id-compat').FormIdCompat

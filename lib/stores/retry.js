@@ -5,7 +5,8 @@
 // fail with ERR_STORE_UNAVAILABLE. Any other error passes through at once. A call whose first
 // attempt's fate is unknown is safe to retry: a claim or an outcome lands only on the state its
 // token names, so a second attempt applies it once or finds its claim gone (ERR_CLAIM_LOST, which
-// the worker treats as a claim taken over: no user is sent twice).
+// the worker treats as a claim taken over: no user is sent twice). Owns the list of transient
+// errors and the retry loop; may not touch a store's state or change a call's arguments.
 
 // Connection-level codes of node's sockets and of mysql2, and MySQL/MariaDB's transient errors.
 const TRANSIENT_CODES = new Set([

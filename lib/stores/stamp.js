@@ -1,6 +1,7 @@
 'use strict'
 // What a push checks of its store before recovery, at each page and at the end of a run, in one
-// store call: `store.stamp()`, the store's clock and the marker `migrate()` wrote.
+// store call: `store.stamp()`, the store's clock and the marker `migrate()` wrote. Owns that check;
+// may not touch the store (it only reads its stamp).
 //
 // A store that lost its data says so. The marker (a random id) lives with the data: a store
 // without one (a Redis without persistence restarted, a database restored or recreated, a store

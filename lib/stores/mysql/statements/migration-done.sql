@@ -1,0 +1,2 @@
+-- A version applied: ? version.
+INSERT IGNORE INTO wn_migration (version) VALUES (?)

@@ -1,0 +1,2 @@
+-- The versions applied.
+SELECT version FROM wn_migration

@@ -1,0 +1,21 @@
+--[[
+  Extends the leases still recorded, and marks their sends started. A takeover renames a lease in
+  one step (takeExpired), so a mark either lands before it and is carried over, or finds the
+  claim lost.
+  Input:
+    KEYS[1] the lease index zset   KEYS[2] its started set
+    ARGV[1] leaseMs   ARGV[2] started ('1' to mark)   ARGV[3...] tokens
+  Output:
+    the tokens not recorded
+]]
+--- @include "now"
+local lost = {}
+for i = 3, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+    if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[i]) end
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
