@@ -98,6 +98,20 @@ async function wechatProxy(fake) {
   return { proxy, baseUrl: `http://127.0.0.1:${proxy.port}` }
 }
 
+// A day with the proxy's faults between the worker and WeChat: 600 users with two formIds each.
+async function wechatFaultedDay(store, fake) {
+  const ids = await seed(store, fake, 600, 2)
+  const wechat = await wechatProxy(fake)
+  wechat.proxy.flaky(FLAKY)
+  try {
+    await dayUnder(store, fake, ids, { baseUrl: wechat.baseUrl, faultOver: () => wechat.proxy.flaky(null) })
+  } finally {
+    await wechat.proxy.close()
+  }
+  expect(wechat.proxy.resets).toBeGreaterThan(0)
+  expect(judge(fake, ids)).toEqual({ doubles: 0, overUsed: 0, missed: 0 })
+}
+
 // What the record says: users with two deliveries, credentials used twice, users never reached.
 function judge(fake, ids) {
   const perUser = new Map()
@@ -184,16 +198,7 @@ maybeMysql('MariaDB behind a faulty connection', () => {
   })
 
   test('WeChat behind the proxy, 2% of chunks reset and 1% held 200-1500 ms both ways: each user once', async () => {
-    const ids = await seed(store, fake, 600, 2)
-    const wechat = await wechatProxy(fake)
-    wechat.proxy.flaky(FLAKY)
-    try {
-      await dayUnder(store, fake, ids, { baseUrl: wechat.baseUrl, faultOver: () => wechat.proxy.flaky(null) })
-    } finally {
-      await wechat.proxy.close()
-    }
-    expect(wechat.proxy.resets).toBeGreaterThan(0)
-    expect(judge(fake, ids)).toEqual({ doubles: 0, overUsed: 0, missed: 0 })
+    await wechatFaultedDay(store, fake)
   })
 })
 
@@ -356,16 +361,7 @@ maybeRedis('Redis behind a faulty connection', () => {
   })
 
   test('WeChat behind the proxy, 2% of chunks reset and 1% held 200-1500 ms both ways: each user once', async () => {
-    const ids = await seed(store, fake, 600, 2)
-    const wechat = await wechatProxy(fake)
-    wechat.proxy.flaky(FLAKY)
-    try {
-      await dayUnder(store, fake, ids, { baseUrl: wechat.baseUrl, faultOver: () => wechat.proxy.flaky(null) })
-    } finally {
-      await wechat.proxy.close()
-    }
-    expect(wechat.proxy.resets).toBeGreaterThan(0)
-    expect(judge(fake, ids)).toEqual({ doubles: 0, overUsed: 0, missed: 0 })
+    await wechatFaultedDay(store, fake)
   })
 })
 
@@ -468,16 +464,7 @@ maybeRedis('a Redis Cluster of its own: a node killed, stalled, or behind a faul
 
   test('WeChat behind the proxy, 2% of chunks reset and 1% held 200-1500 ms both ways: each user once', async () => {
     await open()
-    const ids = await seed(store, fake, 600, 2)
-    const wechat = await wechatProxy(fake)
-    wechat.proxy.flaky(FLAKY)
-    try {
-      await dayUnder(store, fake, ids, { baseUrl: wechat.baseUrl, faultOver: () => wechat.proxy.flaky(null) })
-    } finally {
-      await wechat.proxy.close()
-    }
-    expect(wechat.proxy.resets).toBeGreaterThan(0)
-    expect(judge(fake, ids)).toEqual({ doubles: 0, overUsed: 0, missed: 0 })
+    await wechatFaultedDay(store, fake)
   })
 })
 
@@ -500,25 +487,8 @@ describe('which store errors are transient', () => {
   ])('%o -> %s', (e, transient) => expect(isTransient(Object.assign(new Error(e.message), e))).toBe(transient))
 
   test('storeRetryMs is checked strictly', async () => {
-    const store = {
-      ...Object.fromEntries(
-        [
-          'claim',
-          'claimMany',
-          'confirmMany',
-          'confirm',
-          'release',
-          'renew',
-          'removeCredentials',
-          'takeOverExpired',
-          'credentials',
-          'pushes',
-          'stamp',
-          'pageUsers',
-          'sweep',
-        ].map((m) => [m, async () => {}]),
-      ),
-    }
+    const { STORE_METHODS } = require('../lib/push/options')
+    const store = Object.fromEntries([...STORE_METHODS, 'pageUsers', 'sweep'].map((m) => [m, async () => {}]))
     for (const bad of [-1, 1.5, '100', null])
       await expect(
         runDailyPush({
