@@ -1,11 +1,10 @@
 'use strict'
 // The push's own errors, each made in one place: a claim no longer held, a user's work that failed,
-// and a caller's hook (or a lease renewal) that threw. May not import anything.
+// and a caller's hook (or a lease renewal) that threw. May import only lib/shared/errors.js.
 
-const lostClaim = (claim) =>
-  Object.assign(new Error(`claim ${claim.token} is not held (confirmed, released or taken over)`), {
-    code: 'ERR_CLAIM_LOST',
-  })
+const { claimLost } = require('../shared/errors')
+
+const lostClaim = (claim) => claimLost(claim.token)
 
 // A user's work that failed, named: the run's error.
 const userFailure = (userId, e) =>

@@ -27,15 +27,13 @@ const WORK_OPTIONS = [
 ]
 
 // What the queue uses of an ioredis client (Redis or Cluster), checked before BullMQ sees it.
-function client(value, field) {
-  check.object(value, field)
-  if (typeof value?.defineCommand !== 'function' || typeof value?.duplicate !== 'function')
-    check.fail(
-      field,
-      `expected an ioredis client (new Redis(url, { maxRetriesPerRequest: null }) or new Redis.Cluster(nodes)), got ${check.show(value)}`,
-    )
-  return value
-}
+const client = (value, field) =>
+  check.redisClient(
+    value,
+    field,
+    ['defineCommand', 'duplicate'],
+    'new Redis(url, { maxRetriesPerRequest: null }) or new Redis.Cluster(nodes)',
+  )
 
 // A key prefix; a Cluster keeps a queue's keys in one slot only under a hash tag.
 function keyPrefix(value, redis) {

@@ -53,6 +53,14 @@ function integer(value, field, min = 0) {
   return value
 }
 
+/** An ioredis client (Redis or Cluster) with the methods `needs`; `example` says how to make one. */
+function redisClient(value, field, needs, example) {
+  object(value, field)
+  if (needs.some((m) => typeof value?.[m] !== 'function'))
+    fail(field, `expected an ioredis client (${example}), got ${show(value)}`)
+  return value
+}
+
 function func(value, field) {
   if (typeof value !== 'function') fail(field, `expected a function, got ${typeOf(value)}`)
   return value
@@ -268,7 +276,10 @@ function failures(value, field = 'failures') {
     if (typeof f.msgid !== 'string' || !MSGID.test(f.msgid))
       fail(`${place}msgid`, `expected the decimal digits of WeChat's msgid (a string), got ${show(f.msgid)}`)
     if (!Number.isSafeInteger(f.errorCode) || f.errorCode === 0)
-      fail(`${place}errorCode`, `expected WeChat's ErrorCode of a failed delivery (a whole number, not 0), got ${show(f.errorCode)}`)
+      fail(
+        `${place}errorCode`,
+        `expected WeChat's ErrorCode of a failed delivery (a whole number, not 0), got ${show(f.errorCode)}`,
+      )
     return {
       userId: userId(f.userId, `${place}userId`),
       msgid: f.msgid,
@@ -299,6 +310,7 @@ function failureCounts(pairs) {
 
 module.exports = {
   fail,
+  redisClient,
   failures,
   span,
   failureCounts,

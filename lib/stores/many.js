@@ -5,6 +5,7 @@
 // chunked pass (embedded, Redis). Owns no state and no storage: may not touch a store's data.
 
 const check = require('./check')
+const { claimLost: lost } = require('../shared/errors')
 
 // Elements a store handles in one step (a MySQL transaction, a Redis script call, an embedded write).
 const CHUNK = 1000
@@ -45,8 +46,6 @@ const outcomes = (items, run) =>
   )
 
 /** A claim not held (confirmed, released or taken over): ERR_CLAIM_LOST. */
-const lost = (token) =>
-  Object.assign(new Error(`claim ${token} is not held (confirmed, released or taken over)`), { code: 'ERR_CLAIM_LOST' })
 
 /** A store whose claims and outcomes, one or many, take one pass over checked input: its
  * `claimAll(requests)` and `confirmAll(items)`, each chunked by `claims` and `outcomes` above. */

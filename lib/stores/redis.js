@@ -60,12 +60,7 @@ class RedisStore extends many.ChunkedStore {
   constructor(options) {
     super()
     const { redis, prefix = 'wn', logger } = check.options(options, 'options', ['redis', 'prefix', 'logger'])
-    check.object(redis, 'redis')
-    if (typeof redis?.defineCommand !== 'function')
-      check.fail(
-        'redis',
-        `expected an ioredis client (new Redis(url) or new Redis.Cluster(nodes)), got ${check.show(redis)}`,
-      )
+    check.redisClient(redis, 'redis', ['defineCommand'], 'new Redis(url) or new Redis.Cluster(nodes)')
     // A brace would move the user keys' hash tag, and a user's keys would no longer share a slot.
     if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
       check.fail('prefix', `expected a non-empty string without braces, got ${check.show(prefix)}`)
