@@ -15,5 +15,10 @@ bash scripts/servers.sh start
 trap 'bash scripts/servers.sh stop' EXIT
 source "${WN_SERVERS_DIR:-/tmp/weapp-notify-servers}/env.sh"
 cargo test --quiet
-npx jest --ci --maxWorkers=2 --forceExit
+# bad-input.test.js and catalogue.test.js (every export fed huge inputs on both backends) in a Jest
+# run of their own: a worker that ran one is left too big to fork, and the suites after it in that
+# worker failed to spawn their children (spawn ENOMEM, 88 times in one CI run).
+big='__test__/(bad-input|catalogue)\.test\.js'
+npx jest --ci --maxWorkers=2 --forceExit --testPathIgnorePatterns /node_modules/ "$big"
+npx jest --ci --maxWorkers=2 --forceExit "$big"
 bash scripts/test-arm64.sh
