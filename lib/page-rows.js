@@ -81,32 +81,14 @@ function planUsers({ users, credentials, message, now, policy }) {
     // An uncoded error is no refusal of the input: it stops the run.
     if (typeof e?.code !== 'string') throw e
   }
-  const byUser = new Map(users.map((u) => [u.userId, []]))
-  const failed = []
-  credentials.forEach((row, k) => {
-    const { id, error } = tryUserId(() => row?.userId, `page.credentials[${k}].userId`)
-    const rows = error ? undefined : byUser.get(id)
-    if (rows) rows.push(k)
-    else
-      failed.push(
-        failure(
-          error ? null : id,
-          error ?? invalid(`page.credentials[${k}].userId`, `${describe(id)} is not one of the page's users`),
-        ),
-      )
-  })
+  const { byUser, failed } = rowsByUser(users, credentials)
   const decisions = []
   const dead = []
   users.forEach((user, i) => {
     const rowIndexes = byUser.get(user.userId)
     try {
-      const plan = wn.planPage({
-        users: [user],
-        credentials: rowIndexes.map((k) => credentials[k]),
-        message,
-        now,
-        policy,
-      })
+      const rows = rowIndexes.map((k) => credentials[k])
+      const plan = wn.planPage({ users: [user], credentials: rows, message, now, policy })
       const [d] = plan.decisions
       decisions.push(d.action === 'send' ? { ...d, credentialIndex: rowIndexes[d.credentialIndex] } : d)
       for (const d of plan.dead) dead.push({ ...d, index: rowIndexes[d.index] })
@@ -116,6 +98,23 @@ function planUsers({ users, credentials, message, now, policy }) {
     }
   })
   return { decisions, dead, failed }
+}
+
+// A refused page planned again user by user: each user's credential rows (indexes into
+// `credentials`), and as failures the rows whose userId is bad or names no user of the page.
+function rowsByUser(users, credentials) {
+  const byUser = new Map(users.map((u) => [u.userId, []]))
+  const failed = []
+  credentials.forEach((row, k) => {
+    const { id, error } = tryUserId(() => row?.userId, `page.credentials[${k}].userId`)
+    const rows = error ? undefined : byUser.get(id)
+    if (rows) rows.push(k)
+    else {
+      const why = error ?? invalid(`page.credentials[${k}].userId`, `${describe(id)} is not one of the page's users`)
+      failed.push(failure(error ? null : id, why))
+    }
+  })
+  return { byUser, failed }
 }
 
 module.exports = { userIdOf, readUsers, excludedIds, planUsers }

@@ -129,27 +129,9 @@ function mayHold(owner) {
 // owner, taken the same way, so that of two openers finding it only one removes it.
 function acquire(lock, file) {
   const me = JSON.stringify({ pid: process.pid, host: os.hostname() })
-  for (;;) {
-    const tmp = `${lock}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`
-    const fd = fs.openSync(tmp, 'wx')
-    try {
-      fs.writeSync(fd, me)
-      fs.fsyncSync(fd)
-      fs.closeSync(fd)
-      fs.linkSync(tmp, lock)
-      return
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e
-    } finally {
-      fs.rmSync(tmp, { force: true })
-    }
-    let text
-    try {
-      text = fs.readFileSync(lock, 'utf8')
-    } catch (e) {
-      if (e.code === 'ENOENT') continue // released meanwhile
-      throw e
-    }
+  while (!linked(lock, me)) {
+    const text = readLock(lock)
+    if (text === null) continue // released meanwhile
     let owner = null
     try {
       owner = JSON.parse(text)
@@ -169,6 +151,34 @@ function acquire(lock, file) {
     } finally {
       fs.unlinkSync(guard)
     }
+  }
+}
+
+// Creates `lock` holding `me` as a hard link to a flushed file: true, or false if `lock` exists.
+function linked(lock, me) {
+  const tmp = `${lock}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`
+  const fd = fs.openSync(tmp, 'wx')
+  try {
+    fs.writeSync(fd, me)
+    fs.fsyncSync(fd)
+    fs.closeSync(fd)
+    fs.linkSync(tmp, lock)
+    return true
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e
+    return false
+  } finally {
+    fs.rmSync(tmp, { force: true })
+  }
+}
+
+// The lock file's text, or null if it is gone.
+function readLock(lock) {
+  try {
+    return fs.readFileSync(lock, 'utf8')
+  } catch (e) {
+    if (e.code === 'ENOENT') return null
+    throw e
   }
 }
 
