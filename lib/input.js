@@ -7,8 +7,10 @@
 // BigInts as `{"$js": text}` (which no field of the core reads as data, so each is refused at its
 // field, by what it is) and valid Dates as `{"$date": ms}`.
 //
-// Also the coded errors of the JS side (their codes listed in JS_ERROR_CODES), and `describe`, which shows any value in a message and
-// never throws.
+// Also the coded errors of the JS side (their codes listed in JS_ERROR_CODES), and `describe`,
+// which shows any value in a message and never throws. Owns these checks and the JSON written for
+// the core (JsonWriter); may not hold a rule of what data means, nor import the core, a store or
+// the push (every entry point imports this file).
 
 const { types } = require('node:util')
 
@@ -96,28 +98,21 @@ function guarded(path, f) {
 }
 const read = (obj, key, path) => guarded(path, () => obj[key])
 
-/** The JSON the core reads for `value`, every field checked on the way; refuses with the path of
- * the first field that is no data, and an array or object of more than `maxEntries` entries (the
- * longest list an input may hold) before writing any of it: `new Array(1e9)` is one line. */
-function toJson(value, maxEntries) {
-  const open = new Set()
-  function write(v, path, depth) {
-    switch (typeof v) {
-      case 'string':
-        return JSON.stringify(v)
-      case 'boolean':
-        return v ? 'true' : 'false'
-      case 'number':
-        return Number.isFinite(v) ? JSON.stringify(v) : tag(String(v))
-      case 'bigint':
-        return tag(`${v}n`)
-      case 'undefined':
-        return 'null'
-      case 'function':
-      case 'symbol':
-        throw invalid(at(path), `is ${describe(v)}, not data`)
-    }
-    if (v === null) return 'null'
+// The JSON of one value, written by one JsonWriter: `open` holds the objects being written (a
+// cycle is one met again), `maxEntries` the longest list an input may hold.
+class JsonWriter {
+  constructor(maxEntries) {
+    this.maxEntries = maxEntries
+    this.open = new Set()
+  }
+
+  write(v, path, depth) {
+    const text = scalar(v, path)
+    return text === undefined ? this.object(v, path, depth) : text
+  }
+
+  // An object: a Date, an array or fields, once checked to be data and not a cycle.
+  object(v, path, depth) {
     const kind = notData(v)
     if (kind !== null) throw invalid(at(path), `is ${kind}, not data`)
     if (types.isDate(v)) {
@@ -125,34 +120,63 @@ function toJson(value, maxEntries) {
       return Number.isNaN(ms) ? tag('Invalid Date') : `{"$date":${ms}}`
     }
     if (depth > MAX_DEPTH) throw invalid(at(path), `is nested more than ${MAX_DEPTH} levels deep`)
-    if (open.has(v)) throw invalid(at(path), 'refers to an object that contains it (a cycle)')
+    if (this.open.has(v)) throw invalid(at(path), 'refers to an object that contains it (a cycle)')
     if (typeof read(v, 'toJSON', path) === 'function')
       throw invalid(at(path), 'has a toJSON method: pass the data it stands for')
-    open.add(v)
-    let out
-    if (guarded(path, () => Array.isArray(v))) {
-      const parts = []
-      const n = read(v, 'length', path)
-      if (n > maxEntries) throw invalid(at(path), `has ${n} entries, more than any input holds (${maxEntries})`)
-      for (let i = 0; i < n; i++) parts.push(write(read(v, i, path), `${at(path)}[${i}]`, depth + 1))
-      out = `[${parts.join(',')}]`
-    } else {
-      const parts = []
-      const keys = guarded(path, () => Object.keys(v))
-      if (keys.length > maxEntries)
-        throw invalid(at(path), `has ${keys.length} fields, more than any input holds (${maxEntries})`)
-      for (const key of keys) {
-        const p = child(path, key)
-        const x = read(v, key, p)
-        // JSON leaves out an undefined property: it is absent, as the core reads it.
-        if (x !== undefined) parts.push(`${JSON.stringify(key)}:${write(x, p, depth + 1)}`)
-      }
-      out = `{${parts.join(',')}}`
-    }
-    open.delete(v)
+    this.open.add(v)
+    const out = guarded(path, () => Array.isArray(v)) ? this.array(v, path, depth) : this.fields(v, path, depth)
+    this.open.delete(v)
     return out
   }
-  return write(value, '', 0)
+
+  array(v, path, depth) {
+    const parts = []
+    const n = read(v, 'length', path)
+    if (n > this.maxEntries) throw invalid(at(path), `has ${n} entries, more than any input holds (${this.maxEntries})`)
+    for (let i = 0; i < n; i++) parts.push(this.write(read(v, i, path), `${at(path)}[${i}]`, depth + 1))
+    return `[${parts.join(',')}]`
+  }
+
+  fields(v, path, depth) {
+    const parts = []
+    const keys = guarded(path, () => Object.keys(v))
+    if (keys.length > this.maxEntries)
+      throw invalid(at(path), `has ${keys.length} fields, more than any input holds (${this.maxEntries})`)
+    for (const key of keys) {
+      const p = child(path, key)
+      const x = read(v, key, p)
+      // JSON leaves out an undefined property: it is absent, as the core reads it.
+      if (x !== undefined) parts.push(`${JSON.stringify(key)}:${this.write(x, p, depth + 1)}`)
+    }
+    return `{${parts.join(',')}}`
+  }
+}
+
+// A value that is no object, as JSON (NaN, ±Infinity and BigInts tagged), or undefined for an object.
+function scalar(v, path) {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v)
+    case 'boolean':
+      return v ? 'true' : 'false'
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : tag(String(v))
+    case 'bigint':
+      return tag(`${v}n`)
+    case 'undefined':
+      return 'null'
+    case 'function':
+    case 'symbol':
+      throw invalid(at(path), `is ${describe(v)}, not data`)
+  }
+  return v === null ? 'null' : undefined
+}
+
+/** The JSON the core reads for `value`, every field checked on the way; refuses with the path of
+ * the first field that is no data, and an array or object of more than `maxEntries` entries (the
+ * longest list an input may hold) before writing any of it: `new Array(1e9)` is one line. */
+function toJson(value, maxEntries) {
+  return new JsonWriter(maxEntries).write(value, '', 0)
 }
 
 /** Whether a string is text: no lone surrogate (half of a UTF-16 pair) in it. */
