@@ -13,6 +13,9 @@
 //   appid with AES-256-CBC, key = base64(EncodingAESKey + "="), IV = its first 16 bytes, PKCS#7
 //   padding to 32-byte blocks, and msg_signature = sha1 of the sorted token, timestamp, nonce and
 //   the ciphertext.
+// Owns the events' text, their signing, their POSTs and the record of every push made. May import
+// node's modules only: never the core nor another part of the package, so that it stays a second,
+// independent reading of WeChat's documentation.
 
 const crypto = require('node:crypto')
 const http = require('node:http')
@@ -74,65 +77,74 @@ function post(url, query, body) {
   })
 }
 
+// One event's request to `openid`'s app as WeChat signs it (and in safe mode encrypts it) for
+// `target` at `at`: its query and body.
+function signed(target, at, openid, text) {
+  const timestamp = String(Math.floor(at / 1000))
+  const nonce = String(crypto.randomInt(1e9))
+  const query = { signature: sha1([target.token, timestamp, nonce]), timestamp, nonce, openid }
+  if (!target.encodingAesKey) return { query, body: text }
+  const ciphertext = encrypt(text, target)
+  Object.assign(query, { encrypt_type: 'aes', msg_signature: sha1([target.token, timestamp, nonce, ciphertext]) })
+  const body =
+    target.format === 'json'
+      ? JSON.stringify({ ToUserName: target.appName, Encrypt: ciphertext })
+      : `<xml><ToUserName>${cdata(target.appName)}</ToUserName><Encrypt>${cdata(ciphertext)}</Encrypt></xml>`
+  return { query, body }
+}
+
+// The three subscription events, each an event name, its XML wrapper and its entries, made by `emit`.
+const subscriptionEvents = (emit) => ({
+  popup: (openid, answers) =>
+    emit(
+      'subscribe_msg_popup_event',
+      'SubscribeMsgPopupEvent',
+      openid,
+      Object.entries(answers).map(([t, s]) => ({ TemplateId: t, SubscribeStatusString: s, PopupScene: 0 })),
+    ),
+  change: (openid, templateId) =>
+    emit('subscribe_msg_change_event', 'SubscribeMsgChangeEvent', openid, [
+      { TemplateId: templateId, SubscribeStatusString: 'reject' },
+    ]),
+  sent: (openid, templateId, msgid, errorCode, errorStatus) =>
+    emit('subscribe_msg_sent_event', 'SubscribeMsgSentEvent', openid, [
+      { TemplateId: templateId, MsgID: msgid, ErrorCode: errorCode, ErrorStatus: errorStatus },
+    ]),
+})
+
+// One request POSTed to the app, and recorded in `pushed` with the app's answer.
+async function recorded(pushed, url, request) {
+  const { status, text } = await post(url, request.query, request.body)
+  const record = { ...request, status, answer: text }
+  pushed.push(record)
+  return record
+}
+
 /** The event pusher of one fake: `now` is the fake's clock. */
 function createPusher(now) {
   let target = null
   const pushed = [] // every request made: { event, openid, query, body, status, answer }
   const pending = new Set()
-
+  const send = async (request) => recorded(pushed, target.url, request)
   // Signs (and in safe mode encrypts) one event's text and POSTs it to the app.
-  async function deliver(event, openid, text) {
-    const timestamp = String(Math.floor(now() / 1000))
-    const nonce = String(crypto.randomInt(1e9))
-    const query = { signature: sha1([target.token, timestamp, nonce]), timestamp, nonce, openid }
-    let body = text
-    if (target.encodingAesKey) {
-      const ciphertext = encrypt(text, target)
-      Object.assign(query, { encrypt_type: 'aes', msg_signature: sha1([target.token, timestamp, nonce, ciphertext]) })
-      body =
-        target.format === 'json'
-          ? JSON.stringify({ ToUserName: target.appName, Encrypt: ciphertext })
-          : `<xml><ToUserName>${cdata(target.appName)}</ToUserName><Encrypt>${cdata(ciphertext)}</Encrypt></xml>`
-    }
+  const deliver = async (event, openid, text) => {
+    const { query, body } = signed(target, now(), openid, text)
     return send({ event, openid, text, query, body })
   }
-
-  async function send(request) {
-    const { status, text } = await post(target.url, request.query, request.body)
-    const record = { ...request, status, answer: text }
-    pushed.push(record)
-    return record
-  }
-
-  function emit(event, wrapper, openid, list) {
+  const emit = (event, wrapper, openid, list) => {
     if (target === null) return null
     const text = eventText({ format: target.format, appName: target.appName, openid, at: now(), event, wrapper, list })
     const p = deliver(event, openid, text).finally(() => pending.delete(p))
     pending.add(p)
     return p
   }
-
   return {
     /** Where events go: { url, token, encodingAesKey? (safe mode), appId (safe mode), format
      * ('xml' | 'json', default 'xml'), appName (ToUserName, default 'gh_fake') }. */
     configure({ url, token, encodingAesKey, appId, format = 'xml', appName = 'gh_fake' }) {
       target = { url, token, encodingAesKey, appId, format, appName }
     },
-    popup: (openid, answers) =>
-      emit(
-        'subscribe_msg_popup_event',
-        'SubscribeMsgPopupEvent',
-        openid,
-        Object.entries(answers).map(([t, s]) => ({ TemplateId: t, SubscribeStatusString: s, PopupScene: 0 })),
-      ),
-    change: (openid, templateId) =>
-      emit('subscribe_msg_change_event', 'SubscribeMsgChangeEvent', openid, [
-        { TemplateId: templateId, SubscribeStatusString: 'reject' },
-      ]),
-    sent: (openid, templateId, msgid, errorCode, errorStatus) =>
-      emit('subscribe_msg_sent_event', 'SubscribeMsgSentEvent', openid, [
-        { TemplateId: templateId, MsgID: msgid, ErrorCode: errorCode, ErrorStatus: errorStatus },
-      ]),
+    ...subscriptionEvents(emit),
     /** The same request again, byte for byte (a replay). */
     resend: (record) =>
       send({ event: record.event, openid: record.openid, text: record.text, query: record.query, body: record.body }),
