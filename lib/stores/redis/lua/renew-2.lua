@@ -11,8 +11,10 @@
 --- @include "now"
 local lost = {}
 for i = 3, #ARGV do
-  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+  -- XX CH: 1 when a recorded lease moved; 0 either when none is recorded or when its end is the
+  -- same millisecond already (a second renewal at once), which only then costs a ZSCORE.
+  if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i]) == 1
+    or redis.call('ZSCORE', KEYS[1], ARGV[i]) then
     if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[i]) end
   else
     lost[#lost + 1] = ARGV[i]
