@@ -2,6 +2,7 @@
 // The Redis store's key layout: layout 1 (each user's keys tagged {u:ID}) moved by migrate() to
 // layout 2 (tagged by the user's bucket), data and TTLs kept; and a chunk of users falling in a
 // few Cluster slots, not one a user. Owns no store code: drives lib/stores/redis.js as a caller.
+const wn = require('..')
 const { factories } = require('./stores')
 
 const redis = factories.filter(([n]) => n.startsWith('redis'))
@@ -36,6 +37,30 @@ describe.each(redis)('%s key layout', (_name, factory) => {
       expect(await store.redis.pttl(store.keysOf('u1').sub)).toBe(-1)
       for (const name of ['exp', 'expz', 'sub', 'pushes']) expect(await store.redis.exists(old(name))).toBe(0)
       expect(await store.redis.get(store.layout)).toBe('2')
+    } finally {
+      await store.close()
+      await ctx.drop()
+    }
+  })
+
+  test('migrate() folds layout 1’s set of started claims into their leases: a takeover still sees the start', async () => {
+    const ctx = await factory()
+    let { store } = ctx
+    try {
+      await store.saveCredentials([wn.intakeFormId({ userId: 'u2', formId: 'f2', collectedAt: Date.now() })])
+      const [credential] = await store.credentials('u2')
+      const { day } = wn.localDay({ at: Date.now() })
+      const c = await store.claim({ userId: 'u2', day, maxPerDay: 1, credential, leaseMs: 100 })
+      // Layout 1 marked a start in a set of its own, the lease's score left a whole millisecond.
+      await store.redis.sadd(`${store.prefix}:{claims}:started`, c.token)
+      await store.redis.del(store.layout)
+      await store.close()
+      store = await ctx.reopen()
+      expect(await store.redis.exists(`${store.prefix}:{claims}:started`)).toBe(0)
+      await new Promise((r) => setTimeout(r, 150))
+      expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([
+        expect.objectContaining({ userId: 'u2', started: true }),
+      ])
     } finally {
       await store.close()
       await ctx.drop()

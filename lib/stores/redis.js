@@ -15,8 +15,9 @@
 //   wn:{bN}:u:ID:pushes zset   push instants               (keepMs, after the last push)
 //   wn:users         zset   user ids (lexicographic), for paging
 //   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery: the
-//                           tokens the claim held before (takeovers), then a newline and its JSON
-//   wn:{claims}:started     set: the claims whose sends started
+//                           tokens the claim held before (takeovers), then a newline and its JSON.
+//                           A lease ends at a whole ms; one whose send started, at end + 0.5
+//                           (layout 1 kept a set of them, wn:{claims}:started)
 //   wn:{claims}:marker      the random id migrate() wrote: gone with the data (see stamp())
 //   wn:layout        "2": the keys above are bucketed (layout 1 tagged each user by {u:ID}); see
 //                    migrate()
@@ -92,7 +93,7 @@ class RedisStore extends many.ChunkedStore {
     this.redis = redis
     this.prefix = prefix
     this.users = `${prefix}:users`
-    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`, `${prefix}:{claims}:started`]
+    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`]
     this.marker = `${prefix}:{claims}:marker`
     this.layout = `${prefix}:layout`
     this.log = loggerOf(logger).child({ component: 'weapp-notify/redis' })
@@ -134,9 +135,10 @@ class RedisStore extends many.ChunkedStore {
   }
 
   // Layout 1 to 2: each indexed user's keys moved from {u:ID} to their bucket, TTLs kept (DUMP and
-  // RESTORE: a Cluster cannot RENAME across slots), a page of users at a time. Leases need no move:
-  // their info names the user, and the keys are found from it. Run with no push under way, as any
-  // migration; one interrupted is run again (RESTORE REPLACE, then DEL, per key).
+  // RESTORE: a Cluster cannot RENAME across slots), a page of users at a time. Leases stay: their
+  // info names the user, whose keys are found from it; their started marks move into their scores.
+  // Run with no push under way, as any migration; one interrupted is run again (RESTORE REPLACE,
+  // then DEL, per key).
   async moveToBuckets() {
     if ((await this.redis.get(this.layout)) === LAYOUT) return
     for (let after = '-'; ;) {
@@ -145,7 +147,18 @@ class RedisStore extends many.ChunkedStore {
       if (ids.length < 1000) break
       after = `(${ids[ids.length - 1]}`
     }
+    await this.foldStarted()
     await this.redis.set(this.layout, LAYOUT)
+  }
+
+  // Layout 1's set of started claims, folded into their leases' scores (end + 0.5).
+  async foldStarted() {
+    const set = `${this.prefix}:{claims}:started`
+    for (const token of await this.redis.smembers(set)) {
+      const score = await this.redis.zscore(this.leases[0], token)
+      if (score !== null && Number(score) % 1 === 0) await this.redis.zadd(this.leases[0], 'XX', `${score}.5`, token)
+    }
+    await this.redis.del(set)
   }
 
   moveUser(userId) {
@@ -421,7 +434,7 @@ class RedisStore extends many.ChunkedStore {
   async renew(input) {
     const { claims, leaseMs, started } = check.renewal(input)
     if (!claims.length) return []
-    return this.redis.wnRenew(this.leases[0], this.leases[2], leaseMs, started ? 1 : 0, ...claims.map((c) => c.token))
+    return this.redis.wnRenew(this.leases[0], leaseMs, started ? 1 : 0, ...claims.map((c) => c.token))
   }
 
   /** Drops every user's pushes before the core's `since` and day counts before its `today` (confirm
