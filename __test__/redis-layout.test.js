@@ -78,6 +78,5 @@ test('a chunk of 512 users falls in at most 32 hash slots (their buckets), not o
   const slots = new Set(users.map((u) => slotOf(store.keysOf(u).claims)))
   expect(slots.size).toBeLessThanOrEqual(32)
   // Every key of a user is in the user's one slot.
-  for (const u of users.slice(0, 20))
-    expect(new Set(Object.values(store.keysOf(u)).map(slotOf)).size).toBe(1)
+  for (const u of users.slice(0, 20)) expect(new Set(Object.values(store.keysOf(u)).map(slotOf)).size).toBe(1)
 })

@@ -188,7 +188,8 @@ function slotsPerChunk(n) {
   let chunks = 0
   for (let first = 0; first < n; first += CHUNK, chunks++) {
     const slots = new Set()
-    for (let i = first; i < Math.min(n, first + CHUNK); i++) slots.add(slot(keysOf.call(store, `u${String(i).padStart(8, '0')}`).claims))
+    for (let i = first; i < Math.min(n, first + CHUNK); i++)
+      slots.add(slot(keysOf.call(store, `u${String(i).padStart(8, '0')}`).claims))
     total += slots.size
   }
   return total / chunks
