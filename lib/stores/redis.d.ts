@@ -3,10 +3,11 @@ import type { Logger } from '../worker'
 export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'
 export type { Page, CredentialState, Outcome, HistoryWindow } from './store'
 
-/** Redis or Redis Cluster through ioredis: Lua scripts over users' hash-tagged keys, leases on
- * Redis TIME. On one Redis a chunk of claims (or outcomes) is one script call, leases included; on
- * a Cluster one call per hash slot of its users, and two on the lease index. `prefix` (default "wn", no braces) starts every
- * key. `logger` hears migrate()'s warning of a server that persists nothing. The constructor throws `ERR_INVALID_ARGUMENT` for anything but an ioredis client (a URL
+/** Redis or Redis Cluster through ioredis: Lua scripts over users' keys, hash-tagged by the user's
+ * bucket (one of 32), leases on Redis TIME. On one Redis a chunk of claims (or outcomes, or a
+ * page's reads) is one script call, leases included; on a Cluster one call per bucket slot its users
+ * fall in (at most 32), and two on the lease index. migrate() moves a store of the layout before
+ * buckets (keys tagged {u:ID}). `prefix` (default "wn", no braces) starts every key. `logger` hears migrate()'s warning of a server that persists nothing. The constructor throws `ERR_INVALID_ARGUMENT` for anything but an ioredis client (a URL
  * string, say), a bad prefix or an unknown option. */
 export interface RedisStore extends Store {}
 export declare const RedisStore: {

@@ -1,22 +1,26 @@
 'use strict'
 // The Redis store (ioredis; standalone or Cluster). Seed 004's sorted set per user, made atomic:
-// claims and outcomes are Lua scripts over users' keys, each user's sharing a hash tag
-// (`wn:{u:<id>}:...`) and so one cluster slot. On one Redis, one script call takes a whole chunk
-// of claims (or outcomes) and records (or drops) their leases; a Cluster keeps the lease index in
-// its own slot, so there a chunk takes one call on the lease index, one per hash slot of its
-// users, and one more. Leases run on Redis's clock (TIME).
+// claims and outcomes are Lua scripts over users' keys. A user's keys share the hash tag of the
+// user's bucket (`wn:{bN}:u:<id>:...`, N one of BUCKETS, from the user id), so one cluster slot holds
+// a user's keys and a chunk of users falls in a few slots, not one a user. On one Redis, one script
+// call takes a whole chunk of claims (or outcomes, or a page's reads) and records (or drops) their
+// leases; a Cluster keeps the lease index in its own slot, so there a chunk takes one call on the
+// lease index, one per bucket slot of its users, and one more. Leases run on Redis's clock (TIME).
 //
-//   wn:{u:ID}:exp    hash   "kind|id" -> "usesLeft|expireAt"   formIds and prepay_ids, with a TTL:
-//   wn:{u:ID}:expz   zset   "kind|id" scored by expiry          an idle user's credentials vanish
-//   wn:{u:ID}:sub    hash   "grant|T" -> count, "longTerm|T" -> ""   never expire by themselves
-//   wn:{u:ID}:claims hash   "cred:kind|id" / "day:N" -> claim token
-//   wn:{u:ID}:days   hash   day -> pushes that day      kept as long as the core's window says
-//   wn:{u:ID}:pushes zset   push instants               (keepMs, after the last push)
+//   wn:{bN}:u:ID:exp    hash   "kind|id" -> "usesLeft|expireAt"   formIds and prepay_ids, with a TTL:
+//   wn:{bN}:u:ID:expz   zset   "kind|id" scored by expiry          an idle user's credentials vanish
+//   wn:{bN}:u:ID:sub    hash   "grant|T" -> count, "longTerm|T" -> ""   never expire by themselves
+//   wn:{bN}:u:ID:claims hash   "cred:kind|id" / "day:N" -> claim token
+//   wn:{bN}:u:ID:days   hash   day -> pushes that day      kept as long as the core's window says
+//   wn:{bN}:u:ID:pushes zset   push instants               (keepMs, after the last push)
 //   wn:users         zset   user ids (lexicographic), for paging
 //   wn:{claims}:z / :info   claim tokens by lease end, and what each claims, for recovery: the
-//                           tokens the claim held before (takeovers), then a newline and its JSON
-//   wn:{claims}:started     set: the claims whose sends started
+//                           tokens the claim held before (takeovers), then a newline and its JSON.
+//                           A lease ends at a whole ms; one whose send started, at end + 0.5
+//                           (layout 1 kept a set of them, wn:{claims}:started)
 //   wn:{claims}:marker      the random id migrate() wrote: gone with the data (see stamp())
+//   wn:layout        "2": the keys above are bucketed (layout 1 tagged each user by {u:ID}); see
+//                    migrate()
 //   wn:{failed}:z / :info   msgids of deliveries a sent event reported failed, scored by the
 //                           event's instant, and each one's "errorCode|userId|templateId"
 //
@@ -46,8 +50,30 @@ const pairs = (flat) => {
   return out
 }
 
+// The buckets users' keys are tagged by: a chunk of users touches at most this many cluster slots,
+// and a Cluster spreads the users over as many. Part of the key layout: changing it moves every key.
+const BUCKETS = 32
+// The layout migrate() moves a store to (1: each user's keys tagged {u:ID}; 2: by bucket).
+const LAYOUT = '2'
+
 // Uses left as a script argument: '' for unlimited.
 const usesArg = (usesLeft) => (usesLeft === null ? '' : usesLeft)
+
+// A user's credentials from its exp and sub hashes' fields and values (flat, as HGETALL answers).
+function credentialsOf(userId, exp, sub) {
+  const credentials = []
+  for (const [f, v] of pairs(exp)) {
+    const [kind, id] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
+    const [usesLeft, expireAt] = v.split('|').map(Number)
+    credentials.push({ kind, id, userId, templateId: null, usesLeft, expireAt })
+  }
+  for (const [f, v] of pairs(sub)) {
+    const [kind, templateId] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
+    const usesLeft = v === '' ? null : Number(v)
+    credentials.push({ kind, id: templateId, userId, templateId, usesLeft, expireAt: null })
+  }
+  return credentials
+}
 
 // The servers this process has warned of (migrate's warning of a Redis that persists nothing).
 const warned = new Set()
@@ -67,18 +93,19 @@ class RedisStore extends many.ChunkedStore {
     this.redis = redis
     this.prefix = prefix
     this.users = `${prefix}:users`
-    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`, `${prefix}:{claims}:started`]
+    this.leases = [`${prefix}:{claims}:z`, `${prefix}:{claims}:info`]
     this.marker = `${prefix}:{claims}:marker`
+    this.layout = `${prefix}:layout`
     this.log = loggerOf(logger).child({ component: 'weapp-notify/redis' })
     this.failed = [`${prefix}:{failed}:z`, `${prefix}:{failed}:info`]
     // On one Redis a chunk of claims and their leases (and of outcomes and forgetting their leases)
     // take one script call; a Cluster keeps the lease index in its own slot, and a script call
     // reaches one slot: there a chunk takes a call per hash slot of its users, and two on the index.
     this.oneNode = !redis.isCluster
-    // The slot function ioredis itself routes by, resolved from ioredis's own place: a strict
-    // layout (pnpm) lets a package require only what it depends on, and ioredis depends on it.
-    if (!this.oneNode)
-      this.slotOf = require(require.resolve('cluster-key-slot', { paths: [path.dirname(require.resolve('ioredis'))] }))
+    // The slot function ioredis itself routes by (a user's bucket is its slot's, on either kind of
+    // server), resolved from ioredis's own place: a strict layout (pnpm) lets a package require
+    // only what it depends on, and ioredis depends on it.
+    this.slotOf = require(require.resolve('cluster-key-slot', { paths: [path.dirname(require.resolve('ioredis'))] }))
     defineScripts(redis, LUA, 'wn')
   }
 
@@ -88,7 +115,7 @@ class RedisStore extends many.ChunkedStore {
   }
 
   keysOf(userId) {
-    const p = `${this.prefix}:{u:${userId}}:`
+    const p = `${this.prefix}:{b${this.slotOf(String(userId)) % BUCKETS}}:u:${userId}:`
     return {
       exp: p + 'exp',
       expz: p + 'expz',
@@ -99,10 +126,53 @@ class RedisStore extends many.ChunkedStore {
     }
   }
 
-  /** Writes the store's marker, once (see stamp), and warns when a server persists nothing. */
+  /** Moves a layout-1 store's keys to their buckets, writes the store's marker, once (see stamp),
+   * and warns when a server persists nothing. */
   async migrate() {
+    await this.moveToBuckets()
     await this.redis.set(this.marker, crypto.randomUUID(), 'NX')
     for (const node of this.oneNode ? [this.redis] : this.redis.nodes('master')) await this.warnIfVolatile(node)
+  }
+
+  // Layout 1 to 2: each indexed user's keys moved from {u:ID} to their bucket, TTLs kept (DUMP and
+  // RESTORE: a Cluster cannot RENAME across slots), a page of users at a time. Leases stay: their
+  // info names the user, whose keys are found from it; their started marks move into their scores.
+  // Run with no push under way, as any migration; one interrupted is run again (RESTORE REPLACE,
+  // then DEL, per key).
+  async moveToBuckets() {
+    if ((await this.redis.get(this.layout)) === LAYOUT) return
+    for (let after = '-'; ;) {
+      const ids = await this.redis.zrangebylex(this.users, after, '+', 'LIMIT', 0, 1000)
+      await Promise.all(ids.map((u) => this.moveUser(u)))
+      if (ids.length < 1000) break
+      after = `(${ids[ids.length - 1]}`
+    }
+    await this.foldStarted()
+    await this.redis.set(this.layout, LAYOUT)
+  }
+
+  // Layout 1's set of started claims, folded into their leases' scores (end + 0.5).
+  async foldStarted() {
+    const set = `${this.prefix}:{claims}:started`
+    for (const token of await this.redis.smembers(set)) {
+      const score = await this.redis.zscore(this.leases[0], token)
+      if (score !== null && Number(score) % 1 === 0) await this.redis.zadd(this.leases[0], 'XX', `${score}.5`, token)
+    }
+    await this.redis.del(set)
+  }
+
+  moveUser(userId) {
+    const old = `${this.prefix}:{u:${userId}}:`
+    return Promise.all(
+      Object.entries(this.keysOf(userId)).map(async ([name, key]) => {
+        const dump = await this.redis.dumpBuffer(old + name)
+        const ttl = dump === null ? -2 : await this.redis.pttl(old + name)
+        // -2: none, or it expired between the two reads; -1: it never expires.
+        if (ttl === -2) return
+        await this.redis.restore(key, ttl === -1 ? 0 : ttl, dump, 'REPLACE')
+        await this.redis.del(old + name)
+      }),
+    )
   }
 
   // A Redis with AOF off and no save points comes back empty from a restart: process.emitWarning
@@ -144,36 +214,28 @@ class RedisStore extends many.ChunkedStore {
     )
   }
 
-  // One user's stored credentials and pushes since `since`, in one script call.
-  async readUser(userId, since) {
-    const k = this.keysOf(userId)
-    const [exp, sub, pushes] = await this.redis.wnRead(k.exp, k.sub, k.pushes, since)
-    const credentials = []
-    for (const [f, v] of pairs(exp)) {
-      const [kind, id] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
-      const [usesLeft, expireAt] = v.split('|').map(Number)
-      credentials.push({ kind, id, userId, templateId: null, usesLeft, expireAt })
-    }
-    for (const [f, v] of pairs(sub)) {
-      const [kind, templateId] = [f.slice(0, f.indexOf('|')), f.slice(f.indexOf('|') + 1)]
-      credentials.push({
-        kind,
-        id: templateId,
-        userId,
-        templateId,
-        usesLeft: v === '' ? null : Number(v),
-        expireAt: null,
-      })
-    }
-    return { credentials, pushedAt: pairs(pushes).map(([, at]) => Number(at)) }
+  // Users' stored credentials and pushes since `since`: one script call on one Redis, one per bucket
+  // slot in a Cluster. -> { credentials, pushedAt } per user, in order.
+  async readUsers(userIds, since) {
+    const keys = (i) => ((k) => [k.exp, k.sub, k.pushes])(this.keysOf(userIds[i]))
+    const read = (part) => this.evalEach('readMany', part.flatMap(keys), [since])
+    const raw = this.oneNode ? await read(userIds.map((_, i) => i)) : await this.bySlot(userIds, read)
+    return raw.map(([exp, sub, pushes], i) => ({
+      credentials: credentialsOf(userIds[i], exp, sub),
+      pushedAt: pairs(pushes).map(([, at]) => Number(at)),
+    }))
   }
 
-  /** A page of user ids from the index, each read by one script call, all sent at once. Users whose
-   * keys all expired are left out (and dropped from the index by `sweep`). */
+  async readUser(userId, since) {
+    return (await this.readUsers([userId], since))[0]
+  }
+
+  /** A page of user ids from the index, and their keys read by one script call (one per bucket slot
+   * in a Cluster). Users whose keys all expired are left out (and dropped from the index by `sweep`). */
   async pageUsers(input) {
     const { after, until, limit, since } = check.pageInput(input)
     const ids = await this.idsAfter(after, until, limit)
-    const reads = await Promise.all(ids.map((u) => this.readUser(u, since)))
+    const reads = ids.length ? await this.readUsers(ids, since) : []
     const users = []
     const credentials = []
     ids.forEach((userId, i) => {
@@ -258,7 +320,7 @@ class RedisStore extends many.ChunkedStore {
     })
   }
 
-  // A Cluster: `call(indices)` once per hash slot of the users given, all at once, each with the
+  // A Cluster: `call(indices)` once per hash slot (a bucket's) of the users given, all at once, each with the
   // indices of its users. -> one result per user, in order.
   async bySlot(userIds, call) {
     const slots = new Map()
@@ -372,7 +434,7 @@ class RedisStore extends many.ChunkedStore {
   async renew(input) {
     const { claims, leaseMs, started } = check.renewal(input)
     if (!claims.length) return []
-    return this.redis.wnRenew(this.leases[0], this.leases[2], leaseMs, started ? 1 : 0, ...claims.map((c) => c.token))
+    return this.redis.wnRenew(this.leases[0], leaseMs, started ? 1 : 0, ...claims.map((c) => c.token))
   }
 
   /** Drops every user's pushes before the core's `since` and day counts before its `today` (confirm

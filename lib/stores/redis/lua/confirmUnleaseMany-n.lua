@@ -1,7 +1,7 @@
 --[[
   One Redis: the outcomes of a chunk, and forgetting the leases of those applied.
-  Input (a count of keys given at call time: 3, then 6 an outcome):
-    KEYS[1] the lease index zset   KEYS[2] its info hash   KEYS[3] its started set
+  Input (a count of keys given at call time: 2, then 6 an outcome):
+    KEYS[1] the lease index zset (a started send's lease scored end + 0.5)   KEYS[2] its info hash
     KEYS and ARGV then as confirmMany's, for each outcome
   Output:
     as confirmMany's
@@ -9,8 +9,8 @@
 --- @include "each"
 --- @include "confirm"
 --- @include "unlease"
-local l = { z = KEYS[1], info = KEYS[2], started = KEYS[3] }
-return each(3, { 'exp', 'expz', 'sub', 'claims', 'days', 'pushes' },
+local l = { z = KEYS[1], info = KEYS[2] }
+return each(2, { 'exp', 'expz', 'sub', 'claims', 'days', 'pushes' },
   { 'field', 'day', 'token', 'expected', 'uses', 'remove', 'pushed', 'at', 'keepMs', 'msgid' },
   function(k, a)
     local done = confirm(k, a)

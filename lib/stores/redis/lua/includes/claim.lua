@@ -7,8 +7,9 @@
 --- @include "now"
 --- @include "same"
 local function claim(k, a)
-  if redis.call('HEXISTS', k.claims, 'day:' .. a.day) == 1 then return 0 end
-  if redis.call('HEXISTS', k.claims, 'cred:' .. a.field) == 1 then return 0 end
+  -- Both claim fields in one read: the day slot and the credential must both be free.
+  local taken = redis.call('HMGET', k.claims, 'day:' .. a.day, 'cred:' .. a.field)
+  if taken[1] or taken[2] then return 0 end
   if tonumber(redis.call('HGET', k.days, a.day) or '0') >= tonumber(a.max) then return 0 end
   local v = redis.call('HGET', k.exp, a.field)
   if v then
