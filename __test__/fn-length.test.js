@@ -11,8 +11,6 @@ const KNOWN_LONG = [
   'lib/stores/mysql.js claimBatch',
   'lib/stores/mysql.js confirmBatch',
   'lib/stores/mysql.js (anonymous)',
-  'lib/stores/redis.js claimAll',
-  'lib/stores/redis.js (anonymous)',
 ]
 
 const body = (n) => Array.from({ length: n }, (_, i) => `  const x${i} = ${i}`).join('\n')

@@ -281,43 +281,50 @@ class RedisStore extends many.ChunkedStore {
         day,
         credential,
       }))
-      const keys = (i) => ((k) => [k.exp, k.sub, k.claims, k.days])(this.keysOf(chunk[i].userId))
-      const args = (i) => [
-        claims[i].token,
-        this.field(chunk[i].credential),
-        chunk[i].day,
-        chunk[i].maxPerDay,
-        usesArg(chunk[i].credential.usesLeft),
-      ]
-      const lease = (i) => [chunk[i].leaseMs, JSON.stringify(claims[i])]
-      let won
-      if (this.oneNode) {
-        const all = chunk.map((_, i) => i)
-        won = await this.evalEach(
-          'leaseClaimMany',
-          [...this.leases, ...all.flatMap(keys)],
-          all.flatMap((i) => [...args(i), ...lease(i)]),
-        )
-      } else {
-        await this.redis.wnLease(...this.leases, ...claims.flatMap((c, i) => [c.token, ...lease(i)]))
-        won = await this.bySlot(
-          chunk.map((r) => r.userId),
-          (part) => this.evalEach('claimMany', part.flatMap(keys), part.flatMap(args)),
-        )
-        // A claim call whose connection dropped after it ran is sent again by ioredis on the new
-        // connection, with the same token, and that second run answers 0 (the day is held, by
-        // this claim): one that holds our token is won, else forgetting its lease would strand
-        // the user (a day slot held that no recovery finds).
-        await Promise.all(
-          claims.map(async (c, i) => {
-            if (won[i] !== 1 && (await this.redis.hget(keys(i)[2], `day:${c.day}`)) === c.token) won[i] = 1
-          }),
-        )
-        const missed = claims.filter((_, i) => won[i] !== 1)
-        if (missed.length) await this.redis.wnUnlease(...this.leases, ...missed.map((c) => c.token))
+      const call = {
+        keys: (i) => ((k) => [k.exp, k.sub, k.claims, k.days])(this.keysOf(chunk[i].userId)),
+        args: (i) => [
+          claims[i].token,
+          this.field(chunk[i].credential),
+          chunk[i].day,
+          chunk[i].maxPerDay,
+          usesArg(chunk[i].credential.usesLeft),
+        ],
+        lease: (i) => [chunk[i].leaseMs, JSON.stringify(claims[i])],
       }
+      const won = await (this.oneNode ? this.claimOnOneNode(claims, call) : this.claimOnCluster(claims, call))
       return claims.map((c, i) => (won[i] === 1 ? c : null))
     })
+  }
+
+  // One Redis: the chunk's leases and claims in one script call.
+  claimOnOneNode(claims, { keys, args, lease }) {
+    const all = claims.map((_, i) => i)
+    return this.evalEach(
+      'leaseClaimMany',
+      [...this.leases, ...all.flatMap(keys)],
+      all.flatMap((i) => [...args(i), ...lease(i)]),
+    )
+  }
+
+  async claimOnCluster(claims, { keys, args, lease }) {
+    await this.redis.wnLease(...this.leases, ...claims.flatMap((c, i) => [c.token, ...lease(i)]))
+    const won = await this.bySlot(
+      claims.map((c) => c.userId),
+      (part) => this.evalEach('claimMany', part.flatMap(keys), part.flatMap(args)),
+    )
+    // A claim call whose connection dropped after it ran is sent again by ioredis on the new
+    // connection, with the same token, and that second run answers 0 (the day is held, by
+    // this claim): one that holds our token is won, else forgetting its lease would strand
+    // the user (a day slot held that no recovery finds).
+    await Promise.all(
+      claims.map(async (c, i) => {
+        if (won[i] !== 1 && (await this.redis.hget(keys(i)[2], `day:${c.day}`)) === c.token) won[i] = 1
+      }),
+    )
+    const missed = claims.filter((_, i) => won[i] !== 1)
+    if (missed.length) await this.redis.wnUnlease(...this.leases, ...missed.map((c) => c.token))
+    return won
   }
 
   // A Cluster: `call(indices)` once per hash slot (a bucket's) of the users given, all at once, each with the
