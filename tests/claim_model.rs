@@ -185,8 +185,8 @@ struct Slot {
     claim: Tok,
 }
 
-/// A claim's lease and what it claims (wn_claim, Redis `{claims}:z` (a started mark in its score) and `:info`, embedded
-/// `claims`). `names` are the tokens it has had (Redis keeps them in the info for wnRetake).
+/// A claim's lease and what it claims (wn_claim, Redis `{claims}:z`, its score also the started
+/// mark, and `:info`, embedded `claims`). `names` are the tokens it has had (Redis keeps them in the info for wnRetake).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 struct Lease {
     tok: Tok,
