@@ -186,7 +186,8 @@ struct Slot {
 }
 
 /// A claim's lease and what it claims (wn_claim, Redis `{claims}:z`, its score also the started
-/// mark, and `:info`, embedded `claims`). `names` are the tokens it has had (Redis keeps them in the info for wnRetake).
+/// mark, and `:info`, embedded `claims`). `names` are the tokens it has had (Redis keeps them in
+/// the info for wnRetake).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 struct Lease {
     tok: Tok,
