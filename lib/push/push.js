@@ -3,7 +3,8 @@
 // the state every part shares: the summary, the failure that ends the push, the stop and the pause,
 // the caller's hooks, the day's booking and the core's settings. Its parts each do one job: the page
 // step (page.js), the send step (send.js), the lease keeper (leases.js), the user places
-// (places.js) and recovery (recovery.js). This file may not plan, send or store an outcome itself.
+// (places.js) and recovery (recovery.js). createPush hands out only its public face (publicPush):
+// the parts stay inside lib/push. This file may not plan, send or store an outcome itself.
 
 const wn = require('../../index.js')
 const check = require('../stores/check')
@@ -178,6 +179,21 @@ class Push {
     return this.recovery.recover()
   }
 
+  /** Starts one page (run.js reads the next page once this resolves): -> { done } its counts. */
+  startPage(page) {
+    return this.pages.start(page)
+  }
+
+  /** Users met held elsewhere, pushed once their leases can be taken over (see recovery.js). */
+  comeBack(waitMs, pagesOf) {
+    return this.recovery.comeBack(waitMs, pagesOf)
+  }
+
+  /** The users still held elsewhere, and until when (the summary's `waiting`). */
+  stillWaiting() {
+    return this.recovery.stillWaiting()
+  }
+
   /** Pushes one page; resolves to its own counts once every user of it is done, or rejects with
    * the push's failure (a user's error, or this page's). */
   async pushPage(page) {
@@ -224,7 +240,24 @@ class Push {
  */
 function createPush(options) {
   checkOptions(options, PUSH_OPTIONS, STORE_METHODS)
-  return new Push(options)
+  return publicPush(new Push(options))
+}
+
+// Only what lib/worker.d.ts declares for a Push: a caller cannot reach (or replace) its parts.
+function publicPush(push) {
+  return Object.freeze({
+    get summary() {
+      return push.summary
+    },
+    get halted() {
+      return push.halted
+    },
+    recover: () => push.recover(),
+    pushPage: (page) => push.pushPage(page),
+    stop: (reason) => push.stop(reason),
+    pauseUntil: (at) => push.pauseUntil(at),
+    close: () => push.close(),
+  })
 }
 
 module.exports = { Push, createPush }

@@ -82,7 +82,7 @@ async function pushPages(push, pages, progress) {
       const { value: page, done } = await ahead
       if (done) break
       readAhead()
-      const started = await push.pages.start(page)
+      const started = await push.startPage(page)
       pagesDone.push(
         started.done.then((counts) => {
           push.observe.page(counts)
@@ -146,7 +146,7 @@ async function runDailyPush(options) {
   const deliveries = []
   const push = new Push(pushOptionsOf(options, deliveries))
   push.summary.deliveries = deliveries
-  push.summary.waiting = push.recovery.stillWaiting()
+  push.summary.waiting = push.stillWaiting()
   // Told once each page's users are all done, and once at the end with the summary returned.
   const progress = progressOf(push, options.onProgress ?? (() => {}))
   let closed = false
@@ -155,8 +155,8 @@ async function runDailyPush(options) {
     await push.recover()
     await pushPages(push, options.pages ?? storePages(store, paging), progress)
     // Users another worker's claims held: pushed once those leases can be taken over.
-    await push.recovery.comeBack(leaseWaitOf(options), comeBackPages(options, store, paging))
-    push.summary.waiting = push.recovery.stillWaiting()
+    await push.comeBack(leaseWaitOf(options), comeBackPages(options, store, paging))
+    push.summary.waiting = push.stillWaiting()
     closed = true
     await push.close()
     await afterPush(push, store, options, paging)
