@@ -79,20 +79,14 @@ function queueOf(options) {
  */
 function createPushQueue(options) {
   const queue = queueOf(options)
-  const { days, pages, keys, clock, policy } = queue
+  const { days, pages } = queue
   return {
     /** The queues, for BullMQ's own tools (dashboards, counts). */
     queues: { days, pages },
 
     /** Fires the push every day at `at` (local "HH:MM" at the policy's offset, default 10:00): one
      * BullMQ job scheduler, the same one from every process that calls this. */
-    async schedule(input = {}) {
-      check.options(input, 'input', ['at'])
-      const pattern = dailyPattern(input.at ?? '10:00', wn.localDay({ at: clock(), policy }).start)
-      const opts = { removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS }
-      await days.upsertJobScheduler(keys.scheduler, { pattern, tz: 'UTC' }, { name: 'tick', data: {}, opts })
-      return { pattern, tz: 'UTC' }
-    },
+    schedule: (input = {}) => scheduleDaily(queue, input),
 
     /** Today's push, now: one day job per local day, however many times or processes fire it. */
     fire: queue.fire,
@@ -120,6 +114,15 @@ function createPushQueue(options) {
       await Promise.all([days.close(), pages.close()])
     },
   }
+}
+
+// The day jobs' scheduler: every process upserts the same one.
+async function scheduleDaily({ days, keys, clock, policy }, input) {
+  check.options(input, 'input', ['at'])
+  const pattern = dailyPattern(input.at ?? '10:00', wn.localDay({ at: clock(), policy }).start)
+  const opts = { removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS }
+  await days.upsertJobScheduler(keys.scheduler, { pattern, tz: 'UTC' }, { name: 'tick', data: {}, opts })
+  return { pattern, tz: 'UTC' }
 }
 
 module.exports = { createPushQueue, RedisTokenKeeper }

@@ -30,6 +30,16 @@ const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)
 
 // A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
 const slotOf = (c) => [c.userId, c.day]
+// A won claim's wn_claim row (record-claims.sql's placeholders).
+const claimRecord = (c) => [
+  c.token,
+  c.userId,
+  c.day,
+  c.credential.kind,
+  c.credential.id,
+  c.credential.usesLeft,
+  c.leaseMs * 1000,
+]
 // A credential in the state a caller read, as a key for `(user_id, kind, id, IFNULL(uses_left, -1)) IN (?)`:
 // NULL (unlimited) never equals itself in SQL.
 const stateOf = (userId, c) => [userId, c.kind, c.id, c.usesLeft ?? -1]
@@ -216,19 +226,7 @@ class MysqlStore {
       const won = sorted.filter((c) => held.has(c.token))
       const missed = sorted.filter((c) => !held.has(c.token))
       if (missed.length) await conn.query(SQL.freeSlots, [missed.map(slotOf), missed.map((c) => c.token)])
-      if (won.length)
-        await conn.query(
-          repeat(SQL.recordClaims, won.length),
-          won.flatMap((c) => [
-            c.token,
-            c.userId,
-            c.day,
-            c.credential.kind,
-            c.credential.id,
-            c.credential.usesLeft,
-            c.leaseMs * 1000,
-          ]),
-        )
+      if (won.length) await conn.query(repeat(SQL.recordClaims, won.length), won.flatMap(claimRecord))
       return held
     })
     return batch.map((c) =>
@@ -257,33 +255,37 @@ class MysqlStore {
         mine.push(o)
         return { ok: true }
       })
-      if (!mine.length) return results
-      const tokensOf = (pick) => mine.filter(pick).map((o) => o.claim.token)
-      const [all, pushed, removed] = [
-        tokensOf(() => true),
-        tokensOf((o) => o.outcome?.pushed),
-        tokensOf((o) => o.outcome?.remove),
-      ]
-      const written = mine.filter((o) => o.outcome && !o.outcome.remove)
-      const mySlots = mine.map((o) => slotOf(o.claim))
-      await conn.query(SQL.forgetClaims, [mySlots, all])
-      if (removed.length) await conn.query(SQL.removeClaimed, [mySlots, removed])
-      // Each written credential gets its own new uses left; released ones keep theirs.
-      if (written.length)
-        await conn.query(repeat(SQL.writeCredentials, written.length), [
-          ...written.flatMap((o) => [o.claim.token, o.outcome.usesLeft]),
-          mySlots,
-          all,
-        ])
-      else await conn.query(SQL.freeCredentials, [mySlots, all])
-      // IN (NULL) matches nothing: an empty list stays valid SQL.
-      await conn.query(SQL.countPushes, [pushed.length ? pushed : [null], mySlots, all])
-      if (pushed.length)
-        await conn.query(SQL.recordPushes, [
-          mine.filter((o) => o.outcome?.pushed).map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null]),
-        ])
+      if (mine.length) await this.applyOutcomes(conn, mine)
       return results
     })
+  }
+
+  // The outcomes and releases of claims found held, in confirmBatch's transaction.
+  async applyOutcomes(conn, mine) {
+    const tokensOf = (pick) => mine.filter(pick).map((o) => o.claim.token)
+    const [all, pushed, removed] = [
+      tokensOf(() => true),
+      tokensOf((o) => o.outcome?.pushed),
+      tokensOf((o) => o.outcome?.remove),
+    ]
+    const written = mine.filter((o) => o.outcome && !o.outcome.remove)
+    const mySlots = mine.map((o) => slotOf(o.claim))
+    await conn.query(SQL.forgetClaims, [mySlots, all])
+    if (removed.length) await conn.query(SQL.removeClaimed, [mySlots, removed])
+    // Each written credential gets its own new uses left; released ones keep theirs.
+    if (written.length)
+      await conn.query(repeat(SQL.writeCredentials, written.length), [
+        ...written.flatMap((o) => [o.claim.token, o.outcome.usesLeft]),
+        mySlots,
+        all,
+      ])
+    else await conn.query(SQL.freeCredentials, [mySlots, all])
+    // IN (NULL) matches nothing: an empty list stays valid SQL.
+    await conn.query(SQL.countPushes, [pushed.length ? pushed : [null], mySlots, all])
+    if (pushed.length)
+      await conn.query(SQL.recordPushes, [
+        mine.filter((o) => o.outcome?.pushed).map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null]),
+      ])
   }
 
   /** Extends held claims' leases by the database's clock (and marks their sends started); -> the
