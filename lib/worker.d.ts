@@ -9,7 +9,7 @@ export interface Transport {
   close?(): void
 }
 
-/** node:http(s) with keep-alive and one socket per concurrent send. */
+/** HTTP(S) over undici's Pool: keep-alive, one connection per concurrent send, a POST never resent. */
 export declare function httpTransport(options: {
   baseUrl: string
   concurrency?: number
