@@ -8,7 +8,8 @@
 // after 5 ms, in one run. Needs the servers up (scripts/servers.sh start; source its env.sh), and
 // servers of its own: the database counters it reads are server-wide. At the smaller size it also
 // runs our worker with 2% of sends answered -1 (reported beside the unfaulted rate). Prints PASS
-// or MISS per target (issue 19's); exits non-zero on a MISS.
+// or MISS per target (issue 30's; issue 19's 80% of the HTTP ceiling is printed as information);
+// exits non-zero on a MISS. With one size given it runs and prints, and judges nothing.
 //
 // Every run's line has, besides users/s: the worker's peak RSS and CPU per user (its own process,
 // process.resourceUsage), the database server's CPU per user (/proc/<pid>/stat of the pid its pid
@@ -411,15 +412,24 @@ async function main() {
     if (base.tmp) fs.rmSync(base.tmp, { recursive: true, force: true })
   }
   const [small, big] = SIZES
-  const S = results[small]
-  const B = results[big]
+  if (big === undefined) console.log(`info  one size given (${small}): the targets need two, none judged`)
+  else judge({ S: results[small], B: results[big], small, big, rate, target, servers })
+  for (const store of ['mariadb', 'redis'])
+    console.log(
+      `info  ${store}: weapp-notify's share of the worker's CPU at ${big ?? small}: ${(results[big ?? small][store].share * 100).toFixed(1)}% (no target)`,
+    )
+  await Promise.all(Object.values(servers).map((s) => s.close()))
+  await fake.close()
+  if (misses.length) process.exitCode = 1
+}
+
+// Issue 30's end-to-end targets (issue 19's 80% of the HTTP ceiling withdrawn: on 2 shared cores
+// the ceiling measures the fake's CPU as much as ours; it is printed as information).
+function judge({ S, B, small, big, rate, target, servers }) {
+  const us = (n, ms) => (ms * 1000) / n
   for (const store of ['mariadb', 'redis']) {
     const share = rate(big, B[store]) / rate(big, B.ceiling)
-    target(
-      `${store}: ours at ${big} users reaches 80% of the HTTP ceiling`,
-      share >= 0.8,
-      `${(share * 100).toFixed(0)}%`,
-    )
+    console.log(`info  ${store}: ours at ${big} users at ${(share * 100).toFixed(0)}% of the HTTP ceiling (no target)`)
     const vsIndexed = rate(big, B[store]) / rate(big, B.seedIndexed)
     target(
       `${store}: ours at ${big} users at least 2x the indexed seed port`,
@@ -433,30 +443,41 @@ async function main() {
       `${vsSeed.toFixed(2)}x`,
     )
     const growth = B[store].peakRss / S[store].peakRss - 1
+    const mb = (r) => (r.peakRss / 2 ** 20).toFixed(0)
     target(
       `${store}: peak RSS at ${big} within 20% of ${small}`,
       growth <= 0.2,
-      `${(S[store].peakRss / 2 ** 20).toFixed(0)} -> ${(B[store].peakRss / 2 ** 20).toFixed(0)} MB, ${(growth * 100).toFixed(0)}%`,
+      `${mb(S[store])} -> ${mb(B[store])} MB, ${(growth * 100).toFixed(0)}%`,
     )
+    const cpu = us(big, B[store].cpuMs)
+    target(`${store}: worker CPU per user at ${big} at most 100 us`, cpu <= 100, `${cpu.toFixed(0)} us/user`)
   }
-  {
-    const a = B.redis
-    const b = B['baseline-redis']
-    const why = !b ? base.why : a.serverCpuMs == null ? servers.redis.why : null
-    target(
-      `redis: server CPU per user at ${big} below ${BASELINE}'s`,
-      !why && a.serverCpuMs < b.serverCpuMs,
-      why ??
-        `${perUser(big, a.serverCpuMs)} vs ${perUser(big, b.serverCpuMs)} us/user, ${(a.serverCpuMs / b.serverCpuMs).toFixed(2)}x`,
-    )
-  }
-  for (const store of ['mariadb', 'redis'])
+  const serverUs = (r) => (r.serverCpuMs == null ? null : us(big, r.serverCpuMs))
+  const [ours, seed] = [serverUs(B.mariadb), serverUs(B.seedIndexed)]
+  target(
+    `mariadb: server CPU per user at ${big} at most 0.5x the indexed seed port's`,
+    ours != null && seed != null && ours <= 0.5 * seed,
+    ours == null || seed == null
+      ? servers.mariadb.why
+      : `${ours.toFixed(0)} vs ${seed.toFixed(0)} us/user, ${(ours / seed).toFixed(2)}x`,
+  )
+  const redisUs = serverUs(B.redis)
+  target(
+    `redis: server CPU per user at ${big} at most 15 us`,
+    redisUs != null && redisUs <= 15,
+    redisUs == null ? servers.redis.why : `${redisUs.toFixed(1)} us/user`,
+  )
+  const perUserCommands = B.redis.count == null ? null : B.redis.count / big
+  target(
+    `redis: commands per user at most 8`,
+    perUserCommands != null && perUserCommands <= 8,
+    perUserCommands == null ? servers.redis.why : `${perUserCommands.toFixed(2)} at ${big}`,
+  )
+  const b = B['baseline-redis']
+  if (b)
     console.log(
-      `info  ${store}: weapp-notify's share of the worker's CPU at ${big}: ${(B[store].share * 100).toFixed(1)}% (no target)`,
+      `info  redis: server CPU per user at ${big} ${(B.redis.serverCpuMs / b.serverCpuMs).toFixed(2)}x ${BASELINE}'s`,
     )
-  await Promise.all(Object.values(servers).map((s) => s.close()))
-  await fake.close()
-  if (misses.length) process.exitCode = 1
 }
 
 main().catch((e) => {
