@@ -1,2 +1,4 @@
 -- The day slots of the claims that missed let go: ? the slots (user_id, day), ? their tokens.
-UPDATE wn_user_day SET claim_token = NULL WHERE (user_id, day) IN (?) AND claim_token IN (?)
+-- A multi-table UPDATE for the plan by primary key, as count-pushes.sql says.
+UPDATE wn_user_day d FORCE INDEX (PRIMARY) STRAIGHT_JOIN (SELECT 1 AS one) one SET d.claim_token = NULL
+WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?)
