@@ -7,6 +7,7 @@
 // - a sent event's failure is recorded with its msgid and ErrorCode (`store.failedDeliveries`).
 // It owns the replay window and the once-per-event rule. It decides no rule of WeChat's: the
 // accept rule is the core's (intakeSubscribeResult), as is what a push says (parsePush).
+// May not send, claim or plan: it writes only grants and failed deliveries.
 
 const wn = require('../index.js')
 const check = require('./stores/check')

@@ -3,6 +3,7 @@
 // peer dependency, loaded only when `metrics` is given). Prometheus' naming: a weapp_notify_
 // prefix, _total on counters, seconds for durations, and no openid or user id as a label. One
 // process's numbers: a fleet's add up over its processes' scrapes (see the README).
+// May not decide or store anything: it only counts what the push's hooks report.
 
 const check = require('./stores/check')
 

@@ -7,6 +7,7 @@
 // A page is planned in one core call; when the core refuses it (a credential row it cannot read,
 // a user row of the wrong shape), each user is planned alone with its own rows, and a user whose
 // rows the core refuses fails alone: the others are planned as the page call would have.
+// May not decide a plan (the core does) or touch a store.
 
 const wn = require('../index.js')
 const check = require('./stores/check')

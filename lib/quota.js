@@ -6,6 +6,7 @@
 // Read liberally: fields not used here are ignored; an answer without a usable quota (an errcode,
 // 76021/76022 for a path it does not cover, a network error) leaves the budget unknown, and the
 // push runs as it would without one.
+// May not stop a push or decide a send: it only reads the quota.
 
 const wn = require('../index.js')
 

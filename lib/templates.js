@@ -5,6 +5,7 @@
 // fetched through a transport with a token keeper's access_token, each entry read by the core's
 // parseTemplate, and kept for `ttlMs`. The registry hands a template to buildSubscribeMessage (and
 // to the worker, its `templates` option), which refuses a body that does not fit it.
+// May not decide whether a body fits a template: the core's buildSubscribeMessage does.
 
 const wn = require('../index.js')
 const check = require('./stores/check')

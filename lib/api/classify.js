@@ -5,6 +5,7 @@
 // checked here, every rule stays in the core. The layout of the numbers is the core's
 // (`api::CLASSIFY_FIELDS`, `CLASSIFY_FLAGS`, read from `constants`): this file names the fields it
 // writes, and refuses to load if the core's layout and those names differ.
+// May not decide an outcome or hold a rule: the core's classifyOutcome does.
 
 const CONTEXT_KEYS = new Set([
   'response',

@@ -4,6 +4,7 @@
 // path shares. The arrays are handed over as they are: their types are checked here only to name
 // a wrong one plainly (the bindings read them as those types again). Owns the shape of the
 // binding's input (`columns::ColumnsInput`); every rule is the core's, and no row object is read.
+// May not read a row object or decide a plan.
 
 const { invalid, toJson, argument, describe, ownKeys, read, guarded, isFields } = require('../input.js')
 

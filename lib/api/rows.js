@@ -5,6 +5,7 @@
 // planInto), which is several times faster. Anything that does not pack, and any page the core
 // refuses there, takes the object path, so that every answer and every error is the object
 // path's. Owns the packing and the unpacking of rows; it decides nothing and checks no value.
+// May not check a value or decide a plan: the core does both.
 
 const { toJson, wellFormed } = require('../input.js')
 

@@ -1,6 +1,7 @@
 'use strict'
 // The push's own errors, each made in one place: a claim no longer held, a user's work that failed,
 // and a caller's hook (or a lease renewal) that threw. May import only lib/shared/errors.js.
+// May not throw, log or decide: it only builds the errors.
 
 const { claimLost } = require('../shared/errors')
 

@@ -2,6 +2,7 @@
 // The queue's Lua scripts (lib/queue/lua/, one per file) as ioredis commands named wnq<Name>
 // (record-3.lua: wnqRecord). Owns that naming; the scripts' text is the .lua files', the loading
 // lib/shared/scripts.js's.
+// May not hold a script's text or call Redis itself.
 
 const path = require('node:path')
 const { loadScripts, defineScripts } = require('../shared/scripts')

@@ -2,6 +2,7 @@
 // The queue's options and work()'s, and their checks. Owns: the lists of the options each takes,
 // the checks of the ioredis client, the key prefix and the queue's name, and the defaults. Knows
 // nothing of BullMQ or Redis keys; createPush checks the options it is passed on itself.
+// May not touch BullMQ or Redis keys.
 
 const wn = require('../../index.js')
 const check = require('../stores/check')
