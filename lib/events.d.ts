@@ -1,3 +1,5 @@
+// weapp-notify/events: the types of lib/events.js (WeChat's message push taken in). Types only;
+// may not declare what events.js does not export.
 import type { ParsedPush, StoredCredential, SubscribeResult, UserId } from '../index'
 import type { Store } from './stores/store'
 

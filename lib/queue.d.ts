@@ -1,3 +1,5 @@
+// weapp-notify/queue: the types of lib/queue/ (the BullMQ fleet queue). Types only; may not
+// declare what the queue does not export.
 import type { Policy } from '../index'
 import type { Store } from './stores/store'
 import type { CreatePushOptions, PageCounts, PushSummary, Transport } from './worker'

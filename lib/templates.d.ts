@@ -1,3 +1,4 @@
+// weapp-notify/templates: the types of lib/templates.js (the template registry). Types only.
 import type { BuiltMessage, SubscribeBody, Template, buildSubscribeMessage } from '../index'
 
 /** What the registry needs of a transport: a GET (httpTransport has one). */

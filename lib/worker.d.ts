@@ -1,3 +1,5 @@
+// weapp-notify/worker: the types of runDailyPush, createPush, httpTransport and TokenKeeper. Types
+// only; counts tied to lib/push/counts.js by typings.test.js.
 import type { MessageKind, Policy, UserId } from '../index'
 import type { Store, Page } from './stores/store'
 

@@ -1,3 +1,5 @@
+// weapp-notify/embedded: the types of the embedded file store. Types only; the Store contract is
+// store.d.ts's.
 import type { Store } from './store'
 export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'
 export type { Page, CredentialState, Outcome, HistoryWindow } from './store'

@@ -1,3 +1,5 @@
+// weapp-notify/mysql: the types of the MySQL/MariaDB store. Types only; the Store contract is
+// store.d.ts's.
 import type { Store } from './store'
 export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'
 export type { Page, CredentialState, Outcome, HistoryWindow } from './store'

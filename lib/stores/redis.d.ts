@@ -1,3 +1,5 @@
+// weapp-notify/redis: the types of the Redis store (and FormIdCompat). Types only; the Store
+// contract is store.d.ts's.
 import type { Store } from './store'
 import type { Logger } from '../worker'
 export type { Store, Claim, ClaimRequest, ConfirmManyResult } from './store'

@@ -1,3 +1,5 @@
+// The Store contract every store implements and the worker calls. Types only; may not name a
+// store's internals.
 import type { CredentialKind, StoredCredential } from '../../index'
 
 /** A credential as a claim or a removal names it: its key, and its uses left as the caller read

@@ -1,3 +1,5 @@
+// weapp-notify/testing: the types of the fake WeChat (createFakeWeChat). Types only; may not
+// import the core's types beyond the template entries a test passes in.
 /** A delivery the fake WeChat recorded. */
 export interface Delivery {
   api: 'template' | 'subscribe'
