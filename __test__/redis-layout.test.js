@@ -66,6 +66,19 @@ describe.each(redis)('%s key layout', (_name, factory) => {
       await ctx.drop()
     }
   })
+
+  test('a store of layout 1 (its marker written, its keys not moved) is refused by stamp() until migrate() moves it', async () => {
+    const { store, drop } = await factory()
+    try {
+      await store.redis.del(store.layout)
+      await expect(store.stamp()).rejects.toMatchObject({ code: 'ERR_STORE_FORMAT' })
+      await store.migrate()
+      await expect(store.stamp()).resolves.toMatchObject({ marker: expect.any(String) })
+    } finally {
+      await store.close()
+      await drop()
+    }
+  })
 })
 
 test('a chunk of 512 users falls in at most 32 hash slots (their buckets), not one a user', () => {

@@ -32,6 +32,7 @@
 const crypto = require('node:crypto')
 const path = require('node:path')
 const check = require('./check')
+const { codedError } = require('../input')
 const many = require('./many')
 const { saving } = require('./saving')
 const { loggerOf } = require('../observe')
@@ -196,7 +197,14 @@ class RedisStore extends many.ChunkedStore {
 
   /** The store's clock (the marker's node's TIME) and the marker migrate() wrote (null: none). */
   async stamp() {
-    const [now, marker] = await this.redis.wnStamp(this.marker)
+    const [[now, marker], layout] = await Promise.all([this.redis.wnStamp(this.marker), this.redis.get(this.layout)])
+    // A store migrated before layout 2 has its marker but its users' keys where this code does not
+    // read them: pushed as it is, every user would be skipped for want of credentials.
+    if (marker !== '' && layout !== LAYOUT)
+      throw codedError(
+        'ERR_STORE_FORMAT',
+        `the Redis store under ${this.prefix} is of key layout ${layout ?? 1}, this version reads layout ${LAYOUT}: run store.migrate() once, with no push under way`,
+      )
     return { now: Number(now), marker: marker === '' ? null : marker }
   }
 
