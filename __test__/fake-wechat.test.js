@@ -96,6 +96,18 @@ test('tokens, templates, quota and concurrency', async () => {
   expect(await send('template', tpl(f()))).toBe(45009)
 })
 
+// getApiQuota: developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/openApi-mgnt/getApiQuota.html
+// (76021: a cgi_path it does not know).
+test('getApiQuota: a send path counts its sends; an unknown cgi_path, even "constructor", is 76021', async () => {
+  const quota = async (body) => (await http.post(`/cgi-bin/openapi/quota/get?access_token=${token}`, body)).json
+  expect(await send('template', tpl(fake.issueFormId('o1')))).toBe(0)
+  const known = await quota(JSON.stringify({ cgi_path: '/cgi-bin/message/wxopen/template/send' }))
+  expect(known).toMatchObject({ errcode: 0, quota: { used: 1 } })
+  for (const cgiPath of ['constructor', '__proto__', 'toString', '/cgi-bin/nope'])
+    expect((await quota(JSON.stringify({ cgi_path: cgiPath }))).errcode).toBe(76021)
+  expect((await quota('{not json')).errcode).toBe(47001)
+})
+
 test('injected faults: -1 without and with delivery, dropped connections', async () => {
   fake.inject('busy', 'busyDelivered', 'dropDelivered', 'drop')
   expect(await send('template', tpl(fake.issueFormId('o1')))).toBe(-1)

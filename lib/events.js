@@ -86,7 +86,10 @@ function checkedOptions(options) {
     check.fail('grantSource', `expected one of ${GRANT_SOURCES.join(', ')}, got ${check.show(grantSource)}`)
   const longTerm = o.longTermTemplates ?? []
   if (!Array.isArray(longTerm) || longTerm.length > MAX_TEMPLATES)
-    check.fail('longTermTemplates', `expected an array of at most ${MAX_TEMPLATES} template ids, got ${check.show(longTerm)}`)
+    check.fail(
+      'longTermTemplates',
+      `expected an array of at most ${MAX_TEMPLATES} template ids, got ${check.show(longTerm)}`,
+    )
   for (let i = 0; i < longTerm.length; i++) check.string(longTerm[i], `longTermTemplates[${i}]`)
   const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS
   check.integer(maxAgeMs, 'maxAgeMs', 1)

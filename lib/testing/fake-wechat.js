@@ -47,7 +47,10 @@ function answer(res, { msgid, ...body }, status = 200) {
 function quota(w, url, raw) {
   w.quotaReads++
   if (!w.tokens.valid(url)) return INVALID_CREDENTIAL
-  const quotaOf = SEND_PATHS[JSON.parse(raw || '{}').cgi_path]
+  const body = parsed(raw || '{}')
+  if (body === null) return { errcode: 47001, errmsg: 'data format error' }
+  // Only the send paths' own entries: a cgi_path such as "constructor" is no API.
+  const quotaOf = Object.hasOwn(SEND_PATHS, body.cgi_path) ? SEND_PATHS[body.cgi_path] : null
   if (!quotaOf) return { errcode: 76021, errmsg: 'cgi_path not found' }
   const limit = Number.isFinite(w.o.dailyQuota) ? w.o.dailyQuota : 100000000
   const used = w.sends.sentToday[quotaOf]
@@ -76,7 +79,7 @@ async function handle(w, req, res) {
   for await (const chunk of req) raw += chunk
   const route = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname](w, url, raw, req) : null
   if (route) return answer(res, route)
-  const api = SEND_PATHS[url.pathname]
+  const api = Object.hasOwn(SEND_PATHS, url.pathname) ? SEND_PATHS[url.pathname] : null
   if (!api) return answer(res, { errcode: 404, errmsg: 'no such api' }, 404)
   return sendEndpoint(w, { api, url, body: parsed(raw), fault: w.faults.length ? w.faults.shift() : null }, res)
 }
