@@ -638,6 +638,54 @@ onRedis('a claim a live worker keeps, in this process', () => {
   })
 })
 
+onRedis('subscribe messages checked against the template registry', () => {
+  let ctx
+  afterEach(() => ctx?.close())
+
+  // getTemplateList's shape (developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/
+  // subscribe-message/getTemplateList.html): phrase2 takes one of its enum values only.
+  const ORDER = {
+    priTmplId: 'TPL_ORDER',
+    title: '订单状态提醒',
+    content: '商品名称:{{thing1.DATA}}\n订单状态:{{phrase2.DATA}}\n',
+    type: 2,
+    keywordEnumValueList: [{ keywordCode: 'phrase2.DATA', enumValueList: ['已发货', '已签收'] }],
+  }
+
+  test("a queue worker takes `templates`: a body that does not fit its template is that user's error, never sent", async () => {
+    ctx = await setup(redisOnly, { fake: { templateList: [ORDER] } })
+    ctx.users.push('s1', 's2')
+    for (const userId of ctx.users) {
+      ctx.fake.grant(userId, 'TPL_ORDER')
+      const result = { errMsg: 'requestSubscribeMessage:ok', TPL_ORDER: 'accept' }
+      await ctx.store.saveCredentials(wn.intakeSubscribeResult({ userId, result }).grants)
+    }
+    const http = httpTransport({ baseUrl: ctx.fake.url })
+    const tokens = new TokenKeeper({ transport: http, appid: ctx.fake.appid, secret: ctx.fake.secret })
+    const { TemplateRegistry } = require('../lib/templates')
+    const worker = ctx.queue.work({
+      store: ctx.store,
+      transport: http,
+      tokens,
+      templates: new TemplateRegistry({ transport: http, tokens }),
+      message: { type: 'subscribe', templateId: 'TPL_ORDER' },
+      content: (userId) => ({
+        touser: userId,
+        templateId: 'TPL_ORDER',
+        data: { thing1: '绿茶', phrase2: userId === 's1' ? '已发货' : '运输中' },
+      }),
+    })
+    try {
+      const summary = await finished(ctx.queue, (await ctx.queue.fire()).day)
+      expect(summary).toMatchObject({ sent: 1, userErrors: { ERR_TEMPLATE_MISMATCH: 1 } })
+      expect(ctx.fake.answers.map((a) => [a.openid, a.errcode])).toEqual([['s1', 0]])
+    } finally {
+      await worker.close()
+      http.close()
+    }
+  })
+})
+
 onRedis('a worker paused past its leases, within its page lock', () => {
   let ctx
   afterEach(() => ctx?.close())

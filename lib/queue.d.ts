@@ -57,9 +57,10 @@ export interface DaySummary extends Omit<PageCounts, 'userErrors'> {
     | { cgiPath?: string; unknown: string }
 }
 
-/** createPush's options a queue worker passes on (its policy and clock are the queue's), with the
- * store, which must also page user ids alone (`userIds`) and page within bounds (`until`). */
-export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onBatch' | 'store'> & {
+/** createPush's options a queue worker passes on (its policy and clock are the queue's, its budget
+ * the fleet's quota), with the store, which must also page user ids alone (`userIds`) and page
+ * within bounds (`until`). */
+export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onBatch' | 'budget' | 'store'> & {
   store: Store & {
     userIds(input: { after: string | null; limit: number }): Promise<{ userIds: string[]; next: string | null }>
   }

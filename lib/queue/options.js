@@ -11,10 +11,9 @@ const { PUSH_OPTIONS } = require('../push/options')
 
 const QUEUE_OPTIONS = ['connection', 'prefix', 'name', 'policy', 'clock', 'onError']
 // createPush's options (lib/push/options.js) a worker passes on, but those the queue sets itself:
-// the store is work()'s, the budget and the batch events the fleet's (templates are not taken),
-// and the policy and the clock the queue's, so that the day a page is pushed on is the day it was
-// split for.
-const QUEUE_OWNS = ['store', 'policy', 'clock', 'onBatch', 'templates', 'budget']
+// the store is work()'s, the budget and the batch events the fleet's, and the policy and the
+// clock the queue's, so that the day a page is pushed on is the day it was split for.
+const QUEUE_OWNS = ['store', 'policy', 'clock', 'onBatch', 'budget']
 const PASSED_TO_PUSH = PUSH_OPTIONS.filter((k) => !QUEUE_OWNS.includes(k))
 const WORK_OPTIONS = [
   ...PASSED_TO_PUSH,
@@ -90,4 +89,4 @@ function workOptions(options) {
   return { ...options, store, pageSize, pagesAtOnce, stalledIntervalMs, onStop, onProgress, leaseMs, observe, push }
 }
 
-module.exports = { queueOptions, workOptions, client, keyPrefix }
+module.exports = { QUEUE_OPTIONS, WORK_OPTIONS, queueOptions, workOptions, client, keyPrefix }
