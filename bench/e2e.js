@@ -18,7 +18,7 @@
 // the statements (MariaDB's Questions) or commands (Redis's total_commands_processed, a script's
 // own calls included) per 1,000 users, and the client's round trips per 1,000 users (write() calls
 // on sockets to the database: bench/e2e-probe.js).
-const { execFile, execFileSync, execSync } = require('node:child_process')
+const { execFile, execFileSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -28,6 +28,7 @@ const { createFakeWeChat } = require('../lib/testing/fake-wechat')
 const { httpTransport } = require('../lib/worker')
 const { createSeedSchema, sendMessageTask } = require('./seed-port')
 const probe = require('./e2e-probe')
+const { checkout } = require('./checkout')
 
 const QUICK = process.argv.includes('--quick')
 // A store is filled just before its push; MariaDB's statistics of a table made and bulk-loaded a
@@ -108,26 +109,16 @@ function implementation(name, root) {
 // The baseline commit's tree in a temp dir, sharing this checkout's node_modules and native
 // addon; { impl } or { why } when it cannot be had.
 function baseline() {
-  let tmp = null
+  let tree = null
   try {
-    try {
-      execFileSync('git', ['-C', GIT, 'rev-parse', '--verify', '--quiet', `${BASELINE}^{commit}`], { stdio: 'pipe' })
-    } catch {
-      throw new Error(`no commit ${BASELINE} in ${GIT} (not a git checkout, or the commit is missing)`)
-    }
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `wn-baseline-${BASELINE}-`))
-    execSync(`git -C '${GIT}' archive '${BASELINE}' | tar -x -C '${tmp}'`, { stdio: 'pipe' })
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(tmp, 'node_modules'))
-    for (const f of fs.readdirSync(ROOT).filter((f) => /^weapp-notify\..*\.node$/.test(f)))
-      fs.symlinkSync(path.join(ROOT, f), path.join(tmp, f))
-    const impl = implementation(`baseline`, tmp)
-    if (impl.wn.backend !== 'native') throw new Error(`its index.js loaded the ${impl.wn.backend} backend, not native`)
-    require(path.join(tmp, 'lib/worker.js'))
+    tree = checkout(BASELINE, GIT)
+    const impl = implementation(`baseline`, tree.dir)
+    require(path.join(tree.dir, 'lib/worker.js'))
     if (!fs.existsSync(impl.workerFile)) throw new Error(`${BASELINE} has no bench/e2e-worker.js`)
-    return { impl, tmp }
+    return { impl, tmp: tree.dir }
   } catch (e) {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
-    return { why: `baseline ${BASELINE} unavailable: ${(e.stderr?.toString() || e.message).trim().split('\n')[0]}` }
+    tree?.remove()
+    return { why: `baseline ${BASELINE} unavailable: ${e.message}` }
   }
 }
 

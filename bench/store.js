@@ -8,17 +8,20 @@
 // total_commands_processed, a script's own calls included) per user, this process's CPU per user,
 // and on a Redis Cluster the script calls a chunk's claimMany or confirmMany makes, against the hash
 // slots the chunk touches.
-// Needs the servers up (scripts/servers.sh start; source its env.sh). Prints PASS or MISS per
-// target; exits non-zero on a MISS.
+// With WN_BASELINE=<commit>, that commit's stores run too, each size right after ours on the
+// same servers, and each line's ratio against it is printed. Needs the servers up
+// (scripts/servers.sh start; source its env.sh). Prints PASS or MISS per target (ours); exits
+// non-zero on a MISS.
 //
 //   node bench/store.js [--sizes=10000,100000,1000000] [--stores=mysql,redis,redis-cluster] [--quick]
 const crypto = require('node:crypto')
 const mysql = require('mysql2/promise')
 const Redis = require('ioredis')
+const path = require('node:path')
 const wn = require('..')
-const { MysqlStore } = require('../lib/stores/mysql')
 const { RedisStore } = require('../lib/stores/redis')
 const probe = require('./e2e-probe')
+const { checkout } = require('./checkout')
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt
 const QUICK = process.argv.includes('--quick')
@@ -32,13 +35,20 @@ const CHUNK = 512
 const NOW = Date.now()
 const LEASE_MS = 60000
 const message = { type: 'template' }
+const BASELINE = process.env.WN_BASELINE
 
 const cpuMs = () => {
   const u = process.resourceUsage()
   return (u.userCPUTime + u.systemCPUTime) / 1000
 }
 
-async function openMysql() {
+// The stores of a tree: this checkout's, or the baseline's.
+const storesOf = (root) => ({
+  MysqlStore: require(path.join(root, 'lib/stores/mysql')).MysqlStore,
+  RedisStore: require(path.join(root, 'lib/stores/redis')).RedisStore,
+})
+
+async function openMysql({ MysqlStore }) {
   const name = `wn_bench_store_${crypto.randomBytes(3).toString('hex')}`
   const admin = await mysql.createConnection(process.env.MYSQL_URL)
   await admin.query(`CREATE DATABASE ${name}`)
@@ -52,7 +62,8 @@ async function openMysql() {
     probe: await probe.mysqlProbe(url.toString()),
     // A store in use has statistics of its tables; fresh ones would mislead the optimizer.
     async filled() {
-      await store.pool.query('ANALYZE TABLE wn_credential, wn_user_day, wn_push, wn_claim')
+      const [tables] = await store.pool.query('SHOW TABLES')
+      await store.pool.query(`ANALYZE TABLE ${tables.map((t) => Object.values(t)[0]).join(', ')}`)
     },
     async drop() {
       await store.close()
@@ -63,7 +74,7 @@ async function openMysql() {
   }
 }
 
-async function openRedis() {
+async function openRedis({ RedisStore }) {
   const redis = new Redis(process.env.REDIS_URL, { enableAutoPipelining: true })
   const store = new RedisStore({ redis, prefix: `wnb-${crypto.randomBytes(3).toString('hex')}` })
   await store.migrate()
@@ -76,7 +87,7 @@ async function openRedis() {
 }
 
 // A Cluster's cost is summed over its nodes; its script calls are counted as they are made.
-async function openCluster() {
+async function openCluster({ RedisStore }) {
   const nodes = process.env.REDIS_CLUSTER_NODES.split(',').map((hp) => {
     const [host, port] = hp.split(':')
     return { host, port: Number(port) }
@@ -149,8 +160,8 @@ async function pushDay(store) {
   }
 }
 
-async function measure(kind, n) {
-  const s = await OPEN[kind]()
+async function measure(kind, n, stores) {
+  const s = await OPEN[kind](stores)
   try {
     await seed(s.store, n)
     await s.filled()
@@ -195,21 +206,47 @@ function slotsPerChunk(n) {
   return total / chunks
 }
 
-async function main() {
-  console.log(
-    `# store-level push: ${SIZES.join(', ')} users, pages of ${PAGE}, chunks of ${CHUNK}; node ${process.version}`,
-  )
+const fmt = (v, d = 0) => (v === null ? 'n/a' : v.toFixed(d))
+function line(kind, name, r) {
+  const count = `${kind === 'mysql' ? 'statements' : 'commands'}/user ${fmt(r.perUser, 2)}`
+  const calls = r.callsPerChunk === null ? '' : `  script calls per chunk call ${fmt(r.callsPerChunk, 1)}`
+  return `${kind.padEnd(14)} ${name.padEnd(8)} ${String(r.n).padStart(8)}  ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${Math.round((r.n / r.ms) * 1000)} users/s  worker CPU ${fmt(r.workerUs)} us/user  server CPU ${fmt(r.serverUs)} us/user  ${count}${calls}${r.pushed === 1 ? '' : '  (LAST USER NOT PUSHED)'}`
+}
+// Ours against the baseline's run of the same size, as ratios (below 1: ours costs less).
+function ratios(kind, r, b) {
+  const x = (a, z) => (a === null || z === null || !z ? 'n/a' : `${(a / z).toFixed(2)}x`)
+  return `${kind.padEnd(14)} ours / ${BASELINE} at ${r.n}: users/s ${x(r.n / r.ms, b.n / b.ms)}  worker CPU/user ${x(r.workerUs, b.workerUs)}  server CPU/user ${x(r.serverUs, b.serverUs)}  ${kind === 'mysql' ? 'statements' : 'commands'}/user ${x(r.perUser, b.perUser)}`
+}
+
+// Each store and size: ours, then the baseline's (if any) on the same servers.
+async function runAll(baseStores) {
   const results = {}
   for (const kind of STORES) {
     results[kind] = {}
     for (const n of SIZES) {
-      const r = await measure(kind, n)
+      const r = await measure(kind, n, storesOf(path.join(__dirname, '..')))
       results[kind][n] = r
-      const fmt = (v, d = 0) => (v === null ? 'n/a' : v.toFixed(d))
-      console.log(
-        `${kind.padEnd(14)} ${String(n).padStart(8)}  ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${Math.round((n / r.ms) * 1000)} users/s  worker CPU ${fmt(r.workerUs)} us/user  server CPU ${fmt(r.serverUs)} us/user  ${kind === 'mysql' ? 'statements' : 'commands'}/user ${fmt(r.perUser, 2)}${r.callsPerChunk === null ? '' : `  script calls per chunk call ${fmt(r.callsPerChunk, 1)}`}${r.pushed === 1 ? '' : '  (LAST USER NOT PUSHED)'}`,
-      )
+      console.log(line(kind, 'ours', r))
+      if (!baseStores) continue
+      const b = await measure(kind, n, baseStores)
+      console.log(line(kind, BASELINE, b))
+      console.log(ratios(kind, r, b))
     }
+  }
+  return results
+}
+
+async function main() {
+  console.log(
+    `# store-level push: ${SIZES.join(', ')} users, pages of ${PAGE}, chunks of ${CHUNK}; node ${process.version}`,
+  )
+  const tree = BASELINE ? checkout(BASELINE) : null
+  console.log(`# baseline: ${tree ? `${BASELINE}'s stores, extracted to ${tree.dir}` : 'none (WN_BASELINE unset)'}`)
+  let results
+  try {
+    results = await runAll(tree && storesOf(tree.dir))
+  } finally {
+    tree?.remove()
   }
   const misses = []
   const target = (name, ok, detail) => {
