@@ -209,11 +209,14 @@ class SendStep {
     const { clock } = this.push.settings
     for (let round = 1; ; round++) {
       const at = clock()
-      const after = wn.applySendEffect({ credential: { ...credential, usesLeft: claim.credential.usesLeft }, effect })
-      const remove = wn.deadCredentials({ credentials: [after], now: at }).length > 0
+      const settled = wn.settleSend({
+        credential: { ...credential, usesLeft: claim.credential.usesLeft },
+        effect,
+        now: at,
+      })
       const outcome = {
-        usesLeft: after.usesLeft,
-        remove,
+        usesLeft: settled.credential.usesLeft,
+        remove: settled.dead !== null,
         pushed,
         at,
         keepMs: this.push.keepMs,
