@@ -80,11 +80,11 @@ class SendStep {
     const c = content(userId)
     // A registry's template (lib/templates.js) for the core to check the body against.
     const template = this.push.templates && (await this.push.templates.template(message.templateId))
-    const body = this.build({
-      ...c,
-      ...(template ? { template } : {}),
-      ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
-    })
+    const input = { ...c }
+    if (template) input.template = template
+    if (message.type === 'template') input.formId = credential.id
+    else input.templateId = message.templateId
+    const body = this.build(input)
     return { body, openid: c?.touser }
   }
 
