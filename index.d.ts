@@ -177,6 +177,13 @@ export declare function deadCredentials(input: { credentials: Credential[]; now:
   reason: DeathReason
 }[]
 
+/** A send's end for its credential in one call: `applySendEffect`'s answer and, of that, what
+ * `deadCredentials` would say at `now` (`dead: null` while it stays usable). */
+export declare function settleSend(input: { credential: Credential; effect: SendEffect; now: Instant }): {
+  credential: StoredCredential
+  dead: DeathReason | null
+}
+
 /** Sends left per user and per user x template, computed from live credentials (no counter to
  * drift; a credential dead for any reason counts nothing). */
 export declare function countSends(input: { credentials: Credential[]; now: Instant }): {

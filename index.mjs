@@ -17,6 +17,7 @@ export const {
   checkEligibility,
   applySendEffect,
   deadCredentials,
+  settleSend,
   countSends,
   resolvePolicy,
   planPage,

@@ -18,6 +18,7 @@ export const {
   checkEligibility,
   applySendEffect,
   deadCredentials,
+  settleSend,
   countSends,
   resolvePolicy,
   planPage,

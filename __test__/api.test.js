@@ -233,6 +233,30 @@ describe.each(backends)('%s backend', (name, wn) => {
     )
   })
 
+  test('settleSend answers as applySendEffect, then deadCredentials of its result', () => {
+    const form = wn.intakeFormId({ userId: 'u1', formId: 'f1', collectedAt: NOW })
+    const creds = [
+      form,
+      { ...form, usesLeft: 1 },
+      { ...form, id: 'the formId is a mock one' },
+      wn.intakeLongTermSubscription({ userId: 7, templateId: 'T1' }),
+      { kind: 'grant', id: 'g', userId: 'u2', templateId: 'T1', usesLeft: 2, expireAt: null, rowId: 9 },
+    ]
+    for (const credential of creds)
+      for (const effect of ['consume', 'dead', 'keep'])
+        for (const now of [NOW, form.expireAt - 1, form.expireAt, new Date(form.expireAt)]) {
+          const after = wn.applySendEffect({ credential, effect })
+          const dead = wn.deadCredentials({ credentials: [after], now })
+          expect(wn.settleSend({ credential, effect, now })).toEqual({
+            credential: after,
+            dead: dead[0]?.reason ?? null,
+          })
+        }
+    expect(() => wn.settleSend({ credential: form, effect: 'use', now: NOW })).toThrow(code('ERR_INVALID_ARGUMENT'))
+    expect(() => wn.settleSend({ credential: form, effect: 'keep', now: NaN })).toThrow(code('ERR_INVALID_TIME'))
+    expect(() => wn.settleSend({ credential: form, effect: 'keep' })).toThrow(/^now: is missing$/)
+  })
+
   test('emoji count as one character each', () => {
     const twenty = '👨‍👩‍👧'.repeat(20)
     expect(
@@ -500,6 +524,87 @@ describe.each(backends)('%s backend', (name, wn) => {
       expect(a.decisions[0].credential.id).toBe('f10a')
     })
   })
+})
+
+// toJson's quick pass is JsonWriter's answer for the data it takes, and leaves the rest to it:
+// the same text, or the same error at the same field, for every kind of value.
+test('toJson writes what JsonWriter writes, and refuses what it refuses, alike', () => {
+  const { toJson, strictJson } = require('../lib/input')
+  const outcome = (f) => {
+    try {
+      return { text: f() }
+    } catch (e) {
+      return { code: e.code, field: e.field, message: e.message }
+    }
+  }
+  const cycle = { a: 1 }
+  cycle.self = { up: cycle }
+  let deep = 1
+  for (let i = 0; i < 250; i++) deep = [deep]
+  const mapLike = Object.setPrototypeOf(new Map(), Object.prototype)
+  mapLike.kind = 'formId'
+  const throwing = {
+    get x() {
+      throw new Error('no')
+    },
+  }
+  const getter = {
+    get x() {
+      return NaN
+    },
+    y: 'ok',
+  }
+  const values = [
+    { a: 'x', b: 1, c: true, d: null, e: undefined, f: [1, undefined, 'z'], g: { h: -0, i: 1e21, j: 0.1 } },
+    { s: '签到 👨‍👩‍👧 \u0000 "q" \\', lone: '\uD800', date: new Date(NOW), bad: new Date(NaN) },
+    [1, , 3], // eslint-disable-line no-sparse-arrays
+    Object.assign([1, 2], { extra: 3 }),
+    Object.create(null),
+    Object.assign(Object.create({ inherited: 1 }), { own: 2 }),
+    new (class Point {
+      constructor() {
+        this.x = 1
+      }
+    })(),
+    { n: NaN },
+    { n: Infinity },
+    { n: 10n },
+    { f: () => 1 },
+    { s: Symbol('s') },
+    [Symbol('s')],
+    [() => 1],
+    { m: new Map() },
+    { m: mapLike },
+    { r: /x/ },
+    { e: new Error('x') },
+    { b: new String('x') },
+    { t: new Uint8Array(2) },
+    { p: Promise.resolve() },
+    { j: { toJSON: () => 1 } },
+    cycle,
+    deep,
+    { list: new Array(101).fill(0) },
+    Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, i])),
+    throwing,
+    getter,
+    new Proxy({ a: 1 }, {}),
+    new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap')
+        },
+      },
+    ),
+    'text',
+    3,
+    NaN,
+    undefined,
+    null,
+    true,
+    5n,
+  ]
+  for (const v of values) expect(outcome(() => toJson(v, 100))).toEqual(outcome(() => strictJson(v, 100)))
 })
 
 test('index.d.ts declares exactly the exports', () => {

@@ -228,6 +228,18 @@ const ROOT = [
     { credentials: 'array', 'credentials[0]': 'object', now: 'time' },
   ],
   [
+    'settleSend',
+    { credential: cred, effect: 'consume', now: NOW },
+    {
+      credential: 'object',
+      'credential.kind': 'string',
+      'credential.usesLeft': 'number',
+      'credential.expireAt': 'time',
+      effect: 'string',
+      now: 'time',
+    },
+  ],
+  [
     'countSends',
     { credentials: [grantCred], now: NOW },
     { credentials: 'array', 'credentials[0].templateId': 'string', now: 'time' },

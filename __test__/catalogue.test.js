@@ -15,6 +15,7 @@ const valid = {
   checkEligibility: { pushedAt: [NOW - 3600000], now: NOW, policy: { quietHours: { from: '22:00', to: '08:00' } } },
   applySendEffect: { credential: cred, effect: 'consume' },
   deadCredentials: { credentials: [cred], now: NOW },
+  settleSend: { credential: cred, effect: 'consume', now: NOW },
   countSends: { credentials: [cred], now: NOW },
   resolvePolicy: { utcOffset: '+08:00', maxPushesPerDay: 1 },
   planPage: { users: [{ userId: 'u1' }], credentials: [cred], message: { type: 'template' }, now: NOW },

@@ -26,6 +26,9 @@ async function usage(): Promise<void> {
     random: 0.5,
   })
   console.log(d.user)
+  const settled = wn.settleSend({ credential: c, effect: d.credential, now: Date.now() })
+  const reason: wn.DeathReason | null = settled.dead
+  console.log(settled.credential.usesLeft, reason)
   const store = new EmbeddedStore({ file: '/tmp/x.log' })
   const fake = await createFakeWeChat({ dailyQuota: 10 })
   const summary = await runDailyPush({

@@ -3,7 +3,9 @@
 // users on Redis, the package's fake WeChat answering every send after 100 ms (the real API's
 // regime: latency-bound, not CPU-bound), 128 sends in flight per worker. Each run seeds its own
 // store and queue, starts its workers, fires the day and times it from the firing to the last
-// page done. Prints PASS or MISS per target and exits non-zero on a MISS:
+// page done. runDailyPush pushes the same day in the same setup (bench/queue-push-worker.js), once
+// before the queue's runs and once after. Prints PASS or MISS per target and exits non-zero on a MISS:
+//   one queue worker's CPU per user within 1.2x of runDailyPush's;
 //   4 workers push at least 3x the users per second of one;
 //   the users read by all workers together stay within 1.05x the day's users;
 //   duplicates (a user delivered twice): 0.
@@ -20,6 +22,7 @@ const { RedisStore } = require('../lib/stores/redis')
 const { createFakeWeChat } = require('../lib/testing/fake-wechat')
 
 const WORKER = path.join(__dirname, '..', '__test__', 'fixtures', 'queue-worker.js')
+const DIRECT = path.join(__dirname, 'queue-push-worker.js')
 const flag = (name, fallback) => {
   const i = process.argv.indexOf(name)
   return i === -1 ? fallback : Number(process.argv[i + 1])
@@ -55,7 +58,8 @@ function worker(env) {
   return { ready, stop: () => (child.kill('SIGTERM'), done) }
 }
 
-async function run(workers) {
+// A store of its own with USERS users, each with one formId, and a fake WeChat that knows them.
+async function seeded() {
   const id = crypto.randomBytes(4).toString('hex')
   const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: true })
   const store = new RedisStore({ redis, prefix: `wnb-${id}` })
@@ -67,6 +71,46 @@ async function run(workers) {
     creds.push(wn.intakeFormId({ userId, formId: fake.issueFormId(userId), collectedAt: Date.now() }))
   }
   for (let i = 0; i < creds.length; i += 2000) await store.saveCredentials(creds.slice(i, i + 2000))
+  return { id, redis, store, fake }
+}
+
+// The day's keys go with the run.
+async function dropKeys(redis, id) {
+  for (const match of [`wnb-${id}*`, `{wnb-${id}}*`])
+    for await (const keys of redis.scanStream({ match, count: 1000 })) if (keys.length) await redis.del(...keys)
+}
+
+// The same day pushed by runDailyPush in one process (bench/queue-push-worker.js), in the queue's
+// setup: the reference for the queue worker's CPU per user.
+async function direct() {
+  const { id, redis, store, fake } = await seeded()
+  const env = {
+    STORE_URL: process.env.REDIS_URL,
+    STORE_PREFIX: `wnb-${id}`,
+    FAKE_URL: fake.url,
+    APPID: fake.appid,
+    SECRET: fake.secret,
+    CONCURRENCY: String(CONCURRENCY),
+    PAGE_SIZE: String(PAGE_SIZE),
+  }
+  const start = process.hrtime.bigint()
+  const child = spawn(process.execPath, [DIRECT], { env: { ...process.env, ...env } })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  if (code !== 0) throw new Error(`runDailyPush worker: ${code} ${err}`)
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  const r = JSON.parse(out.trim().split('\n').pop())
+  await dropKeys(redis, id)
+  await store.close()
+  await fake.close()
+  return { ms, rate: USERS / (ms / 1000), sent: r.summary.sent, cpuMsPerUser: r.cpuMs / USERS }
+}
+
+async function run(workers) {
+  const { id, redis, store, fake } = await seeded()
   const queue = createPushQueue({ connection: redis, prefix: `{wnb-${id}}` })
   const env = {
     STORE: 'redis',
@@ -111,9 +155,7 @@ async function run(workers) {
     fakeCpuMsPerUser: (own.user + own.system) / 1000 / USERS,
     idle: (cpuAfter.idle - cpuBefore.idle) / (cpuAfter.total - cpuBefore.total),
   }
-  // The day's keys and the queue's go with the run.
-  for (const match of [`wnb-${id}*`, `{wnb-${id}}*`])
-    for await (const keys of redis.scanStream({ match, count: 1000 })) if (keys.length) await redis.del(...keys)
+  await dropKeys(redis, id)
   await queue.close()
   await store.close()
   await fake.close()
@@ -124,6 +166,13 @@ async function main() {
   console.log(
     `# the queue: ${USERS} users on Redis, fake WeChat answering after ${LATENCY_MS} ms, ${CONCURRENCY} sends in flight per worker, pages of ${PAGE_SIZE}; ${os.cpus().length} x ${os.cpus()[0].model}, node ${process.version}`,
   )
+  // runDailyPush before the queue's runs and after them: the machine's drift shows between the two.
+  const directs = [await direct()]
+  const printDirect = (r) =>
+    console.log(
+      `runDailyPush ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${r.rate.toFixed(0).padStart(5)} users/s  sent ${r.sent}  worker CPU ${(r.cpuMsPerUser * 1000).toFixed(0)} us/user`,
+    )
+  printDirect(directs[0])
   const runs = []
   for (const n of [1, 2, 4]) {
     const r = await run(n)
@@ -132,8 +181,16 @@ async function main() {
       `${String(n).padEnd(2)} worker${n > 1 ? 's' : ' '}  ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${r.rate.toFixed(0).padStart(5)} users/s  delivered ${r.delivered}  duplicates ${r.duplicates}  users read ${r.usersRead}  worker CPU ${(r.cpuMsPerUser * 1000).toFixed(0)} us/user  fake ${(r.fakeCpuMsPerUser * 1000).toFixed(0)} us/user  machine idle ${(r.idle * 100).toFixed(0)}%`,
     )
   }
+  directs.push(await direct())
+  printDirect(directs[1])
   const [one, , four] = runs
+  const reference = (directs[0].cpuMsPerUser + directs[1].cpuMsPerUser) / 2
   const targets = [
+    [
+      "one queue worker's CPU per user within 1.2x of runDailyPush's (the mean of its two runs)",
+      one.cpuMsPerUser <= 1.2 * reference,
+      `${(one.cpuMsPerUser / reference).toFixed(2)}x: ${(one.cpuMsPerUser * 1000).toFixed(0)} against ${directs.map((d) => (d.cpuMsPerUser * 1000).toFixed(0)).join(' and ')} us/user`,
+    ],
     [
       '4 workers push at least 3x the users/s of one',
       four.rate >= 3 * one.rate,

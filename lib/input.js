@@ -64,21 +64,21 @@ function describe(v) {
 // What an object is when it is no data JSON can carry, or null. Checked by V8's own type tests
 // (util.types), which a Symbol.toStringTag cannot fool and which look through no getter.
 const KINDS = [
-  ['isMap', 'a Map'],
-  ['isSet', 'a Set'],
-  ['isWeakMap', 'a WeakMap'],
-  ['isWeakSet', 'a WeakSet'],
-  ['isPromise', 'a Promise'],
-  ['isRegExp', 'a RegExp'],
-  ['isNativeError', 'an Error'],
-  ['isBoxedPrimitive', 'a boxed primitive (new String/Number/Boolean...)'],
-  ['isAnyArrayBuffer', 'an ArrayBuffer'],
-  ['isArrayBufferView', 'a typed array or DataView'],
-  ['isGeneratorObject', 'a generator'],
-  ['isModuleNamespaceObject', 'a module namespace'],
+  [types.isMap, 'a Map'],
+  [types.isSet, 'a Set'],
+  [types.isWeakMap, 'a WeakMap'],
+  [types.isWeakSet, 'a WeakSet'],
+  [types.isPromise, 'a Promise'],
+  [types.isRegExp, 'a RegExp'],
+  [types.isNativeError, 'an Error'],
+  [types.isBoxedPrimitive, 'a boxed primitive (new String/Number/Boolean...)'],
+  [types.isAnyArrayBuffer, 'an ArrayBuffer'],
+  [types.isArrayBufferView, 'a typed array or DataView'],
+  [types.isGeneratorObject, 'a generator'],
+  [types.isModuleNamespaceObject, 'a module namespace'],
 ]
 function notData(v) {
-  for (const [test, name] of KINDS) if (types[test](v)) return name
+  for (let i = 0; i < KINDS.length; i++) if (KINDS[i][0](v)) return KINDS[i][1]
   return null
 }
 
@@ -172,12 +172,74 @@ function scalar(v, path) {
   return v === null ? 'null' : undefined
 }
 
+// The quick pass: the JSON JsonWriter writes, for the data that is the usual input (strings,
+// finite numbers, booleans, null, valid Dates, arrays and fields of them, each object checked to
+// be data), keeping no paths and no set of open objects. Anything else (a value JsonWriter tags
+// or refuses, a list over `maxEntries`, nesting past MAX_DEPTH, which a cycle reaches) is
+// undefined, and so is a read that throws (toJson catches it): JsonWriter then writes the value,
+// or refuses it with its path. It refuses nothing and writes nothing JsonWriter would not.
+function quick(v, maxEntries, depth) {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v)
+    case 'boolean':
+      return v ? 'true' : 'false'
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : undefined
+    case 'object':
+      return v === null ? 'null' : quickObject(v, maxEntries, depth)
+  }
+  return undefined
+}
+
+function quickObject(v, maxEntries, depth) {
+  if (notData(v) !== null) return undefined
+  if (types.isDate(v)) {
+    const ms = Date.prototype.getTime.call(v)
+    return Number.isNaN(ms) ? undefined : `{"$date":${ms}}`
+  }
+  if (depth > MAX_DEPTH || typeof v.toJSON === 'function') return undefined
+  if (Array.isArray(v)) {
+    const n = v.length
+    if (typeof n !== 'number' || n > maxEntries) return undefined
+    let out = '['
+    for (let i = 0; i < n; i++) {
+      const x = v[i]
+      const text = x === undefined ? 'null' : quick(x, maxEntries, depth + 1)
+      if (text === undefined) return undefined
+      out += i === 0 ? text : `,${text}`
+    }
+    return `${out}]`
+  }
+  const keys = Object.keys(v)
+  if (keys.length > maxEntries) return undefined
+  let out = '{'
+  for (const key of keys) {
+    const x = v[key]
+    if (x === undefined) continue
+    const text = quick(x, maxEntries, depth + 1)
+    if (text === undefined) return undefined
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${text}`
+  }
+  return `${out}}`
+}
+
 /** The JSON the core reads for `value`, every field checked on the way; refuses with the path of
  * the first field that is no data, and an array or object of more than `maxEntries` entries (the
- * longest list an input may hold) before writing any of it: `new Array(1e9)` is one line. */
+ * longest list an input may hold) before writing any of it: `new Array(1e9)` is one line. The
+ * usual input takes the quick pass; the rest, and every refusal, JsonWriter's. */
 function toJson(value, maxEntries) {
-  return new JsonWriter(maxEntries).write(value, '', 0)
+  let text
+  try {
+    text = quick(value, maxEntries, 0)
+  } catch {
+    text = undefined
+  }
+  return text ?? new JsonWriter(maxEntries).write(value, '', 0)
 }
+
+/** toJson by JsonWriter alone, for the tests that hold the quick pass to it. */
+const strictJson = (value, maxEntries) => new JsonWriter(maxEntries).write(value, '', 0)
 
 /** Whether a string is text: no lone surrogate (half of a UTF-16 pair) in it. */
 const wellFormed =
@@ -212,6 +274,7 @@ module.exports = {
   describe,
   notData,
   toJson,
+  strictJson,
   argument,
   wellFormed,
   ownKeys,

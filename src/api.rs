@@ -76,6 +76,14 @@ struct EffectInput {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {credential, effect, now}")]
+struct SettleInput {
+    credential: Credential,
+    effect: SendEffect,
+    now: Millis,
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object {credentials, now}")]
 struct CredentialsAt {
     credentials: Vec<Credential>,
@@ -258,6 +266,7 @@ pub const OPS: &[(&str, Handler)] = &[
     }),
     ("applySendEffect", |j| run(j, |i: EffectInput| Ok(i.credential.after(i.effect)))),
     ("deadCredentials", |j| run(j, |i: CredentialsAt| Ok(credential::dead_credentials(&i.credentials, i.now.0)))),
+    ("settleSend", |j| run(j, |i: SettleInput| Ok(credential::settle_send(&i.credential, i.effect, i.now.0)))),
     ("countSends", |j| run(j, |i: CredentialsAt| Ok(credential::count_sends(&i.credentials, i.now.0)))),
     ("resolvePolicy", |j| run(j, |p: Policy| Ok(p))),
     ("planPage", |j| run(j, plan::plan_page)),

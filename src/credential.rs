@@ -563,6 +563,24 @@ pub fn dead_credentials(creds: &[Credential], now: i64) -> Vec<DeadCredential> {
         .collect()
 }
 
+/// A send's end for the credential it used: its state once the effect is applied, and whether
+/// that state is dead at `now` (why, if so). What a worker stores after each send, in one step.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SendSettled {
+    pub credential: Credential,
+    /// `None`: it stays usable.
+    pub dead: Option<DeathReason>,
+}
+
+/// `Credential::after` and `death` together: the same answers as `applySendEffect` followed by
+/// `deadCredentials` of its result.
+pub fn settle_send(credential: &Credential, effect: SendEffect, now: i64) -> SendSettled {
+    let after = credential.after(effect);
+    let dead = after.death(now);
+    SendSettled { credential: after, dead }
+}
+
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateSends {
@@ -830,5 +848,40 @@ pub(crate) mod tests {
             dead.iter().map(|d| (d.index, d.reason)).collect::<Vec<_>>(),
             [(0, DeathReason::Expired), (1, DeathReason::Expired), (2, DeathReason::Spent)]
         );
+    }
+
+    #[test]
+    fn settle_send_answers_as_the_effect_then_dead_credentials_of_its_result() {
+        let fresh = form("wx0123456789abcdef").unwrap();
+        let mut one_left = fresh.clone();
+        one_left.uses_left = Some(1);
+        let mut placeholder = fresh.clone();
+        placeholder.id = MOCK_FORM_ID.into();
+        let long_term = Credential {
+            kind: CredentialKind::LongTerm,
+            id: "TPL".into(),
+            user_id: UserId("u1".into()),
+            template_id: Some("TPL".into()),
+            uses_left: None,
+            expire_at: None,
+        };
+        let expires = fresh.expire_at.unwrap().0;
+        for c in [&fresh, &one_left, &placeholder, &long_term] {
+            for effect in [SendEffect::Consume, SendEffect::Dead, SendEffect::Keep] {
+                for now in [T0, expires - 1, expires] {
+                    let after = c.after(effect);
+                    let dead = dead_credentials(std::slice::from_ref(&after), now).pop().map(|d| d.reason);
+                    assert_eq!(
+                        settle_send(c, effect, now),
+                        SendSettled { credential: after, dead },
+                        "{c:?} {effect:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(settle_send(&one_left, SendEffect::Consume, T0).dead, Some(DeathReason::Spent));
+        assert_eq!(settle_send(&fresh, SendEffect::Keep, expires).dead, Some(DeathReason::Expired));
+        assert_eq!(settle_send(&placeholder, SendEffect::Keep, T0).dead, Some(DeathReason::Invalid));
+        assert_eq!(settle_send(&long_term, SendEffect::Consume, T0).dead, None);
     }
 }

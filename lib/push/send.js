@@ -80,11 +80,11 @@ class SendStep {
     const c = content(userId)
     // A registry's template (lib/templates.js) for the core to check the body against.
     const template = this.push.templates && (await this.push.templates.template(message.templateId))
-    const body = this.build({
-      ...c,
-      ...(template ? { template } : {}),
-      ...(message.type === 'template' ? { formId: credential.id } : { templateId: message.templateId }),
-    })
+    const input = { ...c }
+    if (template) input.template = template
+    if (message.type === 'template') input.formId = credential.id
+    else input.templateId = message.templateId
+    const body = this.build(input)
     return { body, openid: c?.touser }
   }
 
@@ -209,11 +209,14 @@ class SendStep {
     const { clock } = this.push.settings
     for (let round = 1; ; round++) {
       const at = clock()
-      const after = wn.applySendEffect({ credential: { ...credential, usesLeft: claim.credential.usesLeft }, effect })
-      const remove = wn.deadCredentials({ credentials: [after], now: at }).length > 0
+      const settled = wn.settleSend({
+        credential: { ...credential, usesLeft: claim.credential.usesLeft },
+        effect,
+        now: at,
+      })
       const outcome = {
-        usesLeft: after.usesLeft,
-        remove,
+        usesLeft: settled.credential.usesLeft,
+        remove: settled.dead !== null,
         pushed,
         at,
         keepMs: this.push.keepMs,
