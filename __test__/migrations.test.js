@@ -78,7 +78,7 @@ const redis = factories.filter(([n]) => n.startsWith('redis'))
     try {
       // The tables as version 3 left them.
       for (const t of ['wn_claim', 'wn_push', 'wn_user_day', 'wn_credential', 'wn_migration'])
-        await store.pool.query(`DROP TABLE ${t}`)
+        await store.pool.query(`DROP TABLE IF EXISTS ${t}`)
       await store.pool.query('CREATE TABLE wn_migration (version INT NOT NULL PRIMARY KEY)')
       for (let v = 1; v <= 3; v++) {
         for (const sql of MIGRATIONS[v - 1]) await store.pool.query(sql)
@@ -96,6 +96,63 @@ const redis = factories.filter(([n]) => n.startsWith('redis'))
         ['oPad', 'Fsame', now + 7 * DAY],
       ])
       expect((await store.credentials('oPad ')).map((c) => [c.userId, c.id])).toEqual([['oPad ', 'Fsame ']])
+    } finally {
+      await store.close()
+      await ctx.drop()
+    }
+  })
+  test('claims held at version 7 (a wn_claim row each) move into their slots: expired ones are taken over, started kept', async () => {
+    const ctx = await mysql[1]()
+    const { store } = ctx
+    try {
+      for (const t of ['wn_push', 'wn_user_day', 'wn_credential', 'wn_migration', 'wn_marker', 'wn_failed_delivery'])
+        await store.pool.query(`DROP TABLE IF EXISTS ${t}`)
+      await store.pool.query('CREATE TABLE wn_migration (version INT NOT NULL PRIMARY KEY)')
+      for (let v = 1; v <= 7; v++) {
+        for (const sql of MIGRATIONS[v - 1]) await store.pool.query(sql)
+        await store.pool.query('INSERT INTO wn_migration (version) VALUES (?)', [v])
+      }
+      const day = wn.localDay({ at: Date.now() }).day
+      const users = ['oStarted', 'oUnstarted', 'oLive']
+      await store.saveCredentials(
+        users.map((userId) => wn.intakeFormId({ userId, formId: `F-${userId}`, collectedAt: Date.now() })),
+      )
+      // Three claims as version 7's store held them: the slot's token, the credential's, a wn_claim row.
+      for (const [i, userId] of users.entries()) {
+        const token = `00000000-0000-4000-8000-00000000000${i}`
+        const lease = userId === 'oLive' ? 'NOW(3) + INTERVAL 1 HOUR' : 'NOW(3) - INTERVAL 1 SECOND'
+        await store.pool.query('INSERT INTO wn_user_day (user_id, day, claim_token) VALUES (?, ?, ?)', [
+          userId,
+          day,
+          token,
+        ])
+        await store.pool.query('UPDATE wn_credential SET claim_token = ? WHERE user_id = ?', [token, userId])
+        await store.pool.query(
+          `INSERT INTO wn_claim (token, user_id, day, kind, id, uses_left, started, lease_until) VALUES (?, ?, ?, 'formId', ?, 1, ?, ${lease})`,
+          [token, userId, day, `F-${userId}`, userId === 'oUnstarted' ? 0 : 1],
+        )
+      }
+      await store.migrate()
+      const [tables] = await store.pool.query("SHOW TABLES LIKE 'wn_claim'")
+      expect(tables).toHaveLength(0)
+      const taken = await store.takeOverExpired({ leaseMs: 60000 })
+      const credential = (userId) => ({ kind: 'formId', id: `F-${userId}`, usesLeft: 1 })
+      expect(taken.map(({ token, ...t }) => t)).toEqual([
+        { userId: 'oStarted', day, credential: credential('oStarted'), started: true },
+        { userId: 'oUnstarted', day, credential: credential('oUnstarted'), started: false },
+      ])
+      // The new holder settles its claim; the live one is still held, and renewed.
+      const outcome = { usesLeft: 0, remove: true, pushed: true, at: Date.now(), keepMs: 7 * DAY, msgid: null }
+      expect(await store.confirmMany(taken.map((claim) => ({ claim, outcome })))).toEqual([{ ok: true }, { ok: true }])
+      expect(await store.pushes('oStarted')).toHaveLength(1)
+      const live = {
+        token: '00000000-0000-4000-8000-000000000002',
+        userId: 'oLive',
+        day,
+        credential: credential('oLive'),
+      }
+      expect(await store.renew({ claims: [live], leaseMs: 60000, started: true })).toEqual([])
+      expect(await store.takeOverExpired({ leaseMs: 60000 })).toEqual([])
     } finally {
       await store.close()
       await ctx.drop()

@@ -73,7 +73,7 @@ async function openStore() {
     await store.migrate()
     // --fresh clears the demo's own users, nothing else.
     const clear = async () => {
-      for (const t of ['wn_credential', 'wn_user_day', 'wn_push', 'wn_claim'])
+      for (const t of ['wn_credential', 'wn_user_day', 'wn_push'])
         await store.pool.query(`DELETE FROM ${t} WHERE user_id LIKE 'demo-%'`)
     }
     return { store, name: 'MySQL', realTime: true, clear }

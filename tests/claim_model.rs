@@ -65,9 +65,9 @@ const NO_TOKEN: Tok = 0;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flavor {
     /// MysqlStore (one READ COMMITTED transaction per call) and EmbeddedStore (one synchronous pass
-    /// per call): every call is one atomic step. MySQL holds a claim by its day slot's token
-    /// (wn_user_day.claim_token) and its wn_claim row, the embedded store by its `claims` map; a
-    /// takeover renames all of them in one transaction (pass).
+    /// per call): every call is one atomic step. MySQL holds a claim in its day slot's row
+    /// (wn_user_day: the token, the credential, the lease), the embedded store by its `claims`
+    /// map; a takeover renames all of them in one transaction (pass).
     Sql,
     /// RedisStore on one Redis: a claim chunk with its leases is one script (wnLeaseClaimMany), a
     /// confirm or a release with forgetting its lease one more (wnConfirmUnleaseMany,
@@ -185,9 +185,9 @@ struct Slot {
     claim: Tok,
 }
 
-/// A claim's lease and what it claims (wn_claim, Redis `{claims}:z`, its score also the started
-/// mark, and `:info`, embedded `claims`). `names` are the tokens it has had (Redis keeps them in
-/// the info for wnRetake).
+/// A claim's lease and what it claims (wn_user_day's claim columns, Redis `{claims}:z`, its score
+/// also the started mark, and `:info`, embedded `claims`). `names` are the tokens it has had (Redis
+/// keeps them in the info for wnRetake).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 struct Lease {
     tok: Tok,
@@ -634,8 +634,8 @@ impl Protocol {
     }
 
     /// renew: the leases still recorded extended (or ended now, `end`), marked started if asked;
-    /// -> whether the claim's lease was recorded. Every store reads the lease alone here (wn_claim,
-    /// the lease index, the claims map), never the user's slot.
+    /// -> whether the claim's lease was recorded. Every store reads the lease alone here (MySQL
+    /// the slot row's lease columns, found by its token; the lease index, the claims map).
     fn renew(&self, s: &mut State, tok: Tok, end: bool, started: bool) -> bool {
         let Some(i) = self.lease_of(s, tok) else { return false };
         let l = &mut s.store.leases[i];

@@ -30,11 +30,11 @@ const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)
 
 // A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
 const slotOf = (c) => [c.userId, c.day]
-// A won claim's wn_claim row (record-claims.sql's placeholders).
-const claimRecord = (c) => [
-  c.token,
+// A claim request's day slot row (claim-slots.sql's group), the claim's fields with its token.
+const slotRecord = (c) => [
   c.userId,
   c.day,
+  c.token,
   c.credential.kind,
   c.credential.id,
   c.credential.usesLeft,
@@ -51,6 +51,17 @@ const toCredential = (r) => ({
   usesLeft: r.uses_left,
   expireAt: r.expire_at === null ? null : Number(r.expire_at),
 })
+// `attempt` re-run whole while InnoDB picks it as a deadlock victim, a few times at most.
+async function deadlockRetried(attempt) {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (e) {
+      if (e.code !== 'ER_LOCK_DEADLOCK' || n >= 8) throw e
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * n))
+    }
+  }
+}
 const withToken = (request) => ({ ...request, token: crypto.randomUUID() })
 const { lost } = many
 
@@ -111,7 +122,7 @@ class MysqlStore {
   // small table the planner would rather scan, and a locking scan waits on other batches' rows):
   // a batch's locks stay on its own users' rows, so batches of other users never wait for it.
   async tx(work) {
-    for (let attempt = 1; ; attempt++) {
+    return deadlockRetried(async () => {
       const conn = await this.pool.getConnection()
       try {
         await conn.query(SQL.readCommitted)
@@ -121,12 +132,11 @@ class MysqlStore {
         return result
       } catch (e) {
         await conn.rollback().catch(() => {})
-        if (e.code !== 'ER_LOCK_DEADLOCK' || attempt >= 8) throw e
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
+        throw e
       } finally {
         conn.release()
       }
-    }
+    })
   }
 
   /** Saves intake results, as saving.js says: a grant adds its accepts, a formId or prepay_id is saved once. */
@@ -199,34 +209,31 @@ class MysqlStore {
   }
 
   // The claims of one batch, in one transaction, one per user (many.claims). Day slots are taken
-  // first, in user order (so that two workers' batches lock rows in one order and never deadlock);
-  // each slot's token then goes to the claim's credential if that is free and live. A claim that
-  // missed lets go of its slot before the commit. Only the claims that won are recorded in
-  // wn_claim, for recovery. -> for each claim, itself or null.
+  // first, in user order (so that two workers' batches lock rows in one order and never deadlock),
+  // each with its whole claim (credential, uses left, lease): the slot is the claim's record, for
+  // recovery. Each slot's token then goes to the claim's credential if that is free and live. A
+  // claim that missed lets go of its slot before the commit. -> for each claim, itself or null.
   async claimBatch(batch) {
     const sorted = [...batch].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
     const tokens = sorted.map((c) => c.token)
-    const credentialOf = (c) => [c.userId, c.credential.kind, c.credential.id]
     const winners = await this.tx(async (conn) => {
       // A day slot is taken only if free and under the day's limit, which a batch may mix.
-      for (const maxPerDay of new Set(sorted.map((c) => c.maxPerDay)))
-        await conn.query(SQL.claimSlots, [
-          sorted.filter((c) => c.maxPerDay === maxPerDay).map((c) => [c.userId, c.day, c.token]),
-          maxPerDay,
+      for (const maxPerDay of new Set(sorted.map((c) => c.maxPerDay))) {
+        const rows = sorted.filter((c) => c.maxPerDay === maxPerDay)
+        await conn.query(repeat(SQL.claimSlots, rows.length), [
+          ...rows.flatMap(slotRecord),
+          ...Array(6).fill(maxPerDay),
         ])
-      // One claim per user: a slot's token can reach no other claim's credential.
-      await conn.query(SQL.claimCredentials, [
-        sorted.map(slotOf),
-        tokens,
-        sorted.map(credentialOf),
-        sorted.map((c) => stateOf(c.userId, c.credential)),
-      ])
+      }
+      // One claim per user: a slot's token can reach no other claim's credential, so when every
+      // claim's credential was reached (affectedRows counts the rows found), every claim won.
+      const [r] = await conn.query(SQL.claimCredentials, [sorted.map(slotOf), tokens])
+      if (r.affectedRows === sorted.length) return new Set(tokens)
+      const credentialOf = (c) => [c.userId, c.credential.kind, c.credential.id]
       const [rows] = await conn.query(SQL.claimsWon, [sorted.map(credentialOf), tokens])
-      const held = new Set(rows.map((r) => r.claim_token))
-      const won = sorted.filter((c) => held.has(c.token))
+      const held = new Set(rows.map((w) => w.claim_token))
       const missed = sorted.filter((c) => !held.has(c.token))
       if (missed.length) await conn.query(SQL.freeSlots, [missed.map(slotOf), missed.map((c) => c.token)])
-      if (won.length) await conn.query(repeat(SQL.recordClaims, won.length), won.flatMap(claimRecord))
       return held
     })
     return batch.map((c) =>
@@ -270,7 +277,6 @@ class MysqlStore {
     ]
     const written = mine.filter((o) => o.outcome && !o.outcome.remove)
     const mySlots = mine.map((o) => slotOf(o.claim))
-    await conn.query(SQL.forgetClaims, [mySlots, all])
     if (removed.length) await conn.query(SQL.removeClaimed, [mySlots, removed])
     // Each written credential gets its own new uses left; released ones keep theirs.
     if (written.length)
@@ -290,16 +296,20 @@ class MysqlStore {
 
   /** Extends held claims' leases by the database's clock (and marks their sends started); -> the
    * tokens no longer held. A takeover renames a claim in one transaction, so a claim is held while
-   * its token has a wn_claim row. */
+   * its day slot has its token. One statement, no transaction, when every claim is found held
+   * (affectedRows counts the rows found, and a token is held in one slot at most); else the slots
+   * are read for the tokens still held. */
   async renew(input) {
     const { claims, leaseMs, started } = check.renewal(input)
     if (!claims.length) return []
     const tokens = claims.map((c) => c.token)
-    const held = await this.tx(async (conn) => {
-      await conn.query(SQL.renew, [leaseMs * 1000, started ? 1 : 0, tokens])
-      const [rows] = await conn.query(SQL.claimsOf, [tokens])
-      return new Set(rows.map((r) => r.token))
-    })
+    const slots = claims.map(slotOf)
+    const [r] = await deadlockRetried(() =>
+      this.pool.query(SQL.renew, [leaseMs * 1000, started ? 1 : 0, slots, tokens]),
+    )
+    if (r.affectedRows === tokens.length) return []
+    const [rows] = await this.pool.query(SQL.claimsOf, [slots, tokens])
+    const held = new Set(rows.map((row) => row.claim_token))
     return tokens.filter((t) => !held.has(t))
   }
 
@@ -328,9 +338,8 @@ class MysqlStore {
       const taken = []
       for (const r of rows) {
         const token = crypto.randomUUID()
-        await conn.query(SQL.retakeClaim, [token, leaseMs * 1000, r.token])
+        await conn.query(SQL.retakeSlot, [token, leaseMs * 1000, r.user_id, r.day, r.token])
         await conn.query(SQL.retakeCredential, [token, r.user_id, r.kind, r.id, r.token])
-        await conn.query(SQL.retakeSlot, [token, r.user_id, r.day, r.token])
         taken.push({
           token,
           userId: text(r.user_id),

@@ -2,5 +2,6 @@
 -- credentials' uses left: ? the slots (user_id, day), ? the tokens.
 SELECT d.claim_token, c.uses_left, c.id IS NOT NULL AS present
 FROM wn_user_day d FORCE INDEX (PRIMARY)
-  LEFT JOIN wn_credential c ON c.user_id = d.user_id AND c.claim_token = d.claim_token
+  LEFT JOIN wn_credential c ON c.user_id = d.user_id AND c.kind = d.claim_kind AND c.id = d.claim_id
+    AND c.claim_token = d.claim_token
 WHERE (d.user_id, d.day) IN (?) AND d.claim_token IN (?) FOR UPDATE
