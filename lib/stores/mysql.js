@@ -23,6 +23,8 @@ const { importSeed000 } = require('../migrate/seed000')
 // is claim-slots.sql) and the versioned schema, lib/stores/mysql/migrations/NNN-name.sql, each
 // version run once, in order, recorded in wn_migration.
 const SQL = loadStatements(path.join(__dirname, 'mysql', 'statements'))
+// claim-slots.sql asks for the day's limit once per column it may set, after its rows.
+const SLOT_LIMITS = SQL.claimSlots.split('pushes < ?').length - 1
 const MIGRATIONS = loadMigrations(path.join(__dirname, 'mysql', 'migrations'))
 
 // An id column as text (mysql2 reads a binary column as a Buffer).
@@ -222,7 +224,7 @@ class MysqlStore {
         const rows = sorted.filter((c) => c.maxPerDay === maxPerDay)
         await conn.query(repeat(SQL.claimSlots, rows.length), [
           ...rows.flatMap(slotRecord),
-          ...Array(6).fill(maxPerDay),
+          ...Array(SLOT_LIMITS).fill(maxPerDay),
         ])
       }
       // One claim per user: a slot's token can reach no other claim's credential, so when every
