@@ -4,20 +4,33 @@
 // of the chunks it carries, or holds some of them back for a latency spike.
 const net = require('node:net')
 
+// A reproducible random in [0, 1) from `seed` (mulberry32): a flaky run then resets the same
+// chunks of the sequence each time, so the count of resets depends on the chunks carried alone.
+function seededRandom(seed) {
+  let a = seed | 0
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 /**
  * Listens on a free port of 127.0.0.1 and forwards to `target` ({ host, port }). Faults:
  * - `resetAll()`: every open connection is reset (both sides);
  * - `refuseFor(ms)`: new connections are reset at once, for ms;
- * - `flaky({ resetShare, spikeShare, spikeMs: [min, max], both, random })`: each chunk from the
+ * - `flaky({ resetShare, spikeShare, spikeMs: [min, max], both, seed })`: each chunk from the
  *   client (and, with `both`, from the server: an answer cut off after the request was applied) is
- *   reset with the connection (resetShare) or held back spikeMs (spikeShare); `flaky(null)` stops.
- * -> { port, resets, close() }
+ *   reset with the connection (resetShare) or held back spikeMs (spikeShare), drawn from
+ *   seededRandom(seed) (Math.random without one); `flaky(null)` stops.
+ * -> { port, resets, chunks (those carried under flaky), close() }
  */
 async function createFaultProxy(target) {
   const open = new Set()
   let refuseUntil = 0
   let faults = null
-  const proxy = { port: 0, resets: 0 }
+  const proxy = { port: 0, resets: 0, chunks: 0 }
   const reset = (client, upstream) => {
     proxy.resets++
     client.resetAndDestroy()
@@ -33,6 +46,7 @@ async function createFaultProxy(target) {
       let tail = Promise.resolve()
       from.on('data', (chunk) => {
         const f = faults && faulty(faults) ? faults : null
+        if (f) proxy.chunks++
         const r = f ? f.random() : 1
         if (f && r < f.resetShare) return reset(client, upstream)
         const delay =
@@ -60,7 +74,8 @@ async function createFaultProxy(target) {
     refuseUntil = Date.now() + ms
   }
   proxy.flaky = (f) => {
-    faults = f && { resetShare: 0, spikeShare: 0, spikeMs: [0, 0], both: false, random: Math.random, ...f }
+    const random = f?.seed === undefined ? Math.random : seededRandom(f.seed)
+    faults = f && { resetShare: 0, spikeShare: 0, spikeMs: [0, 0], both: false, ...f, random }
   }
   proxy.close = async () => {
     proxy.resetAll()

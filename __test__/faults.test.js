@@ -90,7 +90,8 @@ function stallWithRival(store, fake, ids, server, ms) {
 }
 
 // A proxy's faults for a whole run: 2% of chunks reset, 1% held 200-1500 ms, both ways.
-const FLAKY = { resetShare: 0.02, spikeShare: 0.01, spikeMs: [200, 1500], both: true }
+// Seeded: the draws reset chunks 24, 34, 35, 115, 140, 162... of those carried, each run the same.
+const FLAKY = { resetShare: 0.02, spikeShare: 0.01, spikeMs: [200, 1500], both: true, seed: 3 }
 
 // A proxy in front of the fake WeChat: -> its base URL.
 async function wechatProxy(fake) {
@@ -177,7 +178,7 @@ maybeMysql('MariaDB behind a faulty connection', () => {
 
   test('2% of chunks reset and 1% held 200-1500 ms for the whole run: 0 doubles, 0 over-used, every user pushed', async () => {
     const ids = await seed(store, fake, 600)
-    proxy.flaky({ resetShare: 0.02, spikeShare: 0.01, spikeMs: [200, 1500] })
+    proxy.flaky({ ...FLAKY, both: false })
     const first = await push(store, fake, ids.length)
     // A claim whose commit's answer was cut off waits on its lease: the next run takes it over.
     await sleep(3500)
