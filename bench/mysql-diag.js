@@ -22,7 +22,13 @@ function summarize(text) {
     if (!m) continue
     const sql = entry.split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('SET timestamp') && !l.startsWith('use '))
       .join(' ').replace(/\s+/g, ' ')
-    const key = sql.slice(0, 60)
+    // The statement from its first keyword, long enough to tell the joined UPDATEs apart.
+    const key = sql
+      .replace(/^.*?\] /, '')
+      .replace(/'[^']*'|\b\d+\b/g, '?')
+      .replace(/\(\?(, \?)*\)(, \(\?(, \?)*\))*/g, '(..)')
+      .replace(/\?(, \?)+/g, '?..')
+      .slice(0, 150)
     const s = sums.get(key) ?? { n: 0, t: 0, exam: 0, aff: 0, sent: 0 }
     s.n++; s.t += Number(m[1]); s.sent += Number(m[2]); s.exam += Number(m[3]); s.aff += Number(m[4])
     sums.set(key, s)

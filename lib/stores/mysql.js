@@ -269,30 +269,29 @@ class MysqlStore {
     })
   }
 
-  // The outcomes and releases of claims found held, in confirmBatch's transaction.
+  // The outcomes and releases of claims found held, in confirmBatch's transaction. Each statement
+  // is given only the claims it can change: [their slots (user_id, day), their tokens].
   async applyOutcomes(conn, mine) {
-    const tokensOf = (pick) => mine.filter(pick).map((o) => o.claim.token)
-    const [all, pushed, removed] = [
-      tokensOf(() => true),
-      tokensOf((o) => o.outcome?.pushed),
-      tokensOf((o) => o.outcome?.remove),
-    ]
-    const written = mine.filter((o) => o.outcome && !o.outcome.remove)
-    const mySlots = mine.map((o) => slotOf(o.claim))
-    if (removed.length) await conn.query(SQL.removeClaimed, [mySlots, removed])
-    // Each written credential gets its own new uses left; released ones keep theirs.
+    const claimsOf = (os) => [os.map((o) => slotOf(o.claim)), os.map((o) => o.claim.token)]
+    const removed = mine.filter((o) => o.outcome?.remove)
+    const kept = mine.filter((o) => !o.outcome?.remove)
+    const written = kept.filter((o) => o.outcome)
+    const pushed = mine.filter((o) => o.outcome?.pushed)
+    if (removed.length) await conn.query(SQL.removeClaimed, claimsOf(removed))
+    // The credentials still there: each written one gets its own new uses left, released ones
+    // keep theirs. A batch whose outcomes all removed their credentials has none left.
     if (written.length)
       await conn.query(repeat(SQL.writeCredentials, written.length), [
         ...written.flatMap((o) => [o.claim.token, o.outcome.usesLeft]),
-        mySlots,
-        all,
+        ...claimsOf(kept),
       ])
-    else await conn.query(SQL.freeCredentials, [mySlots, all])
+    else if (kept.length) await conn.query(SQL.freeCredentials, claimsOf(kept))
     // IN (NULL) matches nothing: an empty list stays valid SQL.
-    await conn.query(SQL.countPushes, [pushed.length ? pushed : [null], mySlots, all])
+    const pushedTokens = pushed.length ? claimsOf(pushed)[1] : [null]
+    await conn.query(SQL.countPushes, [pushedTokens, ...claimsOf(mine)])
     if (pushed.length)
       await conn.query(SQL.recordPushes, [
-        mine.filter((o) => o.outcome?.pushed).map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null]),
+        pushed.map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null]),
       ])
   }
 
