@@ -68,6 +68,6 @@ test.each(Object.entries(settings))('%s: a program over every subpath compiles',
 })
 
 test.each(Object.entries(settings))('%s: wrong programs fail, each with its error', (_name, setting) => {
-  expect(expected.length).toBe(5)
+  expect(expected.length).toBe(6)
   expect(compile('wrong.ts', setting)).toEqual(expected)
 })

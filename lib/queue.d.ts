@@ -60,7 +60,11 @@ export interface DaySummary extends Omit<PageCounts, 'userErrors'> {
 /** createPush's options a queue worker passes on (its policy and clock are the queue's, its budget
  * the fleet's quota), with the store, which must also page user ids alone (`userIds`) and page
  * within bounds (`until`). */
-export type QueueWorkOptions = Omit<CreatePushOptions, 'policy' | 'clock' | 'onBatch' | 'budget' | 'store'> & {
+/** Omit over each member of a union: a plain Omit of a union keeps only what its members share, so
+ * an options object with neither `wechat` nor `transport` would type-check. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export type QueueWorkOptions = OmitEach<CreatePushOptions, 'policy' | 'clock' | 'onBatch' | 'budget' | 'store'> & {
   store: Store & {
     userIds(input: { after: string | null; limit: number }): Promise<{ userIds: string[]; next: string | null }>
   }
