@@ -399,6 +399,29 @@ describe.each(factories)('%s store', (_name, factory) => {
     expect(await store.claimMany([])).toEqual([])
   })
 
+  test('a chunk across a midnight: claimMany, renew and confirmMany take each claim on its own day', async () => {
+    const users = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6']
+    await store.saveCredentials(users.flatMap((u) => [form(u, `a-${u}`), form(u, `b-${u}`)]))
+    // Today's and tomorrow's claims interleaved in one chunk, as a run across a midnight makes them.
+    const dayOf = (i) => today + (i % 2)
+    const requests = users.map((u, i) => claimOf(u, ref('formId', `a-${u}`, 1), { day: dayOf(i) }))
+    const claims = await store.claimMany(requests)
+    expect(claims.map((c) => c && c.day)).toEqual(users.map((_, i) => dayOf(i)))
+    await store.release(claims[5])
+    expect(await store.renew({ claims, leaseMs: 60000, started: true })).toEqual([claims[5].token])
+    const results = await store.confirmMany(claims.map((claim) => ({ claim, outcome: outcome(claim, 'consume') })))
+    expect(results).toEqual([...Array(5).fill({ ok: true }), { lost: true }])
+    for (const [i, u] of users.entries()) {
+      const pushed = i < 5
+      expect((await store.credentials(u)).map((c) => c.id)).toEqual(pushed ? [`b-${u}`] : [`a-${u}`, `b-${u}`].sort())
+      // Each pushed user's own day is done; the other day is not.
+      const again = (day) => store.claim(claimOf(u, ref('formId', `b-${u}`, 1), { day }))
+      const [own, other] = [dayOf(i), dayOf(i + 1)]
+      expect(await again(own)).toEqual(pushed ? null : expect.objectContaining({ day: own }))
+      if (pushed) expect(await again(other)).toEqual(expect.objectContaining({ day: other }))
+    }
+  })
+
   test('claimMany and confirmMany past one chunk (1000): every result in its request’s place', async () => {
     const users = Array.from({ length: 1100 }, (_, i) => `k${String(i).padStart(4, '0')}`)
     await store.saveCredentials(users.map((u) => form(u, `f-${u}`)))

@@ -30,8 +30,22 @@ const MIGRATIONS = loadMigrations(path.join(__dirname, 'mysql', 'migrations'))
 // An id column as text (mysql2 reads a binary column as a Buffer).
 const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)
 
-// A claim's (or claim request's) day slot, as a key for `(user_id, day) IN (?)`.
-const slotOf = (c) => [c.userId, c.day]
+// A batch's claims (or items, each with its claim by `claimOf`) in groups of one day, in day
+// order: the statements reach day slots by `user_id IN (?) AND day = ?`, which MariaDB reads as
+// point lookups on the primary key however large the table (a row-constructor `(user_id, day) IN`
+// list it reads so only when joined: BENCHMARKS.md, issue 30). A batch spans two days at most
+// across a midnight.
+function byDay(items, claimOf = (item) => item) {
+  const days = new Map()
+  for (const item of items) {
+    const { day } = claimOf(item)
+    if (!days.has(day)) days.set(day, [])
+    days.get(day).push(item)
+  }
+  return [...days].sort(([a], [b]) => a - b).map(([, group]) => group)
+}
+// One day's claims (or claim requests) as a statement's last values: the users, the day, the tokens.
+const slotsOf = (claims) => [claims.map((c) => c.userId), claims[0].day, claims.map((c) => c.token)]
 // A claim request's day slot row (claim-slots.sql's group), the claim's fields with its token.
 const slotRecord = (c) => [
   c.userId,
@@ -229,13 +243,14 @@ class MysqlStore {
       }
       // One claim per user: a slot's token can reach no other claim's credential, so when every
       // claim's credential was reached (affectedRows counts the rows found), every claim won.
-      const [r] = await conn.query(SQL.claimCredentials, [sorted.map(slotOf), tokens])
-      if (r.affectedRows === sorted.length) return new Set(tokens)
+      let reached = 0
+      for (const day of byDay(sorted)) reached += (await conn.query(SQL.claimCredentials, slotsOf(day)))[0].affectedRows
+      if (reached === sorted.length) return new Set(tokens)
       const credentialOf = (c) => [c.userId, c.credential.kind, c.credential.id]
       const [rows] = await conn.query(SQL.claimsWon, [sorted.map(credentialOf), tokens])
       const held = new Set(rows.map((w) => w.claim_token))
       const missed = sorted.filter((c) => !held.has(c.token))
-      if (missed.length) await conn.query(SQL.freeSlots, [missed.map(slotOf), missed.map((c) => c.token)])
+      for (const day of byDay(missed)) await conn.query(SQL.freeSlots, slotsOf(day))
       return held
     })
     return batch.map((c) =>
@@ -250,11 +265,11 @@ class MysqlStore {
   // -> for each: { lost: true } if its claim was not held, else { ok: true } or { conflict: { usesLeft } }.
   async confirmBatch(batch) {
     return this.tx(async (conn) => {
-      const [rows] = await conn.query(SQL.heldClaims, [
-        batch.map((o) => slotOf(o.claim)),
-        batch.map((o) => o.claim.token),
-      ])
-      const found = new Map(rows.map((r) => [r.claim_token, r]))
+      const found = new Map()
+      for (const day of byDay(batch, (o) => o.claim)) {
+        const [rows] = await conn.query(SQL.heldClaims, slotsOf(day.map((o) => o.claim)))
+        for (const row of rows) found.set(row.claim_token, row)
+      }
       const mine = []
       const results = batch.map((o) => {
         const row = found.get(o.claim.token)
@@ -264,15 +279,15 @@ class MysqlStore {
         mine.push(o)
         return { ok: true }
       })
-      if (mine.length) await this.applyOutcomes(conn, mine)
+      for (const day of byDay(mine, (o) => o.claim)) await this.applyOutcomes(conn, day)
       return results
     })
   }
 
-  // The outcomes and releases of claims found held, in confirmBatch's transaction. Each statement
-  // is given only the claims it can change: [their slots (user_id, day), their tokens].
+  // The outcomes and releases of one day's claims found held, in confirmBatch's transaction. Each
+  // statement is given only the claims it can change.
   async applyOutcomes(conn, mine) {
-    const claimsOf = (os) => [os.map((o) => slotOf(o.claim)), os.map((o) => o.claim.token)]
+    const claimsOf = (os) => slotsOf(os.map((o) => o.claim))
     const removed = mine.filter((o) => o.outcome?.remove)
     const kept = mine.filter((o) => !o.outcome?.remove)
     const written = kept.filter((o) => o.outcome)
@@ -287,12 +302,10 @@ class MysqlStore {
       ])
     else if (kept.length) await conn.query(SQL.freeCredentials, claimsOf(kept))
     // IN (NULL) matches nothing: an empty list stays valid SQL.
-    const pushedTokens = pushed.length ? claimsOf(pushed)[1] : [null]
+    const pushedTokens = pushed.length ? pushed.map((o) => o.claim.token) : [null]
     await conn.query(SQL.countPushes, [pushedTokens, ...claimsOf(mine)])
     if (pushed.length)
-      await conn.query(SQL.recordPushes, [
-        pushed.map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null]),
-      ])
+      await conn.query(SQL.recordPushes, [pushed.map((o) => [o.claim.userId, o.outcome.at, o.outcome.msgid ?? null])])
   }
 
   /** Extends held claims' leases by the database's clock (and marks their sends started); -> the
@@ -303,15 +316,18 @@ class MysqlStore {
   async renew(input) {
     const { claims, leaseMs, started } = check.renewal(input)
     if (!claims.length) return []
-    const tokens = claims.map((c) => c.token)
-    const slots = claims.map(slotOf)
-    const [r] = await deadlockRetried(() =>
-      this.pool.query(SQL.renew, [leaseMs * 1000, started ? 1 : 0, slots, tokens]),
-    )
-    if (r.affectedRows === tokens.length) return []
-    const [rows] = await this.pool.query(SQL.claimsOf, [slots, tokens])
-    const held = new Set(rows.map((row) => row.claim_token))
-    return tokens.filter((t) => !held.has(t))
+    let found = 0
+    for (const day of byDay(claims)) {
+      const [r] = await deadlockRetried(() =>
+        this.pool.query(SQL.renew, [leaseMs * 1000, started ? 1 : 0, ...slotsOf(day)]),
+      )
+      found += r.affectedRows
+    }
+    if (found === claims.length) return []
+    const held = new Set()
+    for (const day of byDay(claims))
+      for (const row of (await this.pool.query(SQL.claimsOf, slotsOf(day)))[0]) held.add(row.claim_token)
+    return claims.map((c) => c.token).filter((t) => !held.has(t))
   }
 
   /** Deletes the credentials given, each only if unclaimed and still with the uses left given. */
