@@ -6,23 +6,32 @@ const { Pool } = require('undici')
 const check = require('../stores/check')
 
 // A transport's answer: the JSON is parsed only when asked for (the sends hand the core the body).
-function answered(status, body) {
-  let json
-  return {
-    status,
-    body,
-    get json() {
-      if (json === undefined) {
+// `json` is an own, enumerable getter, as an object literal's would be, defined from one shared
+// descriptor (a literal's getter is a closure made for every answer, several times the cost).
+class Answer {
+  #json
+  constructor(status, body) {
+    this.status = status
+    this.body = body
+    Object.defineProperty(this, 'json', Answer.#JSON)
+  }
+
+  static #JSON = {
+    get() {
+      if (this.#json === undefined) {
         try {
-          json = JSON.parse(body)
+          this.#json = JSON.parse(this.body)
         } catch {
-          json = null
+          this.#json = null
         }
       }
-      return json
+      return this.#json
     },
+    enumerable: true,
+    configurable: true,
   }
 }
+const answered = (status, body) => new Answer(status, body)
 
 // undici's codes for what node:http names by the socket's errno: a reset keeps its own code (the
 // cause's), a timeout is ETIMEDOUT. Only `errors`' label reads it: any network failure is of
