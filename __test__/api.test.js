@@ -557,6 +557,8 @@ test('toJson writes what JsonWriter writes, and refuses what it refuses, alike',
   const values = [
     { a: 'x', b: 1, c: true, d: null, e: undefined, f: [1, undefined, 'z'], g: { h: -0, i: 1e21, j: 0.1 } },
     { s: '签到 👨‍👩‍👧 \u0000 "q" \\', lone: '\uD800', date: new Date(NOW), bad: new Date(NaN) },
+    // Keys and strings that need an escape, and those that need none (the quick pass writes these as they are).
+    { 'k"\\\n': '\u001f', '\uDC00': '\u2028\u007f', pair: '\uD83D\uDE00', tab: 'a\tb', plain: 'N天,加油~' },
     [1, , 3], // eslint-disable-line no-sparse-arrays
     Object.assign([1, 2], { extra: 3 }),
     Object.create(null),

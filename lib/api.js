@@ -17,17 +17,26 @@ const { ColumnPlanner } = require('./api/columns.js')
 const { RowPlanner } = require('./api/rows.js')
 const { Classifier } = require('./api/classify.js')
 
-// The body object is parsed from the JSON on first use: a sender that POSTs `json` never pays for it.
-function built(path, json) {
-  let body
-  return {
-    path,
-    json,
-    get body() {
-      return (body ??= JSON.parse(json))
+// The body object is parsed from the JSON on first use: a sender that POSTs `json` never pays for
+// it. `body` is an own, enumerable getter, as an object literal's would be, defined from one shared
+// descriptor (a literal's getter is a closure made for every message, several times the cost).
+class Built {
+  #body
+  constructor(path, json) {
+    this.path = path
+    this.json = json
+    Object.defineProperty(this, 'body', Built.#BODY)
+  }
+
+  static #BODY = {
+    get() {
+      return (this.#body ??= JSON.parse(this.json))
     },
+    enumerable: true,
+    configurable: true,
   }
 }
+const built = (path, json) => new Built(path, json)
 
 function createApi(binding, backend) {
   const constants = JSON.parse(binding.call('constants', 'null'))
