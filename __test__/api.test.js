@@ -222,6 +222,14 @@ describe.each(backends)('%s backend', (name, wn) => {
       '{"touser":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o","template_id":"TPL_CHECKIN_REMINDER","page":"pages/checkin/index","data":{"number2":{"value":"7"},"thing1":{"value":"该签到啦~锲而不舍,金石可镂"},"time3":{"value":"2019年10月1日 15:01"}},"miniprogram_state":"formal","lang":"zh_CN"}',
     )
     expect(JSON.parse(built.json)).toEqual(built.body)
+    // A plain object, its body parsed once, readable frozen too.
+    expect(Object.getPrototypeOf(built)).toBe(Object.prototype)
+    expect(Object.keys(built)).toEqual(['path', 'json', 'body'])
+    expect(built.body).toBe(built.body)
+    expect(Object.freeze({ ...built }).body).toEqual(built.body)
+    expect(
+      Object.freeze(wn.buildSubscribeMessage({ touser: 'o', templateId: 'T', data: { thing1: 'x' } })).body.touser,
+    ).toBe('o')
   })
 
   test('NaN as a message value is refused, not sent as "NaN"', () => {

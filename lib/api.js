@@ -12,31 +12,15 @@
 // has, or a second way to reach the binding.
 
 const { invalid, toJson, argument } = require('./input.js')
+const { lazyJsonField } = require('./shared/lazy-json.js')
 const { Scratch } = require('./api/scratch.js')
 const { ColumnPlanner } = require('./api/columns.js')
 const { RowPlanner } = require('./api/rows.js')
 const { Classifier } = require('./api/classify.js')
 
-// The body object is parsed from the JSON on first use: a sender that POSTs `json` never pays for
-// it. `body` is an own, enumerable getter, as an object literal's would be, defined from one shared
-// descriptor (a literal's getter is a closure made for every message, several times the cost).
-class Built {
-  #body
-  constructor(path, json) {
-    this.path = path
-    this.json = json
-    Object.defineProperty(this, 'body', Built.#BODY)
-  }
-
-  static #BODY = {
-    get() {
-      return (this.#body ??= JSON.parse(this.json))
-    },
-    enumerable: true,
-    configurable: true,
-  }
-}
-const built = (path, json) => new Built(path, json)
+// The body object is parsed from the JSON on first use: a sender that POSTs `json` never pays for it.
+const withBody = lazyJsonField('body', 'json', JSON.parse)
+const built = (path, json) => withBody({ path, json })
 
 function createApi(binding, backend) {
   const constants = JSON.parse(binding.call('constants', 'null'))

@@ -4,34 +4,18 @@
 
 const { Pool } = require('undici')
 const check = require('../stores/check')
+const { lazyJsonField } = require('../shared/lazy-json')
 
-// A transport's answer: the JSON is parsed only when asked for (the sends hand the core the body).
-// `json` is an own, enumerable getter, as an object literal's would be, defined from one shared
-// descriptor (a literal's getter is a closure made for every answer, several times the cost).
-class Answer {
-  #json
-  constructor(status, body) {
-    this.status = status
-    this.body = body
-    Object.defineProperty(this, 'json', Answer.#JSON)
+// A transport's answer: the JSON is parsed only when asked for (the sends hand the core the body),
+// null when the body is not JSON.
+const withJson = lazyJsonField('json', 'body', (body) => {
+  try {
+    return JSON.parse(body)
+  } catch {
+    return null
   }
-
-  static #JSON = {
-    get() {
-      if (this.#json === undefined) {
-        try {
-          this.#json = JSON.parse(this.body)
-        } catch {
-          this.#json = null
-        }
-      }
-      return this.#json
-    },
-    enumerable: true,
-    configurable: true,
-  }
-}
-const answered = (status, body) => new Answer(status, body)
+})
+const answered = (status, body) => withJson({ status, body })
 
 // undici's codes for what node:http names by the socket's errno: a reset keeps its own code (the
 // cause's), a timeout is ETIMEDOUT. Only `errors`' label reads it: any network failure is of
