@@ -59,8 +59,30 @@ function pidOf(file, names) {
   }
 }
 
+// A server is idle when it uses under IDLE_SHARE of one core in each of IDLE_WINDOWS windows of
+// IDLE_MS in a row; a probe waits for that at most SETTLE_MAX_MS.
+const IDLE_MS = 250
+const IDLE_SHARE = 0.04
+const IDLE_WINDOWS = 2
+const SETTLE_MAX_MS = 30000
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// Waits until the process `pid` is idle; -> the ms waited.
+async function idle(pid) {
+  const start = Date.now()
+  let quiet = 0
+  while (pid && quiet < IDLE_WINDOWS && Date.now() - start < SETTLE_MAX_MS) {
+    const before = processCpuMs(pid)
+    await sleep(IDLE_MS)
+    quiet = processCpuMs(pid) - before < IDLE_MS * IDLE_SHARE ? quiet + 1 : 0
+  }
+  return Date.now() - start
+}
+
 // A probe: `snapshot()` before a run and after it, `delta(a, b)` gives { cpuMs, count } (cpuMs
-// null when the pid is unknown; the counter's own queries taken off).
+// null when the pid is unknown; the counter's own queries taken off). A snapshot is taken once the
+// server is idle: the work a run leaves the server to do after it (InnoDB purging the row versions
+// it made, flushing the pages it dirtied) is counted in that run, not in the one after it.
 async function probe({ pidFile, names, count, close }) {
   const { pid, why } = pidOf(await pidFile(), names)
   const a = await count()
@@ -69,6 +91,7 @@ async function probe({ pidFile, names, count, close }) {
     pid,
     why,
     async snapshot() {
+      await idle(pid)
       const n = await count()
       return { cpuMs: pid ? processCpuMs(pid) : null, count: n }
     },

@@ -13,7 +13,7 @@
 //
 // Every run's line has, besides users/s: the worker's peak RSS and CPU per user (its own process,
 // process.resourceUsage), the database server's CPU per user (/proc/<pid>/stat of the pid its pid
-// file holds), the fake WeChat's CPU per user (this process's, while the worker's runs; for the
+// file holds, read once the server is idle before and after the run: bench/e2e-probe.js), the fake WeChat's CPU per user (this process's, while the worker's runs; for the
 // ceiling and the seed port, which run in this process, the client's and the fake's together),
 // the statements (MariaDB's Questions) or commands (Redis's total_commands_processed, a script's
 // own calls included) per 1,000 users, and the client's round trips per 1,000 users (write() calls
