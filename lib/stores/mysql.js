@@ -33,8 +33,8 @@ const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)
 // A batch's claims (or items, each with its claim by `claimOf`) in groups of one day, in day
 // order: the statements reach day slots by `user_id IN (?) AND day = ?`, which MariaDB reads as
 // point lookups on the primary key however large the table (a row-constructor `(user_id, day) IN`
-// list it reads so only when joined: BENCHMARKS.md, issue 30). A batch spans two days at most
-// across a midnight.
+// list it reads so only when joined: BENCHMARKS.md, issue 30). A worker's batch holds one day,
+// two across a midnight.
 function byDay(items, claimOf = (item) => item) {
   const days = new Map()
   for (const item of items) {
