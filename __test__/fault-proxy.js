@@ -24,13 +24,13 @@ function seededRandom(seed) {
  *   client (and, with `both`, from the server: an answer cut off after the request was applied) is
  *   reset with the connection (resetShare) or held back spikeMs (spikeShare), drawn from
  *   seededRandom(seed) (Math.random without one); `flaky(null)` stops.
- * -> { port, resets, chunks (those carried under flaky), close() }
+ * -> { port, resets, close() }
  */
 async function createFaultProxy(target) {
   const open = new Set()
   let refuseUntil = 0
   let faults = null
-  const proxy = { port: 0, resets: 0, chunks: 0 }
+  const proxy = { port: 0, resets: 0 }
   const reset = (client, upstream) => {
     proxy.resets++
     client.resetAndDestroy()
@@ -46,7 +46,6 @@ async function createFaultProxy(target) {
       let tail = Promise.resolve()
       from.on('data', (chunk) => {
         const f = faults && faulty(faults) ? faults : null
-        if (f) proxy.chunks++
         const r = f ? f.random() : 1
         if (f && r < f.resetShare) return reset(client, upstream)
         const delay =

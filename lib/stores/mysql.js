@@ -310,14 +310,15 @@ class MysqlStore {
 
   /** Extends held claims' leases by the database's clock (and marks their sends started); -> the
    * tokens no longer held. A takeover renames a claim in one transaction, so a claim is held while
-   * its day slot has its token. One statement, no transaction, when every claim is found held
-   * (affectedRows counts the rows found, and a token is held in one slot at most); else the slots
-   * are read for the tokens still held. */
+   * its day slot has its token. One statement per day, no transaction, when every claim is found
+   * held (affectedRows counts the rows found, and a token is held in one slot at most); else the
+   * slots are read for the tokens still held. */
   async renew(input) {
     const { claims, leaseMs, started } = check.renewal(input)
     if (!claims.length) return []
+    const days = byDay(claims)
     let found = 0
-    for (const day of byDay(claims)) {
+    for (const day of days) {
       const [r] = await deadlockRetried(() =>
         this.pool.query(SQL.renew, [leaseMs * 1000, started ? 1 : 0, ...slotsOf(day)]),
       )
@@ -325,7 +326,7 @@ class MysqlStore {
     }
     if (found === claims.length) return []
     const held = new Set()
-    for (const day of byDay(claims))
+    for (const day of days)
       for (const row of (await this.pool.query(SQL.claimsOf, slotsOf(day)))[0]) held.add(row.claim_token)
     return claims.map((c) => c.token).filter((t) => !held.has(t))
   }
